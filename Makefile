@@ -1,0 +1,42 @@
+# adgen — the front door. `make help` lists the targets.
+SHELL := bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+ADGEN := $(VENV)/bin/adgen
+PROMPT ?= 30 second ad for a matte-black titanium watch, luxury feel
+
+.PHONY: help setup generate check-generated lint test up down demo
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
+
+setup: ## Install what is missing (cached virtualenv, the adgen packages, buf)
+	@bash scripts/setup.sh
+
+generate: setup ## Regenerate the Python stubs in gen/python from protos/
+	@$(PY) scripts/generate.py
+
+check-generated: setup ## Fail when gen/python has drifted from protos/
+	@tmp=$$(mktemp -d); $(PY) scripts/generate.py $$tmp; \
+	if diff -r -x __pycache__ $$tmp/adgen gen/python/adgen >/dev/null; then echo "generated stubs are up to date"; rm -rf $$tmp; \
+	else echo "gen/python differs from protos/: run 'make generate' and commit"; diff -r -x __pycache__ $$tmp/adgen gen/python/adgen | head -20; rm -rf $$tmp; exit 1; fi
+
+lint: setup ## buf lint (STANDARD) and ruff
+	@cd protos && ../$(VENV)/bin/buf lint
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+test: check-generated lint ## Everything CI runs: generated-code check, lint, the three test tiers
+	@$(PY) -m pytest -q -n 2 --dist loadgroup
+
+up: setup ## Start the local stack (NATS, Postgres, S3, all services, gateway)
+	@$(ADGEN) up
+
+down: ## Stop the local stack
+	@$(ADGEN) down
+
+demo: setup ## A fresh machine to an MP4 in out/: starts the stack and renders PROMPT
+	@$(ADGEN) up
+	@$(ADGEN) generate "$(PROMPT)" --duration 30 --out out/demo.mp4
+	@echo "The stack is still running: 'make down' stops it."

@@ -1,0 +1,1 @@
+"""The adgen command line: the embedded stack and the user commands."""

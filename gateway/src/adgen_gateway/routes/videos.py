@@ -1,0 +1,164 @@
+"""REST: /v1/videos — create, read, follow live, download."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sse_starlette import EventSourceResponse
+
+from adgen.common.v1 import common_pb2 as c
+from adgen_gateway.auth import User
+from adgen_gateway.dependencies import Backends, backends, current_user
+from adgen_gateway.errors import Problem
+from adgen_gateway.videos import (
+    TooManyActiveVideos,
+    VideoView,
+    create_video,
+    event_json,
+    get_video,
+    stored_progress,
+    watch_events,
+)
+from adgen_kernel.request_limits import ASPECT_RATIOS, PROMPT_MAX_CHARS, FieldError, request_errors
+from adgen_kernel.video_state import to_json
+
+router = APIRouter(prefix="/v1/videos", tags=["videos"])
+
+
+class CreateVideoBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(description="What the ad is about", max_length=PROMPT_MAX_CHARS)
+    duration_s: int = Field(30, description="Length in seconds: a multiple of 5 from 10 to 60")
+    creativity: float = Field(0.5, description="0.0 predictable … 1.0 adventurous")
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
+    video_model: str | None = Field(None, description="Image-to-video model key; omitted = the default")
+    asset_ids: list[uuid.UUID] = Field(default_factory=list, description="Product images to feature")
+    seed: int | None = Field(None, ge=0, le=2**53, description="Fixes every random choice")
+
+
+def _links(video_id: str) -> dict[str, str]:
+    base = f"/v1/videos/{video_id}"
+    return {"self": base, "events": f"{base}/events", "download": f"{base}/download"}
+
+
+def _view_json(view: VideoView) -> dict:
+    return {
+        "id": view.video_id,
+        "status": view.status,
+        "progress": to_json(view.progress),
+        "request": to_json(view.request),
+        "spec": to_json(view.spec) if view.spec else None,
+        "cost": {
+            "total_usd": view.cost.total_micros / 1e6,
+            "lines": [
+                {
+                    "phase": c.Phase.Name(line.phase).removeprefix("PHASE_").lower(),
+                    "provider": line.provider,
+                    "model": line.model,
+                    "units": line.units,
+                    "usd": line.usd_micros / 1e6,
+                }
+                for line in view.cost.lines
+            ],
+        },
+        "error": view.error or None,
+        "created_at": view.created_at,
+        "completed_at": view.completed_at or None,
+        "links": _links(view.video_id),
+    }
+
+
+def _video_id(video_id: str) -> str:
+    try:
+        return str(uuid.UUID(video_id))
+    except ValueError:
+        raise Problem(404, f"video {video_id[:64]} not found") from None
+
+
+@router.post("", status_code=202, summary="Start rendering a video")
+async def create(
+    body: CreateVideoBody,
+    user: Annotated[User, Depends(current_user)],
+    b: Annotated[Backends, Depends(backends)],
+) -> dict:
+    request = c.VideoRequest(
+        prompt=body.prompt,
+        duration_s=body.duration_s,
+        creativity=body.creativity,
+        aspect_ratio=ASPECT_RATIOS[body.aspect_ratio],
+        video_model=body.video_model or "",
+        asset_ids=[str(a) for a in body.asset_ids],
+        seed=body.seed if body.seed is not None else uuid.uuid4().int % 2**31,
+    )
+    errors = request_errors(request)
+    if body.video_model:
+        models = await b.chunks.video_models()
+        known = sorted(m.key for m in models.models)
+        if body.video_model not in known:
+            errors.append(FieldError("video_model", f"unknown model; choose one of {', '.join(known)}"))
+    if errors:
+        raise Problem(422, "invalid request: check " + ", ".join(e.field for e in errors), errors=errors)
+    try:
+        video_id = await create_video(b.db, b.js, user_id=user.user_id, max_active=user.max_active_videos, request=request)
+    except TooManyActiveVideos as busy:
+        raise Problem(
+            429,
+            f"you already have {len(busy.active_ids)} video(s) rendering ({', '.join(busy.active_ids)}); "
+            f"the limit is {busy.limit} at a time — wait for it to finish",
+            headers={"Retry-After": "30"},
+        ) from None
+    return {"id": video_id, "status": "queued", "links": _links(video_id)}
+
+
+@router.get("/{video_id}", summary="Status, progress, plan, cost and error of a video")
+async def read(
+    video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
+) -> dict:
+    view = await get_video(b.db, b.js, user_id=user.user_id, video_id=_video_id(video_id))
+    if view is None:
+        raise Problem(404, f"video {video_id} not found")
+    return _view_json(view)
+
+
+@router.get("/{video_id}/events", summary="Live progress as Server-Sent Events")
+async def events(
+    video_id: str,
+    request: Request,
+    user: Annotated[User, Depends(current_user)],
+    b: Annotated[Backends, Depends(backends)],
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> EventSourceResponse:
+    vid = _video_id(video_id)
+    view = await get_video(b.db, b.js, user_id=user.user_id, video_id=vid)
+    if view is None:
+        raise Problem(404, f"video {video_id} not found")
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    start = await stored_progress(b.js, vid) if after else None
+
+    async def stream():  # type: ignore[no-untyped-def]
+        if view.status in ("completed", "failed") and not after:
+            # The event stream keeps an hour; a finished video answers from Postgres at once.
+            yield {"event": view.status, "data": _terminal_json(view)}
+            return
+        async for item in watch_events(b.js, vid, after_sequence=after, start=start):
+            yield {"id": str(item.sequence), "event": item.event.WhichOneof("kind"), "data": event_json(item)}
+
+    return EventSourceResponse(stream(), ping=10, send_timeout=30)
+
+
+def _terminal_json(view: VideoView) -> str:
+    return json.dumps({"event": {"video_id": view.video_id}, "progress": to_json(view.progress)})
+
+
+@router.get("/{video_id}/download", summary="Redirect to a short-lived download link", status_code=302)
+async def download(
+    video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
+) -> RedirectResponse:
+    url = await b.export.download_url(_video_id(video_id), user.user_id)
+    return RedirectResponse(url, status_code=302)

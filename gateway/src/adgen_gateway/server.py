@@ -1,0 +1,73 @@
+"""adgen-gateway: settings -> connections -> REST/SSE on uvicorn + the progress projector."""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvicorn
+
+from adgen.events.v1 import events_pb2
+from adgen_gateway.app import create_app
+from adgen_gateway.clients.chunks import ChunksClient
+from adgen_gateway.clients.export import ExportClient
+from adgen_gateway.dependencies import Backends
+from adgen_gateway.settings import GatewaySettings
+from adgen_gateway.videos import save_progress
+from adgen_kernel.jetstream import EVENTS_STREAM, WorkContext, WorkHandler
+from adgen_kernel.serve import Connections, ServiceApp, run
+
+
+class HttpServer:
+    """uvicorn inside the service lifecycle: it stops when the service drains."""
+
+    def __init__(self, app: object, host: str, port: int) -> None:
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+        )
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        task = asyncio.create_task(self._server.serve())
+        await stopping.wait()
+        self._server.should_exit = True
+        await task
+
+
+async def build(connections: Connections) -> ServiceApp:
+    settings = connections.settings
+    assert isinstance(settings, GatewaySettings)
+    chunks, export = ChunksClient(settings.chunks_addr), ExportClient(settings.export_addr)
+    http = HttpServer(
+        create_app(Backends(db=connections.db, js=connections.js, chunks=chunks, export=export)),
+        settings.http_host,
+        settings.http_port,
+    )
+
+    async def project(event: events_pb2.Event, _: WorkContext) -> None:
+        await save_progress(connections.js, event)
+
+    async def skip(_: events_pb2.Event, __: BaseException) -> None:
+        return None
+
+    return ServiceApp(
+        handlers=[
+            WorkHandler(
+                "gateway-progress",
+                events_pb2.Event,
+                project,
+                skip,
+                stream=EVENTS_STREAM,
+                subject="adgen.events.>",
+            )
+        ],
+        tasks=[http.run],
+        on_close=[chunks.channel.close, export.channel.close],
+    )
+
+
+def main() -> None:
+    run("gateway", GatewaySettings, build)
+
+
+if __name__ == "__main__":
+    main()

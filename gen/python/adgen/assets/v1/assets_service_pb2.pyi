@@ -1,0 +1,112 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AssetSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ASSET_SOURCE_UNSPECIFIED: _ClassVar[AssetSource]
+    ASSET_SOURCE_USER_UPLOAD: _ClassVar[AssetSource]
+    ASSET_SOURCE_GENERATED: _ClassVar[AssetSource]
+ASSET_SOURCE_UNSPECIFIED: AssetSource
+ASSET_SOURCE_USER_UPLOAD: AssetSource
+ASSET_SOURCE_GENERATED: AssetSource
+
+class Asset(_message.Message):
+    __slots__ = ("asset_id", "user_id", "name", "content_type", "width", "height", "source", "original_key", "thumbnail_key", "edges_key", "created_at")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_KEY_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_KEY_FIELD_NUMBER: _ClassVar[int]
+    EDGES_KEY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    user_id: str
+    name: str
+    content_type: str
+    width: int
+    height: int
+    source: AssetSource
+    original_key: str
+    thumbnail_key: str
+    edges_key: str
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, asset_id: _Optional[str] = ..., user_id: _Optional[str] = ..., name: _Optional[str] = ..., content_type: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., source: _Optional[_Union[AssetSource, str]] = ..., original_key: _Optional[str] = ..., thumbnail_key: _Optional[str] = ..., edges_key: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UploadAssetMetadata(_message.Message):
+    __slots__ = ("user_id", "filename")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    filename: str
+    def __init__(self, user_id: _Optional[str] = ..., filename: _Optional[str] = ...) -> None: ...
+
+class UploadAssetRequest(_message.Message):
+    __slots__ = ("metadata", "chunk")
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    metadata: UploadAssetMetadata
+    chunk: bytes
+    def __init__(self, metadata: _Optional[_Union[UploadAssetMetadata, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class UploadAssetResponse(_message.Message):
+    __slots__ = ("asset",)
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    asset: Asset
+    def __init__(self, asset: _Optional[_Union[Asset, _Mapping]] = ...) -> None: ...
+
+class GetAssetRequest(_message.Message):
+    __slots__ = ("user_id", "asset_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    asset_id: str
+    def __init__(self, user_id: _Optional[str] = ..., asset_id: _Optional[str] = ...) -> None: ...
+
+class GetAssetResponse(_message.Message):
+    __slots__ = ("asset",)
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    asset: Asset
+    def __init__(self, asset: _Optional[_Union[Asset, _Mapping]] = ...) -> None: ...
+
+class ListAssetsRequest(_message.Message):
+    __slots__ = ("user_id", "page_size", "page_token")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, user_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListAssetsResponse(_message.Message):
+    __slots__ = ("assets", "next_page_token")
+    ASSETS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    assets: _containers.RepeatedCompositeFieldContainer[Asset]
+    next_page_token: str
+    def __init__(self, assets: _Optional[_Iterable[_Union[Asset, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DeleteAssetRequest(_message.Message):
+    __slots__ = ("user_id", "asset_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    asset_id: str
+    def __init__(self, user_id: _Optional[str] = ..., asset_id: _Optional[str] = ...) -> None: ...
+
+class DeleteAssetResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

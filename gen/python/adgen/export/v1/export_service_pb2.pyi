@@ -1,0 +1,46 @@
+import datetime
+
+from adgen.common.v1 import common_pb2 as _common_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ExportRequest(_message.Message):
+    __slots__ = ("video_id", "user_id", "spec", "refined_key")
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    REFINED_KEY_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    user_id: str
+    spec: _common_pb2.Spec
+    refined_key: str
+    def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., refined_key: _Optional[str] = ...) -> None: ...
+
+class ExportResponse(_message.Message):
+    __slots__ = ("final_key", "poster_key")
+    FINAL_KEY_FIELD_NUMBER: _ClassVar[int]
+    POSTER_KEY_FIELD_NUMBER: _ClassVar[int]
+    final_key: str
+    poster_key: str
+    def __init__(self, final_key: _Optional[str] = ..., poster_key: _Optional[str] = ...) -> None: ...
+
+class GetDownloadUrlRequest(_message.Message):
+    __slots__ = ("video_id", "user_id")
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    user_id: str
+    def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
+class GetDownloadUrlResponse(_message.Message):
+    __slots__ = ("url", "expires_at")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, url: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,75 @@
+import datetime
+
+from adgen.common.v1 import common_pb2 as _common_pb2
+from adgen.events.v1 import events_pb2 as _events_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Video(_message.Message):
+    __slots__ = ("video_id", "status", "request", "spec", "progress", "cost", "error", "created_at", "completed_at")
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    status: _common_pb2.VideoStatus
+    request: _common_pb2.VideoRequest
+    spec: _common_pb2.Spec
+    progress: _common_pb2.Progress
+    cost: _common_pb2.Cost
+    error: str
+    created_at: _timestamp_pb2.Timestamp
+    completed_at: _timestamp_pb2.Timestamp
+    def __init__(self, video_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.VideoStatus, str]] = ..., request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Cost, _Mapping]] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateVideoRequest(_message.Message):
+    __slots__ = ("request",)
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    request: _common_pb2.VideoRequest
+    def __init__(self, request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ...) -> None: ...
+
+class CreateVideoResponse(_message.Message):
+    __slots__ = ("video",)
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
+    video: Video
+    def __init__(self, video: _Optional[_Union[Video, _Mapping]] = ...) -> None: ...
+
+class GetVideoRequest(_message.Message):
+    __slots__ = ("video_id",)
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    def __init__(self, video_id: _Optional[str] = ...) -> None: ...
+
+class GetVideoResponse(_message.Message):
+    __slots__ = ("video",)
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
+    video: Video
+    def __init__(self, video: _Optional[_Union[Video, _Mapping]] = ...) -> None: ...
+
+class WatchVideoRequest(_message.Message):
+    __slots__ = ("video_id", "after_sequence")
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    after_sequence: int
+    def __init__(self, video_id: _Optional[str] = ..., after_sequence: _Optional[int] = ...) -> None: ...
+
+class WatchVideoResponse(_message.Message):
+    __slots__ = ("sequence", "event", "progress")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    event: _events_pb2.Event
+    progress: _common_pb2.Progress
+    def __init__(self, sequence: _Optional[int] = ..., event: _Optional[_Union[_events_pb2.Event, _Mapping]] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""Shared kernel: settings, telemetry, logging, serve lifecycle, JetStream, storage and DB helpers."""

@@ -1,0 +1,267 @@
+"""JetStream: the work streams, the event stream, the progress KV, and the worker loop.
+
+Work goes to `adgen.work.<service>` on a work-queue stream: one durable pull consumer per service,
+shared by all its replicas. Every publish carries `Nats-Msg-Id` (duplicates are dropped inside the
+stream's window) and the W3C trace context, so one video is one trace across every hop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import nats.errors
+import nats.js.errors
+from google.protobuf.message import Message
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DiscardPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from adgen.events.v1 import events_pb2
+from adgen_kernel.errors import is_retryable
+from adgen_kernel.logs import get_logger
+from adgen_kernel.telemetry import extract_context, inject_headers
+
+WORK_STREAM = "ADGEN_WORK"
+EVENTS_STREAM = "ADGEN_EVENTS"
+PROGRESS_BUCKET = "adgen_progress"
+PROGRESS_TTL_S = 3600.0
+EVENTS_MAX_AGE_S = 3600.0
+DUPLICATE_WINDOW_S = 600.0
+
+log = get_logger(__name__)
+tracer = trace.get_tracer("adgen.jetstream")
+
+
+def work_subject(service: str) -> str:
+    return f"adgen.work.{service}"
+
+
+def event_subject(video_id: str, kind: str) -> str:
+    return f"adgen.events.{video_id}.{kind}"
+
+
+async def ensure_topology(js: JetStreamContext) -> None:
+    """Creates (or updates) the streams and the KV bucket. Safe to run from every process."""
+    streams = [
+        StreamConfig(
+            name=WORK_STREAM,
+            subjects=["adgen.work.>"],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_S,
+        ),
+        StreamConfig(
+            name=EVENTS_STREAM,
+            subjects=["adgen.events.>"],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=EVENTS_MAX_AGE_S,
+            discard=DiscardPolicy.OLD,
+            duplicate_window=DUPLICATE_WINDOW_S,
+        ),
+    ]
+    for config in streams:
+        try:
+            await js.add_stream(config)
+        except nats.js.errors.BadRequestError:
+            await js.update_stream(config)
+    await js.create_key_value(KeyValueConfig(bucket=PROGRESS_BUCKET, ttl=PROGRESS_TTL_S, history=1))
+
+
+async def publish(js: JetStreamContext, subject: str, message: Message, msg_id: str) -> None:
+    with tracer.start_as_current_span(f"send {subject}", kind=SpanKind.PRODUCER) as span:
+        span.set_attribute("messaging.system", "nats")
+        span.set_attribute("messaging.destination.name", subject)
+        span.set_attribute("messaging.message.id", msg_id)
+        headers = inject_headers({"Nats-Msg-Id": msg_id})
+        await js.publish(subject, message.SerializeToString(), headers=headers)
+
+
+async def publish_work(js: JetStreamContext, service: str, message: Message, msg_id: str) -> None:
+    await publish(js, work_subject(service), message, msg_id)
+
+
+async def publish_event(js: JetStreamContext, event: events_pb2.Event, msg_id: str | None = None) -> None:
+    """Publishes a fact about a video; `msg_id` makes a repeated fact (a redelivery) a no-op."""
+    kind = event.WhichOneof("kind")
+    if not kind:
+        raise ValueError("event has no kind")
+    if not event.HasField("occurred_at"):
+        event.occurred_at.GetCurrentTime()
+    await publish(js, event_subject(event.video_id, kind), event, msg_id or f"{event.video_id}:{kind}:{random.getrandbits(64):x}")
+
+
+M = TypeVar("M", bound=Message)
+
+
+@dataclass(frozen=True)
+class WorkContext:
+    """What a handler may want to know about the delivery it is handling."""
+
+    delivery: int
+    subject: str
+
+
+@dataclass(frozen=True)
+class WorkHandler(Generic[M]):
+    """One kind of work item and what to do with it.
+
+    `handle` must be idempotent: a redelivered item whose output exists acknowledges without paying
+    a provider again. `dead_letter` runs once when an item fails for good (a permanent error, or the
+    last delivery), so that the video can be marked failed with the reason.
+    """
+
+    service: str
+    message_type: type[M]
+    handle: Callable[[M, WorkContext], Awaitable[None]]
+    dead_letter: Callable[[M, BaseException], Awaitable[None]]
+    max_deliver: int = 5
+    stream: str = WORK_STREAM
+    subject: str = ""  # defaults to adgen.work.<service>
+
+    @property
+    def filter_subject(self) -> str:
+        return self.subject or work_subject(self.service)
+
+
+class WorkerLoop:
+    """Pulls one service's work subject and runs its handler with bounded concurrency.
+
+    Long work sends in-progress heartbeats so that ack-wait can stay short (a dead worker's item comes
+    back quickly). On stop it pulls nothing more, lets in-flight items finish within the grace, and
+    hands back (naks) what is still running so another replica takes it at once.
+    """
+
+    def __init__(self, js: JetStreamContext, handler: WorkHandler, *, concurrency: int, ack_wait_s: float) -> None:
+        self._js = js
+        self._handler = handler
+        self._ack_wait_s = ack_wait_s
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._stopping = asyncio.Event()
+        self._inflight: dict[asyncio.Task[None], Msg] = {}
+        self._log = log.bind(worker=handler.service)
+
+    async def run(self) -> None:
+        handler = self._handler
+        subscription = await self._js.pull_subscribe(
+            handler.filter_subject,
+            durable=handler.service,
+            stream=handler.stream,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self._ack_wait_s,
+                max_deliver=handler.max_deliver,
+                max_ack_pending=1000,
+            ),
+        )
+        try:
+            while not self._stopping.is_set():
+                await self._slots.acquire()
+                if self._stopping.is_set():
+                    self._slots.release()
+                    break
+                try:
+                    messages = await subscription.fetch(1, timeout=1.0)
+                except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                    self._slots.release()
+                    continue
+                except nats.errors.ConnectionClosedError:
+                    self._slots.release()
+                    break
+                for msg in messages:
+                    task = asyncio.create_task(self._process(msg))
+                    self._inflight[task] = msg
+                    task.add_done_callback(self._finished)
+        finally:
+            try:
+                await subscription.unsubscribe()
+            except Exception:  # the connection may be closing already
+                pass
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._inflight.pop(task, None)
+        self._slots.release()
+
+    async def stop(self, grace_s: float) -> None:
+        self._stopping.set()
+        if not self._inflight:
+            return
+        _, pending = await asyncio.wait(list(self._inflight), timeout=grace_s)
+        for task in pending:
+            msg = self._inflight.get(task)
+            task.cancel()
+            if msg is not None:
+                try:
+                    await msg.nak()
+                except Exception:  # the connection may already be gone; ack-wait brings it back
+                    pass
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        interval = max(self._ack_wait_s / 3, 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await msg.in_progress()
+            except Exception:
+                return
+
+    async def _process(self, msg: Msg) -> None:
+        handler = self._handler
+        delivery = msg.metadata.num_delivered
+        context = extract_context(msg.headers)
+        with tracer.start_as_current_span(
+            f"process {msg.subject}", context=context, kind=SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.system", "nats")
+            span.set_attribute("messaging.destination.name", msg.subject)
+            span.set_attribute("messaging.message.id", (msg.headers or {}).get("Nats-Msg-Id", ""))
+            span.set_attribute("messaging.nats.delivery", delivery)
+            try:
+                item = handler.message_type.FromString(msg.data)
+            except Exception as error:  # a message nobody can read: drop it, loudly
+                self._log.error("undecodable work item dropped", error=str(error))
+                await msg.term()
+                return
+            video_id = getattr(item, "video_id", "")
+            span.set_attribute("adgen.video_id", video_id)
+            log_ = self._log.bind(video_id=video_id, delivery=delivery)
+            beat = asyncio.create_task(self._heartbeat(msg))
+            try:
+                await handler.handle(item, WorkContext(delivery=delivery, subject=msg.subject))
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, str(error)))
+                final = not is_retryable(error) or delivery >= handler.max_deliver
+                if final:
+                    log_.error("work item failed for good", error=str(error), exc_info=True)
+                    try:
+                        await handler.dead_letter(item, error)
+                    finally:
+                        await msg.term()
+                else:
+                    delay = min(30.0, 2.0 ** (delivery - 1)) * random.uniform(0.5, 1.0)
+                    log_.warning("work item failed; will retry", error=str(error), retry_in_s=round(delay, 2))
+                    await msg.nak(delay=delay)
+                return
+            finally:
+                beat.cancel()
+            await msg.ack()

@@ -1,0 +1,57 @@
+"""The limits of a video request, shared by the gateway (REST) and the planner (gRPC), so that both
+surfaces accept and refuse exactly the same requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from adgen.common.v1 import common_pb2
+
+PROMPT_MAX_CHARS = 2000
+DURATION_MIN_S = 10
+DURATION_MAX_S = 60
+DURATION_STEP_S = 5
+MAX_ASSET_IDS = 10
+
+ASPECT_RATIOS: dict[str, int] = {
+    "16:9": common_pb2.ASPECT_RATIO_16_9,
+    "9:16": common_pb2.ASPECT_RATIO_9_16,
+    "1:1": common_pb2.ASPECT_RATIO_1_1,
+}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+def _has_control_characters(text: str) -> bool:
+    return any(ord(c) < 32 and c not in "\n\t" for c in text)
+
+
+def request_errors(request: common_pb2.VideoRequest) -> list[FieldError]:
+    """Every way the request breaks the limits, each naming its field."""
+    errors: list[FieldError] = []
+    prompt = request.prompt.strip()
+    if not prompt:
+        errors.append(FieldError("prompt", "must not be empty"))
+    elif len(request.prompt) > PROMPT_MAX_CHARS:
+        errors.append(FieldError("prompt", f"must be at most {PROMPT_MAX_CHARS} characters"))
+    elif _has_control_characters(request.prompt):
+        errors.append(FieldError("prompt", "must not contain control characters"))
+    duration = request.duration_s
+    if not (DURATION_MIN_S <= duration <= DURATION_MAX_S) or duration % DURATION_STEP_S:
+        errors.append(
+            FieldError(
+                "duration_s",
+                f"must be a multiple of {DURATION_STEP_S} between {DURATION_MIN_S} and {DURATION_MAX_S} seconds",
+            )
+        )
+    if not (0.0 <= request.creativity <= 1.0):
+        errors.append(FieldError("creativity", "must be between 0.0 and 1.0"))
+    if request.aspect_ratio not in ASPECT_RATIOS.values():
+        errors.append(FieldError("aspect_ratio", f"must be one of {', '.join(ASPECT_RATIOS)}"))
+    if len(request.asset_ids) > MAX_ASSET_IDS:
+        errors.append(FieldError("asset_ids", f"at most {MAX_ASSET_IDS} assets per video"))
+    return errors

@@ -1,0 +1,121 @@
+"""The few writes every phase makes to a video's shared state: status, failure, cost ledger.
+
+Postgres is the source of truth for what a video still needs; these statements are idempotent so a
+redelivered work item can run them again safely.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from nats.js import JetStreamContext
+
+from adgen.common.v1 import common_pb2
+from adgen.events.v1 import events_pb2
+from adgen_kernel.jetstream import publish_event
+
+TERMINAL = ("completed", "failed")
+
+
+def to_json(message: Message) -> dict:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def from_json(data: dict, message: Message) -> Message:
+    return json_format.ParseDict(data, message, ignore_unknown_fields=True)
+
+
+async def set_status(db: asyncpg.Pool, video_id: str, status: str) -> None:
+    """Moves a live video to `status`; a finished video keeps its terminal status."""
+    await db.execute(
+        "UPDATE videos SET status = $2, updated_at = now() WHERE video_id = $1 AND status NOT IN ('completed', 'failed')",
+        video_id,
+        status,
+    )
+
+
+async def record_cost(
+    db: asyncpg.Pool | asyncpg.Connection,
+    js: JetStreamContext,
+    *,
+    idempotency_key: str,
+    video_id: str,
+    phase: common_pb2.Phase.ValueType,
+    provider: str,
+    model: str,
+    units: int,
+    usd_micros: int,
+) -> bool:
+    """One ledger row per provider call; False (and no event) when this call was already recorded."""
+    inserted = await db.fetchval(
+        "INSERT INTO cost_ledger (idempotency_key, video_id, phase, provider, model, units, usd_micros)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING RETURNING true",
+        idempotency_key,
+        video_id,
+        common_pb2.Phase.Name(phase),
+        provider,
+        model,
+        units,
+        usd_micros,
+    )
+    if inserted:
+        line = common_pb2.CostLine(phase=phase, provider=provider, model=model, units=units, usd_micros=usd_micros)
+        await publish_event(
+            js,
+            events_pb2.Event(video_id=video_id, cost_recorded=events_pb2.CostRecorded(line=line)),
+            msg_id=f"cost:{idempotency_key}",
+        )
+    return bool(inserted)
+
+
+async def cost_of(db: asyncpg.Pool, video_id: str) -> common_pb2.Cost:
+    """The cost breakdown is a query over the ledger, never a hand-kept sum."""
+    rows = await db.fetch(
+        "SELECT phase, provider, model, sum(units)::int AS units, sum(usd_micros)::bigint AS micros"
+        " FROM cost_ledger WHERE video_id = $1 GROUP BY phase, provider, model ORDER BY phase, provider, model",
+        video_id,
+    )
+    cost = common_pb2.Cost()
+    for row in rows:
+        cost.lines.add(
+            phase=common_pb2.Phase.Value(row["phase"]),
+            provider=row["provider"],
+            model=row["model"],
+            units=row["units"],
+            usd_micros=row["micros"],
+        )
+        cost.total_micros += row["micros"]
+    return cost
+
+
+async def fail_video(
+    db: asyncpg.Pool,
+    js: JetStreamContext,
+    *,
+    video_id: str,
+    phase: common_pb2.Phase.ValueType,
+    unit: str,
+    reason: str,
+) -> None:
+    """Marks the video failed with the phase and unit that failed; what finished is kept for a retry."""
+    changed = await db.fetchval(
+        "UPDATE videos SET status = 'failed', error = $2, failed_phase = $3, updated_at = now()"
+        " WHERE video_id = $1 AND status NOT IN ('completed', 'failed') RETURNING true",
+        video_id,
+        f"{unit}: {reason}",
+        common_pb2.Phase.Name(phase),
+    )
+    if changed:
+        await publish_event(
+            js,
+            events_pb2.Event(
+                video_id=video_id, video_failed=events_pb2.VideoFailed(phase=phase, unit=unit, reason=reason)
+            ),
+            msg_id=f"{video_id}:failed",
+        )
+
+
+async def emit(js: JetStreamContext, video_id: str, msg_id: str | None = None, **kind: Message) -> None:
+    """Publishes one event about a video, e.g. emit(js, vid, phase_started=PhaseStarted(...))."""
+    await publish_event(js, events_pb2.Event(video_id=video_id, **kind), msg_id=msg_id)

@@ -1,0 +1,1 @@
+"""Assets service: product images, embeddings and search."""

@@ -1,0 +1,1 @@
+"""Chunks service: chunk plans, the animator and image-to-video providers."""

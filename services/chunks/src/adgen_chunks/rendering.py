@@ -1,0 +1,189 @@
+"""The chunks service's work: render one chunk from its init frame, record it, start what it unblocks.
+
+A chunk's dependencies are its beat's storyboard image (first chunk of a beat) or the hand-off frame
+of the chunk right before it. When the last chunk of a video is recorded, refine is enqueued once:
+the decision is made inside a Postgres transaction that locks the video row, so two workers
+finishing the last two chunks at the same moment cannot both miss it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from adgen.common.v1 import common_pb2
+from adgen.events.v1 import events_pb2
+from adgen_chunks.animator import animate
+from adgen_chunks.clip_io import write_clip
+from adgen_kernel import keys
+from adgen_kernel.errors import FailedPrecondition, InvalidArgument
+from adgen_kernel.jetstream import WorkContext, publish_work
+from adgen_kernel.serve import Connections
+from adgen_kernel.video_state import emit, fail_video, record_cost, set_status
+
+
+@dataclass(frozen=True)
+class RenderedChunk:
+    clip_key: str
+    handoff_key: str
+    reused: bool
+
+
+def _slot(spec: common_pb2.Spec, chunk_index: int) -> common_pb2.ChunkSlot:
+    slots = spec.chunk_plan.slots
+    if not 0 <= chunk_index < len(slots):
+        raise InvalidArgument(f"chunk_index {chunk_index} is out of range: the plan has {len(slots)} chunks")
+    return slots[chunk_index]
+
+
+def render_clip(init: np.ndarray, spec: common_pb2.Spec, slot: common_pb2.ChunkSlot, path: Path) -> np.ndarray | None:
+    """Animates the clip into `path` (lossless) and returns its hand-off frame, if it has one."""
+    plan = spec.chunk_plan
+    beat = spec.beats[slot.beat_index]
+    fps = plan.fps
+    handoff: list[np.ndarray] = []
+
+    def frames():  # type: ignore[no-untyped-def]
+        for i, frame in enumerate(
+            animate(
+                init,
+                camera_movement=beat.camera_movement,
+                fps=fps,
+                frame_count=plan.clip_frames,
+                beat_frames=beat.duration_s * fps,
+                beat_offset_frames=slot.start_frame - beat.start_s * fps,
+                seed=spec.seed * 1000 + beat.index,
+            )
+        ):
+            if i == slot.handoff_frame:
+                handoff.append(frame)
+            yield frame
+
+    write_clip(frames(), fps, path)
+    return handoff[0] if handoff else None
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError("could not encode the hand-off frame")
+    return data.tobytes()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError("stored init frame is not a readable image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class Chunks:
+    def __init__(self, connections: Connections) -> None:
+        self._c = connections
+
+    async def _init_frame(self, video_id: str, user_id: str, slot: common_pb2.ChunkSlot) -> np.ndarray:
+        if slot.init_source == common_pb2.INIT_SOURCE_STORYBOARD:
+            key = keys.storyboard_key(user_id, video_id, slot.beat_index)
+        else:
+            key = keys.handoff_key(user_id, video_id, slot.index - 1)
+        if not await self._c.store.exists(key):
+            raise FailedPrecondition(f"chunk {slot.index} cannot start: its init frame {key} does not exist yet")
+        return await asyncio.to_thread(decode_png, await self._c.store.get_bytes(key))
+
+    async def render(self, video_id: str, user_id: str, spec: common_pb2.Spec, chunk_index: int) -> RenderedChunk:
+        """Renders (or reuses) one chunk at its fixed keys; safe to call again."""
+        slot = _slot(spec, chunk_index)
+        clip_key = keys.chunk_key(user_id, video_id, chunk_index)
+        handoff_key = keys.handoff_key(user_id, video_id, chunk_index) if slot.handoff_frame >= 0 else ""
+        store = self._c.store
+        if await store.exists(clip_key) and (not handoff_key or await store.exists(handoff_key)):
+            return RenderedChunk(clip_key, handoff_key, reused=True)
+        model = spec.chunk_plan.video_model
+        if model != "studio":
+            raise FailedPrecondition(f"video model {model!r} has no provider configured in this deployment")
+        init = await self._init_frame(video_id, user_id, slot)
+        with tempfile.TemporaryDirectory(prefix="adgen-chunk-") as folder:
+            path = Path(folder) / "clip.mp4"
+            handoff = await asyncio.to_thread(render_clip, init, spec, slot, path)
+            if handoff is not None:
+                await store.put_bytes(handoff_key, await asyncio.to_thread(encode_png, handoff), "image/png")
+            await store.put_file(clip_key, path, "video/mp4")
+        if await self._c.db.fetchval("SELECT true FROM videos WHERE video_id = $1", video_id):
+            await record_cost(
+                self._c.db,
+                self._c.js,
+                idempotency_key=f"{video_id}:chunk:{chunk_index}",
+                video_id=video_id,
+                phase=common_pb2.PHASE_CHUNKS,
+                provider="studio",
+                model=model,
+                units=1,
+                usd_micros=spec.chunk_plan.price_per_clip_micros,
+            )
+        return RenderedChunk(clip_key, handoff_key, reused=False)
+
+    async def handle(self, work: events_pb2.ChunkWork, _: WorkContext) -> None:
+        db, js = self._c.db, self._c.js
+        vid = work.video_id
+        status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid)
+        if status is None or status in ("completed", "failed"):
+            return
+        await db.execute(
+            "UPDATE chunks SET attempts = attempts + 1, updated_at = now()"
+            " WHERE video_id = $1 AND chunk_index = $2 AND status = 'pending'",
+            vid,
+            work.chunk_index,
+        )
+        chunk = await self.render(vid, work.user_id, work.spec, work.chunk_index)
+        async with db.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1 FROM videos WHERE video_id = $1 FOR UPDATE", vid)
+            await conn.execute(
+                "UPDATE chunks SET status = 'done', clip_key = $3, handoff_key = $4, updated_at = now()"
+                " WHERE video_id = $1 AND chunk_index = $2",
+                vid,
+                work.chunk_index,
+                chunk.clip_key,
+                chunk.handoff_key or None,
+            )
+            counts = await conn.fetchrow(
+                "SELECT count(*) FILTER (WHERE status = 'done') AS done, count(*) AS total FROM chunks WHERE video_id = $1",
+                vid,
+            )
+        await emit(
+            js,
+            vid,
+            f"{vid}:chunk_ready:{work.chunk_index}",
+            chunk_ready=events_pb2.ChunkReady(
+                chunk_index=work.chunk_index, clip_key=chunk.clip_key, chunks_done=counts["done"]
+            ),
+        )
+        slot = work.spec.chunk_plan.slots[work.chunk_index]
+        if slot.handoff_frame >= 0:
+            await publish_work(
+                js,
+                "chunk",
+                events_pb2.ChunkWork(video_id=vid, user_id=work.user_id, spec=work.spec, chunk_index=slot.index + 1),
+                f"{vid}:chunk:{slot.index + 1}",
+            )
+        if counts["done"] == counts["total"]:
+            await set_status(db, vid, "refining")
+            await emit(js, vid, f"{vid}:chunks:completed",
+                       phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_CHUNKS))
+            await publish_work(
+                js, "refine", events_pb2.RefineWork(video_id=vid, user_id=work.user_id, spec=work.spec), f"{vid}:refine"
+            )
+
+    async def dead_letter(self, work: events_pb2.ChunkWork, error: BaseException) -> None:
+        await fail_video(
+            self._c.db,
+            self._c.js,
+            video_id=work.video_id,
+            phase=common_pb2.PHASE_CHUNKS,
+            unit=f"chunk {work.chunk_index}",
+            reason=str(error),
+        )

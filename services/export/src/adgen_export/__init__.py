@@ -1,0 +1,1 @@
+"""Export service: final objects, posters, pre-signed URLs and clean-up."""

@@ -1,0 +1,111 @@
+"""The export service's work: the final object and poster, the video marked completed, clean-up,
+and short-lived download links."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+from google.protobuf import timestamp_pb2
+
+from adgen.common.v1 import common_pb2
+from adgen.events.v1 import events_pb2
+from adgen_kernel import keys
+from adgen_kernel.errors import FailedPrecondition, NotFound
+from adgen_kernel.jetstream import WorkContext
+from adgen_kernel.serve import Connections
+from adgen_kernel.video_state import emit, fail_video
+
+
+def poster_jpeg(video: Path, at_s: float) -> bytes:
+    """The frame at `at_s` (the middle of the opening beat: the product's best moment) as a JPEG."""
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        chosen: np.ndarray | None = None
+        for frame in container.decode(stream):
+            chosen = frame.to_ndarray(format="bgr24")
+            if frame.time is not None and frame.time >= at_s:
+                break
+    if chosen is None:
+        raise FailedPrecondition("the refined video has no frames")
+    ok, data = cv2.imencode(".jpg", chosen, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise FailedPrecondition("could not encode the poster")
+    return data.tobytes()
+
+
+class Exporter:
+    def __init__(self, connections: Connections, *, url_ttl_s: int, keep_intermediates: bool) -> None:
+        self._c = connections
+        self._url_ttl_s = url_ttl_s
+        self._keep = keep_intermediates
+
+    async def export(self, video_id: str, user_id: str, spec: common_pb2.Spec, refined_key: str) -> tuple[str, str]:
+        store = self._c.store
+        final, poster = keys.final_key(user_id, video_id), keys.poster_key(user_id, video_id)
+        if not await store.exists(final):
+            if not await store.exists(refined_key):
+                raise FailedPrecondition(f"the refined video {refined_key} does not exist")
+            await store.copy(refined_key, final)
+        if not await store.exists(poster):
+            with tempfile.TemporaryDirectory(prefix="adgen-export-") as folder:
+                path = Path(folder) / "final.mp4"
+                await store.download_file(final, path)
+                first = spec.beats[0].duration_s / 2 if spec.beats else 0.0
+                await store.put_bytes(poster, await asyncio.to_thread(poster_jpeg, path, first), "image/jpeg")
+        return final, poster
+
+    async def handle(self, work: events_pb2.ExportWork, _: WorkContext) -> None:
+        db, js, vid = self._c.db, self._c.js, work.video_id
+        status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid)
+        if status is None or status == "failed":
+            return
+        await emit(js, vid, f"{vid}:export:started", phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_EXPORT))
+        final, poster = await self.export(vid, work.user_id, work.spec, work.refined_key)
+        await db.execute(
+            "UPDATE videos SET status = 'completed', final_key = $2, poster_key = $3, completed_at = now(),"
+            " updated_at = now() WHERE video_id = $1 AND status <> 'completed'",
+            vid,
+            final,
+            poster,
+        )
+        if not self._keep:
+            await self._c.store.delete_prefix(keys.chunks_prefix(work.user_id, vid))
+        await emit(js, vid, f"{vid}:export:completed",
+                   phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_EXPORT))
+        await emit(
+            js,
+            vid,
+            f"{vid}:completed",
+            video_completed=events_pb2.VideoCompleted(
+                final_key=final, poster_key=poster, duration_s=float(work.spec.duration_s)
+            ),
+        )
+
+    async def dead_letter(self, work: events_pb2.ExportWork, error: BaseException) -> None:
+        await fail_video(
+            self._c.db, self._c.js, video_id=work.video_id, phase=common_pb2.PHASE_EXPORT, unit="export", reason=str(error)
+        )
+
+    async def download_url(self, video_id: str, user_id: str) -> tuple[str, datetime]:
+        """A pre-signed link to the final video; another user's video does not exist for the caller."""
+        row = await self._c.db.fetchrow(
+            "SELECT status, final_key FROM videos WHERE video_id = $1 AND user_id = $2", video_id, user_id
+        )
+        if row is None:
+            raise NotFound(f"video {video_id} not found")
+        if row["status"] != "completed" or not row["final_key"]:
+            raise FailedPrecondition(f"video {video_id} is {row['status']}; it can be downloaded once completed")
+        url = await self._c.store.presign_get(row["final_key"], self._url_ttl_s, filename=f"adgen-{video_id}.mp4")
+        return url, datetime.now(UTC) + timedelta(seconds=self._url_ttl_s)
+
+
+def to_timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp

@@ -1,0 +1,1 @@
+"""Planner service: beat library, archetypes and the plan composer."""

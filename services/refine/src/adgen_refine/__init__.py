@@ -1,0 +1,1 @@
+"""Refine service: stitching, grading, music and the final encode."""

@@ -1,0 +1,35 @@
+"""adgen-refine: settings -> connections -> RefineService + the adgen.work.refine worker."""
+
+from __future__ import annotations
+
+from adgen.events.v1 import events_pb2
+from adgen.refine.v1 import refine_service_pb2_grpc
+from adgen_kernel.jetstream import WorkHandler
+from adgen_kernel.serve import Connections, Servicer, ServiceApp, run
+from adgen_refine.refining import Refiner
+from adgen_refine.servicer import RefineServicer
+from adgen_refine.settings import RefineSettings
+
+
+async def build(connections: Connections) -> ServiceApp:
+    settings = connections.settings
+    assert isinstance(settings, RefineSettings)
+    refiner = Refiner(connections, crf=settings.crf, preset=settings.preset)
+    return ServiceApp(
+        servicers=[
+            Servicer(
+                refine_service_pb2_grpc.add_RefineServiceServicer_to_server,
+                RefineServicer(refiner),
+                "adgen.refine.v1.RefineService",
+            )
+        ],
+        handlers=[WorkHandler("refine", events_pb2.RefineWork, refiner.handle, refiner.dead_letter)],
+    )
+
+
+def main() -> None:
+    run("refine", RefineSettings, build)
+
+
+if __name__ == "__main__":
+    main()

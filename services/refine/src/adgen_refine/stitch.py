@@ -1,0 +1,257 @@
+"""Render the final video: chunks blended frame by frame along the timeline, encoded once.
+
+Decisions made here:
+
+* **Streaming, bounded memory.** Chunks are decoded lazily, forward only; a chunk is opened at
+  the first output frame that needs it and closed after the last one, so at most the two chunks
+  being blended are open and only their current frames are held.
+* **Time, not index, maps chunk frames to output frames.** A chunk whose clip runs at another
+  frame rate than the output (e.g. a 30 fps model in a 24 fps ad) shows, for each local output
+  frame, the clip frame at the same moment (rounded down). Clips longer than their used span are
+  trimmed at the end; a clip too short for its placement is an error, never a silent freeze.
+* **Scale to cover, centre crop.** Each chunk frame is fitted to the output size before blending
+  (chunks may differ in size): Lanczos when enlarging, area averaging when shrinking.
+* **Blending in float**, in the encoded (sRGB) domain as editing tools do for dissolves, rounded
+  once to 8 bits.
+* **One encode, constant frame rate:** H.264 (libx264, yuv420p, BT.709 limited range, tagged as
+  such), ``pts = frame number`` in a ``1/fps`` time base, ``+faststart`` so playback can start
+  before the download ends. The audio is AAC, 48 kHz stereo, resampled if needed and trimmed or
+  padded with silence to exactly the video's duration, interleaved as the video is written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Final
+
+import av
+import cv2
+import numpy as np
+from av.video.reformatter import ColorRange, Colorspace
+from scipy.signal import resample_poly
+
+from adgen_refine.timeline import Contribution, Placement, Transition, compose_timeline
+
+AUDIO_RATE: Final = 48_000
+_AAC_FRAME: Final = 1024
+_BT709: Final = 1
+_LIMITED_RANGE: Final = 1
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """What the final file is: size, frame rate and encoder settings."""
+
+    width: int
+    height: int
+    fps: int
+    crf: int = 20
+    preset: str = "veryfast"
+    audio_bitrate: int = 160_000
+
+    def __post_init__(self) -> None:
+        if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
+            raise ValueError(f"yuv420p needs a positive, even size, got {self.width}x{self.height}")
+        if self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
+
+
+def render_final(
+    chunk_paths: Mapping[int, Path],
+    placements: Sequence[Placement],
+    total_frames: int,
+    transitions: Mapping[int, Transition],
+    audio: np.ndarray | None,
+    sample_rate: int,
+    fmt: OutputFormat,
+    out_path: Path,
+) -> None:
+    """Write exactly ``total_frames`` frames (and the audio, if any) to ``out_path``.
+
+    ``transitions`` is keyed by the incoming beat's index, as in ``compose_timeline``. The file
+    is written next to ``out_path`` and moved into place only when complete.
+    """
+    timeline = compose_timeline(placements, total_frames, transitions)
+    missing = sorted({p.index for p in placements} - set(chunk_paths))
+    if missing:
+        raise ValueError(f"no file for chunks {missing}")
+    last_use = {c.chunk: t for t, parts in enumerate(timeline) for c in parts}
+    samples = _fit_audio(audio, sample_rate, round(total_frames * AUDIO_RATE / fmt.fps))
+
+    partial = out_path.with_name(out_path.name + ".partial")
+    try:
+        with av.open(str(partial), "w", format="mp4", container_options={"movflags": "+faststart"}) as out:
+            video = _video_stream(out, fmt)
+            # The muxer may change the stream's time base (mp4 uses 1/12288 at 24 fps); frames are
+            # numbered in 1/fps and rescaled on the way out.
+            frame_time = Fraction(1, fmt.fps)
+            sound = _audio_stream(out, fmt) if samples is not None else None
+            audio_frames = _audio_frames(samples) if samples is not None else iter(())
+            pending_audio = next(audio_frames, None)
+            sources: dict[int, _ChunkSource] = {}
+            try:
+                for t, parts in enumerate(timeline):
+                    image = _blend(parts, sources, chunk_paths, fmt)
+                    for c in parts:
+                        if last_use[c.chunk] == t:
+                            sources.pop(c.chunk).close()
+                    frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
+                        format="yuv420p",
+                        dst_colorspace=Colorspace.ITU709,
+                        dst_color_range=ColorRange.MPEG,
+                        dst_color_trc=_BT709,
+                        dst_color_primaries=_BT709,
+                    )
+                    frame.pts = t
+                    frame.time_base = frame_time
+                    out.mux(video.encode(frame))
+                    # Keep the audio level with the video so the file is interleaved.
+                    video_end = (t + 1) * AUDIO_RATE / fmt.fps
+                    while sound is not None and pending_audio is not None and pending_audio.pts < video_end:
+                        out.mux(sound.encode(pending_audio))
+                        pending_audio = next(audio_frames, None)
+            finally:
+                for source in sources.values():
+                    source.close()
+            out.mux(video.encode(None))
+            if sound is not None:
+                while pending_audio is not None:
+                    out.mux(sound.encode(pending_audio))
+                    pending_audio = next(audio_frames, None)
+                out.mux(sound.encode(None))
+        partial.replace(out_path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+class _ChunkSource:
+    """Forward-only frames of one chunk, fitted to the output size, at the output frame rate."""
+
+    def __init__(self, index: int, path: Path, fmt: OutputFormat) -> None:
+        self._index = index
+        self._fmt = fmt
+        self._container = av.open(str(path))
+        stream = self._container.streams.video[0]
+        stream.thread_type = "AUTO"
+        rate = stream.average_rate or stream.guessed_rate
+        if not rate:
+            raise ValueError(f"chunk {index}: {path.name} has no frame rate")
+        self._rate = Fraction(rate)
+        self._frames = self._container.decode(stream)
+        self._position = -1
+        self._current: av.VideoFrame | None = None
+        self._image: np.ndarray | None = None
+
+    def image(self, local_frame: int) -> np.ndarray:
+        wanted = math.floor(local_frame * self._rate / self._fmt.fps)
+        if wanted < self._position:
+            raise ValueError(f"chunk {self._index}: frame {wanted} requested after {self._position}")
+        while self._position < wanted:
+            try:
+                self._current = next(self._frames)
+            except StopIteration:
+                raise ValueError(
+                    f"chunk {self._index} ends after {self._position + 1} frames; its placement "
+                    f"needs frame {wanted} (local frame {local_frame} at {self._fmt.fps} fps)"
+                ) from None
+            self._position += 1
+            self._image = None
+        if self._image is None:
+            assert self._current is not None
+            self._image = fit_to_cover(self._current.to_ndarray(format="rgb24"), self._fmt.width, self._fmt.height)
+        return self._image
+
+    def close(self) -> None:
+        self._container.close()
+
+
+def fit_to_cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale ``image`` to cover ``width`` x ``height`` and crop the centre."""
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image
+    scale = max(width / w, height / h)
+    scaled_w, scaled_h = max(width, round(w * scale)), max(height, round(h * scale))
+    if (scaled_w, scaled_h) != (w, h):
+        interpolation = cv2.INTER_LANCZOS4 if scale > 1 else cv2.INTER_AREA
+        image = cv2.resize(image, (scaled_w, scaled_h), interpolation=interpolation)
+    x, y = (scaled_w - width) // 2, (scaled_h - height) // 2
+    return np.ascontiguousarray(image[y : y + height, x : x + width])
+
+
+def _blend(
+    parts: tuple[Contribution, ...],
+    sources: dict[int, _ChunkSource],
+    chunk_paths: Mapping[int, Path],
+    fmt: OutputFormat,
+) -> np.ndarray:
+    """One output frame: the weighted sum of its chunk frames; missing weight is black.
+
+    ``compose_timeline`` never puts more than two chunk frames in one output frame, which lets
+    OpenCV's ``addWeighted`` (float maths, rounded and saturated once) do the blend in one pass.
+    """
+    layers = []
+    for c in parts:
+        if c.chunk not in sources:
+            sources[c.chunk] = _ChunkSource(c.chunk, chunk_paths[c.chunk], fmt)
+        layers.append((sources[c.chunk].image(c.local_frame), c.weight))
+    if len(layers) > 2:
+        raise ValueError(f"{len(layers)} chunk frames in one output frame; the timeline allows two")
+    (first, first_weight), *rest = layers
+    if not rest and first_weight == 1.0:
+        return first
+    second, second_weight = rest[0] if rest else (first, 0.0)
+    return cv2.addWeighted(first, first_weight, second, second_weight, 0.0)
+
+
+def _video_stream(out: av.container.OutputContainer, fmt: OutputFormat) -> av.VideoStream:
+    video = out.add_stream("libx264", rate=fmt.fps, options={"crf": str(fmt.crf), "preset": fmt.preset})
+    video.width, video.height = fmt.width, fmt.height
+    video.pix_fmt = "yuv420p"
+    video.time_base = Fraction(1, fmt.fps)
+    context = video.codec_context
+    context.colorspace = context.color_primaries = context.color_trc = _BT709
+    context.color_range = _LIMITED_RANGE
+    return video
+
+
+def _audio_stream(out: av.container.OutputContainer, fmt: OutputFormat) -> av.AudioStream:
+    sound = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
+    sound.bit_rate = fmt.audio_bitrate
+    sound.time_base = Fraction(1, AUDIO_RATE)
+    return sound
+
+
+def _fit_audio(audio: np.ndarray | None, sample_rate: int, samples: int) -> np.ndarray | None:
+    """Stereo float32 at 48 kHz, exactly ``samples`` long: resampled, trimmed or padded."""
+    if audio is None:
+        return None
+    track = np.asarray(audio, dtype=np.float64)
+    if track.ndim == 1:
+        track = np.stack([track, track], axis=1)
+    if track.ndim != 2 or track.shape[1] not in (1, 2):
+        raise ValueError(f"audio must be (n,), (n, 1) or (n, 2), got {track.shape}")
+    if track.shape[1] == 1:
+        track = np.repeat(track, 2, axis=1)
+    if sample_rate != AUDIO_RATE:
+        divisor = math.gcd(AUDIO_RATE, sample_rate)
+        track = resample_poly(track, AUDIO_RATE // divisor, sample_rate // divisor, axis=0)
+    fitted = np.zeros((samples, 2), np.float32)
+    length = min(samples, len(track))
+    fitted[:length] = np.clip(track[:length], -1.0, 1.0)
+    return fitted
+
+
+def _audio_frames(samples: np.ndarray) -> Iterator[av.AudioFrame]:
+    """AAC-sized planar frames with sample-exact timestamps; the last one may be short."""
+    for start in range(0, len(samples), _AAC_FRAME):
+        block = np.ascontiguousarray(samples[start : start + _AAC_FRAME].T)
+        frame = av.AudioFrame.from_ndarray(block, format="fltp", layout="stereo")
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = start
+        frame.time_base = Fraction(1, AUDIO_RATE)
+        yield frame

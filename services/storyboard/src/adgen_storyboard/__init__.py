@@ -1,0 +1,1 @@
+"""Storyboard service: one image per beat."""

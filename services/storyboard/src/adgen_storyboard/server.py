@@ -1,0 +1,38 @@
+"""adgen-storyboard: settings -> connections -> StoryboardService + the adgen.work.frame worker."""
+
+from __future__ import annotations
+
+from adgen.assets.v1 import assets_service_pb2_grpc
+from adgen.events.v1 import events_pb2
+from adgen.storyboard.v1 import storyboard_service_pb2_grpc
+from adgen_kernel.jetstream import WorkHandler
+from adgen_kernel.serve import Connections, Servicer, ServiceApp, grpc_channel, run
+from adgen_storyboard.frames import Storyboard
+from adgen_storyboard.servicer import StoryboardServicer
+from adgen_storyboard.settings import StoryboardSettings
+
+
+async def build(connections: Connections) -> ServiceApp:
+    settings = connections.settings
+    assert isinstance(settings, StoryboardSettings)
+    channel = grpc_channel(settings.assets_addr)
+    storyboard = Storyboard(connections, assets_service_pb2_grpc.AssetsServiceStub(channel))
+    return ServiceApp(
+        servicers=[
+            Servicer(
+                storyboard_service_pb2_grpc.add_StoryboardServiceServicer_to_server,
+                StoryboardServicer(storyboard),
+                "adgen.storyboard.v1.StoryboardService",
+            )
+        ],
+        handlers=[WorkHandler("frame", events_pb2.FrameWork, storyboard.handle, storyboard.dead_letter)],
+        on_close=[channel.close],
+    )
+
+
+def main() -> None:
+    run("storyboard", StoryboardSettings, build)
+
+
+if __name__ == "__main__":
+    main()
