@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -67,8 +68,9 @@ def terminate(pid: int, *, timeout_s: float = 25.0, sig: int = signal.SIGTERM) -
 
 
 class DevStack:
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *, extra_env: dict[str, str] | None = None) -> None:
         self.state_dir = state_dir.resolve()
+        self.extra_env = extra_env or {}
         self.infra = EmbeddedInfra(self.state_dir / "infra")
         self._record = self.state_dir / "stack.json"
         self.logs = self.state_dir / "logs"
@@ -103,6 +105,7 @@ class DevStack:
                 "OTEL_SERVICE_NAME": f"adgen-{name}",
             }
         )
+        env.update(self.extra_env)
         return env
 
     def start_service(self, name: str) -> ServiceProcess:
@@ -118,7 +121,7 @@ class DevStack:
                 env=env,
                 stdout=log,
                 stderr=log,
-                stdin=open(os.devnull),
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         record["services"][name]["pid"] = process.pid

@@ -19,7 +19,9 @@ TERMINAL = ("completed", "failed")
 
 
 def to_json(message: Message) -> dict:
-    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+    return json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
 
 
 def from_json(data: dict, message: Message) -> Message:

@@ -143,7 +143,9 @@ def test_a_dip_to_black_darkens_the_boundary(tmp_path: Path) -> None:
     paths = {0: write_chunk(tmp_path / "a.mp4", solid(RED, 24)), 1: write_chunk(tmp_path / "b.mp4", solid(BLUE, 24))}
     placements = [Placement(0, 0, 0, 24, 0), Placement(1, 1, 24, 24, 0)]
     out = tmp_path / "dip.mp4"
-    render_final(paths, placements, 48, {1: Transition("dip_to_black", 12)}, None, 48_000, OutputFormat(160, 90, FPS), out)
+    render_final(
+        paths, placements, 48, {1: Transition("dip_to_black", 12)}, None, 48_000, OutputFormat(160, 90, FPS), out
+    )
     decoded = decode(out)
     frames = decoded.frames
     assert len(frames) == 48 and decoded.audio_s is None
@@ -186,7 +188,9 @@ def test_a_clip_too_short_for_its_placement_is_an_error(tmp_path: Path) -> None:
 
 def test_a_missing_chunk_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"no file for chunks \[0\]"):
-        render_final({}, [Placement(0, 0, 0, 12, 0)], 12, {}, None, 48_000, OutputFormat(160, 90, FPS), tmp_path / "x.mp4")
+        render_final(
+            {}, [Placement(0, 0, 0, 12, 0)], 12, {}, None, 48_000, OutputFormat(160, 90, FPS), tmp_path / "x.mp4"
+        )
 
 
 def test_fit_to_cover_scales_and_crops_the_centre() -> None:

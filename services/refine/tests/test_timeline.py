@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -108,7 +109,7 @@ def test_cuts_only_show_each_chunk_exactly_over_its_span(layout) -> None:
 def test_overlaps_ramp_monotonically_from_previous_to_next(layout) -> None:
     placements, total, transitions = layout
     frames = compose_timeline(placements, total, transitions)
-    for prev, nxt in zip(placements, placements[1:], strict=False):
+    for prev, nxt in pairwise(placements):
         if nxt.beat_index != prev.beat_index or nxt.overlap_in_frames == 0:
             continue
         window = range(nxt.start_frame, nxt.start_frame + nxt.overlap_in_frames)

@@ -17,9 +17,12 @@ from types import MappingProxyType
 BEAT_DURATIONS_S = frozenset({5, 10, 15})
 TEMPLATE_FIELDS = frozenset({"product_name", "style_aesthetic", "setting"})
 ALL_PRODUCTS = "all"
-# Fixed words of a template; with the three filled fields capped at six words each, a composed
-# prompt stays under the 40-word limit.
-MAX_TEMPLATE_WORDS = 20
+# Image/video models follow short prompts best: a composed prompt has fewer words than this.
+PROMPT_WORD_LIMIT = 40
+# Words each filled placeholder may bring; with the template's own words capped too, every
+# composed prompt is under the limit by construction.
+FIELD_WORD_CAPS: Mapping[str, int] = MappingProxyType({"product_name": 6, "setting": 6, "style_aesthetic": 8})
+MAX_TEMPLATE_WORDS = 18
 
 
 class Position(StrEnum):
@@ -100,6 +103,7 @@ def _beat(
     )
 
 
+# fmt: off
 _BEATS: tuple[BeatDefinition, ...] = (
     _beat("hero_shot", 5, "close_up", "product_reveal", "slow_dolly_in", "opening", "all", "medium", True,
           "cinematic close-up of {product_name}, dramatic lighting, professional product photography, "
@@ -172,10 +176,14 @@ _BEATS: tuple[BeatDefinition, ...] = (
           "closing brand film, {product_name} centred in {setting}, camera rising to reveal the world, "
           "{style_aesthetic}"),
 )
+# fmt: on
 
 
 def _validated(beats: tuple[BeatDefinition, ...]) -> Mapping[str, BeatDefinition]:
     problems: list[str] = []
+    longest_prompt = MAX_TEMPLATE_WORDS + sum(FIELD_WORD_CAPS.values())
+    if set(FIELD_WORD_CAPS) != TEMPLATE_FIELDS or longest_prompt >= PROMPT_WORD_LIMIT:
+        problems.append("template and field word caps must keep every prompt under the word limit")
     ids = [b.beat_id for b in beats]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

@@ -96,10 +96,15 @@ def synthesise_music(
         beat_s = 60.0 / (harmony.bpm * ENERGY_TEMPO[section.energy])
         bar_start = section.start_s
         while bar_start < section.end_s - 1e-9:
-            bar_end = min(bar_start + 4 * beat_s, section.end_s)
+            bar_end = bar_start + 4 * beat_s
+            if section.end_s - bar_end < beat_s:
+                # Fold a leftover of less than a beat into this bar rather than play a sliver chord.
+                bar_end = section.end_s
             chord = harmony.chords[bar % len(harmony.chords)]
             _add(pad, _seconds(bar_start, sample_rate), voices.pad(harmony.root_midi, chord, bar_end - bar_start))
-            _play_bar(bass, drums, voices, section.energy, harmony.root_midi + chord[0] - 24, bar_start, bar_end, beat_s)
+            _play_bar(
+                bass, drums, voices, section.energy, harmony.root_midi + chord[0] - 12, bar_start, bar_end, beat_s
+            )
             bar_start = bar_end
             bar += 1
     for section in sections[1:]:
@@ -202,16 +207,20 @@ def _play_bar(
     end_s: float,
     beat_s: float,
 ) -> None:
-    """One bar of bass and drums; the grid is sixteenth notes from the bar's start."""
+    """One bar of bass and drums on a sixteenth-note grid from the bar's start.
+
+    A bar that absorbed a leftover beat runs past 16 steps; the pattern simply repeats.
+    """
     sr = voices.sample_rate
     sixteenth = beat_s / 4
     steps = int(np.ceil((end_s - start_s) / sixteenth - 1e-9))
     bass_every = {"low": 16, "medium": 8, "high": 2}[energy]
-    for step in range(min(steps, 16)):
-        at = _seconds(start_s + step * sixteenth, sr)
+    for at_step in range(steps):
+        step = at_step % 16
+        at = _seconds(start_s + at_step * sixteenth, sr)
         on_beat = step % 4 == 0
         if step % bass_every == 0:
-            length = min(bass_every * sixteenth, end_s - start_s - step * sixteenth)
+            length = min(bass_every * sixteenth, end_s - start_s - at_step * sixteenth)
             _add(bass, at, voices.bass(bass_midi, length, accent=step == 0))
         if energy == "low":
             if step == 0:
@@ -241,7 +250,9 @@ class _Voices:
         self._rng = rng
         sr = sample_rate
         self._hat_noise = sosfilt(butter(4, 7000, "highpass", fs=sr, output="sos"), rng.standard_normal(sr // 10))
-        self._clap_noise = sosfilt(butter(2, [900, 2800], "bandpass", fs=sr, output="sos"), rng.standard_normal(sr // 4))
+        self._clap_noise = sosfilt(
+            butter(2, [900, 2800], "bandpass", fs=sr, output="sos"), rng.standard_normal(sr // 4)
+        )
         self._swell_noise = sosfilt(butter(2, 3000, "lowpass", fs=sr, output="sos"), rng.standard_normal(sr))
         self.swell_len = len(self._swell_noise)
         self._ir = self._room(rng)

@@ -40,7 +40,11 @@ def transitions(spec: common_pb2.Spec) -> dict[int, Transition]:
     chosen = {}
     for before, after in zip(spec.beats, spec.beats[1:], strict=False):
         chosen[after.index] = choose_transition(
-            ENERGIES.get(before.energy, "medium"), ENERGIES.get(after.energy, "medium"), before.beat_id, after.beat_id
+            ENERGIES.get(before.energy, "medium"),
+            ENERGIES.get(after.energy, "medium"),
+            before.beat_id,
+            after.beat_id,
+            fps=spec.output.fps,
         )
     return chosen
 

@@ -108,6 +108,9 @@ def choose_transition(
     * either side high energy: cut, because momentum is the point and a dissolve would blur it;
     * into a low-energy beat: a half-second dissolve, so calm beats ease in;
     * otherwise (medium to medium, low to medium): a quarter-second dissolve.
+
+    Lengths are decided in seconds and returned in frames at ``fps``, which should be the output
+    frame rate (the default 24 only suits 24 fps output).
     """
     for energy in (prev_energy, next_energy):
         if energy not in ENERGIES:
@@ -140,9 +143,7 @@ def compose_timeline(
     for position, chunk in enumerate(chain):
         following = chain[position + 1] if position + 1 < len(chain) else None
         fade_out = (
-            following.overlap_in_frames
-            if following is not None and following.beat_index == chunk.beat_index
-            else 0
+            following.overlap_in_frames if following is not None and following.beat_index == chunk.beat_index else 0
         )
         fade_in = chunk.overlap_in_frames
         for local in range(chunk.used_frames):

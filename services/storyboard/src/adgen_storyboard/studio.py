@@ -1,7 +1,7 @@
 """The studio storyboard renderer: a draft-quality ad frame per beat, drawn locally without any model.
 
 A frame is a lit studio set in the style's palette (gradient backdrop, key light, bokeh, light
-streaks, vignette, grain), a subject (the user's product image, or a glossy rendered bottle on a
+streaks, vignette), a subject (the user's product image, or a glossy rendered bottle on a
 pedestal when there is none) framed by the beat's shot type and position, and the beat's text set
 in a real scalable font with a contrast the renderer checks before it draws. Everything random is
 drawn from the request's seed, so the same request always gives the same pixels.
@@ -16,18 +16,44 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-SAFE_MARGIN = 0.05
-# Text is laid out a little inside the safe area so shadows and emboldening stay inside it too.
-TEXT_INSET = 0.075
-MIN_CONTRAST = 4.5
-# The contrast the scrim is sized for: a little above the minimum so resampling never dips below it.
-TARGET_CONTRAST = 5.2
-BACKGROUND_SCALE = 4
+SAFE_MARGIN = 0.05  # of each side: broadcast title-safe, and clear of phone UI in 9:16
+# Text is laid out a little inside the safe area so its shadow and emboldening stay inside it too.
+TEXT_INSET = SAFE_MARGIN + 0.025
+MIN_CONTRAST = 4.5  # WCAG AA for body text
+# What the scrim is sized for: a little above the minimum so scaling and re-encoding never dip below it.
+TARGET_CONTRAST = MIN_CONTRAST + 0.7
+BACKGROUND_SCALE = 4  # the backdrop is all soft light, so it is drawn at 1/4 size and scaled up
 
-LOW_KEY_WORDS = ("dramatic", "low-key", "low key", "moody", "dark", "noir", "night", "mysterious", "cinematic",
-                 "luxury", "premium", "sophisticated", "elegant")
-HIGH_KEY_WORDS = ("bright", "high-key", "high key", "airy", "clean", "minimal", "fresh", "soft", "natural",
-                  "daylight", "pastel", "simple", "light")
+LOW_KEY_WORDS = (
+    "dramatic",
+    "low-key",
+    "low key",
+    "moody",
+    "dark",
+    "noir",
+    "night",
+    "mysterious",
+    "cinematic",
+    "luxury",
+    "premium",
+    "sophisticated",
+    "elegant",
+)
+HIGH_KEY_WORDS = (
+    "bright",
+    "high-key",
+    "high key",
+    "airy",
+    "clean",
+    "minimal",
+    "fresh",
+    "soft",
+    "natural",
+    "daylight",
+    "pastel",
+    "simple",
+    "light",
+)
 WARM_WORDS = ("warm", "golden", "sunset", "cozy", "heartfelt", "amber", "human")
 COOL_WORDS = ("cool", "blue", "neon", "futuristic", "tech", "icy", "night")
 VIVID_WORDS = ("vibrant", "energetic", "dynamic", "bold", "neon", "electric", "motivational", "punchy")
@@ -122,7 +148,8 @@ def _has(text: str, words: tuple[str, ...]) -> bool:
 
 @dataclass(frozen=True)
 class Look:
-    """The lighting design of the whole ad, derived from the style so every beat shares it."""
+    """The lighting design of the ad, derived from the style so every beat shares it (a high-energy
+    beat only turns up the colour)."""
 
     low_key: bool
     backdrop_top: np.ndarray
@@ -139,16 +166,26 @@ class Look:
 
 
 def _palette(req: FrameRequest) -> list[np.ndarray]:
+    """The style's colours; with fewer than two (the planner adds colours only when the user gave
+    some), a default palette chosen by the style words fills in."""
     colours = [c for c in (_hex_rgb(v) for v in req.palette) if c is not None]
     if len(colours) >= 2:
         return colours
     words = _words(req.aesthetic, req.mood, req.lighting)
     name = next(
-        (n for n, ws in (("luxury", ("luxury", "premium", "elegant")), ("energetic", VIVID_WORDS),
-                         ("minimal", ("minimal", "clean", "simple")), ("warm", WARM_WORDS)) if _has(words, ws)),
+        (
+            n
+            for n, ws in (
+                ("luxury", ("luxury", "premium", "elegant")),
+                ("energetic", VIVID_WORDS),
+                ("minimal", ("minimal", "clean", "simple")),
+                ("warm", WARM_WORDS),
+            )
+            if _has(words, ws)
+        ),
         "neutral",
     )
-    return colours + [_hex_rgb(v) for v in DEFAULT_PALETTES[name]]  # type: ignore[misc]
+    return colours + [c for v in DEFAULT_PALETTES[name] if (c := _hex_rgb(v)) is not None]
 
 
 def look_for(req: FrameRequest) -> Look:
@@ -161,6 +198,7 @@ def look_for(req: FrameRequest) -> Look:
     secondary = max(others, key=_saturation)
     words = _words(req.lighting, req.mood, req.aesthetic)
     mean_light = float(np.mean([luminance(c) for c in colours]))
+    vivid = _has(words, VIVID_WORDS) or req.energy == "high"
     if _has(words, HIGH_KEY_WORDS) and not _has(req.lighting.lower(), LOW_KEY_WORDS):
         low_key = False
     elif _has(words, LOW_KEY_WORDS):
@@ -175,7 +213,7 @@ def look_for(req: FrameRequest) -> Look:
     elif _has(words, COOL_WORDS):
         key = _mix(key, cool, 0.6)
     if low_key:
-        top = _with_value(_mix(darkest, secondary, 0.35), 0.16)
+        top = _with_value(_mix(darkest, secondary, 0.6 if vivid else 0.35), 0.24 if vivid else 0.16)
         bottom = _with_value(_mix(darkest, accent, 0.15), 0.05)
         pedestal = _with_value(_mix(darkest, brightest, 0.15), 0.16)
     else:
@@ -185,7 +223,6 @@ def look_for(req: FrameRequest) -> Look:
     body = accent if _saturation(accent) > 0.15 else secondary
     body = _with_value(body, 0.62 if low_key else 0.55)
     metal = _with_value(_mix(brightest, np.array([0.95, 0.85, 0.6], np.float32), 0.4), 0.92)
-    vivid = _has(words, VIVID_WORDS) or req.energy == "high"
     dramatic = _has(req.lighting.lower(), ("dramatic", "low-key", "low key", "moody", "noir"))
     return Look(
         low_key=low_key,
@@ -250,35 +287,40 @@ def compose(req: FrameRequest) -> Composition:
     """Frames the beat: shot size from the shot type, placement from the beat's position in the ad.
 
     Middle beats alternate the subject between the thirds so consecutive beats read as different
-    shots; the text takes the other side (landscape) or the other end (portrait and square).
+    shots; the text takes the other side (landscape) or the other end (portrait and square). The
+    text's place is kept even when a beat has no text, so the framing never depends on the copy.
     """
     w, h = req.width, req.height
     short = min(w, h)
     shot = SHOTS.get(req.shot_type, SHOTS["medium"])
     landscape = w >= 1.2 * h
-    has_text = bool(req.headline.strip() or req.subline.strip())
     left = req.beat_index % 2 == 0
     ix, iy = TEXT_INSET * w, TEXT_INSET * h
     subject_h = shot.size * short
     if req.position == "middle" and landscape:
         sx = 0.31 * w if left else 0.69 * w
         sy = 0.5 * h
-        box = (int(0.52 * w), int(iy), int(w - ix), int(h - iy)) if left else (int(ix), int(iy), int(0.48 * w), int(h - iy))
+        box = (
+            (int(0.52 * w), int(iy), int(w - ix), int(h - iy))
+            if left
+            else (int(ix), int(iy), int(0.48 * w), int(h - iy))
+        )
         align = "left"
     elif req.position == "middle":
         top_text = left
         sx = 0.5 * w
-        sy = (0.6 if top_text else 0.42) * h if has_text else 0.5 * h
-        box = (int(ix), int(iy), int(w - ix), int(0.3 * h)) if top_text else (int(ix), int(0.7 * h), int(w - ix), int(h - iy))
+        sy = (0.6 if top_text else 0.42) * h
+        top_box = (int(ix), int(iy), int(w - ix), int(0.3 * h))
+        box = top_box if top_text else (int(ix), int(0.7 * h), int(w - ix), int(h - iy))
         align = "center"
     else:
         sx = 0.5 * w
-        sy = (0.4 if has_text else 0.5) * h
+        sy = 0.4 * h
         top = 0.66 if req.position == "closing" else 0.7
         box = (int(ix), int(top * h), int(w - ix), int(h - iy))
         align = "center"
-    if shot.size > 1.0:
-        sy += 0.22 * subject_h  # extreme close-ups sit low so the lit shoulder fills the frame
+    if shot.size > 1.0 and req.product_image is None:
+        sy += 0.22 * subject_h  # extreme close-ups sit low so the bottle's lit shoulder fills the frame
     horizon = sy + 0.5 * subject_h - (0.02 if shot.pedestal else 0.0) * h
     rng = np.random.default_rng(_seed(req.seed, 1))
     key_side = -1.0 if (req.beat_index + int(rng.integers(0, 2))) % 2 == 0 else 1.0
@@ -336,7 +378,7 @@ def _background(req: FrameRequest, look: Look, comp: Composition) -> np.ndarray:
     img = img + look.key_strength * glow[..., None] * look.key_colour * 0.55
     img = img + (0.25 if look.low_key else 0.1) * halo[..., None] * _mix(look.key_colour, look.accent, 0.4)
     img = img + _streaks(req, look, comp, x, y, rng)
-    img = _screen(img, _bokeh(req, look, comp, bw, bh, rng))
+    img = _screen(img, _bokeh(req, look, comp, bw, bh, rng) + _speed_lines(req, look, comp, bw, bh, rng))
     return cv2.resize(np.clip(img, 0, 1).astype(np.float32), (req.width, req.height), interpolation=cv2.INTER_CUBIC)
 
 
@@ -344,12 +386,13 @@ def _screen(base: np.ndarray, light: np.ndarray) -> np.ndarray:
     return 1.0 - (1.0 - base) * (1.0 - np.clip(light, 0.0, 1.0))
 
 
-def _streaks(req: FrameRequest, look: Look, comp: Composition, x: np.ndarray, y: np.ndarray,
-             rng: np.random.Generator) -> np.ndarray:
+def _streaks(
+    req: FrameRequest, look: Look, comp: Composition, x: np.ndarray, y: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Light beams from the key light, more and brighter with more energy or drama."""
     w, h = float(req.width), float(req.height)
     count = {"low": 2, "medium": 3, "high": 5}.get(req.energy, 3)
-    out = np.zeros(np.broadcast_shapes(x.shape, y.shape) + (3,), np.float32)
+    out = np.zeros((*np.broadcast_shapes(x.shape, y.shape), 3), np.float32)
     base = math.atan2(comp.subject_y - comp.key_y, comp.subject_x - comp.key_x)
     strength = (0.16 if look.low_key else 0.07) * (1.4 if look.vivid else 1.0)
     for i in range(count):
@@ -369,8 +412,26 @@ def _streaks(req: FrameRequest, look: Look, comp: Composition, x: np.ndarray, y:
     return out
 
 
-def _bokeh(req: FrameRequest, look: Look, comp: Composition, bw: int, bh: int,
-           rng: np.random.Generator) -> np.ndarray:
+def _speed_lines(
+    req: FrameRequest, look: Look, comp: Composition, bw: int, bh: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Thin streaks along the direction of travel for dynamic and tracking shots; none otherwise."""
+    layer = np.zeros((bh, bw, 3), np.float32)
+    if comp.shot.tilt_deg == 0.0 and req.energy != "high":
+        return layer
+    slope = math.tan(math.radians(comp.shot.tilt_deg))
+    for _ in range(14 if req.energy == "high" else 8):
+        y = float(rng.uniform(0.05, 0.95)) * bh
+        x = float(rng.uniform(-0.2, 0.9)) * bw
+        length = float(rng.uniform(0.15, 0.45)) * bw
+        colour = (look.accent if rng.random() < 0.5 else look.key_colour) * float(rng.uniform(0.15, 0.4))
+        p0 = (int(x * 16), int(y * 16))
+        p1 = (int((x + length) * 16), int((y - slope * length) * 16))
+        cv2.line(layer, p0, p1, tuple(float(c) for c in colour), 1, cv2.LINE_AA, shift=4)
+    return cv2.GaussianBlur(layer, (0, 0), 0.7)
+
+
+def _bokeh(req: FrameRequest, look: Look, comp: Composition, bw: int, bh: int, rng: np.random.Generator) -> np.ndarray:
     """Out-of-focus highlights: bigger and softer the shallower the shot's depth of field."""
     layer = np.zeros((bh, bw, 3), np.float32)
     dof = comp.shot.depth_of_field
@@ -381,8 +442,15 @@ def _bokeh(req: FrameRequest, look: Look, comp: Composition, bw: int, bh: int,
         cy = float(rng.uniform(0, bh * (0.75 if comp.shot.floor else 1.0)))
         radius = float(rng.uniform(0.006, 0.02 + 0.035 * dof)) * max(bw, bh)
         colour = colours[int(rng.integers(0, 3))] * float(rng.uniform(0.03, 0.14)) * (1.0 if look.low_key else 0.6)
-        cv2.circle(layer, (int(cx * 16), int(cy * 16)), max(1, int(radius * 16)), tuple(float(c) for c in colour),
-                   -1, cv2.LINE_AA, shift=4)
+        cv2.circle(
+            layer,
+            (int(cx * 16), int(cy * 16)),
+            max(1, int(radius * 16)),
+            tuple(float(c) for c in colour),
+            -1,
+            cv2.LINE_AA,
+            shift=4,
+        )
     blur = 0.6 + 2.0 * dof
     return cv2.GaussianBlur(layer, (0, 0), blur)
 
@@ -415,44 +483,57 @@ def _shadow(canvas: np.ndarray, cx: float, cy: float, rx: float, ry: float, stre
     x0, y0 = int(cx - rx - pad), int(cy - ry - pad)
     w, h = int(2 * (rx + pad)) + 1, int(2 * (ry + pad)) + 1
     mask = np.zeros((h, w), np.float32)
-    cv2.ellipse(mask, (int(cx - x0), int(cy - y0)), (max(1, int(rx)), max(1, int(ry))), 0, 0, 360, 1.0, -1,
-                cv2.LINE_AA)
+    cv2.ellipse(mask, (int(cx - x0), int(cy - y0)), (max(1, int(rx)), max(1, int(ry))), 0, 0, 360, 1.0, -1, cv2.LINE_AA)
     mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, rx * 0.25)) * strength
     _over(canvas, np.zeros(3, np.float32), mask, x0, y0)
 
 
-def _capsule(canvas: np.ndarray, look: Look, comp: Composition, cx: float, y_top: float, y_bot: float,
-             radius: float, colour: np.ndarray, gloss: float) -> None:
-    """An upright capsule rendered as a real 3-D shape: normals from the nearest point on its axis."""
-    x0, x1 = int(cx - radius) - 1, int(cx + radius) + 2
-    y0, y1 = int(y_top - radius) - 1, int(y_bot + radius) + 2
+def _capsule(
+    canvas: np.ndarray,
+    look: Look,
+    comp: Composition,
+    a: tuple[float, float],
+    b: tuple[float, float],
+    radius: float,
+    colour: np.ndarray,
+    gloss: float,
+) -> None:
+    """A capsule around the segment a–b rendered as a real 3-D shape: normals from the nearest axis point."""
+    x0, x1 = int(min(a[0], b[0]) - radius) - 1, int(max(a[0], b[0]) + radius) + 2
+    y0, y1 = int(min(a[1], b[1]) - radius) - 1, int(max(a[1], b[1]) + radius) + 2
     xs = np.arange(x0, x1, dtype=np.float32)[None, :] + 0.5
     ys = np.arange(y0, y1, dtype=np.float32)[:, None] + 0.5
-    dx = xs - cx
-    dy = ys - np.clip(ys, y_top, y_bot)
-    rho = np.sqrt(dx * dx + dy * dy)
-    cover = np.clip(radius - rho + 0.5, 0.0, 1.0)
+    length = max(math.hypot(b[0] - a[0], b[1] - a[1]), 1e-6)
+    ux, uy = (b[0] - a[0]) / length, (b[1] - a[1]) / length
+    t = np.clip((xs - a[0]) * ux + (ys - a[1]) * uy, 0.0, length)
+    dx, dy = xs - (a[0] + t * ux), ys - (a[1] + t * uy)
+    cover = np.clip(radius - np.sqrt(dx * dx + dy * dy) + 0.5, 0.0, 1.0)
     nx, ny = dx / radius, dy / radius
     nz = np.sqrt(np.clip(1.0 - nx * nx - ny * ny, 0.0, 1.0))
-    lx, ly = comp.key_x - cx, comp.key_y - (y_top + y_bot) / 2
-    norm = math.hypot(lx, ly, 0.8 * radius * 4)
-    light = (lx / norm, ly / norm, 0.8 * radius * 4 / norm)
-    diffuse = np.clip(nx * light[0] + ny * light[1] + nz * light[2], 0.0, 1.0)
-    half = np.array([light[0], light[1], light[2] + 1.0])
-    half /= np.linalg.norm(half)
-    spec = np.clip(nx * half[0] + ny * half[1] + nz * half[2], 0.0, 1.0) ** 60
-    side = 1.0 if lx > 0 else -1.0
-    softbox = _smoothstep(0.16, 0.04, np.abs(nx - 0.5 * side)) * _smoothstep(0.9, 0.3, np.abs(ny)) * nz
+    across, along = nx * -uy + ny * ux, nx * ux + ny * uy
+    mid = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+    lx, ly, lz = comp.key_x - mid[0], comp.key_y - mid[1], 3.2 * radius
+    norm = math.sqrt(lx * lx + ly * ly + lz * lz)
+    lx, ly, lz = lx / norm, ly / norm, lz / norm
+    diffuse = np.clip(nx * lx + ny * ly + nz * lz, 0.0, 1.0)
+    hx, hy, hz = lx, ly, lz + 1.0
+    hn = math.sqrt(hx * hx + hy * hy + hz * hz)
+    spec = np.clip((nx * hx + ny * hy + nz * hz) / hn, 0.0, 1.0) ** 60
+    side = 1.0 if lx * -uy + ly * ux > 0 else -1.0
+    # the long vertical highlight of a studio softbox, the signature of a product render
+    softbox = _smoothstep(0.16, 0.04, np.abs(across - 0.5 * side)) * _smoothstep(0.9, 0.3, np.abs(along)) * nz
     rim = (1.0 - nz) ** 3
-    env = _smoothstep(-1.0, 1.0, -ny)[..., None] * look.backdrop_top + _smoothstep(-1.0, 1.0, ny)[..., None] * look.pedestal
+    up = _smoothstep(-1.0, 1.0, -ny)[..., None]
+    env = up * look.backdrop_top + (1.0 - up) * look.pedestal
     shade = colour * (0.22 + 0.95 * diffuse[..., None] * look.key_colour)
     shade = shade + 0.12 * env + gloss * (0.9 * spec[..., None] + 0.55 * softbox[..., None]) * look.key_colour
     shade = shade + 0.45 * rim[..., None] * _mix(look.accent, look.key_colour, 0.3)
     _over(canvas, np.clip(shade, 0, 1).astype(np.float32), cover.astype(np.float32), x0, y0)
 
 
-def _pedestal(canvas: np.ndarray, look: Look, comp: Composition, cx: float, top_y: float, radius: float,
-              height: float) -> None:
+def _pedestal(
+    canvas: np.ndarray, look: Look, comp: Composition, cx: float, top_y: float, radius: float, height: float
+) -> None:
     """A round plinth: shaded cylinder body with a lighter elliptical top face."""
     e = radius * 0.16
     x0, x1 = int(cx - radius) - 1, int(cx + radius) + 2
@@ -480,13 +561,17 @@ def _pedestal(canvas: np.ndarray, look: Look, comp: Composition, cx: float, top_
 def _hero_object(canvas: np.ndarray, look: Look, comp: Composition) -> None:
     """A glossy bottle with a metal cap: a generic product so that a frame always has a subject."""
     height = comp.subject_h
-    radius = 0.2 * height
-    cap_r = 0.42 * radius
-    bottom = comp.subject_y + 0.5 * height
-    body_top = comp.subject_y - 0.5 * height + 0.24 * height
-    _capsule(canvas, look, comp, comp.subject_x, body_top + radius, bottom - radius, radius, look.body, 1.0)
-    cap_top = comp.subject_y - 0.5 * height + cap_r
-    _capsule(canvas, look, comp, comp.subject_x, cap_top, body_top + 0.35 * radius, cap_r, look.metal, 1.3)
+    radius, cap_r = 0.2 * height, 0.084 * height
+    cx, cy = comp.subject_x, comp.subject_y
+    tilt = math.radians(comp.shot.tilt_deg)
+
+    def at(offset: float) -> tuple[float, float]:
+        """A point on the bottle's axis, `offset` below its centre, with the shot's tilt applied."""
+        return cx - offset * math.sin(tilt), cy + offset * math.cos(tilt)
+
+    body_top = -0.26 * height
+    _capsule(canvas, look, comp, at(body_top + radius), at(0.5 * height - radius), radius, look.body, 1.0)
+    _capsule(canvas, look, comp, at(-0.5 * height + cap_r), at(body_top + 0.35 * radius), cap_r, look.metal, 1.3)
 
 
 def _product_rgba(image: np.ndarray) -> np.ndarray:
@@ -537,10 +622,10 @@ def _product(canvas: np.ndarray, image: np.ndarray, look: Look, comp: Compositio
     alpha = resized[..., 3]
     colour = np.where(alpha[..., None] > 1e-4, resized[..., :3] / np.maximum(alpha[..., None], 1e-4), 0.0)
     ph, pw = alpha.shape
-    x0 = int(round(comp.subject_x - pw / 2))
-    y0 = int(round(comp.subject_y - ph / 2))
+    x0 = round(comp.subject_x - pw / 2)
+    y0 = round(comp.subject_y - ph / 2)
     _shadow(canvas, comp.subject_x, y0 + ph * 0.98, pw * 0.42, max(2.0, ph * 0.05), 0.55)
-    if comp.shot.floor:
+    if comp.shot.floor and not comp.shot.pedestal:
         fade = np.linspace(0.22, 0.0, ph, dtype=np.float32)[:, None]
         _over(canvas, colour[::-1], alpha[::-1] * fade, x0, y0 + ph)
     _over(canvas, np.clip(colour, 0, 1).astype(np.float32), alpha.astype(np.float32), x0, y0)
@@ -569,6 +654,14 @@ class TextBlock:
     lines: tuple[str, ...]
     font: ImageFont.FreeTypeFont
     line_height: int
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    """Pillow's bundled scalable font (Pillow ≥ 10.1 built with FreeType), so no font files are needed."""
+    font = ImageFont.load_default(size=size)
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        raise RuntimeError("Pillow was built without FreeType: the storyboard needs its scalable default font")
+    return font
 
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
@@ -605,9 +698,9 @@ def fit_text(text: str, width: float, height: float, size: int, max_lines: int, 
         return None
     size = max(size, min_size)
     while True:
-        font = ImageFont.load_default(size=size)
+        font = _font(size)
         ascent, descent = font.getmetrics()
-        line_height = max(int(math.ceil(size * 1.18)), ascent + descent)
+        line_height = max(math.ceil(size * 1.18), ascent + descent)
         lines = _wrap(text, font, width)
         fits = len(lines) <= max_lines and len(lines) * line_height <= height
         if fits or size <= min_size:
@@ -635,8 +728,9 @@ def _glyph_mask(block: TextBlock, width: int, align: str) -> np.ndarray:
     for i, line in enumerate(block.lines):
         line_w = block.font.getlength(line)
         x = (width - line_w) / 2 if align == "center" else float(stroke)
-        draw.text((x, i * block.line_height + stroke), line, font=block.font, fill=255, stroke_width=stroke,
-                  stroke_fill=255)
+        draw.text(
+            (x, i * block.line_height + stroke), line, font=block.font, fill=255, stroke_width=stroke, stroke_fill=255
+        )
     return np.asarray(img, np.float32) / 255.0
 
 
@@ -687,8 +781,17 @@ def _pad(block: TextBlock) -> int:
     return max(4, int(block.font.size * 0.45))
 
 
-def _draw_block(canvas: np.ndarray, block: TextBlock, x0: int, width: int, y: int, align: str, look: Look,
-                plate: np.ndarray | None) -> None:
+def _draw_block(
+    canvas: np.ndarray,
+    coverage: np.ndarray,
+    block: TextBlock,
+    x0: int,
+    width: int,
+    y: int,
+    align: str,
+    look: Look,
+    plate: np.ndarray | None,
+) -> None:
     """Draws one text block with a soft shadow, over a scrim (or a solid plate) sized for legibility.
 
     The scrim's opacity is the least that gives every background pixel under the text the target
@@ -702,7 +805,7 @@ def _draw_block(canvas: np.ndarray, block: TextBlock, x0: int, width: int, y: in
     pad = _pad(block)
     soft = max(2.0, pad * 0.4)
     gx0, gx1, gy0, gy1 = x0 + xs.min(), x0 + xs.max() + 1, y + ys.min(), y + ys.max() + 1
-    margin = pad + int(3 * soft)
+    margin = 2 * pad + int(3 * soft)
     cx0, cy0 = max(0, gx0 - margin), max(0, gy0 - margin)
     cx1, cy1 = min(w, gx1 + margin), min(h, gy1 + margin)
     view = canvas[cy0:cy1, cx0:cx1]
@@ -711,16 +814,23 @@ def _draw_block(canvas: np.ndarray, block: TextBlock, x0: int, width: int, y: in
     mx0, my0 = x0 - cx0, y - cy0
     src = mask[max(0, -my0) : shape[0] - my0, max(0, -mx0) : shape[1] - mx0]
     glyphs[max(0, my0) : max(0, my0) + src.shape[0], max(0, mx0) : max(0, mx0) + src.shape[1]] = src
-    bx0, by0, bx1, by1 = gx0 - cx0 - pad, gy0 - cy0 - pad * 0.8, gx1 - cx0 + pad, gy1 - cy0 + pad * 0.8
+    side_pad = 2 * pad if plate is not None else pad  # a button gets room for its rounded ends
+    bx0, by0, bx1, by1 = gx0 - cx0 - side_pad, gy0 - cy0 - pad * 0.8, gx1 - cx0 + side_pad, gy1 - cy0 + pad * 0.8
     light, dark = _text_colours(look)
     if plate is not None:
         text = max((light, dark), key=lambda c: contrast_ratio(float(luminance(c)), float(luminance(plate))))
-        backing, cover = _plate_colour(plate, text), _rounded_rect(shape, bx0, by0, bx1, by1, (by1 - by0) / 2)
+        backing, cover = (
+            _plate_colour(plate, text),
+            _rounded_rect(shape, bx0, by0, bx1, by1, min((by1 - by0) / 2, 1.5 * pad)),
+        )
     else:
         inside = view[max(0, int(by0)) : int(by1), max(0, int(bx0)) : int(bx1)]
-        text = dark if (not look.low_key and float(np.median(luminance(inside))) > 0.42) else light
-        backing = np.ones(3, np.float32) if text is dark else np.zeros(3, np.float32)
-        alpha = max(0.18, _scrim_alpha(inside, text, backing))
+        white, black = np.ones(3, np.float32), np.zeros(3, np.float32)
+        on_dark, on_light = _scrim_alpha(inside, light, black), _scrim_alpha(inside, dark, white)
+        # the polarity that needs the lighter scrim hides the least of the picture
+        use_dark = on_light + (0.0 if look.low_key else 0.15) < on_dark
+        text, backing = (dark, white) if use_dark else (light, black)
+        alpha = max(0.18, on_light if use_dark else on_dark)
         solid = _rounded_rect(shape, bx0, by0, bx1, by1, pad * 0.6)
         halo = cv2.GaussianBlur(_rounded_rect(shape, bx0 - soft, by0 - soft, bx1 + soft, by1 + soft, pad), (0, 0), soft)
         cover = np.maximum(solid, halo) * alpha
@@ -734,15 +844,21 @@ def _draw_block(canvas: np.ndarray, block: TextBlock, x0: int, width: int, y: in
     view += shadow[..., None] * (np.zeros(3, np.float32) if text is light else np.ones(3, np.float32))
     view *= 1 - glyphs[..., None]
     view += glyphs[..., None] * text
+    np.maximum(coverage[cy0:cy1, cx0:cx1], glyphs, out=coverage[cy0:cy1, cx0:cx1])
 
 
-def _typography(canvas: np.ndarray, req: FrameRequest, look: Look, comp: Composition) -> None:
-    """Sets the headline and subline in the composition's text box; a closing headline sits on a button."""
+def _typography(canvas: np.ndarray, req: FrameRequest, look: Look, comp: Composition) -> np.ndarray:
+    """Sets the headline and subline in the composition's text box; a closing headline sits on a button.
+
+    Returns the glyphs' coverage (0..1 per pixel).
+    """
+    coverage = np.zeros(canvas.shape[:2], np.float32)
     x0, y0, x1, y1 = comp.text_box
     short = min(req.width, req.height)
     width, height = x1 - x0, y1 - y0
-    head = fit_text(req.headline, width, height * 0.68, int(short * (0.07 if comp.cta else 0.085)), 3,
-                    max(8, int(short * 0.028)))
+    head_size = int(short * (0.07 if comp.cta else 0.085))
+    button_room = 2 * int(0.9 * head_size) if comp.cta else 0  # the button's rounded ends
+    head = fit_text(req.headline, width - button_room, height * 0.68, head_size, 3, max(8, int(short * 0.028)))
     gap = int(short * 0.03) + (_pad(head) if head and comp.cta else 0)
     head_h = head.line_height * len(head.lines) if head else 0
     sub_room = height - (head_h + gap if head else 0)
@@ -756,10 +872,12 @@ def _typography(canvas: np.ndarray, req: FrameRequest, look: Look, comp: Composi
     else:
         y = y0
     if head:
-        _draw_block(canvas, head, x0, width, y, comp.text_align, look, look.accent if comp.cta else None)
+        plate = look.accent if comp.cta else None
+        _draw_block(canvas, coverage, head, x0 + button_room // 2, width - button_room, y, comp.text_align, look, plate)
         y += head_h + gap
     if sub:
-        _draw_block(canvas, sub, x0, width, y, comp.text_align, look, None)
+        _draw_block(canvas, coverage, sub, x0, width, y, comp.text_align, look, None)
+    return coverage
 
 
 # ---------------------------------------------------------------------------------------------- finish
@@ -773,16 +891,20 @@ def _vignette(canvas: np.ndarray, look: Look, comp: Composition) -> None:
     canvas *= (1.0 - look.vignette * np.clip(xs * xs + ys * ys, 0.0, 1.6) / 1.6)[..., None]
 
 
-def _finish(canvas: np.ndarray, req: FrameRequest) -> np.ndarray:
-    """A fine seeded grain (which also hides banding in the soft gradients), then 8-bit."""
-    h, w = canvas.shape[:2]
-    grain = np.random.default_rng(_seed(req.seed, 3)).standard_normal((h, w), dtype=np.float32)
-    canvas += (grain * (1.2 / 255.0))[..., None]
+def _to_uint8(canvas: np.ndarray) -> np.ndarray:
+    """Rounds to 8 bits. No film grain: per-pixel noise would multiply the size of every lossless
+    intermediate clip and the bitrate the final encode spends on it."""
     return np.clip(canvas * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
-def render_frame(req: FrameRequest) -> np.ndarray:
-    """Draws the beat's storyboard image: RGB uint8, shape (height, width, 3), deterministic."""
+@dataclass(frozen=True)
+class Drawing:
+    image: np.ndarray  # RGB uint8 (height, width, 3)
+    text_coverage: np.ndarray  # float32 (height, width): how much of each pixel is glyph, 0..1
+
+
+def draw(req: FrameRequest) -> Drawing:
+    """The frame and where its text landed, so legibility and safe margins can be checked on the pixels."""
     if req.width < 16 or req.height < 16:
         raise ValueError(f"frame size {req.width}x{req.height} is too small to draw on (min 16x16)")
     look = look_for(req)
@@ -790,8 +912,13 @@ def render_frame(req: FrameRequest) -> np.ndarray:
     canvas = _background(req, look, comp)
     _subject(canvas, req, look, comp)
     _vignette(canvas, look, comp)
-    _typography(canvas, req, look, comp)
-    return _finish(canvas, req)
+    coverage = _typography(canvas, req, look, comp)
+    return Drawing(_to_uint8(canvas), coverage)
+
+
+def render_frame(req: FrameRequest) -> np.ndarray:
+    """Draws the beat's storyboard image: RGB uint8, shape (height, width, 3), deterministic."""
+    return draw(req).image
 
 
 def encode_png(image: np.ndarray) -> bytes:

@@ -1,0 +1,37 @@
+"""adgen-chunks: settings -> connections -> ChunksService + the adgen.work.chunk worker."""
+
+from __future__ import annotations
+
+from adgen.chunks.v1 import chunks_service_pb2_grpc
+from adgen.events.v1 import events_pb2
+from adgen_chunks.rendering import Chunks
+from adgen_chunks.servicer import ChunksServicer
+from adgen_chunks.settings import ChunksSettings
+from adgen_kernel.jetstream import WorkHandler
+from adgen_kernel.serve import Connections, Servicer, ServiceApp, run
+
+
+async def build(connections: Connections) -> ServiceApp:
+    settings = connections.settings
+    assert isinstance(settings, ChunksSettings)
+    chunks = Chunks(connections)
+    return ServiceApp(
+        servicers=[
+            Servicer(
+                chunks_service_pb2_grpc.add_ChunksServiceServicer_to_server,
+                ChunksServicer(
+                    chunks, default_model=settings.default_video_model, overlap_fraction=settings.overlap_fraction
+                ),
+                "adgen.chunks.v1.ChunksService",
+            )
+        ],
+        handlers=[WorkHandler("chunk", events_pb2.ChunkWork, chunks.handle, chunks.dead_letter)],
+    )
+
+
+def main() -> None:
+    run("chunks", ChunksSettings, build)
+
+
+if __name__ == "__main__":
+    main()

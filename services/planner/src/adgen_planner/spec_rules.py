@@ -1,0 +1,101 @@
+"""What makes a plan valid: the one place that states the invariants every composer must meet.
+
+Both the rule-based composer and a generative one are checked here before a plan leaves the
+planner, so downstream services (storyboard, chunks, refine) can rely on these facts without
+re-checking them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING
+
+from adgen_planner.beat_library import BEAT_DURATIONS_S, LIBRARY, PROMPT_WORD_LIMIT, Energy, Position
+from adgen_planner.prompt_reading import sanitise
+
+if TYPE_CHECKING:
+    from adgen_planner.composer import Plan
+
+MIN_DURATION_S = 10
+MAX_DURATION_S = 60
+DURATION_STEP_S = 5
+VALID_DURATIONS_S = tuple(range(MIN_DURATION_S, MAX_DURATION_S + 1, DURATION_STEP_S))
+
+_HEX = re.compile(r"#[0-9A-Fa-f]{6}")
+
+
+class InvalidPlan(ValueError):
+    """A plan that breaks one or more invariants; `violations` says which, one sentence each."""
+
+    def __init__(self, violations: list[str]) -> None:
+        super().__init__("invalid plan: " + "; ".join(violations))
+        self.violations = tuple(violations)
+
+
+def creativity_to_temperature(creativity: float) -> float:
+    """Sampling temperature for a generative composer: 0.2 (predictable) to 0.8 (adventurous)."""
+    if not (isinstance(creativity, int | float) and math.isfinite(creativity) and 0.0 <= creativity <= 1.0):
+        raise ValueError(f"creativity must be between 0.0 and 1.0, got {creativity!r}")
+    return 0.2 + 0.6 * creativity
+
+
+def violations(plan: Plan) -> list[str]:
+    """Every broken invariant of `plan`, in a sentence each; empty when the plan is valid."""
+    found: list[str] = []
+    beats = plan.beats
+    if plan.duration_s not in VALID_DURATIONS_S:
+        found.append(f"duration {plan.duration_s} s is not one of {MIN_DURATION_S}..{MAX_DURATION_S} s in steps of 5")
+    if not beats:
+        return [*found, "the plan has no beats"]
+    total = sum(b.duration_s for b in beats)
+    if total != plan.duration_s:
+        found.append(f"beats last {total} s but the plan is {plan.duration_s} s")
+    if beats[0].position is not Position.OPENING:
+        found.append(f"the first beat ({beats[0].beat_id}) is not an opening beat")
+    if beats[-1].position is not Position.CLOSING:
+        found.append(f"the last beat ({beats[-1].beat_id}) is not a closing beat")
+    expected_start = 0
+    for i, beat in enumerate(beats):
+        where = f"beat {i} ({beat.beat_id})"
+        if beat.index != i:
+            found.append(f"{where} has index {beat.index}")
+        if beat.start_s != expected_start:
+            found.append(f"{where} starts at {beat.start_s} s, expected {expected_start} s")
+        expected_start = beat.start_s + beat.duration_s
+        if beat.duration_s not in BEAT_DURATIONS_S:
+            found.append(f"{where} lasts {beat.duration_s} s; beats last {sorted(BEAT_DURATIONS_S)} s")
+        definition = LIBRARY.get(beat.beat_id)
+        if definition is None:
+            found.append(f"{where} is not in the beat library")
+        else:
+            if definition.duration_s != beat.duration_s:
+                found.append(f"{where} lasts {beat.duration_s} s but the library beat lasts {definition.duration_s} s")
+            if definition.position is not beat.position:
+                found.append(f"{where} is placed as {beat.position} but is a {definition.position} beat")
+        if 0 < i < len(beats) - 1 and beat.position is not Position.MIDDLE:
+            found.append(f"{where} is a {beat.position} beat in the middle of the plan")
+        if not beat.camera_movement or not beat.shot_type:
+            found.append(f"{where} needs a camera movement and a shot type")
+        if not isinstance(beat.energy, Energy):
+            found.append(f"{where} has no energy level")
+        words = len(beat.prompt.split())
+        if not 0 < words < PROMPT_WORD_LIMIT:
+            found.append(f"{where} prompt has {words} words; it needs 1 to {PROMPT_WORD_LIMIT - 1}")
+        for name, text in (("prompt", beat.prompt), ("headline", beat.headline), ("subline", beat.subline)):
+            if sanitise(text) != text:
+                found.append(f"{where} {name} carries unsafe or unnormalised text")
+        if beat.reference_asset_ids and not beat.shows_product:
+            found.append(f"{where} has product references but does not show the product")
+    palette = plan.style.palette
+    if not palette or not all(isinstance(c, str) and _HEX.fullmatch(c) for c in palette):
+        found.append(f"palette {palette!r} must be one or more #RRGGBB colours")
+    return found
+
+
+def check(plan: Plan) -> Plan:
+    """`plan` unchanged when valid; raises InvalidPlan listing every violation otherwise."""
+    problems = violations(plan)
+    if problems:
+        raise InvalidPlan(problems)
+    return plan
