@@ -15,8 +15,11 @@ if [ ! -f "$venv/.complete" ]; then
   echo "setup: building the virtual environment in $venv"
   rm -rf "$venv"
   "$python" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r requirements/lock.txt
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r requirements/lock.txt 2>&1 | grep -v "is ignored" || true
+  "$venv/bin/python" -c "import grpc, nats, asyncpg, av, cv2, fastapi" # fail here, not later, if the install broke
   touch "$venv/.complete"
+  # Environments of older lock files that nobody used for a day.
+  find "$cache" -maxdepth 1 -name 'venv-*' ! -name "venv-$key" -mtime +1 -exec rm -rf {} +
 fi
 ln -sfn "$venv" .venv
 
@@ -30,7 +33,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing the adgen packages (editable)"
   args=()
   for p in "${packages[@]}"; do args+=(-e "$p"); done
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation "${args[@]}"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation "${args[@]}" 2>&1 \
+    | grep -v "is ignored" || true
   echo "$want" > "$stamp"
 fi
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def decode(path: Path) -> DecodedVideo:
             if len(pts) % round(fps) == 1:
                 samples.append(frame.to_ndarray(format="rgb24")[::8, ::8])
         width, height = video.width, video.height
-        time_base = float(video.time_base)
+        float(video.time_base)
     audio_streams = 0
     audio_seconds = 0.0
     rms = 0.0
@@ -46,7 +47,7 @@ def decode(path: Path) -> DecodedVideo:
             data = np.concatenate(chunks, axis=1) if chunks else np.zeros((1, 0))
             audio_seconds = data.shape[1] / stream.rate
             rms = float(np.sqrt(np.mean(np.square(data.astype(np.float64))))) if data.size else 0.0
-    steps = {b - a for a, b in zip(pts, pts[1:], strict=False)}
+    steps = {b - a for a, b in itertools.pairwise(pts)}
     return DecodedVideo(
         width=width,
         height=height,

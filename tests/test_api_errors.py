@@ -57,7 +57,7 @@ async def test_missing_prompt_and_malformed_json(stack, key) -> None:  # type: i
         assert_problem(malformed, 422)
 
 
-@pytest.mark.parametrize("header", [None, "Bearer ", "Bearer adg_wrong", "Basic dXNlcjpwYXNz"])
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer adg_wrong", "Basic dXNlcjpwYXNz"])
 async def test_missing_or_wrong_api_key_is_401(stack, header) -> None:  # type: ignore[no-untyped-def]
     import httpx
 

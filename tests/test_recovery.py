@@ -53,16 +53,18 @@ async def test_killing_a_chunks_worker_mid_clip_loses_and_repeats_nothing(proces
     stack, info = processes
     headers = {"Authorization": f"Bearer {info.api_key}"}
     async with httpx.AsyncClient(base_url=info.url, headers=headers, timeout=30) as client:
-        created = await client.post("/v1/videos", json={"prompt": "15 second ad for a citrus energy drink", "duration_s": 15})
+        created = await client.post(
+            "/v1/videos", json={"prompt": "15 second ad for a citrus energy drink", "duration_s": 15}
+        )
         assert created.status_code == 202, created.text
         video_id = created.json()["id"]
 
         in_flight = await _wait_for_chunk_in_flight(info.endpoints.database_url, video_id)
         victim = info.services["chunks"].pid
-        stack.kill_service("chunks", signal.SIGKILL)
+        await asyncio.to_thread(stack.kill_service, "chunks", signal.SIGKILL)
         assert not psutil.pid_exists(victim) or psutil.Process(victim).status() == psutil.STATUS_ZOMBIE
-        stack.start_service("chunks")
-        stack.wait_ready(("chunks",))
+        await asyncio.to_thread(stack.start_service, "chunks")
+        await asyncio.to_thread(stack.wait_ready, ("chunks",))
 
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
@@ -81,8 +83,10 @@ async def test_killing_a_chunks_worker_mid_clip_loses_and_repeats_nothing(proces
 
     conn = await asyncpg.connect(info.endpoints.database_url)
     try:
-        attempts = {r["chunk_index"]: r["attempts"] for r in await conn.fetch(
-            "SELECT chunk_index, attempts FROM chunks WHERE video_id = $1", video_id)}
+        attempts = {
+            r["chunk_index"]: r["attempts"]
+            for r in await conn.fetch("SELECT chunk_index, attempts FROM chunks WHERE video_id = $1", video_id)
+        }
         frames = [r["attempts"] for r in await conn.fetch("SELECT attempts FROM frames WHERE video_id = $1", video_id)]
         ledger = await conn.fetch("SELECT idempotency_key FROM cost_ledger WHERE video_id = $1", video_id)
     finally:

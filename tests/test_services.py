@@ -59,7 +59,9 @@ async def test_planner_plans_and_refuses_bad_requests(stack) -> None:  # type: i
     async with grpc.aio.insecure_channel(stack.address("planner")) as channel:
         planner = planner_service_pb2_grpc.PlannerServiceStub(channel)
         request = common_pb2.VideoRequest(
-            prompt="20 second ad for trail running sneakers", duration_s=20, creativity=0.5,
+            prompt="20 second ad for trail running sneakers",
+            duration_s=20,
+            creativity=0.5,
             aspect_ratio=common_pb2.ASPECT_RATIO_9_16,
         )
         spec = (await planner.Plan(planner_pb.PlanRequest(request=request))).spec
@@ -85,8 +87,11 @@ async def test_chunks_lists_models_and_refuses_unknown_ones(stack) -> None:  # t
         assert {"studio", "hailuo_fast", "wan", "pixverse"} <= keys
         assert models.default_model == "studio"
         await expect_status(
-            chunks.PlanChunks(chunks_pb.PlanChunksRequest(beats=[chunks_pb.BeatSpan(start_s=0, duration_s=10)],
-                                                          video_model="nope", fps=24)),
+            chunks.PlanChunks(
+                chunks_pb.PlanChunksRequest(
+                    beats=[chunks_pb.BeatSpan(start_s=0, duration_s=10)], video_model="nope", fps=24
+                )
+            ),
             grpc.StatusCode.INVALID_ARGUMENT,
             "nope",
         )
@@ -107,8 +112,9 @@ async def test_storyboard_refuses_a_beat_outside_the_plan(stack) -> None:  # typ
         spec = common_pb2.Spec(beats=[common_pb2.Beat(index=0, beat_id="hero_shot", duration_s=5)])
         await expect_status(
             storyboard.RenderFrame(
-                storyboard_pb.RenderFrameRequest(video_id=str(uuid.uuid4()), user_id=str(uuid.uuid4()), spec=spec,
-                                                 beat_index=3)
+                storyboard_pb.RenderFrameRequest(
+                    video_id=str(uuid.uuid4()), user_id=str(uuid.uuid4()), spec=spec, beat_index=3
+                )
             ),
             grpc.StatusCode.INVALID_ARGUMENT,
             "beat_index",
@@ -119,7 +125,9 @@ async def test_export_download_of_unknown_video_is_not_found(stack) -> None:  # 
     async with grpc.aio.insecure_channel(stack.address("export")) as channel:
         export = export_service_pb2_grpc.ExportServiceStub(channel)
         await expect_status(
-            export.GetDownloadUrl(export_pb.GetDownloadUrlRequest(video_id=str(uuid.uuid4()), user_id=str(uuid.uuid4()))),
+            export.GetDownloadUrl(
+                export_pb.GetDownloadUrlRequest(video_id=str(uuid.uuid4()), user_id=str(uuid.uuid4()))
+            ),
             grpc.StatusCode.NOT_FOUND,
         )
         await expect_status(
@@ -148,8 +156,13 @@ async def test_assets_upload_is_owned_checked_and_deleted_cleanly(stack) -> None
     from adgen_kernel.storage import ObjectStore
 
     e = stack.endpoints
-    store = ObjectStore(endpoint=e.s3_endpoint, access_key=e.s3_access_key, secret_key=e.s3_secret_key,
-                        region=e.s3_region, bucket=e.s3_bucket)
+    store = ObjectStore(
+        endpoint=e.s3_endpoint,
+        access_key=e.s3_access_key,
+        secret_key=e.s3_secret_key,
+        region=e.s3_region,
+        bucket=e.s3_bucket,
+    )
     key = await stack.new_user(f"assets-{uuid.uuid4().hex[:8]}")
     other = await stack.new_user(f"assets-other-{uuid.uuid4().hex[:8]}")
     import asyncpg

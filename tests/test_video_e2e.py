@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -54,7 +55,9 @@ async def test_video_completes_with_progress_that_only_moves_forward(finished) -
     percents = [e["progress"].get("percent", 0.0) for e in finished["events"]]
     assert percents == sorted(percents)
     assert percents[-1] == 100.0
-    kinds = {next(iter(k for k in e["event"] if k not in ("video_id", "occurred_at")), None) for e in finished["events"]}
+    kinds = {
+        next(iter(k for k in e["event"] if k not in ("video_id", "occurred_at")), None) for e in finished["events"]
+    }
     assert {"video_planned", "frame_ready", "chunk_ready", "video_completed"} <= kinds
 
 
@@ -77,7 +80,7 @@ async def test_each_beat_looks_different(finished) -> None:  # type: ignore[no-u
     decoded = decode(finished["path"])
     # A sample from the middle of each beat (one sampled frame per second).
     middles = [decoded.frames[b["start_s"] + b["duration_s"] // 2] for b in spec["beats"]]
-    for a, b in zip(middles, middles[1:], strict=False):
+    for a, b in itertools.pairwise(middles):
         difference = np.abs(a.astype(int) - b.astype(int)).mean()
         assert difference > 8, f"consecutive beats look alike (mean difference {difference:.1f})"
 
@@ -113,8 +116,13 @@ async def test_intermediates_are_gone_and_the_poster_exists(stack, finished) -> 
     from adgen_kernel.storage import ObjectStore
 
     e = stack.endpoints
-    store = ObjectStore(endpoint=e.s3_endpoint, access_key=e.s3_access_key, secret_key=e.s3_secret_key,
-                        region=e.s3_region, bucket=e.s3_bucket)
+    store = ObjectStore(
+        endpoint=e.s3_endpoint,
+        access_key=e.s3_access_key,
+        secret_key=e.s3_secret_key,
+        region=e.s3_region,
+        bucket=e.s3_bucket,
+    )
     user_id = await _user_id(stack, finished["id"])
     assert await store.list_keys(keys.chunks_prefix(user_id, finished["id"])) == []
     assert await store.exists(keys.poster_key(user_id, finished["id"]))

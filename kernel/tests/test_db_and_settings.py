@@ -20,7 +20,13 @@ async def test_migrations_apply_once_and_record_their_versions(infra) -> None:  
 
 
 def test_missing_settings_name_the_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ADGEN_NATS_URL", "ADGEN_DATABASE_URL", "ADGEN_S3_ENDPOINT", "ADGEN_S3_ACCESS_KEY", "ADGEN_S3_SECRET_KEY"):
+    for name in (
+        "ADGEN_NATS_URL",
+        "ADGEN_DATABASE_URL",
+        "ADGEN_S3_ENDPOINT",
+        "ADGEN_S3_ACCESS_KEY",
+        "ADGEN_S3_SECRET_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(Exception) as raised:
         ServiceSettings()  # type: ignore[call-arg]

@@ -124,12 +124,16 @@ async def test_stop_hands_back_unfinished_work(js) -> None:  # type: ignore[no-u
         raise AssertionError("unexpected dead letter")
 
     await publish_work(js, "test-drain", events_pb2.PlanWork(video_id="v6"), "v6:drain")
-    first = WorkerLoop(js, WorkHandler("test-drain", events_pb2.PlanWork, slow, dead_letter), concurrency=1, ack_wait_s=30)
+    first = WorkerLoop(
+        js, WorkHandler("test-drain", events_pb2.PlanWork, slow, dead_letter), concurrency=1, ack_wait_s=30
+    )
     task = asyncio.create_task(first.run())
     await asyncio.wait_for(started.wait(), 10)
     await first.stop(grace_s=0.5)
     await task
     # The item was naked on stop, so a new worker gets it at once rather than after the 30 s ack wait.
-    second = WorkerLoop(js, WorkHandler("test-drain", events_pb2.PlanWork, quick, dead_letter), concurrency=1, ack_wait_s=30)
+    second = WorkerLoop(
+        js, WorkHandler("test-drain", events_pb2.PlanWork, quick, dead_letter), concurrency=1, ack_wait_s=30
+    )
     await run_until(second, lambda: len(deliveries) >= 2, timeout=10)
     assert deliveries == [1, 2]

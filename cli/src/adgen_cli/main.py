@@ -103,8 +103,13 @@ def users_create(name: str, state_dir: StateDir = DEFAULT_STATE) -> None:
 def _follow(client: httpx.Client, url: str, video_id: str, as_json: bool) -> dict:
     """Shows live progress from the SSE stream; returns the last progress snapshot."""
     last: dict = {}
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-               TextColumn("{task.fields[detail]}"), TimeElapsedColumn()]
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    ]
     with Progress(*columns, console=console, disable=as_json) as bar:
         task = bar.add_task("planning", total=100, detail="")
         with connect_sse(client, "GET", f"{url}/v1/videos/{video_id}/events", timeout=None) as source:
@@ -114,8 +119,12 @@ def _follow(client: httpx.Client, url: str, video_id: str, as_json: bool) -> dic
                 last = data.get("progress", {})
                 cost = int(last.get("cost_micros", 0)) / 1e6
                 phase = last.get("phase", "PHASE_PLAN").removeprefix("PHASE_").lower()
-                bar.update(task, completed=float(last.get("percent", 0.0)), description=phase,
-                           detail=f"{last.get('message', '')} · ${cost:.2f}")
+                bar.update(
+                    task,
+                    completed=float(last.get("percent", 0.0)),
+                    description=phase,
+                    detail=f"{last.get('message', '')} · ${cost:.2f}",
+                )
                 if last.get("status") in ("VIDEO_STATUS_COMPLETED", "VIDEO_STATUS_FAILED"):
                     break
     return last
@@ -181,7 +190,9 @@ def status(
         typer.echo(json.dumps(video))
         return
     progress = video["progress"]
-    console.print(f"[bold]{video['id']}[/] {video['status']} {progress.get('percent', 0)}% — {progress.get('message', '')}")
+    console.print(
+        f"[bold]{video['id']}[/] {video['status']} {progress.get('percent', 0)}% — {progress.get('message', '')}"
+    )
     console.print(f"cost ${video['cost']['total_usd']:.2f}")
     if video.get("error"):
         console.print(f"[red]error:[/] {video['error']}")

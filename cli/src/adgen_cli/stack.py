@@ -91,7 +91,9 @@ class DevStack:
 
     # -- services --------------------------------------------------------------------------------
 
-    def service_env(self, name: str, ports: dict[str, int], http_port: int, endpoints: InfraEndpoints) -> dict[str, str]:
+    def service_env(
+        self, name: str, ports: dict[str, int], http_port: int, endpoints: InfraEndpoints
+    ) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ADGEN_")}
         env.update(endpoints.as_env())
         env.update(

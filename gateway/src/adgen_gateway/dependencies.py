@@ -36,8 +36,9 @@ async def current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise Problem(401, "missing API key: send 'Authorization: Bearer <your key>'",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401, "missing API key: send 'Authorization: Bearer <your key>'", headers={"WWW-Authenticate": "Bearer"}
+        )
     user = await user_for_key(backends(request).db, credentials.credentials)
     if user is None:
         raise Problem(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})

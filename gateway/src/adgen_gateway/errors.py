@@ -68,7 +68,12 @@ class Problem(Exception):
 def problem_response(
     status: int, detail: str, *, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
     if errors:
         body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)

@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 
 import nats.errors
 import nats.js.errors
+import structlog
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -102,7 +103,9 @@ async def publish_event(js: JetStreamContext, event: events_pb2.Event, msg_id: s
         raise ValueError("event has no kind")
     if not event.HasField("occurred_at"):
         event.occurred_at.GetCurrentTime()
-    await publish(js, event_subject(event.video_id, kind), event, msg_id or f"{event.video_id}:{kind}:{random.getrandbits(64):x}")
+    await publish(
+        js, event_subject(event.video_id, kind), event, msg_id or f"{event.video_id}:{kind}:{random.getrandbits(64):x}"
+    )
 
 
 M = TypeVar("M", bound=Message)
@@ -177,12 +180,20 @@ class WorkerLoop:
                     break
                 try:
                     messages = await subscription.fetch(1, timeout=1.0)
-                except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                except (TimeoutError, nats.errors.TimeoutError):
                     self._slots.release()
                     continue
                 except nats.errors.ConnectionClosedError:
                     self._slots.release()
                     break
+                except Exception as error:  # a reconnect or a busy server: keep pulling, never die quietly
+                    self._slots.release()
+                    self._log.warning("fetch failed; retrying", error=repr(error))
+                    await asyncio.sleep(1.0)
+                    continue
+                if not messages:
+                    self._slots.release()
+                    continue
                 for msg in messages:
                     task = asyncio.create_task(self._process(msg))
                     self._inflight[task] = msg
@@ -226,9 +237,7 @@ class WorkerLoop:
         handler = self._handler
         delivery = msg.metadata.num_delivered
         context = extract_context(msg.headers)
-        with tracer.start_as_current_span(
-            f"process {msg.subject}", context=context, kind=SpanKind.CONSUMER
-        ) as span:
+        with tracer.start_as_current_span(f"process {msg.subject}", context=context, kind=SpanKind.CONSUMER) as span:
             span.set_attribute("messaging.system", "nats")
             span.set_attribute("messaging.destination.name", msg.subject)
             span.set_attribute("messaging.message.id", (msg.headers or {}).get("Nats-Msg-Id", ""))
@@ -244,7 +253,8 @@ class WorkerLoop:
             log_ = self._log.bind(video_id=video_id, delivery=delivery)
             beat = asyncio.create_task(self._heartbeat(msg))
             try:
-                await handler.handle(item, WorkContext(delivery=delivery, subject=msg.subject))
+                with structlog.contextvars.bound_contextvars(video_id=video_id):
+                    await handler.handle(item, WorkContext(delivery=delivery, subject=msg.subject))
             except asyncio.CancelledError:
                 raise
             except Exception as error:

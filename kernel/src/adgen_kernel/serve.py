@@ -133,7 +133,10 @@ class RunningService:
             self._app = app
 
             server = grpc.aio.server(
-                interceptors=[aio_server_interceptor(filter_=filters.negate(filters.health_check())), ErrorInterceptor()]
+                interceptors=[
+                    aio_server_interceptor(filter_=filters.negate(filters.health_check())),
+                    ErrorInterceptor(),
+                ]
             )
             names = [s.service_name for s in app.servicers]
             for servicer in app.servicers:

@@ -31,7 +31,8 @@ def from_json(data: dict, message: Message) -> Message:
 async def set_status(db: asyncpg.Pool, video_id: str, status: str) -> None:
     """Moves a live video to `status`; a finished video keeps its terminal status."""
     await db.execute(
-        "UPDATE videos SET status = $2, updated_at = now() WHERE video_id = $1 AND status NOT IN ('completed', 'failed')",
+        "UPDATE videos SET status = $2, updated_at = now()"
+        " WHERE video_id = $1 AND status NOT IN ('completed', 'failed')",
         video_id,
         status,
     )

@@ -105,7 +105,9 @@ async def create(
     if errors:
         raise Problem(422, "invalid request: check " + ", ".join(e.field for e in errors), errors=errors)
     try:
-        video_id = await create_video(b.db, b.js, user_id=user.user_id, max_active=user.max_active_videos, request=request)
+        video_id = await create_video(
+            b.db, b.js, user_id=user.user_id, max_active=user.max_active_videos, request=request
+        )
     except TooManyActiveVideos as busy:
         raise Problem(
             429,

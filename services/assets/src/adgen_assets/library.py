@@ -10,10 +10,10 @@ import asyncpg
 from google.protobuf import timestamp_pb2
 
 from adgen.assets.v1 import assets_service_pb2 as pb
+from adgen_assets.intake import safe_stem, take_in
 from adgen_kernel import keys
 from adgen_kernel.errors import InvalidArgument, NotFound
 from adgen_kernel.serve import Connections
-from adgen_assets.intake import safe_stem, take_in
 
 SOURCES = {"USER_UPLOAD": pb.ASSET_SOURCE_USER_UPLOAD, "GENERATED": pb.ASSET_SOURCE_GENERATED}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen_assets.library import Library
 from adgen_assets.servicer import AssetsServicer
-from adgen_kernel.serve import Connections, Servicer, ServiceApp, run
+from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
 from adgen_kernel.settings import ServiceSettings
 
 

@@ -151,7 +151,8 @@ class Chunks:
                 chunk.handoff_key or None,
             )
             counts = await conn.fetchrow(
-                "SELECT count(*) FILTER (WHERE status = 'done') AS done, count(*) AS total FROM chunks WHERE video_id = $1",
+                "SELECT count(*) FILTER (WHERE status = 'done') AS done, count(*) AS total"
+                " FROM chunks WHERE video_id = $1",
                 vid,
             )
         await emit(
@@ -172,8 +173,12 @@ class Chunks:
             )
         if counts["done"] == counts["total"]:
             await set_status(db, vid, "refining")
-            await emit(js, vid, f"{vid}:chunks:completed",
-                       phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_CHUNKS))
+            await emit(
+                js,
+                vid,
+                f"{vid}:chunks:completed",
+                phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_CHUNKS),
+            )
             await publish_work(
                 js, "refine", events_pb2.RefineWork(video_id=vid, user_id=work.user_id, spec=work.spec), f"{vid}:refine"
             )

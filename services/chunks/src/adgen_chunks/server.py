@@ -8,7 +8,7 @@ from adgen_chunks.rendering import Chunks
 from adgen_chunks.servicer import ChunksServicer
 from adgen_chunks.settings import ChunksSettings
 from adgen_kernel.jetstream import WorkHandler
-from adgen_kernel.serve import Connections, Servicer, ServiceApp, run
+from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
 
 
 async def build(connections: Connections) -> ServiceApp:

@@ -65,7 +65,9 @@ class Exporter:
         status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid)
         if status is None or status == "failed":
             return
-        await emit(js, vid, f"{vid}:export:started", phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_EXPORT))
+        await emit(
+            js, vid, f"{vid}:export:started", phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_EXPORT)
+        )
         final, poster = await self.export(vid, work.user_id, work.spec, work.refined_key)
         await db.execute(
             "UPDATE videos SET status = 'completed', final_key = $2, poster_key = $3, completed_at = now(),"
@@ -76,8 +78,9 @@ class Exporter:
         )
         if not self._keep:
             await self._c.store.delete_prefix(keys.chunks_prefix(work.user_id, vid))
-        await emit(js, vid, f"{vid}:export:completed",
-                   phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_EXPORT))
+        await emit(
+            js, vid, f"{vid}:export:completed", phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_EXPORT)
+        )
         await emit(
             js,
             vid,
@@ -89,7 +92,12 @@ class Exporter:
 
     async def dead_letter(self, work: events_pb2.ExportWork, error: BaseException) -> None:
         await fail_video(
-            self._c.db, self._c.js, video_id=work.video_id, phase=common_pb2.PHASE_EXPORT, unit="export", reason=str(error)
+            self._c.db,
+            self._c.js,
+            video_id=work.video_id,
+            phase=common_pb2.PHASE_EXPORT,
+            unit="export",
+            reason=str(error),
         )
 
     async def download_url(self, video_id: str, user_id: str) -> tuple[str, datetime]:

@@ -8,7 +8,7 @@ from adgen_export.publishing import Exporter
 from adgen_export.servicer import ExportServicer
 from adgen_export.settings import ExportSettings
 from adgen_kernel.jetstream import WorkHandler
-from adgen_kernel.serve import Connections, Servicer, ServiceApp, run
+from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
 
 
 async def build(connections: Connections) -> ServiceApp:

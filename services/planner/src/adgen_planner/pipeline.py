@@ -45,7 +45,8 @@ class Planner:
                 beats=[chunks_service_pb2.BeatSpan(start_s=b.start_s, duration_s=b.duration_s) for b in spec.beats],
                 video_model=request.video_model,
                 fps=spec.output.fps,
-            )
+            ),
+            timeout=10,
         )
         spec.chunk_plan.CopyFrom(response.chunk_plan)
         return spec
@@ -59,8 +60,12 @@ class Planner:
             spec = from_json(row["spec"], common_pb2.Spec())
         else:
             await set_status(db, work.video_id, "planning")
-            await emit(js, work.video_id, f"{work.video_id}:plan:started",
-                       phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_PLAN))
+            await emit(
+                js,
+                work.video_id,
+                f"{work.video_id}:plan:started",
+                phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_PLAN),
+            )
             spec = await self.plan(work.request)
             async with db.acquire() as conn, conn.transaction():
                 await conn.execute(

@@ -6,7 +6,7 @@ from adgen.chunks.v1 import chunks_service_pb2_grpc
 from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
-from adgen_kernel.serve import Connections, Servicer, ServiceApp, grpc_channel, run
+from adgen_kernel.serve import Connections, ServiceApp, Servicer, grpc_channel, run
 from adgen_planner.pipeline import Planner
 from adgen_planner.servicer import PlannerServicer
 from adgen_planner.settings import PlannerSettings

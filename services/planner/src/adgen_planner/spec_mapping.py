@@ -7,7 +7,11 @@ from adgen_planner.beat_library import Energy, Position
 from adgen_planner.composer import Plan
 from adgen_planner.output_format import output_format
 
-_ENERGY = {Energy.LOW: common_pb2.ENERGY_LOW, Energy.MEDIUM: common_pb2.ENERGY_MEDIUM, Energy.HIGH: common_pb2.ENERGY_HIGH}
+_ENERGY = {
+    Energy.LOW: common_pb2.ENERGY_LOW,
+    Energy.MEDIUM: common_pb2.ENERGY_MEDIUM,
+    Energy.HIGH: common_pb2.ENERGY_HIGH,
+}
 _POSITION = {
     Position.OPENING: common_pb2.BEAT_POSITION_OPENING,
     Position.MIDDLE: common_pb2.BEAT_POSITION_MIDDLE,

@@ -100,7 +100,9 @@ class Refiner:
         status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid)
         if status is None or status in ("completed", "failed"):
             return
-        await emit(js, vid, f"{vid}:refine:started", phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_REFINE))
+        await emit(
+            js, vid, f"{vid}:refine:started", phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_REFINE)
+        )
         refined = await self.refine(vid, work.user_id, work.spec)
         await emit(
             js, vid, f"{vid}:refine:completed", phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_REFINE)
@@ -115,5 +117,10 @@ class Refiner:
 
     async def dead_letter(self, work: events_pb2.RefineWork, error: BaseException) -> None:
         await fail_video(
-            self._c.db, self._c.js, video_id=work.video_id, phase=common_pb2.PHASE_REFINE, unit="refine", reason=str(error)
+            self._c.db,
+            self._c.js,
+            video_id=work.video_id,
+            phase=common_pb2.PHASE_REFINE,
+            unit="refine",
+            reason=str(error),
         )

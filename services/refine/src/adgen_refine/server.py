@@ -5,7 +5,7 @@ from __future__ import annotations
 from adgen.events.v1 import events_pb2
 from adgen.refine.v1 import refine_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
-from adgen_kernel.serve import Connections, Servicer, ServiceApp, run
+from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
 from adgen_refine.refining import Refiner
 from adgen_refine.servicer import RefineServicer
 from adgen_refine.settings import RefineSettings

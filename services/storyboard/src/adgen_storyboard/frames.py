@@ -64,7 +64,7 @@ class Storyboard:
         if not beat.reference_asset_ids:
             return None
         response = await self._assets.GetAsset(
-            assets_service_pb2.GetAssetRequest(user_id=user_id, asset_id=beat.reference_asset_ids[0])
+            assets_service_pb2.GetAssetRequest(user_id=user_id, asset_id=beat.reference_asset_ids[0]), timeout=10
         )
         data = await self._c.store.get_bytes(response.asset.original_key)
         return await asyncio.to_thread(decode_image, data)

@@ -6,7 +6,7 @@ from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.events.v1 import events_pb2
 from adgen.storyboard.v1 import storyboard_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
-from adgen_kernel.serve import Connections, Servicer, ServiceApp, grpc_channel, run
+from adgen_kernel.serve import Connections, ServiceApp, Servicer, grpc_channel, run
 from adgen_storyboard.frames import Storyboard
 from adgen_storyboard.servicer import StoryboardServicer
 from adgen_storyboard.settings import StoryboardSettings
