@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 ADGEN := $(VENV)/bin/adgen
 PROMPT ?= 30 second ad for a matte-black titanium watch, luxury feel
 
-.PHONY: help setup generate check-generated lint test up down demo
+.PHONY: help setup generate check-generated lint test up down demo bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ lint: setup ## buf lint (STANDARD) and ruff
 	@$(VENV)/bin/ruff format --check .
 
 test: check-generated lint ## Everything CI runs: generated-code check, lint, the three test tiers
-	@$(PY) -m pytest -q -n 2 --dist loadgroup
+	@$(PY) -m pytest -q
 
 up: setup ## Start the local stack (NATS, Postgres, S3, all services, gateway)
 	@$(ADGEN) up
@@ -40,3 +40,6 @@ demo: setup ## A fresh machine to an MP4 in out/: starts the stack and renders P
 	@$(ADGEN) up
 	@$(ADGEN) generate "$(PROMPT)" --duration 30 --out out/demo.mp4
 	@echo "The stack is still running: 'make down' stops it."
+
+bench: setup ## Run the benchmarks in bench/ and write bench/report.md (make bench ONLY="planner refine")
+	@$(PY) bench/run.py $(ONLY)

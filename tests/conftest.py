@@ -90,7 +90,7 @@ class Stack:
 
 @pytest.fixture(scope="session")
 async def stack(infra: InfraEndpoints) -> AsyncIterator[Stack]:
-    configure_logging("tests", level=os.environ.get("ADGEN_TEST_LOG_LEVEL", "warning"))
+    configure_logging("tests", level=os.environ.get("ADGEN_TEST_LOG_LEVEL", "info"))
     setup_tracing("adgen-tests", processor=SimpleSpanProcessor(SPANS))
     base = base_settings(infra)
     services: dict[str, RunningService] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from pathlib import Path
@@ -15,17 +16,27 @@ from media_checks import decode
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
 
 
-async def follow(client: httpx.AsyncClient, video_id: str) -> list[dict]:
-    """Reads the SSE stream until its terminal event; returns every event's data."""
+async def follow(client: httpx.AsyncClient, video_id: str, deadline_s: float = 240) -> list[dict]:
+    """Reads the SSE stream until its terminal event; returns every event's data. If the video does
+    not finish in time, fails with where it stood, not with a bare timeout."""
     seen: list[dict] = []
-    async with client.stream("GET", f"/v1/videos/{video_id}/events", timeout=300) as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        async for line in response.aiter_lines():
-            if line.startswith("data:"):
-                seen.append(json.loads(line[5:]))
-                if seen[-1]["progress"].get("status") in ("VIDEO_STATUS_COMPLETED", "VIDEO_STATUS_FAILED"):
-                    break
+
+    async def read() -> None:
+        async with client.stream("GET", f"/v1/videos/{video_id}/events", timeout=300) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    seen.append(json.loads(line[5:]))
+                    if seen[-1]["progress"].get("status") in ("VIDEO_STATUS_COMPLETED", "VIDEO_STATUS_FAILED"):
+                        return
+
+    try:
+        await asyncio.wait_for(read(), deadline_s)
+    except TimeoutError:
+        status = (await client.get(f"/v1/videos/{video_id}")).json()
+        last = [next(iter(k for k in e["event"] if k not in ("video_id", "occurred_at")), "?") for e in seen[-5:]]
+        pytest.fail(f"not finished after {deadline_s} s: {status['status']} {status['progress']}; last events {last}")
     return seen
 
 

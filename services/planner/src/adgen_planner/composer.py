@@ -101,10 +101,10 @@ class RankedSequence:
 
 def compose(request: PlanRequest) -> Plan:
     """The plan for `request`; deterministic in (prompt, duration, creativity, seed, asset ids)."""
-    _validate(request)
+    validate(request)
     reading = read_prompt(request.prompt)
     notes: list[str] = []
-    duration = _duration(request.duration_s, reading.duration_s, notes)
+    duration = plan_duration(request.duration_s, reading.duration_s, notes)
     archetype = _archetype(reading, notes)
     if not archetype.fits_duration(duration):
         notes.append(
@@ -145,7 +145,7 @@ def compose(request: PlanRequest) -> Plan:
     )
 
 
-def _validate(request: PlanRequest) -> None:
+def validate(request: PlanRequest) -> None:
     if not (math.isfinite(request.creativity) and 0.0 <= request.creativity <= 1.0):
         raise ValueError(f"creativity must be between 0.0 and 1.0, got {request.creativity!r}")
     if request.duration_s and request.duration_s not in VALID_DURATIONS_S:
@@ -155,7 +155,8 @@ def _validate(request: PlanRequest) -> None:
         )
 
 
-def _duration(requested: int | None, from_prompt: int | None, notes: list[str]) -> int:
+def plan_duration(requested: int | None, from_prompt: int | None, notes: list[str]) -> int:
+    """The request's duration, else the prompt's snapped to a valid length, else the default."""
     if requested:
         notes.append(f"duration from request: {requested} s")
         return requested

@@ -70,6 +70,13 @@ def sanitise(text: str, max_words: int | None = None) -> str:
     return text
 
 
+def instruction_phrases(text: str) -> tuple[str, ...]:
+    """The instruction-like phrases in `text` ("ignore previous instructions and …") that `sanitise`
+    removes: what a user may try to smuggle through a prompt to a downstream model."""
+    normalised = unicodedata.normalize("NFKC", text)
+    return tuple(p for p in (" ".join(m.group(0).split()) for m in _INJECTION.finditer(normalised)) if p)
+
+
 # ---------------------------------------------------------------------------------------------
 # Product categories
 

@@ -1,0 +1,64 @@
+"""`make bench`: runs every bench/bench_*.py and writes bench/report.md.
+
+Each benchmark module has `run() -> Report`: a title, a table (header + rows) and notes. Figures are
+measured on this machine in this run; ratios are against baselines measured in the same run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Report:
+    title: str
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def markdown(self) -> str:
+        lines = [f"## {self.title}", "", "| " + " | ".join(self.header) + " |", "|" + "---|" * len(self.header)]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        lines += [""] + [f"* {note}" for note in self.notes]
+        return "\n".join(lines) + "\n"
+
+
+def _load(path: Path):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    only = set(sys.argv[1:])
+    sections = []
+    for path in sorted(HERE.glob("bench_*.py")):
+        if only and path.stem.removeprefix("bench_") not in only:
+            continue
+        started = time.perf_counter()
+        print(f"bench: {path.stem} …", flush=True)
+        report = _load(path).run()
+        report.notes.append(f"benchmark wall time {time.perf_counter() - started:.1f} s")
+        sections.append(report.markdown())
+    header = (
+        "# adgen benchmark report\n\n"
+        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M')}.\n\n"
+    )
+    out = HERE / "report.md"
+    out.write_text(header + "\n".join(sections))
+    print(f"bench: wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
