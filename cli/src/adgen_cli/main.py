@@ -115,6 +115,8 @@ def _follow(client: httpx.Client, url: str, video_id: str, as_json: bool) -> dic
         with connect_sse(client, "GET", f"{url}/v1/videos/{video_id}/events", timeout=None) as source:
             _fail_on_problem(source.response)
             for sse in source.iter_sse():
+                if not sse.data:  # keep-alive comments carry no data
+                    continue
                 data = json.loads(sse.data)
                 last = data.get("progress", {})
                 cost = int(last.get("cost_micros", 0)) / 1e6
