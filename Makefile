@@ -6,10 +6,10 @@ PY := $(VENV)/bin/python
 ADGEN := $(VENV)/bin/adgen
 PROMPT ?= 30 second ad for a matte-black titanium watch, luxury feel
 
-.PHONY: help setup generate check-generated lint test up down demo bench
+.PHONY: help setup generate check-generated lint test up down demo bench k8s-render
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
 
 setup: ## Install what is missing (cached virtualenv, the adgen packages, buf)
 	@bash scripts/setup.sh
@@ -27,7 +27,7 @@ lint: setup ## buf lint (STANDARD) and ruff
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
-test: check-generated lint ## Everything CI runs: generated-code check, lint, the three test tiers
+test: check-generated lint k8s-render ## Everything CI runs: generated-code check, lint, manifests, the three test tiers
 	@$(PY) -m pytest -q
 
 up: setup ## Start the local stack (NATS, Postgres, S3, all services, gateway)
@@ -43,3 +43,7 @@ demo: setup ## A fresh machine to an MP4 in out/: starts the stack and renders P
 
 bench: setup ## Run the benchmarks in bench/ and write bench/report.md (make bench ONLY="planner refine")
 	@$(PY) bench/run.py $(ONLY)
+
+k8s-render: setup ## Render deploy/k8s overlays into out/k8s/ and validate every object (Kubernetes + KEDA schemas)
+	@bash scripts/k8s-tools.sh
+	@$(PY) scripts/k8s_render.py

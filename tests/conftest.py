@@ -112,7 +112,13 @@ async def stack(infra: InfraEndpoints) -> AsyncIterator[Stack]:
         http_port = free_port()
         services["gateway"] = await start_service(
             "gateway",
-            GatewaySettings(**base, http_port=http_port, chunks_addr=addr("chunks"), export_addr=addr("export")),
+            GatewaySettings(
+                **base,
+                http_port=http_port,
+                chunks_addr=addr("chunks"),
+                export_addr=addr("export"),
+                planner_addr=addr("planner"),
+            ),
             build_gateway,
         )
         url = f"http://127.0.0.1:{http_port}"

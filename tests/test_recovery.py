@@ -43,10 +43,14 @@ async def _wait_for_chunk_in_flight(database_url: str, video_id: str, timeout: f
             )
             if rows:
                 return {r["chunk_index"] for r in rows}
+            video = await conn.fetchrow("SELECT status, error FROM videos WHERE video_id = $1", video_id)
+            if video["status"] in ("completed", "failed"):
+                raise AssertionError(f"the video ended ({video['status']}: {video['error']}) before a chunk was seen")
             await asyncio.sleep(0.02)
+        video = await conn.fetchrow("SELECT status, error FROM videos WHERE video_id = $1", video_id)
     finally:
         await conn.close()
-    raise AssertionError("no chunk started rendering")
+    raise AssertionError(f"no chunk started rendering; the video is {video['status']} ({video['error']})")
 
 
 async def test_killing_a_chunks_worker_mid_clip_loses_and_repeats_nothing(processes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -96,3 +100,14 @@ async def test_killing_a_chunks_worker_mid_clip_loses_and_repeats_nothing(proces
     assert all(a == 1 for i, a in attempts.items() if i not in in_flight), attempts
     keys = [r["idempotency_key"] for r in ledger]
     assert len(keys) == len(set(keys)) == len(attempts) + len(frames), "one charge per unit, none twice"
+
+
+def test_up_twice_is_harmless_and_writes_the_dev_env(processes) -> None:  # type: ignore[no-untyped-def]
+    stack, info = processes
+    again = stack.up()
+    assert again.url == info.url and again.api_key == info.api_key
+    assert {n: s.pid for n, s in again.services.items()} == {n: s.pid for n, s in stack.running().services.items()}
+    assert all(psutil.pid_exists(s.pid) for s in again.services.values())
+    env = dict(line.split("=", 1) for line in (stack.state_dir / "dev.env").read_text().splitlines())
+    assert env["ADGEN_URL"] == info.url and env["ADGEN_API_KEY"] == info.api_key
+    assert {"ADGEN_NATS_URL", "ADGEN_DATABASE_URL", "ADGEN_S3_ENDPOINT"} <= env.keys()

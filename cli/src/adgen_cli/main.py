@@ -16,6 +16,7 @@ import typer
 from httpx_sse import connect_sse
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 app = typer.Typer(help="adgen — a sentence in, a finished MP4 ad out.", no_args_is_help=True)
 users = typer.Typer(help="Manage users and their API keys.", no_args_is_help=True)
@@ -175,6 +176,57 @@ def generate(
         typer.echo(json.dumps({**result, "file": str(out)}))
     else:
         console.print(f"[green]done[/] → {out}  (cost ${result['cost']['total_usd']:.2f})")
+
+
+def _beats_table(spec: dict) -> Table:
+    table = Table(title=f"{spec['archetype_id']} · {spec['duration_s']} s · {spec['planner']}")
+    for column in ("start", "length", "beat", "camera", "headline"):
+        # Ids stay whole so they can be copied; only the headline may wrap.
+        table.add_column(
+            column, justify="right" if column in ("start", "length") else "left", no_wrap=column != "headline"
+        )
+    for beat in spec["beats"]:
+        table.add_row(
+            f"{beat['start_s']} s",
+            f"{beat['duration_s']} s",
+            beat["beat_id"],
+            beat["camera_movement"],
+            beat["headline"],
+        )
+    return table
+
+
+@app.command()
+def plan(
+    prompt: str,
+    duration: Annotated[int, typer.Option(help="Seconds: a multiple of 5 from 10 to 60")] = 30,
+    video_model: Annotated[str | None, typer.Option(help="Image-to-video model key to quote")] = None,
+    seed: Annotated[int | None, typer.Option(help="Fixes every random choice, so the plan repeats")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only")] = False,
+    state_dir: StateDir = DEFAULT_STATE,
+) -> None:
+    """Preview the plan for PROMPT and what rendering it would cost and take; nothing is rendered."""
+    url, key = _api(state_dir)
+    body: dict[str, object] = {"prompt": prompt, "duration_s": duration}
+    if video_model:
+        body["video_model"] = video_model
+    if seed is not None:
+        body["seed"] = seed
+    response = httpx.post(f"{url}/v1/quotes", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=120)
+    _fail_on_problem(response)
+    quote = response.json()
+    if as_json:
+        typer.echo(json.dumps(quote))
+        return
+    out = Console()
+    out.print(_beats_table(quote["spec"]))
+    chunk_plan = quote["spec"]["chunk_plan"]
+    out.print(
+        f"{len(chunk_plan['slots'])} chunks of {chunk_plan['clip_s']:g} s on [bold]{quote['video_model']}[/]: "
+        f"about [bold]${quote['cost']['total_usd']:.2f}[/] and {quote['estimated_seconds'] / 60:.1f} min"
+    )
+    for line in quote["cost"]["lines"]:
+        out.print(f"  {line['phase']:<10} {line['model']:<32} ×{line['units']:<5} ${line['usd']:.3f}")
 
 
 @app.command()

@@ -103,6 +103,7 @@ class DevStack:
                 "ADGEN_CHUNKS_ADDR": f"127.0.0.1:{ports['chunks']}",
                 "ADGEN_ASSETS_ADDR": f"127.0.0.1:{ports['assets']}",
                 "ADGEN_EXPORT_ADDR": f"127.0.0.1:{ports['export']}",
+                "ADGEN_PLANNER_ADDR": f"127.0.0.1:{ports['planner']}",
                 "ADGEN_HTTP_PORT": str(http_port),
                 "OTEL_SERVICE_NAME": f"adgen-{name}",
             }

@@ -10,7 +10,7 @@ from opentelemetry.trace import SpanKind
 
 from adgen_gateway import errors
 from adgen_gateway.dependencies import Backends
-from adgen_gateway.routes import videos
+from adgen_gateway.routes import plans, videos
 
 tracer = trace.get_tracer("adgen.gateway")
 
@@ -24,6 +24,7 @@ def create_app(backends: Backends) -> FastAPI:
     app.state.backends = backends
     errors.install(app)
     app.include_router(videos.router)
+    app.include_router(plans.router)
 
     @app.middleware("http")
     async def server_span(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -13,6 +13,7 @@ from nats.js import JetStreamContext
 from adgen_gateway.auth import User, user_for_key
 from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.export import ExportClient
+from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.errors import Problem
 
 
@@ -22,6 +23,7 @@ class Backends:
     js: JetStreamContext
     chunks: ChunksClient
     export: ExportClient
+    planner: PlannerClient
 
 
 def backends(request: Request) -> Backends:

@@ -10,6 +10,7 @@ from adgen.events.v1 import events_pb2
 from adgen_gateway.app import create_app
 from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.export import ExportClient
+from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.dependencies import Backends
 from adgen_gateway.settings import GatewaySettings
 from adgen_gateway.videos import save_progress
@@ -37,8 +38,9 @@ async def build(connections: Connections) -> ServiceApp:
     settings = connections.settings
     assert isinstance(settings, GatewaySettings)
     chunks, export = ChunksClient(settings.chunks_addr), ExportClient(settings.export_addr)
+    planner = PlannerClient(settings.planner_addr)
     http = HttpServer(
-        create_app(Backends(db=connections.db, js=connections.js, chunks=chunks, export=export)),
+        create_app(Backends(db=connections.db, js=connections.js, chunks=chunks, export=export, planner=planner)),
         settings.http_host,
         settings.http_port,
     )
@@ -61,7 +63,7 @@ async def build(connections: Connections) -> ServiceApp:
             )
         ],
         tasks=[http.run],
-        on_close=[chunks.channel.close, export.channel.close],
+        on_close=[chunks.channel.close, export.channel.close, planner.channel.close],
     )
 
 

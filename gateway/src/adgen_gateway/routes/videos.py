@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Literal
+from collections.abc import Iterable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
 
 from adgen.common.v1 import common_pb2 as c
 from adgen_gateway.auth import User
 from adgen_gateway.dependencies import Backends, backends, current_user
 from adgen_gateway.errors import Problem
+from adgen_gateway.video_request import CreateVideoBody, video_request
 from adgen_gateway.videos import (
     TooManyActiveVideos,
     VideoView,
@@ -24,27 +25,30 @@ from adgen_gateway.videos import (
     stored_progress,
     watch_events,
 )
-from adgen_kernel.request_limits import ASPECT_RATIOS, PROMPT_MAX_CHARS, FieldError, request_errors
 from adgen_kernel.video_state import to_json
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
 
 
-class CreateVideoBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    prompt: str = Field(description="What the ad is about", max_length=PROMPT_MAX_CHARS)
-    duration_s: int = Field(30, description="Length in seconds: a multiple of 5 from 10 to 60")
-    creativity: float = Field(0.5, description="0.0 predictable … 1.0 adventurous")
-    aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
-    video_model: str | None = Field(None, description="Image-to-video model key; omitted = the default")
-    asset_ids: list[uuid.UUID] = Field(default_factory=list, description="Product images to feature")
-    seed: int | None = Field(None, ge=0, le=2**53, description="Fixes every random choice")
-
-
 def _links(video_id: str) -> dict[str, str]:
     base = f"/v1/videos/{video_id}"
     return {"self": base, "events": f"{base}/events", "download": f"{base}/download"}
+
+
+def cost_json(total_micros: int, lines: Iterable[c.CostLine]) -> dict:
+    return {
+        "total_usd": total_micros / 1e6,
+        "lines": [
+            {
+                "phase": c.Phase.Name(line.phase).removeprefix("PHASE_").lower(),
+                "provider": line.provider,
+                "model": line.model,
+                "units": line.units,
+                "usd": line.usd_micros / 1e6,
+            }
+            for line in lines
+        ],
+    }
 
 
 def _view_json(view: VideoView) -> dict:
@@ -54,19 +58,7 @@ def _view_json(view: VideoView) -> dict:
         "progress": to_json(view.progress),
         "request": to_json(view.request),
         "spec": to_json(view.spec) if view.spec else None,
-        "cost": {
-            "total_usd": view.cost.total_micros / 1e6,
-            "lines": [
-                {
-                    "phase": c.Phase.Name(line.phase).removeprefix("PHASE_").lower(),
-                    "provider": line.provider,
-                    "model": line.model,
-                    "units": line.units,
-                    "usd": line.usd_micros / 1e6,
-                }
-                for line in view.cost.lines
-            ],
-        },
+        "cost": cost_json(view.cost.total_micros, view.cost.lines),
         "error": view.error or None,
         "created_at": view.created_at,
         "completed_at": view.completed_at or None,
@@ -87,23 +79,7 @@ async def create(
     user: Annotated[User, Depends(current_user)],
     b: Annotated[Backends, Depends(backends)],
 ) -> dict:
-    request = c.VideoRequest(
-        prompt=body.prompt,
-        duration_s=body.duration_s,
-        creativity=body.creativity,
-        aspect_ratio=ASPECT_RATIOS[body.aspect_ratio],
-        video_model=body.video_model or "",
-        asset_ids=[str(a) for a in body.asset_ids],
-        seed=body.seed if body.seed is not None else uuid.uuid4().int % 2**31,
-    )
-    errors = request_errors(request)
-    if body.video_model:
-        models = await b.chunks.video_models()
-        known = sorted(m.key for m in models.models)
-        if body.video_model not in known:
-            errors.append(FieldError("video_model", f"unknown model; choose one of {', '.join(known)}"))
-    if errors:
-        raise Problem(422, "invalid request: check " + ", ".join(e.field for e in errors), errors=errors)
+    request = await video_request(body, b.chunks)
     try:
         video_id = await create_video(
             b.db, b.js, user_id=user.user_id, max_active=user.max_active_videos, request=request

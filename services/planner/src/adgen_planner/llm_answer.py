@@ -123,7 +123,7 @@ def to_plan(answer: AdPlanAnswer, request: PlanRequest, reading: PromptReading) 
         if beat.duration_s != definition.duration_s:
             repairs.append(f"{where} length {beat.duration_s} s -> {definition.duration_s} s (the library's)")
         prompt = sanitise(beat.prompt, max_words=PROMPT_WORD_LIMIT - 1)
-        leaked = smuggled(prompt, request.prompt)
+        leaked = smuggled(beat.prompt, request.prompt) or smuggled(prompt, request.prompt)
         if leaked or not prompt:
             why = f"repeated the user's instruction {leaked!r}" if leaked else "was empty"
             repairs.append(f"{where} prompt {why}: the library template is used")

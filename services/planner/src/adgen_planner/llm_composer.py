@@ -17,7 +17,7 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
-from adgen_planner.composer import Plan, PlanRequest, compose, validate
+from adgen_planner.composer import Plan, PlanRequest, compose, plan_duration, validate
 from adgen_planner.llm_answer import AdPlanAnswer, library_brief, response_format, to_plan
 from adgen_planner.prompt_reading import read_prompt
 from adgen_planner.prompt_safety import SYSTEM_PROMPT, user_message
@@ -82,13 +82,19 @@ class OpenAiComposer:
         self._model = model
         self._prices = prices
 
+    async def close(self) -> None:
+        await self._client.close()
+
     def request_body(self, request: PlanRequest, duration_s: int) -> dict:
         """The chat-completion arguments for `request` (the prompt as delimited data)."""
         return {
             "model": self._model,
             "messages": [
                 {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": user_message(request.prompt, library_brief(duration_s, len(request.asset_ids)))},
+                {
+                    "role": "user",
+                    "content": user_message(request.prompt, library_brief(duration_s, len(request.asset_ids))),
+                },
             ],
             "temperature": creativity_to_temperature(request.creativity),
             "response_format": response_format(),
@@ -99,8 +105,7 @@ class OpenAiComposer:
     async def compose(self, request: PlanRequest) -> Composed:
         validate(request)
         reading = read_prompt(request.prompt)
-        fallback_notes: list[str] = []
-        duration = _duration(request, reading.duration_s, fallback_notes)
+        duration = plan_duration(request.duration_s, reading.duration_s, [])
         try:
             completion = await self._client.chat.completions.create(**self.request_body(request, duration))
         except openai.APITimeoutError:
@@ -136,9 +141,3 @@ class OpenAiComposer:
         plan = check(compose(request))
         plan = dataclasses.replace(plan, notes=(*plan.notes, f"openai fallback: {reason}"))
         return Composed(plan, f"{RULES} (openai fallback: {reason})", usage)
-
-
-def _duration(request: PlanRequest, from_prompt: int | None, notes: list[str]) -> int:
-    from adgen_planner.composer import plan_duration
-
-    return plan_duration(request.duration_s, from_prompt, notes)

@@ -1,45 +1,63 @@
-"""The planner's work: compose the plan, attach the chunk plan, record it, fan out one frame per beat."""
+"""The planner's work: compose the plan, attach the chunk plan, record it and its token cost, fan out one
+frame per beat; and quotes, which plan without recording anything."""
 
 from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
 
 from adgen.chunks.v1 import chunks_service_pb2, chunks_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
+from adgen.planner.v1 import planner_service_pb2
 from adgen_kernel.errors import InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.request_limits import request_errors
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import emit, fail_video, from_json, set_status, to_json
-from adgen_planner.composer import PlanRequest, compose
+from adgen_kernel.video_state import emit, fail_video, from_json, record_cost, set_status, to_json
+from adgen_planner import quote
+from adgen_planner.composer import PlanRequest
+from adgen_planner.llm_composer import OpenAiComposer, Usage, compose_with_rules
 from adgen_planner.spec_mapping import plan_to_spec
-from adgen_planner.spec_rules import check
 
 log = get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class Planned:
+    spec: common_pb2.Spec
+    usage: Usage | None
+
+
 class Planner:
-    def __init__(self, connections: Connections, chunks: chunks_service_pb2_grpc.ChunksServiceStub) -> None:
+    """Plans with the OpenAI composer when one is configured, else with the rules."""
+
+    def __init__(
+        self,
+        connections: Connections,
+        chunks: chunks_service_pb2_grpc.ChunksServiceStub,
+        llm: OpenAiComposer | None = None,
+    ) -> None:
         self._c = connections
         self._chunks = chunks
+        self._llm = llm
 
-    async def plan(self, request: common_pb2.VideoRequest) -> common_pb2.Spec:
-        """A complete Spec for the request; the same request always gives the same Spec."""
+    async def compose(self, request: common_pb2.VideoRequest) -> Planned:
+        """A complete, checked Spec for the request and the tokens its composer used. The
+        rule-based composer gives the same Spec for the same request; a language model need not."""
         errors = request_errors(request)
         if errors:
             raise InvalidArgument("; ".join(f"{e.field}: {e.message}" for e in errors))
-        plan = check(
-            compose(
-                PlanRequest(
-                    prompt=request.prompt,
-                    duration_s=request.duration_s,
-                    creativity=request.creativity,
-                    seed=request.seed,
-                    asset_ids=tuple(request.asset_ids),
-                )
-            )
+        wanted = PlanRequest(
+            prompt=request.prompt,
+            duration_s=request.duration_s,
+            creativity=request.creativity,
+            seed=request.seed,
+            asset_ids=tuple(request.asset_ids),
         )
-        spec = plan_to_spec(plan, request)
+        composed = await self._llm.compose(wanted) if self._llm else compose_with_rules(wanted)
+        spec = plan_to_spec(composed.plan, request, planner=composed.planner)
         response = await self._chunks.PlanChunks(
             chunks_service_pb2.PlanChunksRequest(
                 beats=[chunks_service_pb2.BeatSpan(start_s=b.start_s, duration_s=b.duration_s) for b in spec.beats],
@@ -49,7 +67,44 @@ class Planner:
             timeout=10,
         )
         spec.chunk_plan.CopyFrom(response.chunk_plan)
-        return spec
+        return Planned(spec, composed.usage)
+
+    async def plan(self, request: common_pb2.VideoRequest) -> common_pb2.Spec:
+        return (await self.compose(request)).spec
+
+    async def quote(self, request: common_pb2.VideoRequest) -> planner_service_pb2.QuoteResponse:
+        planned = await self.compose(request)
+        spec, plan = planned.spec, planned.spec.chunk_plan
+        models = await self._chunks.ListVideoModels(chunks_service_pb2.ListVideoModelsRequest(), timeout=10)
+        local = any(m.key == plan.video_model and m.local for m in models.models)
+        chunks_per_beat = Counter(slot.beat_index for slot in plan.slots)
+        usage = planned.usage
+        estimate = quote.estimate(
+            [quote.BeatWork(b.index, chunks_per_beat[b.index], bool(b.reference_asset_ids)) for b in spec.beats],
+            video_model=plan.video_model,
+            price_per_clip_micros=plan.price_per_clip_micros,
+            local=local,
+            plan_line=quote.Line(common_pb2.PHASE_PLAN, "openai", usage.model, usage.tokens, usage.usd_micros)
+            if usage
+            else None,
+        )
+        return planner_service_pb2.QuoteResponse(
+            spec=spec,
+            cost_micros=estimate.total_micros,
+            lines=[
+                common_pb2.CostLine(
+                    phase=line.phase,
+                    provider=line.provider,
+                    model=line.model,
+                    units=line.units,
+                    usd_micros=line.usd_micros,
+                )
+                for line in estimate.lines
+            ],
+            estimated_seconds=estimate.estimated_seconds,
+            slowest_beat=estimate.slowest_beat,
+            local=local,
+        )
 
     async def handle(self, work: events_pb2.PlanWork, _: WorkContext) -> None:
         db, js = self._c.db, self._c.js
@@ -66,7 +121,21 @@ class Planner:
                 f"{work.video_id}:plan:started",
                 phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_PLAN),
             )
-            spec = await self.plan(work.request)
+            planned = await self.compose(work.request)
+            spec = planned.spec
+            if planned.usage:
+                # Tokens are spent once the model answered, whatever became of the answer.
+                await record_cost(
+                    db,
+                    js,
+                    idempotency_key=f"{work.video_id}:plan",
+                    video_id=work.video_id,
+                    phase=common_pb2.PHASE_PLAN,
+                    provider="openai",
+                    model=planned.usage.model,
+                    units=planned.usage.tokens,
+                    usd_micros=planned.usage.usd_micros,
+                )
             async with db.acquire() as conn, conn.transaction():
                 await conn.execute(
                     "UPDATE videos SET spec = $2, status = 'rendering', planned_at = now(), updated_at = now()"

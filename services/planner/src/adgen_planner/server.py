@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
+import openai
+
 from adgen.chunks.v1 import chunks_service_pb2_grpc
 from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, grpc_channel, run
+from adgen_planner.llm_composer import OpenAiComposer, TokenPrices
 from adgen_planner.pipeline import Planner
 from adgen_planner.servicer import PlannerServicer
 from adgen_planner.settings import PlannerSettings
+
+
+def openai_composer(settings: PlannerSettings) -> OpenAiComposer | None:
+    """The OpenAI composer when a key is set; without one the planner uses the rules alone."""
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    if not key:
+        return None
+    client = openai.AsyncOpenAI(
+        api_key=key,
+        base_url=settings.openai_base_url or None,
+        timeout=settings.openai_timeout_s,
+        max_retries=settings.openai_max_retries,
+    )
+    prices = TokenPrices(settings.openai_input_usd_per_mtok, settings.openai_output_usd_per_mtok)
+    return OpenAiComposer(client, settings.openai_model, prices)
 
 
 async def build(connections: Connections) -> ServiceApp:
     settings = connections.settings
     assert isinstance(settings, PlannerSettings)
     channel = grpc_channel(settings.chunks_addr)
-    planner = Planner(connections, chunks_service_pb2_grpc.ChunksServiceStub(channel))
+    llm = openai_composer(settings)
+    planner = Planner(connections, chunks_service_pb2_grpc.ChunksServiceStub(channel), llm)
     return ServiceApp(
         servicers=[
             Servicer(
@@ -26,7 +45,7 @@ async def build(connections: Connections) -> ServiceApp:
             )
         ],
         handlers=[WorkHandler("plan", events_pb2.PlanWork, planner.handle, planner.dead_letter)],
-        on_close=[channel.close],
+        on_close=[channel.close, *([llm.close] if llm else [])],
     )
 
 

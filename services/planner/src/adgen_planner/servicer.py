@@ -14,3 +14,8 @@ class PlannerServicer(planner_service_pb2_grpc.PlannerServiceServicer):
         self, request: planner_service_pb2.PlanRequest, context: grpc.aio.ServicerContext
     ) -> planner_service_pb2.PlanResponse:
         return planner_service_pb2.PlanResponse(spec=await self._planner.plan(request.request))
+
+    async def Quote(
+        self, request: planner_service_pb2.QuoteRequest, context: grpc.aio.ServicerContext
+    ) -> planner_service_pb2.QuoteResponse:
+        return await self._planner.quote(request.request)

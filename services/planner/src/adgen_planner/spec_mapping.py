@@ -19,7 +19,7 @@ _POSITION = {
 }
 
 
-def plan_to_spec(plan: Plan, request: common_pb2.VideoRequest) -> common_pb2.Spec:
+def plan_to_spec(plan: Plan, request: common_pb2.VideoRequest, planner: str = "rules") -> common_pb2.Spec:
     return common_pb2.Spec(
         archetype_id=plan.archetype_id,
         duration_s=plan.duration_s,
@@ -54,6 +54,6 @@ def plan_to_spec(plan: Plan, request: common_pb2.VideoRequest) -> common_pb2.Spe
         output=output_format(request.aspect_ratio),
         seed=request.seed,
         creativity=request.creativity,
-        planner="rules",
+        planner=planner,
         notes=list(plan.notes),
     )

@@ -1,25 +1,48 @@
-"""The refine service's work: stitch the video's chunks, add the music bed, encode once."""
+"""The refine service's work: stitch the video's chunks, grade, add supers and the music bed, encode
+once, and leave the captions sidecar next to the refined video.
+
+Music is the one optional ingredient: if it fails, the video ships silent and the refine phase's
+completion event says why (``PhaseCompleted.warning``), rather than the whole video failing.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+import numpy as np
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition
 from adgen_kernel.jetstream import WorkContext, publish_work
+from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections
 from adgen_kernel.video_state import emit, fail_video, set_status
+from adgen_refine.captions import captions, webvtt
+from adgen_refine.grade_choice import choose_grade
+from adgen_refine.luts import shipped_table
 from adgen_refine.music import normalise_loudness, synthesise_music
 from adgen_refine.stitch import OutputFormat, render_final
+from adgen_refine.supers import supers_for
 from adgen_refine.timeline import Placement, Transition, choose_transition
 
 SAMPLE_RATE = 48_000
 ENERGIES = {common_pb2.ENERGY_LOW: "low", common_pb2.ENERGY_MEDIUM: "medium", common_pb2.ENERGY_HIGH: "high"}
+CAPTIONS_NAME = "captions.vtt"
+
+log = get_logger(__name__)
+
+MusicSource = Callable[[common_pb2.Spec], np.ndarray]
+
+
+def captions_key_beside(video_key: str) -> str:
+    """The WebVTT sidecar lives next to the video it belongs to; export finds it by the same rule."""
+    return str(PurePosixPath(video_key).with_name(CAPTIONS_NAME))
 
 
 def placements(spec: common_pb2.Spec) -> list[Placement]:
@@ -49,7 +72,11 @@ def transitions(spec: common_pb2.Spec) -> dict[int, Transition]:
     return chosen
 
 
-def music_for(spec: common_pb2.Spec):  # type: ignore[no-untyped-def]
+def grade_for(spec: common_pb2.Spec) -> str:
+    return choose_grade(mood=spec.style.mood, aesthetic=spec.style.aesthetic, archetype=spec.archetype_id)
+
+
+def music_for(spec: common_pb2.Spec) -> np.ndarray:
     curve = [(float(b.start_s), ENERGIES.get(b.energy, "medium")) for b in spec.beats]
     audio = synthesise_music(
         float(spec.duration_s), sample_rate=SAMPLE_RATE, energy_curve=curve, archetype=spec.archetype_id, seed=spec.seed
@@ -62,13 +89,16 @@ class RefinedVideo:
     video_key: str
     frame_count: int
     reused: bool
+    warning: str = ""
+    """Why something optional is missing (e.g. the music); empty when nothing is."""
 
 
 class Refiner:
-    def __init__(self, connections: Connections, *, crf: int, preset: str) -> None:
+    def __init__(self, connections: Connections, *, crf: int, preset: str, music: MusicSource = music_for) -> None:
         self._c = connections
         self._crf = crf
         self._preset = preset
+        self._music = music
 
     async def refine(self, video_id: str, user_id: str, spec: common_pb2.Spec) -> RefinedVideo:
         key = keys.refined_key(user_id, video_id)
@@ -87,13 +117,36 @@ class Refiner:
                     raise FailedPrecondition(f"chunk {slot.index} of video {video_id} is missing ({chunk})")
                 paths[slot.index] = Path(folder) / f"chunk_{slot.index:03d}.mp4"
                 await store.download_file(chunk, paths[slot.index])
-            audio = await asyncio.to_thread(music_for, spec)
+            audio, warning = await self._music_or_silence(video_id, spec)
+            grade = await asyncio.to_thread(shipped_table, grade_for(spec))
+            layers = await asyncio.to_thread(supers_for, captions(spec), fmt.width, fmt.height)
             out = Path(folder) / "refined.mp4"
             await asyncio.to_thread(
-                render_final, paths, placements(spec), total, transitions(spec), audio, SAMPLE_RATE, fmt, out
+                lambda: render_final(
+                    paths,
+                    placements(spec),
+                    total,
+                    transitions(spec),
+                    audio,
+                    SAMPLE_RATE,
+                    fmt,
+                    out,
+                    grade=grade,
+                    supers=layers,
+                )
             )
+            # The sidecar goes up first: the refined video's existence is what marks refine done.
+            await store.put_bytes(captions_key_beside(key), webvtt(spec).encode(), "text/vtt")
             await store.put_file(key, out, "video/mp4")
-        return RefinedVideo(key, total, reused=False)
+        return RefinedVideo(key, total, reused=False, warning=warning)
+
+    async def _music_or_silence(self, video_id: str, spec: common_pb2.Spec) -> tuple[np.ndarray | None, str]:
+        try:
+            return await asyncio.to_thread(self._music, spec), ""
+        except Exception as error:  # any music failure means a silent video, not a failed one
+            warning = f"music failed, the video has no soundtrack: {type(error).__name__}: {error}"
+            log.warning("music failed; rendering without audio", video_id=video_id, error=str(error))
+            return None, warning
 
     async def handle(self, work: events_pb2.RefineWork, _: WorkContext) -> None:
         db, js, vid = self._c.db, self._c.js, work.video_id
@@ -105,7 +158,10 @@ class Refiner:
         )
         refined = await self.refine(vid, work.user_id, work.spec)
         await emit(
-            js, vid, f"{vid}:refine:completed", phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_REFINE)
+            js,
+            vid,
+            f"{vid}:refine:completed",
+            phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_REFINE, warning=refined.warning),
         )
         await set_status(db, vid, "exporting")
         await publish_work(

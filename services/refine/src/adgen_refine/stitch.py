@@ -12,7 +12,10 @@ Decisions made here:
 * **Scale to cover, centre crop.** Each chunk frame is fitted to the output size before blending
   (chunks may differ in size): Lanczos when enlarging, area averaging when shrinking.
 * **Blending in float**, in the encoded (sRGB) domain as editing tools do for dissolves, rounded
-  once to 8 bits.
+  once to 8 bits. Before blending, a later chunk of a beat is exposure-matched to the chunk it
+  continues (``seams``).
+* **Then the grade, then the text.** The colour grade (a 3D LUT, ``luts``) applies to the blended
+  picture; the supers are drawn on top afterwards, so brand text keeps its colours.
 * **One encode, constant frame rate:** H.264 (libx264, yuv420p, BT.709 limited range, tagged as
   such), ``pts = frame number`` in a ``1/fps`` time base, ``+faststart`` so playback can start
   before the download ends. The audio is AAC, 48 kHz stereo, resampled if needed and trimmed or
@@ -34,6 +37,9 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 from scipy.signal import resample_poly
 
+from adgen_refine.luts import GradeTable
+from adgen_refine.seams import EASE_S, ExposureMatch, apply_match, channel_stats, match_exposure, seam_strength
+from adgen_refine.supers import TimedSuper
 from adgen_refine.timeline import Contribution, Placement, Transition, compose_timeline
 
 AUDIO_RATE: Final = 48_000
@@ -69,6 +75,10 @@ def render_final(
     sample_rate: int,
     fmt: OutputFormat,
     out_path: Path,
+    *,
+    grade: GradeTable | None = None,
+    supers: Sequence[TimedSuper] = (),
+    match_seams: bool = True,
 ) -> None:
     """Write exactly ``total_frames`` frames (and the audio, if any) to ``out_path``.
 
@@ -93,13 +103,24 @@ def render_final(
             audio_frames = _audio_frames(samples) if samples is not None else iter(())
             pending_audio = next(audio_frames, None)
             sources: dict[int, _ChunkSource] = {}
+            seams = _SeamMatcher(placements, fmt.fps) if match_seams else None
             try:
                 for t, parts in enumerate(timeline):
-                    image = _blend(parts, sources, chunk_paths, fmt)
+                    image = _blend(parts, sources, chunk_paths, fmt, seams)
                     for c in parts:
                         if last_use[c.chunk] == t:
                             sources.pop(c.chunk).close()
-                    frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
+                    # Grading returns a fresh RGBA array; without it, copy before drawing text so the
+                    # chunk's cached frame (which a held dissolve frame may show again) stays clean.
+                    image = grade.apply(image) if grade is not None else image
+                    shown = [(s, s.caption.opacity(t)) for s in supers]
+                    if grade is None and any(opacity > 0 for _, opacity in shown):
+                        image = image.copy()
+                    for layer, opacity in shown:
+                        layer.layer.blend_into(image, opacity)
+                    frame = av.VideoFrame.from_ndarray(
+                        image, format="rgba" if image.shape[2] == 4 else "rgb24"
+                    ).reformat(
                         format="yuv420p",
                         dst_colorspace=Colorspace.ITU709,
                         dst_color_range=ColorRange.MPEG,
@@ -183,22 +204,50 @@ def fit_to_cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(image[y : y + height, x : x + width])
 
 
+class _SeamMatcher:
+    """The exposure match of every chunk that continues a beat, measured when its overlap starts."""
+
+    def __init__(self, placements: Sequence[Placement], fps: int) -> None:
+        self._overlap = {p.index: p.overlap_in_frames for p in placements}
+        self._ease = round(EASE_S * fps)
+        self._matches: dict[int, ExposureMatch] = {}
+
+    def corrected(self, contribution: Contribution, image: np.ndarray, shown_before: np.ndarray | None) -> np.ndarray:
+        """``image`` of the chunk, matched to ``shown_before`` (the chunk it continues, as shown)."""
+        overlap = self._overlap[contribution.chunk]
+        if overlap == 0:
+            return image
+        if contribution.chunk not in self._matches:
+            if contribution.local_frame != 0 or shown_before is None:
+                return image
+            self._matches[contribution.chunk] = match_exposure(channel_stats(shown_before), channel_stats(image))
+        strength = seam_strength(contribution.local_frame, overlap, self._ease)
+        if strength <= 0:
+            del self._matches[contribution.chunk]
+            return image
+        return apply_match(image, self._matches[contribution.chunk], strength)
+
+
 def _blend(
     parts: tuple[Contribution, ...],
     sources: dict[int, _ChunkSource],
     chunk_paths: Mapping[int, Path],
     fmt: OutputFormat,
+    seams: _SeamMatcher | None,
 ) -> np.ndarray:
     """One output frame: the weighted sum of its chunk frames; missing weight is black.
 
     ``compose_timeline`` never puts more than two chunk frames in one output frame, which lets
     OpenCV's ``addWeighted`` (float maths, rounded and saturated once) do the blend in one pass.
     """
-    layers = []
+    layers: list[tuple[np.ndarray, float]] = []
     for c in parts:
         if c.chunk not in sources:
             sources[c.chunk] = _ChunkSource(c.chunk, chunk_paths[c.chunk], fmt)
-        layers.append((sources[c.chunk].image(c.local_frame), c.weight))
+        image = sources[c.chunk].image(c.local_frame)
+        if seams is not None:
+            image = seams.corrected(c, image, layers[0][0] if layers else None)
+        layers.append((image, c.weight))
     if len(layers) > 2:
         raise ValueError(f"{len(layers)} chunk frames in one output frame; the timeline allows two")
     (first, first_weight), *rest = layers

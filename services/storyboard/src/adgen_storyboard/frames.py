@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import grpc
 import numpy as np
+from botocore.exceptions import ClientError
 
 from adgen.assets.v1 import assets_service_pb2, assets_service_pb2_grpc
 from adgen.common.v1 import common_pb2
@@ -13,9 +15,15 @@ from adgen.events.v1 import events_pb2
 from adgen_kernel import keys
 from adgen_kernel.errors import InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
+from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections
 from adgen_kernel.video_state import emit, fail_video, record_cost
-from adgen_storyboard.studio import FrameRequest, decode_image, encode_png, render_frame
+from adgen_storyboard.control_image import canny_edges
+from adgen_storyboard.image_bounds import UnusableImage, read_bounded
+from adgen_storyboard.providers import BeatImageRequest, ImageProvider, ProductReference
+from adgen_storyboard.studio import FrameRequest
+
+log = get_logger(__name__)
 
 POSITIONS = {
     common_pb2.BEAT_POSITION_OPENING: "opening",
@@ -23,6 +31,9 @@ POSITIONS = {
     common_pb2.BEAT_POSITION_CLOSING: "closing",
 }
 ENERGIES = {common_pb2.ENERGY_LOW: "low", common_pb2.ENERGY_MEDIUM: "medium", common_pb2.ENERGY_HIGH: "high"}
+# What the assets service says when the asset is not this user's to use: the beat goes on without it.
+UNAVAILABLE_ASSET = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED)
+MISSING_OBJECT = ("NoSuchKey", "404", "NotFound")
 
 
 def frame_request(spec: common_pb2.Spec, beat_index: int, product: np.ndarray | None) -> FrameRequest:
@@ -42,44 +53,108 @@ def frame_request(spec: common_pb2.Spec, beat_index: int, product: np.ndarray | 
         mood=spec.style.mood,
         lighting=spec.style.lighting,
         aesthetic=spec.style.aesthetic,
-        headline=beat.headline,
-        subline=beat.subline,
+        # On-screen text is drawn once, by refine's supers, where no camera move can crop it.
+        headline="",
+        subline="",
         product_image=product,
         seed=spec.seed * 1000 + beat.index,
     )
+
+
+def beat_prompt(spec: common_pb2.Spec, beat: common_pb2.Beat) -> str:
+    """The planner's per-beat prompt; a plain description when a hand-made spec has none."""
+    if beat.prompt.strip():
+        return beat.prompt.strip()
+    subject = spec.product_name or "the product"
+    style = ", ".join(part for part in (spec.style.aesthetic, spec.style.lighting) if part)
+    return f"{beat.shot_type.replace('_', ' ') or 'product'} shot of {subject}" + (f", {style}" if style else "")
 
 
 @dataclass(frozen=True)
 class RenderedFrame:
     image_key: str
     reused: bool
+    notes: tuple[str, ...] = ()  # fallbacks taken and why, e.g. a product image that could not be used
+
+
+@dataclass(frozen=True)
+class ProductLookup:
+    product: ProductReference | None
+    note: str = ""
 
 
 class Storyboard:
-    def __init__(self, connections: Connections, assets: assets_service_pb2_grpc.AssetsServiceStub) -> None:
+    def __init__(
+        self, connections: Connections, assets: assets_service_pb2_grpc.AssetsServiceStub, images: ImageProvider
+    ) -> None:
         self._c = connections
         self._assets = assets
+        self._images = images
 
-    async def _product_image(self, user_id: str, beat: common_pb2.Beat) -> np.ndarray | None:
+    async def _product(self, user_id: str, beat: common_pb2.Beat) -> ProductLookup:
+        """The beat's product, or none and the reason: a bad reference never fails the beat."""
         if not beat.reference_asset_ids:
-            return None
-        response = await self._assets.GetAsset(
-            assets_service_pb2.GetAssetRequest(user_id=user_id, asset_id=beat.reference_asset_ids[0]), timeout=10
-        )
-        data = await self._c.store.get_bytes(response.asset.original_key)
-        return await asyncio.to_thread(decode_image, data)
+            return ProductLookup(None)
+        asset_id = beat.reference_asset_ids[0]
+        without = f"beat {beat.index}: product asset {asset_id}"
+        try:
+            response = await self._assets.GetAsset(
+                assets_service_pb2.GetAssetRequest(user_id=user_id, asset_id=asset_id), timeout=10
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() not in UNAVAILABLE_ASSET:
+                raise
+            return ProductLookup(None, f"{without} is not available to this user ({error.details()}); drawn without it")
+        data = await self._object(response.asset.original_key)
+        if data is None:
+            return ProductLookup(None, f"{without} has no stored image; drawn without it")
+        try:
+            image = await asyncio.to_thread(read_bounded, data)
+        except UnusableImage as error:
+            return ProductLookup(None, f"{without} cannot be used: {error}; drawn without it")
+        edges = await self._edges(response.asset.edges_key, image) if self._images.wants_edges else None
+        return ProductLookup(ProductReference(asset_id, image, edges))
+
+    async def _edges(self, edges_key: str, image: np.ndarray) -> np.ndarray:
+        """The Canny map the assets service cached at upload; computed here only when it is missing."""
+        data = await self._object(edges_key) if edges_key else None
+        if data is not None:
+            try:
+                cached = await asyncio.to_thread(read_bounded, data)
+                return np.where(cached[..., 0] > 127, 255, 0).astype(np.uint8)
+            except UnusableImage as error:
+                log.warning("cached edge map unusable, recomputing it", edges_key=edges_key, reason=str(error))
+        return await asyncio.to_thread(canny_edges, image)
+
+    async def _object(self, key: str) -> bytes | None:
+        try:
+            return await self._c.store.get_bytes(key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in MISSING_OBJECT:
+                return None
+            raise
 
     async def render(self, video_id: str, user_id: str, spec: common_pb2.Spec, beat_index: int) -> RenderedFrame:
         """Draws (or reuses) the beat's image at its fixed key; safe to call again."""
         key = keys.storyboard_key(user_id, video_id, beat_index)
+        frame_request(spec, beat_index, None)  # refuses a beat outside the plan before any work
         if await self._c.store.exists(key):
             return RenderedFrame(key, reused=True)
-        request = frame_request(spec, beat_index, None)
-        product = await self._product_image(user_id, spec.beats[beat_index])
-        if product is not None:
-            request = frame_request(spec, beat_index, product)
-        png = await asyncio.to_thread(lambda: encode_png(render_frame(request)))
-        await self._c.store.put_bytes(key, png, "image/png")
+        beat = spec.beats[beat_index]
+        lookup = await self._product(user_id, beat)
+        product = lookup.product
+        request = BeatImageRequest(
+            frame=frame_request(spec, beat_index, product.image if product else None),
+            prompt=beat_prompt(spec, beat),
+            product=product,
+        )
+        image = await self._images.image_for(request)
+        notes = ((lookup.note,) if lookup.note else ()) + image.notes
+        for note in notes:
+            log.warning("storyboard fallback", video_id=video_id, beat_index=beat_index, note=note)
+        # Stored before it is charged: a crash in between loses a ledger row, never pays twice, since
+        # a redelivery finds the image and does not call the provider again.
+        await self._c.store.put_bytes(key, image.png, "image/png")
         if await self._video_exists(video_id):  # internal callers may render outside a video
             await record_cost(
                 self._c.db,
@@ -87,12 +162,12 @@ class Storyboard:
                 idempotency_key=f"{video_id}:frame:{beat_index}",
                 video_id=video_id,
                 phase=common_pb2.PHASE_STORYBOARD,
-                provider="studio",
-                model="studio-renderer",
+                provider=image.provider,
+                model=image.model,
                 units=1,
-                usd_micros=0,
+                usd_micros=image.usd_micros,
             )
-        return RenderedFrame(key, reused=False)
+        return RenderedFrame(key, reused=False, notes=notes)
 
     async def _video_exists(self, video_id: str) -> bool:
         return bool(await self._c.db.fetchval("SELECT true FROM videos WHERE video_id = $1", video_id))

@@ -8,6 +8,7 @@ from adgen.storyboard.v1 import storyboard_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, grpc_channel, run
 from adgen_storyboard.frames import Storyboard
+from adgen_storyboard.providers import image_provider
 from adgen_storyboard.servicer import StoryboardServicer
 from adgen_storyboard.settings import StoryboardSettings
 
@@ -16,7 +17,8 @@ async def build(connections: Connections) -> ServiceApp:
     settings = connections.settings
     assert isinstance(settings, StoryboardSettings)
     channel = grpc_channel(settings.assets_addr)
-    storyboard = Storyboard(connections, assets_service_pb2_grpc.AssetsServiceStub(channel))
+    images = image_provider(settings)
+    storyboard = Storyboard(connections, assets_service_pb2_grpc.AssetsServiceStub(channel), images)
     return ServiceApp(
         servicers=[
             Servicer(
@@ -26,7 +28,7 @@ async def build(connections: Connections) -> ServiceApp:
             )
         ],
         handlers=[WorkHandler("frame", events_pb2.FrameWork, storyboard.handle, storyboard.dead_letter)],
-        on_close=[channel.close],
+        on_close=[channel.close, images.aclose],
     )
 
 

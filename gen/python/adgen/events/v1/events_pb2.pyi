@@ -78,10 +78,12 @@ class PhaseStarted(_message.Message):
     def __init__(self, phase: _Optional[_Union[_common_pb2.Phase, str]] = ...) -> None: ...
 
 class PhaseCompleted(_message.Message):
-    __slots__ = ("phase",)
+    __slots__ = ("phase", "warning")
     PHASE_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
     phase: _common_pb2.Phase
-    def __init__(self, phase: _Optional[_Union[_common_pb2.Phase, str]] = ...) -> None: ...
+    warning: str
+    def __init__(self, phase: _Optional[_Union[_common_pb2.Phase, str]] = ..., warning: _Optional[str] = ...) -> None: ...
 
 class FrameReady(_message.Message):
     __slots__ = ("beat_index", "image_key", "frames_done")

@@ -1,7 +1,8 @@
 from adgen.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -19,3 +20,25 @@ class PlanResponse(_message.Message):
     SPEC_FIELD_NUMBER: _ClassVar[int]
     spec: _common_pb2.Spec
     def __init__(self, spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ...) -> None: ...
+
+class QuoteRequest(_message.Message):
+    __slots__ = ("request",)
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    request: _common_pb2.VideoRequest
+    def __init__(self, request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ...) -> None: ...
+
+class QuoteResponse(_message.Message):
+    __slots__ = ("spec", "cost_micros", "lines", "estimated_seconds", "slowest_beat", "local")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SLOWEST_BEAT_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_FIELD_NUMBER: _ClassVar[int]
+    spec: _common_pb2.Spec
+    cost_micros: int
+    lines: _containers.RepeatedCompositeFieldContainer[_common_pb2.CostLine]
+    estimated_seconds: float
+    slowest_beat: int
+    local: bool
+    def __init__(self, spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., cost_micros: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[_common_pb2.CostLine, _Mapping]]] = ..., estimated_seconds: _Optional[float] = ..., slowest_beat: _Optional[int] = ..., local: _Optional[bool] = ...) -> None: ...

@@ -40,6 +40,11 @@ class PlannerServiceStub:
                 request_serializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.PlanRequest.SerializeToString,
                 response_deserializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.PlanResponse.FromString,
                 _registered_method=True)
+        self.Quote = channel.unary_unary(
+                '/adgen.planner.v1.PlannerService/Quote',
+                request_serializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.QuoteRequest.SerializeToString,
+                response_deserializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.QuoteResponse.FromString,
+                _registered_method=True)
 
 
 class PlannerServiceServicer:
@@ -52,6 +57,13 @@ class PlannerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Quote(self, request, context):
+        """The plan a request would get, with its cost and time estimate; nothing is rendered or charged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PlannerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +71,11 @@ def add_PlannerServiceServicer_to_server(servicer, server):
                     servicer.Plan,
                     request_deserializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.PlanRequest.FromString,
                     response_serializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.PlanResponse.SerializeToString,
+            ),
+            'Quote': grpc.unary_unary_rpc_method_handler(
+                    servicer.Quote,
+                    request_deserializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.QuoteRequest.FromString,
+                    response_serializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.QuoteResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -89,6 +106,33 @@ class PlannerService:
             '/adgen.planner.v1.PlannerService/Plan',
             adgen_dot_planner_dot_v1_dot_planner__service__pb2.PlanRequest.SerializeToString,
             adgen_dot_planner_dot_v1_dot_planner__service__pb2.PlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Quote(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.planner.v1.PlannerService/Quote',
+            adgen_dot_planner_dot_v1_dot_planner__service__pb2.QuoteRequest.SerializeToString,
+            adgen_dot_planner_dot_v1_dot_planner__service__pb2.QuoteResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,115 @@
+"""Supers and the WebVTT sidecar: which text, exact cue times, legible, inside the safe area."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import pytest
+
+from adgen.common.v1 import common_pb2
+from adgen_refine.captions import captions, webvtt
+from adgen_refine.supers import render_super, safe_area
+
+FPS = 24
+CUE = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d\d\d) --> (\d\d):(\d\d):(\d\d)\.(\d\d\d)$")
+
+
+def spec(fps: int = FPS) -> common_pb2.Spec:
+    return common_pb2.Spec(
+        duration_s=20,
+        call_to_action="Shop now",
+        output=common_pb2.OutputFormat(width=1280, height=720, fps=fps),
+        beats=[
+            common_pb2.Beat(index=0, start_s=0, duration_s=5, headline="Titanium <Watch>", subline="Made to last"),
+            common_pb2.Beat(index=1, start_s=5, duration_s=10),
+            common_pb2.Beat(index=2, start_s=15, duration_s=5, headline="Own the moment"),
+        ],
+    )
+
+
+def parse_vtt(text: str, fps: int) -> list[tuple[int, int, list[str]]]:
+    """(first frame, end frame, lines) per cue, asserting the times land exactly on frames."""
+    assert text.startswith("WEBVTT\n\n")
+    cues = []
+    for block in text.strip().split("\n\n")[1:]:
+        _, timing, *lines = block.split("\n")
+        match = CUE.match(timing)
+        assert match, timing
+        h1, m1, s1, ms1, h2, m2, s2, ms2 = map(int, match.groups())
+        frames = []
+        for seconds in ((h1 * 60 + m1) * 60 + s1 + ms1 / 1000, (h2 * 60 + m2) * 60 + s2 + ms2 / 1000):
+            frame = round(seconds * fps)
+            assert abs(seconds - frame / fps) <= 0.0005, "cue time is a frame time to the millisecond"
+            frames.append(frame)
+        cues.append((frames[0], frames[1], lines))
+    return cues
+
+
+@pytest.mark.parametrize("fps", [24, 25, 30])
+def test_vtt_has_one_cue_per_beat_with_text_on_exact_frames(fps: int) -> None:
+    cues = parse_vtt(webvtt(spec(fps)), fps)
+    assert [lines for _, _, lines in cues] == [
+        ["Titanium &lt;Watch&gt;", "Made to last"],
+        ["Own the moment", "Shop now"],
+    ]
+    settle = round(0.25 * fps)
+    assert cues[0][:2] == (settle, 5 * fps - settle)
+    assert cues[1][:2] == (15 * fps + settle, 20 * fps - settle)
+    shown = [c for c in captions(spec(fps))]
+    assert [(c.first_frame, c.end_frame) for c in shown] == [c[:2] for c in cues]
+
+
+def test_caption_fades_in_and_out_within_its_window() -> None:
+    caption = captions(spec())[0]
+    curve = [caption.opacity(f) for f in range(0, 5 * FPS)]
+    assert curve[caption.first_frame - 1] == 0 and curve[caption.end_frame] == 0
+    assert 0 < curve[caption.first_frame] < 0.2 and curve[caption.first_frame + caption.fade_frames] == 1.0
+    assert 0 < curve[caption.end_frame - 1] < 0.2
+    assert max(abs(a - b) for a, b in itertools.pairwise(curve)) <= 1 / caption.fade_frames
+
+
+def test_the_call_to_action_is_not_repeated() -> None:
+    repeated = spec()
+    repeated.beats[2].headline = "shop NOW"
+    assert captions(repeated)[-1].lines == (("headline", "shop NOW"),)
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    c = rgb.astype(np.float64) / 255
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722])
+
+
+LINES = [
+    ("headline", "A rather long headline that has to wrap on a phone"),
+    ("subline", "Made to last"),
+    ("cta", "Shop now"),
+]
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 720), (720, 1280), (1080, 1080), (1920, 1080)])
+@pytest.mark.parametrize("background", ["white", "grey", "noise"])
+def test_supers_are_legible_and_inside_the_safe_area(width: int, height: int, background: str) -> None:
+    layer = render_super(LINES, width, height)
+    assert safe_area(width, height).contains(layer.box)
+    frame = {
+        "white": np.full((height, width, 3), 255, np.uint8),
+        "grey": np.full((height, width, 3), 128, np.uint8),
+        "noise": np.random.default_rng(1).integers(0, 256, (height, width, 3), dtype=np.uint8),
+    }[background]
+    layer.blend_into(frame, 1.0)
+    box = layer.box
+    region = frame[box.top : box.bottom, box.left : box.right]
+    text = luminance(region[layer.text_mask])
+    # The band around the glyphs, away from their shadows: the alpha there is the band's alone.
+    band = (np.abs(layer.alpha[..., 0] - 150 / 255) < 0.01) & ~layer.text_mask
+    behind = luminance(region[band])
+    contrast = (np.median(text) + 0.05) / (np.percentile(behind, 95) + 0.05)
+    assert contrast >= 4.5, contrast
+
+
+def test_a_9_16_super_keeps_clear_of_the_phone_controls() -> None:
+    layer = render_super(LINES, 720, 1280)
+    assert layer.box.bottom <= 1280 * 0.82 + 1 and layer.box.top >= 1280 * 0.10

@@ -1,0 +1,74 @@
+"""One small interface, "the image for this beat", and the choice of who draws it.
+
+The studio renderer draws locally and is the default; with a Replicate token the images come from
+flux models. Either way the frame comes back as PNG bytes at the output size, with what it cost and
+any note worth keeping (a fallback and its reason).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from adgen_storyboard.settings import StoryboardSettings
+from adgen_storyboard.studio import FrameRequest, encode_png, render_frame
+
+
+@dataclass(frozen=True)
+class ProductReference:
+    """The product a beat shows: its pixels (bounded) and its Canny edge map (uint8, 0/255)."""
+
+    asset_id: str
+    image: np.ndarray
+    edges: np.ndarray | None  # loaded only for providers that want them
+
+
+@dataclass(frozen=True)
+class BeatImageRequest:
+    frame: FrameRequest  # size, beat, style, text and the product pixels, as the studio draws them
+    prompt: str
+    product: ProductReference | None = None
+
+
+@dataclass(frozen=True)
+class BeatImage:
+    png: bytes  # exactly frame.width × frame.height
+    provider: str
+    model: str  # as the cost ledger records it
+    usd_micros: int
+    notes: tuple[str, ...] = field(default=())
+
+
+class ImageProvider(Protocol):
+    name: str
+    wants_edges: bool  # whether the product's edge map should be loaded for it
+
+    async def image_for(self, request: BeatImageRequest) -> BeatImage: ...
+
+    async def aclose(self) -> None: ...
+
+
+class StudioImages:
+    """The built-in renderer: free, deterministic, and it composites the product and the beat's text."""
+
+    name = "studio"
+    wants_edges = False
+
+    async def image_for(self, request: BeatImageRequest) -> BeatImage:
+        png = await asyncio.to_thread(lambda: encode_png(render_frame(request.frame)))
+        return BeatImage(png=png, provider="studio", model="studio-renderer", usd_micros=0)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def image_provider(settings: StoryboardSettings) -> ImageProvider:
+    """Replicate when a token is configured, the studio renderer otherwise."""
+    if settings.replicate_api_token is None or not settings.replicate_api_token.get_secret_value():
+        return StudioImages()
+    from adgen_storyboard.replicate_images import ReplicateConfig, ReplicateImages
+
+    return ReplicateImages(ReplicateConfig.from_settings(settings))

@@ -1,0 +1,261 @@
+"""Storyboard images from Replicate through the official SDK: flux-dev, or flux-dev-controlnet on the
+product's Canny edges when the beat shows a product.
+
+Each request is retried on throttling, server and network errors (backoff with jitter, Retry-After
+honoured); at most `concurrency` predictions run at once; a prediction not finished within the
+timeout is canceled. When the ControlNet model fails, the beat is drawn by plain flux-dev and the
+reason travels with the image, so the ledger and the log say what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import replicate
+from replicate.helpers import FileOutput
+from replicate.prediction import Prediction
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from adgen_kernel.errors import FailedPrecondition, Unavailable
+from adgen_kernel.logs import get_logger
+from adgen_storyboard.control_image import cover, place_edges, png_data_uri
+from adgen_storyboard.image_bounds import UnusableImage, read_bounded
+from adgen_storyboard.providers import BeatImage, BeatImageRequest
+from adgen_storyboard.retry_policy import RateLimited, http_status, is_transient, retry_after_seconds, wait_retry_after
+from adgen_storyboard.settings import StoryboardSettings
+from adgen_storyboard.studio import encode_png
+
+log = get_logger(__name__)
+
+FLUX_DEV = "black-forest-labs/flux-dev"
+FLUX_CONTROLNET = "xlabs-ai/flux-dev-controlnet"
+FALLBACK_MODEL = f"{FLUX_DEV} (controlnet fallback)"
+PRICE_MICROS = {FLUX_DEV: 25_000, FLUX_CONTROLNET: 58_000}  # per image
+CONTROL_STRENGTH = 0.5
+CONTROL_STEPS = 45
+CONTROL_GUIDANCE = 5.0
+FLUX_ASPECTS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
+TERMINAL = ("succeeded", "failed", "canceled")
+
+T = TypeVar("T")
+
+
+class ProviderUnavailable(Unavailable):
+    """Replicate stayed throttled, erroring or unreachable past the retries, or was too slow."""
+
+
+class PredictionFailed(FailedPrecondition):
+    """Replicate answered, and the answer was no: a failed or canceled prediction, a refused request."""
+
+
+ReplicateFailure = (ProviderUnavailable, PredictionFailed)
+
+
+@dataclass(frozen=True)
+class ReplicateConfig:
+    api_token: str
+    base_url: str | None = None
+    concurrency: int = 4
+    timeout_s: float = 180.0
+    max_attempts: int = 4
+    backoff_s: float = 1.0
+    poll_interval_s: float = 0.5
+    longest_wait_s: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: StoryboardSettings) -> ReplicateConfig:
+        assert settings.replicate_api_token is not None
+        return cls(
+            api_token=settings.replicate_api_token.get_secret_value(),
+            base_url=settings.replicate_base_url,
+            concurrency=settings.replicate_concurrency,
+            timeout_s=settings.replicate_timeout_s,
+            max_attempts=settings.replicate_max_attempts,
+            backoff_s=settings.replicate_backoff_s,
+            poll_interval_s=settings.replicate_poll_interval_s,
+        )
+
+
+def flux_aspect(width: int, height: int) -> str:
+    """The aspect ratio flux-dev offers that is nearest the output's (the image is cropped after)."""
+    target = math.log(width / height)
+
+    def distance(ratio: str) -> float:
+        w, h = ratio.split(":")
+        return abs(math.log(int(w) / int(h)) - target)
+
+    return min(FLUX_ASPECTS, key=distance)
+
+
+def flux_input(request: BeatImageRequest) -> dict[str, Any]:
+    frame = request.frame
+    return {
+        "prompt": request.prompt,
+        "aspect_ratio": flux_aspect(frame.width, frame.height),
+        "num_outputs": 1,
+        "output_format": "png",
+        "seed": frame.seed,
+    }
+
+
+def controlnet_input(request: BeatImageRequest) -> dict[str, Any]:
+    assert request.product is not None and request.product.edges is not None
+    frame = request.frame
+    return {
+        "prompt": request.prompt,
+        "control_type": "canny",
+        "control_image": png_data_uri(place_edges(request.product.edges, frame.width, frame.height)),
+        "control_strength": CONTROL_STRENGTH,
+        "steps": CONTROL_STEPS,
+        "guidance_scale": CONTROL_GUIDANCE,
+        "output_format": "png",
+        "return_preprocessed_image": False,
+        "seed": frame.seed,
+    }
+
+
+async def _raise_when_throttled(response: httpx.Response) -> None:
+    """The SDK does not retry a throttled POST and drops the headers; this keeps Retry-After."""
+    if response.status_code == 429:
+        raise RateLimited(retry_after_seconds(response.headers.get("Retry-After")), "throttled (HTTP 429)")
+
+
+def _as_provider_error(what: str, error: BaseException, attempts: int) -> BaseException:
+    status = http_status(error)
+    if isinstance(error, replicate.exceptions.ReplicateError):
+        said = f"HTTP {status} {error.title or ''}: {error.detail or ''}".replace(" :", ":")
+    elif isinstance(error, httpx.HTTPStatusError):
+        said = f"HTTP {status}"
+    else:
+        said = str(error) or type(error).__name__
+    if is_transient(error):
+        return ProviderUnavailable(f"{what}: {said} (gave up after {attempts} attempts)")
+    if status is not None:
+        return PredictionFailed(f"{what}: Replicate refused the request: {said}")
+    return error
+
+
+def _first_url(output: Any) -> str | None:
+    if isinstance(output, str):
+        return output
+    if isinstance(output, list) and output and isinstance(output[0], str):
+        return output[0]
+    return None
+
+
+class ReplicateImages:
+    name = "replicate"
+    wants_edges = True
+
+    def __init__(self, config: ReplicateConfig) -> None:
+        self._config = config
+        self._client = replicate.Client(
+            api_token=config.api_token, base_url=config.base_url, event_hooks={"response": [_raise_when_throttled]}
+        )
+        self._client.poll_interval = config.poll_interval_s
+        self._slots = asyncio.Semaphore(config.concurrency)
+
+    async def image_for(self, request: BeatImageRequest) -> BeatImage:
+        frame = request.frame
+        if request.product is None:
+            return self._beat_image(await self._generate(FLUX_DEV, flux_input(request)), request, FLUX_DEV)
+        try:
+            picture = await self._generate(FLUX_CONTROLNET, controlnet_input(request))
+            return self._beat_image(picture, request, FLUX_CONTROLNET)
+        except ReplicateFailure as error:
+            note = (
+                f"beat {frame.beat_index}: {FLUX_CONTROLNET} failed ({error.message}); "
+                f"drawn by {FLUX_DEV} without the product's edges"
+            )
+            log.warning("controlnet failed, using flux-dev", beat_index=frame.beat_index, reason=error.message)
+        picture = await self._generate(FLUX_DEV, flux_input(request))
+        return self._beat_image(picture, request, FLUX_DEV, model=FALLBACK_MODEL, notes=(note,))
+
+    async def aclose(self) -> None:
+        await self._client._async_client.aclose()  # the SDK offers no public close
+
+    def _beat_image(
+        self, picture: bytes, request: BeatImageRequest, priced: str, *, model: str = "", notes: tuple[str, ...] = ()
+    ) -> BeatImage:
+        frame = request.frame
+        try:
+            pixels = read_bounded(picture)
+        except UnusableImage as error:
+            raise PredictionFailed(f"{priced}: the returned image is unusable: {error}") from None
+        png = encode_png(cover(pixels, frame.width, frame.height))
+        return BeatImage(png, "replicate", model or priced, PRICE_MICROS[priced], notes)
+
+    async def _generate(self, model: str, inputs: dict[str, Any]) -> bytes:
+        """One prediction, start to output bytes, holding one of the provider's slots throughout."""
+        async with self._slots:
+            prediction: Prediction | None = None
+            try:
+                async with asyncio.timeout(self._config.timeout_s):
+                    prediction = await self._retrying(
+                        f"{model} create",
+                        lambda: self._client.models.predictions.async_create(model=model, input=inputs),
+                    )
+                    poll = self._client.predictions.async_get
+                    while prediction.status not in TERMINAL:
+                        await asyncio.sleep(self._config.poll_interval_s)
+                        prediction = await self._retrying(f"{model} poll", lambda pid=prediction.id: poll(pid))
+                    url = self._output_url(model, prediction)
+                    return await self._retrying(f"{model} output", lambda: FileOutput(url, self._client).aread())
+            except TimeoutError:
+                if prediction is not None and prediction.status not in TERMINAL:
+                    await self._cancel(prediction)
+                raise ProviderUnavailable(
+                    f"{model}: no result within {self._config.timeout_s:g} s"
+                    + (f"; prediction {prediction.id} canceled" if prediction is not None else "")
+                ) from None
+
+    @staticmethod
+    def _output_url(model: str, prediction: Prediction) -> str:
+        if prediction.status == "failed":
+            reason = prediction.error or "no reason given"
+            raise PredictionFailed(f"{model}: prediction {prediction.id} failed: {reason}")
+        if prediction.status == "canceled":
+            raise PredictionFailed(f"{model}: prediction {prediction.id} was canceled")
+        url = _first_url(prediction.output)
+        if url is None:
+            raise PredictionFailed(f"{model}: prediction {prediction.id} succeeded without an image URL")
+        return url
+
+    async def _cancel(self, prediction: Prediction) -> None:
+        try:
+            await asyncio.wait_for(self._client.predictions.async_cancel(prediction.id), timeout=10)
+        except (replicate.exceptions.ReplicateError, httpx.HTTPError, RateLimited, TimeoutError) as error:
+            log.warning("could not cancel a timed-out prediction", prediction=prediction.id, error=str(error))
+
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        config = self._config
+        attempts = AsyncRetrying(
+            stop=stop_after_attempt(config.max_attempts),
+            wait=wait_retry_after(
+                wait_random_exponential(multiplier=config.backoff_s, max=config.longest_wait_s), config.longest_wait_s
+            ),
+            retry=retry_if_exception(is_transient),
+            before_sleep=lambda state: _log_retry(what, state),
+            reraise=True,
+        )
+        try:
+            async for attempt in attempts:
+                with attempt:
+                    return await call()
+        except Exception as error:
+            mapped = _as_provider_error(what, error, config.max_attempts)
+            if mapped is error:
+                raise
+            raise mapped from error
+        raise AssertionError("tenacity ended without a result")
+
+
+def _log_retry(what: str, state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.info("retrying replicate request", call=what, attempt=state.attempt_number, retry_in_s=wait, error=str(error))

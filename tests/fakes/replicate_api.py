@@ -1,0 +1,299 @@
+"""A local server that speaks Replicate's predictions API, so the real `replicate` SDK can be tested offline.
+
+It serves `POST /v1/models/{owner}/{name}/predictions` and `POST /v1/predictions` (create),
+`GET /v1/predictions/{id}` (poll: starting → processing → succeeded / failed / canceled),
+`POST /v1/predictions/{id}/cancel`, and the output files it generates itself. What each create does
+is scripted per model (succeed, fail, canceled, 429 with Retry-After, 500, slow), and every request
+is recorded so that tests can assert what a client sent. What a model outputs is pluggable per model
+(a PNG by default; an image-to-video test can register an MP4 generator), as a URL or a list of URLs.
+
+    with FakeReplicate() as fake:
+        fake.script("black-forest-labs/flux-dev", Script("rate_limit", retry_after=1), Script("succeed"))
+        client = replicate.Client(api_token=fake.token, base_url=fake.url)
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import socket
+import threading
+import time
+import zlib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import uvicorn
+from PIL import Image
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+Behaviour = Literal["succeed", "fail", "cancel", "rate_limit", "server_error", "slow"]
+TERMINAL = ("succeeded", "failed", "canceled")
+
+
+@dataclass(frozen=True)
+class Script:
+    """What one create request for a model does.
+
+    `polls` is how many GETs a prediction answers before it is terminal; a `slow` prediction
+    never gets there (until it is canceled).
+    """
+
+    behaviour: Behaviour = "succeed"
+    polls: int = 2
+    retry_after: int = 1
+    error: str = "the model raised an error"
+
+
+@dataclass(frozen=True)
+class Output:
+    """The file a model produces from its input: bytes, content type and file extension."""
+
+    make: Callable[[dict[str, Any]], bytes]
+    content_type: str
+    extension: str
+    as_list: bool = True  # flux models return a list of URLs; most video models a single URL
+
+
+ASPECTS = {"1:1": (1, 1), "16:9": (16, 9), "9:16": (9, 16), "4:3": (4, 3), "3:4": (3, 4), "21:9": (21, 9)}
+
+
+def png_output(inputs: dict[str, Any]) -> bytes:
+    """A PNG of about one megapixel in the requested aspect ratio, its colour drawn from the seed."""
+    w, h = ASPECTS.get(str(inputs.get("aspect_ratio", "1:1")), (1, 1))
+    scale = (1_000_000 / (w * h)) ** 0.5 / 4  # a quarter of the real size keeps tests fast
+    size = (max(16, round(w * scale / 16) * 16), max(16, round(h * scale / 16) * 16))
+    seed = int(inputs.get("seed", 0))
+    colour = (seed * 53 % 256, seed * 97 % 256, seed * 193 % 256)
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG_OUTPUT = Output(png_output, "image/png", "png")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    model: str  # "" for requests that are not about one model
+    body: dict[str, Any]
+    authorization: str
+
+
+@dataclass
+class _Prediction:
+    id: str
+    model: str
+    version: str
+    input: dict[str, Any]
+    script: Script
+    status: str = "starting"
+    polls: int = 0
+    output: Any = None
+    error: str | None = None
+    created_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+
+class FakeReplicate:
+    """The fake API on a free 127.0.0.1 port, served by uvicorn in a background thread."""
+
+    token = "r8_fake_token"
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.max_active = 0  # the most predictions that were running at once
+        self._lock = threading.Lock()
+        self._scripts: dict[str, deque[Script]] = {}
+        self._outputs: dict[str, Output] = {}
+        self._predictions: dict[str, _Prediction] = {}
+        self._files: dict[str, tuple[bytes, str]] = {}
+        self._ids = itertools.count(1)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self._server = uvicorn.Server(uvicorn.Config(self._app(), log_level="warning", lifespan="off"))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
+
+    # ------------------------------------------------------------------------------------ control
+
+    def start(self) -> FakeReplicate:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the fake Replicate server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+    def __enter__(self) -> FakeReplicate:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def script(self, model: str, *scripts: Script) -> None:
+        """Queues what the next creates for `model` do; once the queue is empty they succeed."""
+        with self._lock:
+            self._scripts.setdefault(model, deque()).extend(scripts)
+
+    def set_output(self, model: str, output: Output) -> None:
+        with self._lock:
+            self._outputs[model] = output
+
+    def created(self, model: str) -> list[dict[str, Any]]:
+        """The inputs of every create request for `model` (answered or refused), in order."""
+        with self._lock:
+            return [
+                r.body.get("input", {}) for r in self.requests if r.model == model and r.path.endswith("predictions")
+            ]
+
+    def statuses(self, model: str) -> list[str]:
+        with self._lock:
+            return [p.status for p in self._predictions.values() if p.model == model]
+
+    # ------------------------------------------------------------------------------------ the API
+
+    def _app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/v1/models/{owner}/{name}/predictions", self._create_for_model, methods=["POST"]),
+                Route("/v1/predictions", self._create_for_version, methods=["POST"]),
+                Route("/v1/predictions/{id}", self._get, methods=["GET"]),
+                Route("/v1/predictions/{id}/cancel", self._cancel, methods=["POST"]),
+                Route("/files/{name}", self._file, methods=["GET"]),
+            ]
+        )
+
+    async def _record(self, request: Request, model: str) -> tuple[dict[str, Any], bool]:
+        body = await request.json() if request.method == "POST" and await request.body() else {}
+        authorization = request.headers.get("authorization", "")
+        with self._lock:
+            self.requests.append(RecordedRequest(request.method, request.url.path, model, body, authorization))
+        return body, authorization == f"Bearer {self.token}"
+
+    async def _create_for_model(self, request: Request) -> Response:
+        model = f"{request.path_params['owner']}/{request.path_params['name']}"
+        return await self._create(request, model, version="")
+
+    async def _create_for_version(self, request: Request) -> Response:
+        body = await request.json()
+        version = str(body.get("version", ""))
+        return await self._create(request, version.split(":", 1)[0], version=version)
+
+    async def _create(self, request: Request, model: str, version: str) -> Response:
+        body, authorized = await self._record(request, model)
+        if not authorized:
+            return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        with self._lock:
+            queue = self._scripts.get(model)
+            script = queue.popleft() if queue else Script()
+            if script.behaviour == "rate_limit":
+                return _problem(
+                    429, "Too Many Requests", "Request was throttled.", {"Retry-After": str(script.retry_after)}
+                )
+            if script.behaviour == "server_error":
+                return _problem(500, "Internal Server Error", "Something went wrong on our side.")
+            prediction = _Prediction(f"p{next(self._ids):05d}", model, version, body.get("input", {}), script)
+            self._predictions[prediction.id] = prediction
+            active = sum(1 for p in self._predictions.values() if p.status not in TERMINAL)
+            self.max_active = max(self.max_active, active)
+            return JSONResponse(self._json(prediction, request), status_code=201)
+
+    async def _get(self, request: Request) -> Response:
+        await self._record(request, "")
+        with self._lock:
+            prediction = self._predictions.get(request.path_params["id"])
+            if prediction is None:
+                return _problem(404, "Not found", "The requested resource could not be found.")
+            self._advance(prediction, request)
+            return JSONResponse(self._json(prediction, request))
+
+    async def _cancel(self, request: Request) -> Response:
+        await self._record(request, "")
+        with self._lock:
+            prediction = self._predictions.get(request.path_params["id"])
+            if prediction is None:
+                return _problem(404, "Not found", "The requested resource could not be found.")
+            if prediction.status not in TERMINAL:
+                prediction.status = "canceled"
+            return JSONResponse(self._json(prediction, request))
+
+    async def _file(self, request: Request) -> Response:
+        await self._record(request, "")
+        with self._lock:
+            found = self._files.get(request.path_params["name"])
+        if found is None:
+            return Response(status_code=404)
+        return Response(found[0], media_type=found[1])
+
+    # ------------------------------------------------------------------------------------ behaviour
+
+    def _advance(self, prediction: _Prediction, request: Request) -> None:
+        if prediction.status in TERMINAL:
+            return
+        prediction.polls += 1
+        script = prediction.script
+        if script.behaviour == "slow" or prediction.polls < script.polls:
+            prediction.status = "processing"
+        elif script.behaviour == "fail":
+            prediction.status, prediction.error = "failed", script.error
+        elif script.behaviour == "cancel":
+            prediction.status = "canceled"
+        else:
+            output = self._outputs.get(prediction.model, PNG_OUTPUT)
+            name = f"{prediction.id}.{output.extension}"
+            self._files[name] = (output.make(prediction.input), output.content_type)
+            url = f"{_base(request)}/files/{name}"
+            prediction.output = [url] if output.as_list else url
+            prediction.status = "succeeded"
+
+    def _json(self, p: _Prediction, request: Request) -> dict[str, Any]:
+        base = _base(request)
+        done = p.status in TERMINAL
+        return {
+            "id": p.id,
+            "model": p.model,
+            "version": p.version or "hidden",
+            "status": p.status,
+            "input": p.input,
+            "output": p.output,
+            "logs": "" if p.status == "starting" else f"step {p.polls}",
+            "error": p.error,
+            "metrics": {"predict_time": 0.01 * p.polls} if done else {},
+            "created_at": p.created_at,
+            "started_at": p.created_at if p.status != "starting" else None,
+            "completed_at": p.created_at if done else None,
+            "urls": {"get": f"{base}/v1/predictions/{p.id}", "cancel": f"{base}/v1/predictions/{p.id}/cancel"},
+        }
+
+
+def _base(request: Request) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
+def _problem(status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"title": title, "detail": detail, "status": status}, status_code=status, headers=headers)
+
+
+def huge_png_header(width: int = 20_000, height: int = 20_000) -> bytes:
+    """A PNG whose header claims `width` × `height` pixels, with almost no data behind it: what a
+    decompression bomb looks like to a decoder, without building the pixels in the test."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
