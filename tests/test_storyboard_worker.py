@@ -192,6 +192,9 @@ async def test_each_beat_is_paid_once_however_often_its_frame_is_delivered(  # t
             for beat in range(beats):
                 work = events_pb2.FrameWork(video_id=video_id, user_id=user_id, spec=spec, beat_index=beat)
                 for delivery in (1, 2):  # the redelivery of an item whose image exists
+                    # The live pipeline picks up the chunks these deliveries enqueue and may finish (or
+                    # fail) this hand-made video in between; each delivery here arrives while it renders.
+                    await conn.execute("UPDATE videos SET status = 'rendering' WHERE video_id = $1", video_id)
                     await replicate_storyboard.handle(work, WorkContext(delivery=delivery, subject="adgen.work.frame"))
 
         assert len(fake.created(FLUX_CONTROLNET)) - creates_before[1] == 1
