@@ -18,7 +18,7 @@ from adgen_assets.server import build as build_assets
 from adgen_chunks.server import build as build_chunks
 from adgen_chunks.settings import ChunksSettings
 from adgen_cli.infra import EmbeddedInfra, InfraEndpoints, free_port
-from adgen_cli.stack import create_user, prepare
+from adgen_cli.stack import create_user, object_store, prepare
 from adgen_export.server import build as build_export
 from adgen_export.settings import ExportSettings
 from adgen_gateway.server import build as build_gateway
@@ -26,6 +26,7 @@ from adgen_gateway.settings import GatewaySettings
 from adgen_kernel.logs import configure_logging
 from adgen_kernel.serve import RunningService, start_service
 from adgen_kernel.settings import ServiceSettings
+from adgen_kernel.storage import ObjectStore
 from adgen_kernel.telemetry import setup_tracing
 from adgen_planner.server import build as build_planner
 from adgen_planner.settings import PlannerSettings
@@ -83,6 +84,9 @@ class Stack:
 
     async def new_user(self, name: str) -> str:
         return await create_user(self.endpoints.database_url, name)
+
+    def store(self) -> ObjectStore:
+        return object_store(self.endpoints)
 
     def client(self, api_key: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60)

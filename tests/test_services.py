@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import uuid
 
+import asyncpg
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -21,6 +22,7 @@ from adgen.planner.v1 import planner_service_pb2 as planner_pb
 from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen.storyboard.v1 import storyboard_service_pb2 as storyboard_pb
 from adgen.storyboard.v1 import storyboard_service_pb2_grpc
+from adgen_gateway.auth import key_digest
 
 pytestmark = pytest.mark.xdist_group("stack")
 
@@ -153,23 +155,11 @@ async def upload(stub, user_id: str, filename: str, data: bytes):  # type: ignor
 
 
 async def test_assets_upload_is_owned_checked_and_deleted_cleanly(stack) -> None:  # type: ignore[no-untyped-def]
-    from adgen_kernel.storage import ObjectStore
-
     e = stack.endpoints
-    store = ObjectStore(
-        endpoint=e.s3_endpoint,
-        access_key=e.s3_access_key,
-        secret_key=e.s3_secret_key,
-        region=e.s3_region,
-        bucket=e.s3_bucket,
-    )
+    store = stack.store()
     key = await stack.new_user(f"assets-{uuid.uuid4().hex[:8]}")
     other = await stack.new_user(f"assets-other-{uuid.uuid4().hex[:8]}")
-    import asyncpg
-
     conn = await asyncpg.connect(e.database_url)
-    from adgen_gateway.auth import key_digest
-
     owner_id = str(await conn.fetchval("SELECT user_id FROM users WHERE api_key_hash = $1", key_digest(key)))
     other_id = str(await conn.fetchval("SELECT user_id FROM users WHERE api_key_hash = $1", key_digest(other)))
     await conn.close()

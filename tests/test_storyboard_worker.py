@@ -96,14 +96,7 @@ async def studio_storyboard(stack) -> AsyncIterator[Storyboard]:  # type: ignore
 
 
 def store(stack) -> ObjectStore:  # type: ignore[no-untyped-def]
-    e = stack.endpoints
-    return ObjectStore(
-        endpoint=e.s3_endpoint,
-        access_key=e.s3_access_key,
-        secret_key=e.s3_secret_key,
-        region=e.s3_region,
-        bucket=e.s3_bucket,
-    )
+    return stack.store()
 
 
 async def new_user(stack) -> str:  # type: ignore[no-untyped-def]

@@ -124,16 +124,8 @@ async def test_one_trace_spans_every_phase(spans, finished) -> None:  # type: ig
 
 async def test_intermediates_are_gone_and_the_poster_exists(stack, finished) -> None:  # type: ignore[no-untyped-def]
     from adgen_kernel import keys
-    from adgen_kernel.storage import ObjectStore
 
-    e = stack.endpoints
-    store = ObjectStore(
-        endpoint=e.s3_endpoint,
-        access_key=e.s3_access_key,
-        secret_key=e.s3_secret_key,
-        region=e.s3_region,
-        bucket=e.s3_bucket,
-    )
+    store = stack.store()
     user_id = await _user_id(stack, finished["id"])
     assert await store.list_keys(keys.chunks_prefix(user_id, finished["id"])) == []
     assert await store.exists(keys.poster_key(user_id, finished["id"]))

@@ -229,14 +229,17 @@ async def prepare(endpoints: InfraEndpoints) -> None:
         await ensure_topology(nc.jetstream())
     finally:
         await nc.drain()
-    store = ObjectStore(
+    await object_store(endpoints).ensure_bucket()
+
+
+def object_store(endpoints: InfraEndpoints) -> ObjectStore:
+    return ObjectStore(
         endpoint=endpoints.s3_endpoint,
         access_key=endpoints.s3_access_key,
         secret_key=endpoints.s3_secret_key,
         region=endpoints.s3_region,
         bucket=endpoints.s3_bucket,
     )
-    await store.ensure_bucket()
 
 
 async def create_user(database_url: str, name: str) -> str:
