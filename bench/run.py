@@ -7,6 +7,7 @@ measured on this machine in this run; ratios are against baselines measured in t
 from __future__ import annotations
 
 import importlib.util
+import os
 import platform
 import sys
 import time
@@ -39,24 +40,42 @@ def _load(path: Path):  # type: ignore[no-untyped-def]
     return module
 
 
+MARK = "<!-- bench:{} -->"
+
+
+def previous_sections(report: Path) -> dict[str, str]:
+    """The sections of an earlier report, by benchmark name, so a partial run keeps the others."""
+    if not report.exists():
+        return {}
+    sections: dict[str, str] = {}
+    for part in report.read_text().split("<!-- bench:")[1:]:
+        name, _, body = part.partition(" -->")
+        sections[name] = body.strip("\n") + "\n"
+    return sections
+
+
 def main() -> None:
     only = set(sys.argv[1:])
-    sections = []
+    out = HERE / "report.md"
+    sections = previous_sections(out)
     for path in sorted(HERE.glob("bench_*.py")):
-        if only and path.stem.removeprefix("bench_") not in only:
+        name = path.stem.removeprefix("bench_")
+        if only and name not in only:
             continue
         started = time.perf_counter()
-        print(f"bench: {path.stem} …", flush=True)
+        print(f"bench: {name} …", flush=True)
         report = _load(path).run()
-        report.notes.append(f"benchmark wall time {time.perf_counter() - started:.1f} s")
-        sections.append(report.markdown())
+        report.notes.append(
+            f"measured {time.strftime('%Y-%m-%d %H:%M')}; benchmark wall time {time.perf_counter() - started:.1f} s"
+        )
+        sections[name] = report.markdown()
     header = (
         "# adgen benchmark report\n\n"
-        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d %H:%M')}.\n\n"
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
+        "Each section says when it was measured; `make bench ONLY=name` refreshes one.\n\n"
     )
-    out = HERE / "report.md"
-    out.write_text(header + "\n".join(sections))
+    body = "\n".join(f"{MARK.format(name)}\n{text}" for name, text in sorted(sections.items()))
+    out.write_text(header + body)
     print(f"bench: wrote {out}")
 
 
