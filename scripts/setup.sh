@@ -16,6 +16,7 @@ if [ ! -f "$venv/.complete" ]; then
   rm -rf "$venv"
   "$python" -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r requirements/lock.txt 2>&1 | grep -v "is ignored" || true
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r requirements/assets.txt 2>&1 | grep -v "is ignored" || true
   "$venv/bin/python" -c "import grpc, nats, asyncpg, av, cv2, fastapi" # fail here, not later, if the install broke
   touch "$venv/.complete"
   # Environments of older lock files that nobody used for a day.

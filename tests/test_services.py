@@ -189,3 +189,11 @@ async def test_assets_upload_is_owned_checked_and_deleted_cleanly(stack) -> None
         await assets.DeleteAsset(assets_pb.DeleteAssetRequest(user_id=owner_id, asset_id=first.asset_id))
         for k in (first.original_key, first.thumbnail_key, first.edges_key):
             assert not await store.exists(k)
+
+
+async def test_health_watch_streams_the_status(stack) -> None:  # type: ignore[no-untyped-def]
+    async with grpc.aio.insecure_channel(stack.address("planner")) as channel:
+        watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
+        first = await watch.read()
+        watch.cancel()
+    assert first.status == health_pb2.HealthCheckResponse.SERVING

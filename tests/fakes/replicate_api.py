@@ -1,11 +1,14 @@
 """A local server that speaks Replicate's predictions API, so the real `replicate` SDK can be tested offline.
 
 It serves `POST /v1/models/{owner}/{name}/predictions` and `POST /v1/predictions` (create),
+`GET /v1/predictions` (newest first, paged with a cursor, as a lost create is looked up),
 `GET /v1/predictions/{id}` (poll: starting → processing → succeeded / failed / canceled),
 `POST /v1/predictions/{id}/cancel`, and the output files it generates itself. What each create does
 is scripted per model (succeed, fail, canceled, 429 with Retry-After, 500, slow), and every request
 is recorded so that tests can assert what a client sent. What a model outputs is pluggable per model
-(a PNG by default; an image-to-video test can register an MP4 generator), as a URL or a list of URLs.
+(a PNG by default; `video_output` makes MP4s of a video model's real length and frame rate), as a
+URL or a list of URLs. A create can also be accepted and its answer held back (`answer_delay_s`), which
+is what a client sees when a create's response is lost.
 
     with FakeReplicate() as fake:
         fake.script("black-forest-labs/flux-dev", Script("rate_limit", retry_after=1), Script("succeed"))
@@ -14,6 +17,8 @@ is recorded so that tests can assert what a client sent. What a model outputs is
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import io
 import itertools
 import socket
@@ -23,8 +28,11 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal
 
+import av
+import numpy as np
 import uvicorn
 from PIL import Image
 from starlette.applications import Starlette
@@ -41,13 +49,15 @@ class Script:
     """What one create request for a model does.
 
     `polls` is how many GETs a prediction answers before it is terminal; a `slow` prediction
-    never gets there (until it is canceled).
+    never gets there (until it is canceled). `answer_delay_s` holds the create's answer back after
+    the prediction exists, so a client that times out first has paid without learning the id.
     """
 
     behaviour: Behaviour = "succeed"
     polls: int = 2
     retry_after: int = 1
     error: str = "the model raised an error"
+    answer_delay_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,34 @@ def png_output(inputs: dict[str, Any]) -> bytes:
 PNG_OUTPUT = Output(png_output, "image/png", "png")
 
 
+def data_uri_image(value: str) -> np.ndarray:
+    """The RGB pixels of an image sent as a data URI."""
+    _, encoded = value.split(",", 1)
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(encoded))).convert("RGB"))
+
+
+def video_output(image_input: str, clip_s: float, fps: int, size: tuple[int, int]) -> Output:
+    """An image-to-video model: an MP4 of `clip_s` seconds at `fps` and `size`, whatever duration is
+    asked for (as the real models do). Frame k is the init image scaled to `size` and moved k pixels
+    to the right, so a client can check both where the clip starts and how it was resampled."""
+
+    def make(inputs: dict[str, Any]) -> bytes:
+        init = Image.fromarray(data_uri_image(str(inputs[image_input]))).resize(size, Image.Resampling.BILINEAR)
+        pixels = np.asarray(init)
+        out = io.BytesIO()
+        with av.open(out, mode="w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "12"})
+            stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+            for k in range(int(Fraction(str(clip_s)) * fps)):
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.roll(pixels, k, axis=1)), format="rgb24")
+                frame.pts, frame.time_base = k, Fraction(1, fps)
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode(None))
+        return out.getvalue()
+
+    return Output(make, "video/mp4", "mp4", as_list=False)
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     method: str
@@ -85,6 +123,7 @@ class RecordedRequest:
     model: str  # "" for requests that are not about one model
     body: dict[str, Any]
     authorization: str
+    cancel_after: str = ""  # the provider-side deadline a create asked for
 
 
 @dataclass
@@ -105,6 +144,7 @@ class FakeReplicate:
     """The fake API on a free 127.0.0.1 port, served by uvicorn in a background thread."""
 
     token = "r8_fake_token"
+    page_size = 100  # predictions per page of the list, as Replicate pages them
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
@@ -155,10 +195,20 @@ class FakeReplicate:
 
     def created(self, model: str) -> list[dict[str, Any]]:
         """The inputs of every create request for `model` (answered or refused), in order."""
+        return [r.body.get("input", {}) for r in self.create_requests(model)]
+
+    def create_requests(self, model: str) -> list[RecordedRequest]:
+        """Every create request for `model` (answered or refused), in order, headers included."""
         with self._lock:
             return [
-                r.body.get("input", {}) for r in self.requests if r.model == model and r.path.endswith("predictions")
+                r for r in self.requests if r.method == "POST" and r.model == model and r.path.endswith("predictions")
             ]
+
+    def polls(self, prediction_id: str) -> int:
+        """How many GETs `prediction_id` answered."""
+        with self._lock:
+            prediction = self._predictions.get(prediction_id)
+            return prediction.polls if prediction else 0
 
     def statuses(self, model: str) -> list[str]:
         with self._lock:
@@ -171,6 +221,7 @@ class FakeReplicate:
             routes=[
                 Route("/v1/models/{owner}/{name}/predictions", self._create_for_model, methods=["POST"]),
                 Route("/v1/predictions", self._create_for_version, methods=["POST"]),
+                Route("/v1/predictions", self._list, methods=["GET"]),
                 Route("/v1/predictions/{id}", self._get, methods=["GET"]),
                 Route("/v1/predictions/{id}/cancel", self._cancel, methods=["POST"]),
                 Route("/files/{name}", self._file, methods=["GET"]),
@@ -180,8 +231,11 @@ class FakeReplicate:
     async def _record(self, request: Request, model: str) -> tuple[dict[str, Any], bool]:
         body = await request.json() if request.method == "POST" and await request.body() else {}
         authorization = request.headers.get("authorization", "")
+        cancel_after = request.headers.get("cancel-after", "")
         with self._lock:
-            self.requests.append(RecordedRequest(request.method, request.url.path, model, body, authorization))
+            self.requests.append(
+                RecordedRequest(request.method, request.url.path, model, body, authorization, cancel_after)
+            )
         return body, authorization == f"Bearer {self.token}"
 
     async def _create_for_model(self, request: Request) -> Response:
@@ -210,7 +264,22 @@ class FakeReplicate:
             self._predictions[prediction.id] = prediction
             active = sum(1 for p in self._predictions.values() if p.status not in TERMINAL)
             self.max_active = max(self.max_active, active)
-            return JSONResponse(self._json(prediction, request), status_code=201)
+            answer = self._json(prediction, request)
+        if script.answer_delay_s:
+            await asyncio.sleep(script.answer_delay_s)
+        return JSONResponse(answer, status_code=201)
+
+    async def _list(self, request: Request) -> Response:
+        _, authorized = await self._record(request, "")
+        if not authorized:
+            return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        start = int(request.query_params.get("cursor", "0"))
+        with self._lock:
+            newest_first = list(reversed(self._predictions.values()))
+            page = [self._json(p, request) for p in newest_first[start : start + self.page_size]]
+            more = start + self.page_size < len(newest_first)
+        following = f"{_base(request)}/v1/predictions?cursor={start + self.page_size}" if more else None
+        return JSONResponse({"previous": None, "next": following, "results": page})
 
     async def _get(self, request: Request) -> Response:
         await self._record(request, "")

@@ -94,7 +94,9 @@ class DevStack:
     def service_env(
         self, name: str, ports: dict[str, int], http_port: int, endpoints: InfraEndpoints
     ) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ADGEN_")}
+        # The caller's environment passes through (provider keys such as ADGEN_OPENAI_API_KEY reach
+        # the services); the stack's own endpoints and ports override anything it sets.
+        env = dict(os.environ)
         env.update(endpoints.as_env())
         env.update(
             {
@@ -129,6 +131,28 @@ class DevStack:
             )
         record["services"][name]["pid"] = process.pid
         self._save(record)
+        return ServiceProcess(name, ports[name], process.pid)
+
+    def start_replica(self, name: str, replica: int, *, extra_env: dict[str, str] | None = None) -> ServiceProcess:
+        """One more process of `name` on its own gRPC port, sharing the service's durable consumer.
+
+        It logs to `<name>-<replica>.log`; the caller owns it and stops it with `terminate(pid)`.
+        """
+        record = self._load()
+        ports = {n: s["grpc_port"] for n, s in record["services"].items()}
+        ports[name] = free_port()
+        env = self.service_env(name, ports, record["http_port"], InfraEndpoints(**record["endpoints"]))
+        env.update(extra_env or {})
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with open(self.logs / f"{name}-{replica}.log", "ab") as log:
+            process = psutil.Popen(
+                [sys.executable, "-m", f"adgen_{name}.server"],
+                env=env,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         return ServiceProcess(name, ports[name], process.pid)
 
     def kill_service(self, name: str, sig: int = signal.SIGKILL) -> None:

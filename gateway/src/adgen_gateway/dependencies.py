@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nats.js import JetStreamContext
 
@@ -15,6 +16,7 @@ from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.export import ExportClient
 from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.errors import Problem
+from adgen_gateway.stream_tokens import InvalidStreamToken, StreamTokens
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Backends:
     chunks: ChunksClient
     export: ExportClient
     planner: PlannerClient
+    stream_tokens: StreamTokens
 
 
 def backends(request: Request) -> Backends:
@@ -45,3 +48,28 @@ async def current_user(
     if user is None:
         raise Problem(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
     return user
+
+
+def canonical_video_id(video_id: str) -> str:
+    """Video ids are UUIDs; anything else cannot name a video, so it is not found."""
+    try:
+        return str(uuid.UUID(video_id))
+    except ValueError:
+        raise Problem(404, f"video {video_id[:64]} not found") from None
+
+
+async def watcher_id(
+    request: Request,
+    video_id: str,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    token: Annotated[
+        str | None, Query(description="Stream token from `POST /v1/videos/{id}/stream-token`, for EventSource")
+    ] = None,
+) -> str:
+    """The user following a video's events: by API key, or by a stream token for that video."""
+    if token is None:
+        return (await current_user(request, credentials)).user_id
+    try:
+        return backends(request).stream_tokens.user_of(token, canonical_video_id(video_id))
+    except InvalidStreamToken as error:
+        raise Problem(401, str(error)) from None

@@ -11,7 +11,7 @@ from adgen.events.v1 import events_pb2
 
 # Share of the bar each phase fills; chunks are where the minutes go.
 WEIGHTS = {c.PHASE_PLAN: 5.0, c.PHASE_STORYBOARD: 15.0, c.PHASE_CHUNKS: 60.0, c.PHASE_REFINE: 12.0, c.PHASE_EXPORT: 8.0}
-TERMINAL = (c.VIDEO_STATUS_COMPLETED, c.VIDEO_STATUS_FAILED)
+TERMINAL = (c.VIDEO_STATUS_COMPLETED, c.VIDEO_STATUS_FAILED, c.VIDEO_STATUS_CANCELLED)
 _STATUS_OF_PHASE = {
     c.PHASE_PLAN: c.VIDEO_STATUS_PLANNING,
     c.PHASE_STORYBOARD: c.VIDEO_STATUS_RENDERING,
@@ -39,6 +39,8 @@ def _message(p: c.Progress) -> str:
         return "done"
     if p.status == c.VIDEO_STATUS_FAILED:
         return f"failed: {p.error}"
+    if p.status == c.VIDEO_STATUS_CANCELLED:
+        return "cancelled"
     if not p.beats_total:
         return "planning"
     if p.phase in (c.PHASE_REFINE, c.PHASE_EXPORT):
@@ -76,6 +78,8 @@ def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
         p.status = c.VIDEO_STATUS_FAILED
         p.failed_phase = event.video_failed.phase
         p.error = f"{event.video_failed.unit}: {event.video_failed.reason}"
+    elif kind == "video_cancelled":
+        p.status = c.VIDEO_STATUS_CANCELLED
     if p.status not in TERMINAL and p.phase:
         p.status = _STATUS_OF_PHASE[p.phase]
     p.percent = max(previous.percent, _percent(p))

@@ -1,4 +1,4 @@
-"""adgen-gateway: settings -> connections -> REST/SSE on uvicorn + the progress projector."""
+"""adgen-gateway: settings -> connections -> REST/SSE on uvicorn, gRPC VideoService, the progress projector."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ import asyncio
 import uvicorn
 
 from adgen.events.v1 import events_pb2
+from adgen.video.v1 import video_service_pb2_grpc
 from adgen_gateway.app import create_app
 from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.export import ExportClient
 from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.dependencies import Backends
 from adgen_gateway.settings import GatewaySettings
+from adgen_gateway.stream_tokens import StreamTokens
+from adgen_gateway.video_servicer import VideoServicer
 from adgen_gateway.videos import save_progress
 from adgen_kernel.jetstream import EVENTS_STREAM, WorkContext, WorkHandler
-from adgen_kernel.serve import Connections, ServiceApp, run
+from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
 
 
 class HttpServer:
@@ -39,8 +42,12 @@ async def build(connections: Connections) -> ServiceApp:
     assert isinstance(settings, GatewaySettings)
     chunks, export = ChunksClient(settings.chunks_addr), ExportClient(settings.export_addr)
     planner = PlannerClient(settings.planner_addr)
+    tokens = StreamTokens(settings.stream_token_secret.encode(), settings.stream_token_ttl_s)
+    backends = Backends(
+        db=connections.db, js=connections.js, chunks=chunks, export=export, planner=planner, stream_tokens=tokens
+    )
     http = HttpServer(
-        create_app(Backends(db=connections.db, js=connections.js, chunks=chunks, export=export, planner=planner)),
+        create_app(backends),
         settings.http_host,
         settings.http_port,
     )
@@ -52,6 +59,13 @@ async def build(connections: Connections) -> ServiceApp:
         return None
 
     return ServiceApp(
+        servicers=[
+            Servicer(
+                video_service_pb2_grpc.add_VideoServiceServicer_to_server,
+                VideoServicer(connections.db, connections.js, chunks),
+                "adgen.video.v1.VideoService",
+            )
+        ],
         handlers=[
             WorkHandler(
                 "gateway-progress",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from pydantic import Field
 
 from adgen_kernel.settings import ServiceSettings
@@ -12,3 +14,10 @@ class GatewaySettings(ServiceSettings):
     export_addr: str = Field(description="gRPC address of the export service (download links)")
     planner_addr: str = Field(description="gRPC address of the planner service (plan previews, quotes)")
     public_url: str = Field(default="", description="base URL used in links; empty means relative links")
+    stream_token_secret: str = Field(
+        default_factory=lambda: secrets.token_urlsafe(32),
+        description="HMAC key of EventSource stream tokens; random per process unless set (set it when several"
+        " gateways serve one API)",
+        repr=False,
+    )
+    stream_token_ttl_s: int = Field(default=300, ge=10, le=3600, description="lifetime of a stream token")

@@ -37,12 +37,24 @@ async def video_request(body: CreateVideoBody, chunks: ChunksClient) -> c.VideoR
         asset_ids=[str(a) for a in body.asset_ids],
         seed=body.seed if body.seed is not None else uuid.uuid4().int % 2**31,
     )
-    errors = request_errors(request)
-    if body.video_model:
-        models = await chunks.video_models()
-        known = sorted(m.key for m in models.models)
-        if body.video_model not in known:
-            errors.append(FieldError("video_model", f"unknown model; choose one of {', '.join(known)}"))
+    errors = await video_request_errors(request, chunks)
     if errors:
         raise Problem(422, "invalid request: check " + ", ".join(e.field for e in errors), errors=errors)
     return request
+
+
+async def video_request_errors(request: c.VideoRequest, chunks: ChunksClient) -> list[FieldError]:
+    """Every field at fault in a request, whichever surface (REST or gRPC) it came through."""
+    errors = request_errors(request)
+    for asset_id in request.asset_ids:
+        try:
+            uuid.UUID(asset_id)
+        except ValueError:
+            errors.append(FieldError("asset_ids", f"{asset_id[:64]!r} is not an asset id"))
+            break
+    if request.video_model:
+        models = await chunks.video_models()
+        known = sorted(m.key for m in models.models)
+        if request.video_model not in known:
+            errors.append(FieldError("video_model", f"unknown model; choose one of {', '.join(known)}"))
+    return errors

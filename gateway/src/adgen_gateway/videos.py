@@ -17,8 +17,8 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from adgen.common.v1 import common_pb2 as c
 from adgen.events.v1 import events_pb2
 from adgen_gateway.progress import TERMINAL, fold
-from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, publish_work
-from adgen_kernel.video_state import cost_of, from_json, to_json
+from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
+from adgen_kernel.video_state import FINISHED, cost_of, from_json, to_json
 
 STATUS = {
     "queued": c.VIDEO_STATUS_QUEUED,
@@ -28,7 +28,16 @@ STATUS = {
     "exporting": c.VIDEO_STATUS_EXPORTING,
     "completed": c.VIDEO_STATUS_COMPLETED,
     "failed": c.VIDEO_STATUS_FAILED,
+    "cancelled": c.VIDEO_STATUS_CANCELLED,
 }
+
+
+class AlreadyFinished(Exception):
+    """Only a video that is still running can be cancelled."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 class TooManyActiveVideos(Exception):
@@ -60,7 +69,7 @@ async def create_video(
     async with db.acquire() as conn, conn.transaction():
         await conn.execute("SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE", user_id)
         active = await conn.fetch(
-            "SELECT video_id FROM videos WHERE user_id = $1 AND status NOT IN ('completed', 'failed')", user_id
+            "SELECT video_id FROM videos WHERE user_id = $1 AND status <> ALL($2::text[])", user_id, list(FINISHED)
         )
         if len(active) >= max_active:
             raise TooManyActiveVideos([str(r["video_id"]) for r in active], max_active)
@@ -70,10 +79,19 @@ async def create_video(
             user_id,
             to_json(request),
         )
-        # Enqueued inside the transaction: if the publish fails, the row is rolled back with it.
+    # Enqueued after the commit: a planner that picked the work up before it would find no row and
+    # drop the video. If the publish fails, the row is marked failed so it holds no active slot.
+    try:
         await publish_work(
             js, "plan", events_pb2.PlanWork(video_id=video_id, user_id=user_id, request=request), f"{video_id}:plan"
         )
+    except BaseException:
+        await db.execute(
+            "UPDATE videos SET status = 'failed', error = 'could not be queued; try again', updated_at = now()"
+            " WHERE video_id = $1",
+            video_id,
+        )
+        raise
     return video_id
 
 
@@ -116,6 +134,8 @@ def _progress_from_row(row: asyncpg.Record) -> c.Progress:
     elif status == c.VIDEO_STATUS_FAILED:
         progress.error = row["error"] or ""
         progress.message = f"failed: {progress.error}"
+    elif status == c.VIDEO_STATUS_CANCELLED:
+        progress.message = "cancelled"
     else:
         progress.message = row["status"]
     return progress
@@ -143,6 +163,57 @@ async def get_video(db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, vid
         created_at=row["created_at"].isoformat(),
         completed_at=row["completed_at"].isoformat() if row["completed_at"] else "",
     )
+
+
+async def cancel_video(db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, video_id: str) -> bool:
+    """Marks a running video cancelled and tells everyone; False when the user has no such video.
+
+    Workers read the status before each unit, so nothing new starts once the row says cancelled;
+    units already running finish, but their successors stop at that check."""
+    async with db.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT status FROM videos WHERE video_id = $1 AND user_id = $2 FOR UPDATE", video_id, user_id
+        )
+        if row is None:
+            return False
+        if row["status"] in FINISHED:
+            raise AlreadyFinished(row["status"])
+        await conn.execute("UPDATE videos SET status = 'cancelled', updated_at = now() WHERE video_id = $1", video_id)
+        # Published inside the transaction, as in create_video: no cancelled row without its event.
+        cancelled = events_pb2.VideoCancelled(previous_status=STATUS[row["status"]])
+        await publish_event(
+            js, events_pb2.Event(video_id=video_id, video_cancelled=cancelled), msg_id=f"{video_id}:cancelled"
+        )
+    return True
+
+
+async def owns_video(db: asyncpg.Pool, *, user_id: str, video_id: str) -> bool:
+    return bool(await db.fetchval("SELECT true FROM videos WHERE video_id = $1 AND user_id = $2", video_id, user_id))
+
+
+_TERMINAL_EVENT = {"completed": "video_completed", "failed": "video_failed", "cancelled": "video_cancelled"}
+TERMINAL_EVENTS = tuple(_TERMINAL_EVENT.values())
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Where a finished video's events end: nothing after `sequence` will ever come. `replayable`
+    says whether the stream still holds the terminal event (it keeps events for an hour)."""
+
+    sequence: int
+    replayable: bool
+
+
+async def ending(js: JetStreamContext, video_id: str, status: str) -> Ending | None:
+    """None while the video runs."""
+    if status not in _TERMINAL_EVENT:
+        return None
+    try:
+        message = await js.get_last_msg(EVENTS_STREAM, event_subject(video_id, _TERMINAL_EVENT[status]))
+    except nats.js.errors.NotFoundError:
+        info = await js.stream_info(EVENTS_STREAM)
+        return Ending(info.state.last_seq, replayable=False)
+    return Ending(message.seq, replayable=True)
 
 
 @dataclass(frozen=True)
@@ -175,7 +246,9 @@ async def watch_events(
             event = events_pb2.Event.FromString(msg.data)
             progress = fold(progress, event)
             yield StreamedEvent(msg.metadata.sequence.stream, event, progress)
-            if progress.status in TERMINAL:
+            # The event's kind, not the folded status, ends the stream: a resumed stream may start
+            # from a snapshot that already folded the terminal event in.
+            if event.WhichOneof("kind") in TERMINAL_EVENTS:
                 return
     finally:
         await subscription.unsubscribe()

@@ -83,8 +83,12 @@ def _wrap_unary(behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
 def _wrap_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
     async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
-            async for item in behavior(request, context):
-                yield item
+            result = behavior(request, context)
+            if hasattr(result, "__aiter__"):
+                async for item in result:
+                    yield item
+            else:  # a servicer that writes with context.write() (e.g. Health.Watch) returns a coroutine
+                await result
         except AdgenError as error:
             await context.abort(error.code, error.message)
         except grpc.aio.AbortError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -32,6 +33,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from adgen.events.v1 import events_pb2
+from adgen_kernel import metrics
 from adgen_kernel.errors import is_retryable
 from adgen_kernel.logs import get_logger
 from adgen_kernel.telemetry import extract_context, inject_headers
@@ -42,6 +44,7 @@ PROGRESS_BUCKET = "adgen_progress"
 PROGRESS_TTL_S = 3600.0
 EVENTS_MAX_AGE_S = 3600.0
 DUPLICATE_WINDOW_S = 600.0
+LAG_REFRESH_S = 5.0
 
 log = get_logger(__name__)
 tracer = trace.get_tracer("adgen.jetstream")
@@ -149,8 +152,17 @@ class WorkerLoop:
     hands back (naks) what is still running so another replica takes it at once.
     """
 
-    def __init__(self, js: JetStreamContext, handler: WorkHandler, *, concurrency: int, ack_wait_s: float) -> None:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        handler: WorkHandler,
+        *,
+        concurrency: int,
+        ack_wait_s: float,
+        lag_refresh_s: float = LAG_REFRESH_S,
+    ) -> None:
         self._js = js
+        self._lag_refresh_s = lag_refresh_s
         self._handler = handler
         self._ack_wait_s = ack_wait_s
         self._slots = asyncio.Semaphore(concurrency)
@@ -172,6 +184,7 @@ class WorkerLoop:
                 max_ack_pending=1000,
             ),
         )
+        lag = asyncio.create_task(self._report_lag(subscription))
         try:
             while not self._stopping.is_set():
                 await self._slots.acquire()
@@ -199,6 +212,7 @@ class WorkerLoop:
                     self._inflight[task] = msg
                     task.add_done_callback(self._finished)
         finally:
+            lag.cancel()
             try:
                 await subscription.unsubscribe()
             except Exception:  # the connection may be closing already
@@ -207,6 +221,17 @@ class WorkerLoop:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._inflight.pop(task, None)
         self._slots.release()
+
+    async def _report_lag(self, subscription: JetStreamContext.PullSubscription) -> None:
+        """Keeps the lag gauge current: what the durable consumer still has to deliver or see acked."""
+        gauge = metrics.QUEUE_LAG.labels(self._handler.service)
+        while True:
+            try:
+                info = await subscription.consumer_info()
+                gauge.set(info.num_pending + info.num_ack_pending)
+            except Exception as error:  # a reconnect: the next refresh catches up
+                self._log.debug("consumer info unavailable", error=repr(error))
+            await asyncio.sleep(self._lag_refresh_s)
 
     async def stop(self, grace_s: float) -> None:
         self._stopping.set()
@@ -217,6 +242,8 @@ class WorkerLoop:
             msg = self._inflight.get(task)
             task.cancel()
             if msg is not None:
+                metrics.WORK_ITEMS.labels(self._handler.service, "handed_back").inc()
+                self._log.info("work item handed back", subject=msg.subject)
                 try:
                     await msg.nak()
                 except Exception:  # the connection may already be gone; ack-wait brings it back
@@ -236,6 +263,14 @@ class WorkerLoop:
     async def _process(self, msg: Msg) -> None:
         handler = self._handler
         delivery = msg.metadata.num_delivered
+        if delivery > 1:
+            metrics.REDELIVERIES.labels(handler.service).inc()
+        with metrics.IN_FLIGHT.labels(handler.service).track_inprogress():
+            await self._process_traced(msg, delivery)
+
+    async def _process_traced(self, msg: Msg, delivery: int) -> None:
+        handler = self._handler
+        items = metrics.WORK_ITEMS
         context = extract_context(msg.headers)
         with tracer.start_as_current_span(f"process {msg.subject}", context=context, kind=SpanKind.CONSUMER) as span:
             span.set_attribute("messaging.system", "nats")
@@ -246,23 +281,27 @@ class WorkerLoop:
                 item = handler.message_type.FromString(msg.data)
             except Exception as error:  # a message nobody can read: drop it, loudly
                 self._log.error("undecodable work item dropped", error=str(error))
+                items.labels(handler.service, "dropped").inc()
                 await msg.term()
                 return
             video_id = getattr(item, "video_id", "")
             span.set_attribute("adgen.video_id", video_id)
             log_ = self._log.bind(video_id=video_id, delivery=delivery)
             beat = asyncio.create_task(self._heartbeat(msg))
+            start = time.perf_counter()
             try:
                 with structlog.contextvars.bound_contextvars(video_id=video_id):
                     await handler.handle(item, WorkContext(delivery=delivery, subject=msg.subject))
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                metrics.HANDLER_DURATION.labels(handler.service).observe(time.perf_counter() - start)
                 span.record_exception(error)
                 span.set_status(Status(StatusCode.ERROR, str(error)))
                 final = not is_retryable(error) or delivery >= handler.max_deliver
                 if final:
                     log_.error("work item failed for good", error=str(error), exc_info=True)
+                    items.labels(handler.service, "dead_lettered").inc()
                     try:
                         await handler.dead_letter(item, error)
                     finally:
@@ -270,8 +309,13 @@ class WorkerLoop:
                 else:
                     delay = min(30.0, 2.0 ** (delivery - 1)) * random.uniform(0.5, 1.0)
                     log_.warning("work item failed; will retry", error=str(error), retry_in_s=round(delay, 2))
+                    items.labels(handler.service, "retried").inc()
                     await msg.nak(delay=delay)
                 return
             finally:
                 beat.cancel()
+            elapsed = time.perf_counter() - start
+            metrics.HANDLER_DURATION.labels(handler.service).observe(elapsed)
             await msg.ack()
+            items.labels(handler.service, "acked").inc()
+            log_.info("work item acked", duration_s=round(elapsed, 3))

@@ -13,9 +13,12 @@ from nats.js import JetStreamContext
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
+from adgen_kernel import metrics
 from adgen_kernel.jetstream import publish_event
 
 TERMINAL = ("completed", "failed")
+# Statuses after which no worker schedules anything more for a video.
+FINISHED = ("completed", "failed", "cancelled")
 
 
 def to_json(message: Message) -> dict:
@@ -31,10 +34,10 @@ def from_json(data: dict, message: Message) -> Message:
 async def set_status(db: asyncpg.Pool, video_id: str, status: str) -> None:
     """Moves a live video to `status`; a finished video keeps its terminal status."""
     await db.execute(
-        "UPDATE videos SET status = $2, updated_at = now()"
-        " WHERE video_id = $1 AND status NOT IN ('completed', 'failed')",
+        "UPDATE videos SET status = $2, updated_at = now() WHERE video_id = $1 AND status <> ALL($3::text[])",
         video_id,
         status,
+        list(FINISHED),
     )
 
 
@@ -63,6 +66,7 @@ async def record_cost(
         usd_micros,
     )
     if inserted:
+        metrics.COST_RECORDED.labels(common_pb2.Phase.Name(phase), provider, model).inc(usd_micros / 1_000_000)
         line = common_pb2.CostLine(phase=phase, provider=provider, model=model, units=units, usd_micros=usd_micros)
         await publish_event(
             js,
@@ -104,12 +108,14 @@ async def fail_video(
     """Marks the video failed with the phase and unit that failed; what finished is kept for a retry."""
     changed = await db.fetchval(
         "UPDATE videos SET status = 'failed', error = $2, failed_phase = $3, updated_at = now()"
-        " WHERE video_id = $1 AND status NOT IN ('completed', 'failed') RETURNING true",
+        " WHERE video_id = $1 AND status <> ALL($4::text[]) RETURNING true",
         video_id,
         f"{unit}: {reason}",
         common_pb2.Phase.Name(phase),
+        list(FINISHED),
     )
     if changed:
+        metrics.VIDEOS.labels("failed").inc()
         await publish_event(
             js,
             events_pb2.Event(

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import RedirectResponse, Response
 from sse_starlette import EventSourceResponse
 
 from adgen.common.v1 import common_pb2 as c
 from adgen_gateway.auth import User
-from adgen_gateway.dependencies import Backends, backends, current_user
+from adgen_gateway.dependencies import Backends, backends, canonical_video_id, current_user, watcher_id
 from adgen_gateway.errors import Problem
 from adgen_gateway.video_request import CreateVideoBody, video_request
 from adgen_gateway.videos import (
+    AlreadyFinished,
     TooManyActiveVideos,
     VideoView,
+    cancel_video,
     create_video,
+    ending,
     event_json,
     get_video,
+    owns_video,
     stored_progress,
     watch_events,
 )
@@ -66,13 +70,6 @@ def _view_json(view: VideoView) -> dict:
     }
 
 
-def _video_id(video_id: str) -> str:
-    try:
-        return str(uuid.UUID(video_id))
-    except ValueError:
-        raise Problem(404, f"video {video_id[:64]} not found") from None
-
-
 @router.post("", status_code=202, summary="Start rendering a video")
 async def create(
     body: CreateVideoBody,
@@ -98,36 +95,72 @@ async def create(
 async def read(
     video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
 ) -> dict:
-    view = await get_video(b.db, b.js, user_id=user.user_id, video_id=_video_id(video_id))
+    view = await get_video(b.db, b.js, user_id=user.user_id, video_id=canonical_video_id(video_id))
     if view is None:
         raise Problem(404, f"video {video_id} not found")
     return _view_json(view)
 
 
-@router.get("/{video_id}/events", summary="Live progress as Server-Sent Events")
+@router.get(
+    "/{video_id}/events",
+    summary="Live progress as Server-Sent Events",
+    description="Each event's id is its stream sequence: reconnecting with `Last-Event-ID` delivers every later "
+    "event once. The stream ends with the terminal event; a reconnect after it gets 204, which stops EventSource. "
+    "Authenticate with the API key, or with `?token=` from `POST /v1/videos/{id}/stream-token`.",
+    response_model=None,
+)
 async def events(
     video_id: str,
-    request: Request,
-    user: Annotated[User, Depends(current_user)],
+    user_id: Annotated[str, Depends(watcher_id)],
     b: Annotated[Backends, Depends(backends)],
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-) -> EventSourceResponse:
-    vid = _video_id(video_id)
-    view = await get_video(b.db, b.js, user_id=user.user_id, video_id=vid)
+) -> EventSourceResponse | Response:
+    vid = canonical_video_id(video_id)
+    view = await get_video(b.db, b.js, user_id=user_id, video_id=vid)
     if view is None:
         raise Problem(404, f"video {video_id} not found")
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    end = await ending(b.js, vid, view.status)
+    if end is not None and after >= end.sequence:
+        return Response(status_code=204)
     start = await stored_progress(b.js, vid) if after else None
 
     async def stream():  # type: ignore[no-untyped-def]
-        if view.status in ("completed", "failed") and not after:
-            # The event stream keeps an hour; a finished video answers from Postgres at once.
-            yield {"event": view.status, "data": _terminal_json(view)}
+        if end is not None and (not after or not end.replayable):
+            # A finished video answers from Postgres at once, with the id that makes a reconnect a 204.
+            yield {"id": str(end.sequence), "event": view.status, "data": _terminal_json(view)}
             return
         async for item in watch_events(b.js, vid, after_sequence=after, start=start):
             yield {"id": str(item.sequence), "event": item.event.WhichOneof("kind"), "data": event_json(item)}
 
     return EventSourceResponse(stream(), ping=10, send_timeout=30)
+
+
+@router.post("/{video_id}/stream-token", summary="A short-lived token to follow this video's events from EventSource")
+async def stream_token(
+    video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
+) -> dict:
+    vid = canonical_video_id(video_id)
+    if not await owns_video(b.db, user_id=user.user_id, video_id=vid):
+        raise Problem(404, f"video {video_id} not found")
+    issued = b.stream_tokens.issue(user.user_id, vid)
+    return {"token": issued.token, "expires_at": datetime.fromtimestamp(issued.expires_at, UTC).isoformat()}
+
+
+@router.post("/{video_id}/cancel", status_code=202, summary="Stop rendering a video")
+async def cancel(
+    video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
+) -> dict:
+    vid = canonical_video_id(video_id)
+    try:
+        found = await cancel_video(b.db, b.js, user_id=user.user_id, video_id=vid)
+    except AlreadyFinished as finished:
+        raise Problem(
+            409, f"video {vid} is already {finished.status}; only a video that is still being made can be cancelled"
+        ) from None
+    if not found:
+        raise Problem(404, f"video {video_id} not found")
+    return {"id": vid, "status": "cancelled", "links": _links(vid)}
 
 
 def _terminal_json(view: VideoView) -> str:
@@ -138,5 +171,5 @@ def _terminal_json(view: VideoView) -> str:
 async def download(
     video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
 ) -> RedirectResponse:
-    url = await b.export.download_url(_video_id(video_id), user.user_id)
+    url = await b.export.download_url(canonical_video_id(video_id), user.user_id)
     return RedirectResponse(url, status_code=302)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 
 import asyncpg
 from google.protobuf import timestamp_pb2
@@ -43,11 +44,17 @@ def to_proto(row: asyncpg.Record) -> pb.Asset:
     )
 
 
+@dataclass(frozen=True)
+class Uploaded:
+    asset: pb.Asset
+    image: bytes  # the stored original (EXIF-rotated, metadata-free): what the embedding must see
+
+
 class Library:
     def __init__(self, connections: Connections) -> None:
         self._c = connections
 
-    async def upload(self, user_id: str, filename: str, data: bytes) -> pb.Asset:
+    async def upload(self, user_id: str, filename: str, data: bytes) -> Uploaded:
         user = parse_uuid(user_id, "user_id")
         if not filename.strip():
             raise InvalidArgument("filename must not be empty")
@@ -85,7 +92,7 @@ class Library:
         except BaseException:
             await store.delete(*written)
             raise
-        return to_proto(row)
+        return Uploaded(to_proto(row), intake.original)
 
     async def get(self, user_id: str, asset_id: str) -> pb.Asset:
         row = await self._c.db.fetchrow(

@@ -1,28 +1,48 @@
-"""adgen-assets: settings -> connections -> AssetsService."""
+"""adgen-assets: settings -> connections -> CLIP model (when there are weights) -> AssetsService."""
 
 from __future__ import annotations
 
+import asyncio
+
 from adgen.assets.v1 import assets_service_pb2_grpc
+from adgen.events.v1 import events_pb2
+from adgen_assets.embeddings import load_embedder
 from adgen_assets.library import Library
+from adgen_assets.search import AssetSearch
 from adgen_assets.servicer import AssetsServicer
+from adgen_assets.settings import AssetsSettings, assets_settings
+from adgen_kernel.jetstream import WorkHandler
+from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
-from adgen_kernel.settings import ServiceSettings
+
+log = get_logger(__name__)
 
 
 async def build(connections: Connections) -> ServiceApp:
+    settings = assets_settings(connections.settings)
+    embedder, reason = await asyncio.to_thread(load_embedder, settings)
+    search = AssetSearch(connections, embedder, reason)
+    handlers: list[WorkHandler] = []
+    if embedder is None:
+        # Uploads still work; their embed items wait in the queue for a replica that has weights.
+        log.warning("no CLIP weights: semantic search answers UNAVAILABLE", reason=reason)
+    else:
+        log.info("CLIP model loaded", model=settings.clip_model, weights=reason)
+        handlers.append(WorkHandler("embed", events_pb2.EmbedWork, search.handle_embed, search.embed_dead_letter))
     return ServiceApp(
         servicers=[
             Servicer(
                 assets_service_pb2_grpc.add_AssetsServiceServicer_to_server,
-                AssetsServicer(Library(connections)),
+                AssetsServicer(Library(connections), search),
                 "adgen.assets.v1.AssetsService",
             )
-        ]
+        ],
+        handlers=handlers,
     )
 
 
 def main() -> None:
-    run("assets", ServiceSettings, build)
+    run("assets", AssetsSettings, build)
 
 
 if __name__ == "__main__":

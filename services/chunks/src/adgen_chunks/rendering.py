@@ -18,13 +18,14 @@ import numpy as np
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
-from adgen_chunks.animator import animate
-from adgen_chunks.clip_io import write_clip
+from adgen_chunks.model_registry import UnknownVideoModel, VideoModel, get_model
+from adgen_chunks.prediction_record import ChunkRowRecord, NoRecord
+from adgen_chunks.providers import ClipProviders, ClipRequest
 from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition, InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import emit, fail_video, record_cost, set_status
+from adgen_kernel.video_state import FINISHED, emit, fail_video, record_cost, set_status
 
 
 @dataclass(frozen=True)
@@ -39,33 +40,6 @@ def _slot(spec: common_pb2.Spec, chunk_index: int) -> common_pb2.ChunkSlot:
     if not 0 <= chunk_index < len(slots):
         raise InvalidArgument(f"chunk_index {chunk_index} is out of range: the plan has {len(slots)} chunks")
     return slots[chunk_index]
-
-
-def render_clip(init: np.ndarray, spec: common_pb2.Spec, slot: common_pb2.ChunkSlot, path: Path) -> np.ndarray | None:
-    """Animates the clip into `path` (lossless) and returns its hand-off frame, if it has one."""
-    plan = spec.chunk_plan
-    beat = spec.beats[slot.beat_index]
-    fps = plan.fps
-    handoff: list[np.ndarray] = []
-
-    def frames():  # type: ignore[no-untyped-def]
-        for i, frame in enumerate(
-            animate(
-                init,
-                camera_movement=beat.camera_movement,
-                fps=fps,
-                frame_count=plan.clip_frames,
-                beat_frames=beat.duration_s * fps,
-                beat_offset_frames=slot.start_frame - beat.start_s * fps,
-                seed=spec.seed * 1000 + beat.index,
-            )
-        ):
-            if i == slot.handoff_frame:
-                handoff.append(frame)
-            yield frame
-
-    write_clip(frames(), fps, path)
-    return handoff[0] if handoff else None
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -83,8 +57,9 @@ def decode_png(data: bytes) -> np.ndarray:
 
 
 class Chunks:
-    def __init__(self, connections: Connections) -> None:
+    def __init__(self, connections: Connections, providers: ClipProviders) -> None:
         self._c = connections
+        self._providers = providers
 
     async def _init_frame(self, video_id: str, user_id: str, slot: common_pb2.ChunkSlot) -> np.ndarray:
         if slot.init_source == common_pb2.INIT_SOURCE_STORYBOARD:
@@ -95,6 +70,28 @@ class Chunks:
             raise FailedPrecondition(f"chunk {slot.index} cannot start: its init frame {key} does not exist yet")
         return await asyncio.to_thread(decode_png, await self._c.store.get_bytes(key))
 
+    def _clip_request(
+        self, video_id: str, spec: common_pb2.Spec, slot: common_pb2.ChunkSlot, model: VideoModel, init: np.ndarray
+    ) -> ClipRequest:
+        plan = spec.chunk_plan
+        beat = spec.beats[slot.beat_index]
+        fps = plan.fps
+        return ClipRequest(
+            unit=f"{video_id}:chunk:{slot.index}",
+            model=model,
+            init=init,
+            prompt=beat.prompt or f"{beat.shot_type.replace('_', ' ')} shot, {beat.camera_movement.replace('_', ' ')}",
+            camera_movement=beat.camera_movement,
+            fps=fps,
+            clip_frames=plan.clip_frames,
+            used_frames=slot.used_frames,
+            handoff_frame=slot.handoff_frame,
+            beat_frames=beat.duration_s * fps,
+            beat_offset_frames=slot.start_frame - beat.start_s * fps,
+            seed=spec.seed * 1000 + beat.index,
+            record=ChunkRowRecord(self._c.db, video_id, slot.index) if not model.is_local else NoRecord(),
+        )
+
     async def render(self, video_id: str, user_id: str, spec: common_pb2.Spec, chunk_index: int) -> RenderedChunk:
         """Renders (or reuses) one chunk at its fixed keys; safe to call again."""
         slot = _slot(spec, chunk_index)
@@ -103,27 +100,32 @@ class Chunks:
         store = self._c.store
         if await store.exists(clip_key) and (not handoff_key or await store.exists(handoff_key)):
             return RenderedChunk(clip_key, handoff_key, reused=True)
-        model = spec.chunk_plan.video_model
-        if model != "studio":
-            raise FailedPrecondition(f"video model {model!r} has no provider configured in this deployment")
+        try:
+            model = get_model(spec.chunk_plan.video_model)
+        except UnknownVideoModel as error:
+            raise InvalidArgument(f"spec.chunk_plan.video_model: {error}") from None
+        provider = self._providers.for_model(model)
         init = await self._init_frame(video_id, user_id, slot)
+        request = self._clip_request(video_id, spec, slot, model, init)
         with tempfile.TemporaryDirectory(prefix="adgen-chunk-") as folder:
             path = Path(folder) / "clip.mp4"
-            handoff = await asyncio.to_thread(render_clip, init, spec, slot, path)
-            if handoff is not None:
-                await store.put_bytes(handoff_key, await asyncio.to_thread(encode_png, handoff), "image/png")
+            clip = await provider.clip_for(request, path)
+            if handoff_key:
+                if clip.handoff is None:
+                    raise FailedPrecondition(f"chunk {chunk_index}: the clip ends before its hand-off frame")
+                await store.put_bytes(handoff_key, await asyncio.to_thread(encode_png, clip.handoff), "image/png")
             await store.put_file(clip_key, path, "video/mp4")
         if await self._c.db.fetchval("SELECT true FROM videos WHERE video_id = $1", video_id):
             await record_cost(
                 self._c.db,
                 self._c.js,
-                idempotency_key=f"{video_id}:chunk:{chunk_index}",
+                idempotency_key=request.unit,
                 video_id=video_id,
                 phase=common_pb2.PHASE_CHUNKS,
-                provider="studio",
-                model=model,
+                provider=clip.provider,
+                model=clip.model,
                 units=1,
-                usd_micros=spec.chunk_plan.price_per_clip_micros,
+                usd_micros=clip.usd_micros,
             )
         return RenderedChunk(clip_key, handoff_key, reused=False)
 
@@ -131,7 +133,7 @@ class Chunks:
         db, js = self._c.db, self._c.js
         vid = work.video_id
         status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid)
-        if status is None or status in ("completed", "failed"):
+        if status is None or status in FINISHED:
             return
         await db.execute(
             "UPDATE chunks SET attempts = attempts + 1, updated_at = now()"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adgen.chunks.v1 import chunks_service_pb2_grpc
 from adgen.events.v1 import events_pb2
+from adgen_chunks.providers import clip_providers
 from adgen_chunks.rendering import Chunks
 from adgen_chunks.servicer import ChunksServicer
 from adgen_chunks.settings import ChunksSettings
@@ -14,7 +15,8 @@ from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
 async def build(connections: Connections) -> ServiceApp:
     settings = connections.settings
     assert isinstance(settings, ChunksSettings)
-    chunks = Chunks(connections)
+    providers = clip_providers(settings)
+    chunks = Chunks(connections, providers)
     return ServiceApp(
         servicers=[
             Servicer(
@@ -26,6 +28,7 @@ async def build(connections: Connections) -> ServiceApp:
             )
         ],
         handlers=[WorkHandler("chunk", events_pb2.ChunkWork, chunks.handle, chunks.dead_letter)],
+        on_close=[providers.aclose],
     )
 
 

@@ -29,8 +29,9 @@ from adgen_export.url_cache import CachedLink
 from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition, NotFound
 from adgen_kernel.jetstream import WorkContext
+from adgen_kernel.metrics import observe_completed_video
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import emit, fail_video
+from adgen_kernel.video_state import FINISHED, emit, fail_video
 
 CAPTIONS_NAME = "captions.vtt"
 
@@ -92,19 +93,22 @@ class Exporter:
     async def handle(self, work: events_pb2.ExportWork, _: WorkContext) -> None:
         db, js, vid = self._c.db, self._c.js, work.video_id
         status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid)
-        if status is None or status == "failed":
+        # A completed video runs again: a redelivery after a crash must still publish its completion.
+        if status is None or (status in FINISHED and status != "completed"):
             return
         await emit(
             js, vid, f"{vid}:export:started", phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_EXPORT)
         )
         final, poster = await self.export(vid, work.user_id, work.spec, work.refined_key)
-        await db.execute(
+        marked = await db.execute(
             "UPDATE videos SET status = 'completed', final_key = $2, poster_key = $3, completed_at = now(),"
-            " updated_at = now() WHERE video_id = $1 AND status <> 'completed'",
+            " updated_at = now() WHERE video_id = $1 AND status NOT IN ('completed', 'cancelled')",
             vid,
             final,
             poster,
         )
+        if marked == "UPDATE 1":  # once per video, not again on a redelivery
+            await observe_completed_video(db, vid)
         if not self._keep:
             await self._c.store.delete_prefix(keys.chunks_prefix(work.user_id, vid))
         await emit(

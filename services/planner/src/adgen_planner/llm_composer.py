@@ -17,6 +17,7 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
+from adgen_kernel.metrics import provider_call
 from adgen_planner.composer import Plan, PlanRequest, compose, plan_duration, validate
 from adgen_planner.llm_answer import AdPlanAnswer, library_brief, response_format, to_plan
 from adgen_planner.prompt_reading import read_prompt
@@ -107,7 +108,8 @@ class OpenAiComposer:
         reading = read_prompt(request.prompt)
         duration = plan_duration(request.duration_s, reading.duration_s, [])
         try:
-            completion = await self._client.chat.completions.create(**self.request_body(request, duration))
+            with provider_call("openai", self._model):
+                completion = await self._client.chat.completions.create(**self.request_body(request, duration))
         except openai.APITimeoutError:
             return self._fallback(request, "timeout", None)
         except openai.APIStatusError as error:

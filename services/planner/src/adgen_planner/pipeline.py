@@ -15,7 +15,7 @@ from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.request_limits import request_errors
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import emit, fail_video, from_json, record_cost, set_status, to_json
+from adgen_kernel.video_state import FINISHED, emit, fail_video, from_json, record_cost, set_status, to_json
 from adgen_planner import quote
 from adgen_planner.composer import PlanRequest
 from adgen_planner.llm_composer import OpenAiComposer, Usage, compose_with_rules
@@ -109,7 +109,7 @@ class Planner:
     async def handle(self, work: events_pb2.PlanWork, _: WorkContext) -> None:
         db, js = self._c.db, self._c.js
         row = await db.fetchrow("SELECT status, spec FROM videos WHERE video_id = $1", work.video_id)
-        if row is None or row["status"] in ("completed", "failed"):
+        if row is None or row["status"] in FINISHED:
             return
         if row["spec"] is not None:
             spec = from_json(row["spec"], common_pb2.Spec())

@@ -22,7 +22,7 @@ from adgen_kernel.errors import FailedPrecondition
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import emit, fail_video, set_status
+from adgen_kernel.video_state import FINISHED, emit, fail_video, set_status
 from adgen_refine.captions import captions, webvtt
 from adgen_refine.grade_choice import choose_grade
 from adgen_refine.luts import shipped_table
@@ -151,7 +151,7 @@ class Refiner:
     async def handle(self, work: events_pb2.RefineWork, _: WorkContext) -> None:
         db, js, vid = self._c.db, self._c.js, work.video_id
         status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid)
-        if status is None or status in ("completed", "failed"):
+        if status is None or status in FINISHED:
             return
         await emit(
             js, vid, f"{vid}:refine:started", phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_REFINE)

@@ -17,7 +17,7 @@ from adgen_kernel.errors import InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import emit, fail_video, record_cost
+from adgen_kernel.video_state import FINISHED, emit, fail_video, record_cost
 from adgen_storyboard.control_image import canny_edges
 from adgen_storyboard.image_bounds import UnusableImage, read_bounded
 from adgen_storyboard.providers import BeatImageRequest, ImageProvider, ProductReference
@@ -175,7 +175,7 @@ class Storyboard:
     async def handle(self, work: events_pb2.FrameWork, _: WorkContext) -> None:
         db, js = self._c.db, self._c.js
         status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", work.video_id)
-        if status is None or status in ("completed", "failed"):
+        if status is None or status in FINISHED:
             return
         await db.execute(
             "UPDATE frames SET attempts = attempts + 1, updated_at = now() WHERE video_id = $1 AND beat_index = $2",

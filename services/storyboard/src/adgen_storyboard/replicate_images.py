@@ -23,6 +23,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from adgen_kernel.errors import FailedPrecondition, Unavailable
 from adgen_kernel.logs import get_logger
+from adgen_kernel.metrics import provider_call
 from adgen_storyboard.control_image import cover, place_edges, png_data_uri
 from adgen_storyboard.image_bounds import UnusableImage, read_bounded
 from adgen_storyboard.providers import BeatImage, BeatImageRequest
@@ -193,26 +194,27 @@ class ReplicateImages:
     async def _generate(self, model: str, inputs: dict[str, Any]) -> bytes:
         """One prediction, start to output bytes, holding one of the provider's slots throughout."""
         async with self._slots:
-            prediction: Prediction | None = None
-            try:
-                async with asyncio.timeout(self._config.timeout_s):
-                    prediction = await self._retrying(
-                        f"{model} create",
-                        lambda: self._client.models.predictions.async_create(model=model, input=inputs),
-                    )
-                    poll = self._client.predictions.async_get
-                    while prediction.status not in TERMINAL:
-                        await asyncio.sleep(self._config.poll_interval_s)
-                        prediction = await self._retrying(f"{model} poll", lambda pid=prediction.id: poll(pid))
-                    url = self._output_url(model, prediction)
-                    return await self._retrying(f"{model} output", lambda: FileOutput(url, self._client).aread())
-            except TimeoutError:
-                if prediction is not None and prediction.status not in TERMINAL:
-                    await self._cancel(prediction)
-                raise ProviderUnavailable(
-                    f"{model}: no result within {self._config.timeout_s:g} s"
-                    + (f"; prediction {prediction.id} canceled" if prediction is not None else "")
-                ) from None
+            with provider_call("replicate", model):
+                prediction: Prediction | None = None
+                try:
+                    async with asyncio.timeout(self._config.timeout_s):
+                        prediction = await self._retrying(
+                            f"{model} create",
+                            lambda: self._client.models.predictions.async_create(model=model, input=inputs),
+                        )
+                        poll = self._client.predictions.async_get
+                        while prediction.status not in TERMINAL:
+                            await asyncio.sleep(self._config.poll_interval_s)
+                            prediction = await self._retrying(f"{model} poll", lambda pid=prediction.id: poll(pid))
+                        url = self._output_url(model, prediction)
+                        return await self._retrying(f"{model} output", lambda: FileOutput(url, self._client).aread())
+                except TimeoutError:
+                    if prediction is not None and prediction.status not in TERMINAL:
+                        await self._cancel(prediction)
+                    raise ProviderUnavailable(
+                        f"{model}: no result within {self._config.timeout_s:g} s"
+                        + (f"; prediction {prediction.id} canceled" if prediction is not None else "")
+                    ) from None
 
     @staticmethod
     def _output_url(model: str, prediction: Prediction) -> str:

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$adgen/assets/v1/assets_service.proto\x12\x0f\x61\x64gen.assets.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8b\x02\n\x05\x41sset\x12\x10\n\x08\x61sset_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\r\n\x05width\x18\x05 \x01(\x05\x12\x0e\n\x06height\x18\x06 \x01(\x05\x12,\n\x06source\x18\x07 \x01(\x0e\x32\x1c.adgen.assets.v1.AssetSource\x12\x14\n\x0coriginal_key\x18\x08 \x01(\t\x12\x15\n\rthumbnail_key\x18\t \x01(\t\x12\x11\n\tedges_key\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"8\n\x13UploadAssetMetadata\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"g\n\x12UploadAssetRequest\x12\x38\n\x08metadata\x18\x01 \x01(\x0b\x32$.adgen.assets.v1.UploadAssetMetadataH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"<\n\x13UploadAssetResponse\x12%\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x16.adgen.assets.v1.Asset\"4\n\x0fGetAssetRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08\x61sset_id\x18\x02 \x01(\t\"9\n\x10GetAssetResponse\x12%\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x16.adgen.assets.v1.Asset\"K\n\x11ListAssetsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"U\n\x12ListAssetsResponse\x12&\n\x06\x61ssets\x18\x01 \x03(\x0b\x32\x16.adgen.assets.v1.Asset\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"7\n\x12\x44\x65leteAssetRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08\x61sset_id\x18\x02 \x01(\t\"\x15\n\x13\x44\x65leteAssetResponse*e\n\x0b\x41ssetSource\x12\x1c\n\x18\x41SSET_SOURCE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41SSET_SOURCE_USER_UPLOAD\x10\x01\x12\x1a\n\x16\x41SSET_SOURCE_GENERATED\x10\x02\x32\xed\x02\n\rAssetsService\x12Z\n\x0bUploadAsset\x12#.adgen.assets.v1.UploadAssetRequest\x1a$.adgen.assets.v1.UploadAssetResponse(\x01\x12O\n\x08GetAsset\x12 .adgen.assets.v1.GetAssetRequest\x1a!.adgen.assets.v1.GetAssetResponse\x12U\n\nListAssets\x12\".adgen.assets.v1.ListAssetsRequest\x1a#.adgen.assets.v1.ListAssetsResponse\x12X\n\x0b\x44\x65leteAsset\x12#.adgen.assets.v1.DeleteAssetRequest\x1a$.adgen.assets.v1.DeleteAssetResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$adgen/assets/v1/assets_service.proto\x12\x0f\x61\x64gen.assets.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8b\x02\n\x05\x41sset\x12\x10\n\x08\x61sset_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\r\n\x05width\x18\x05 \x01(\x05\x12\x0e\n\x06height\x18\x06 \x01(\x05\x12,\n\x06source\x18\x07 \x01(\x0e\x32\x1c.adgen.assets.v1.AssetSource\x12\x14\n\x0coriginal_key\x18\x08 \x01(\t\x12\x15\n\rthumbnail_key\x18\t \x01(\t\x12\x11\n\tedges_key\x18\n \x01(\t\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"8\n\x13UploadAssetMetadata\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"g\n\x12UploadAssetRequest\x12\x38\n\x08metadata\x18\x01 \x01(\x0b\x32$.adgen.assets.v1.UploadAssetMetadataH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"X\n\x13UploadAssetResponse\x12%\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x16.adgen.assets.v1.Asset\x12\x1a\n\x12near_duplicate_ids\x18\x02 \x03(\t\"4\n\x0fGetAssetRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08\x61sset_id\x18\x02 \x01(\t\"9\n\x10GetAssetResponse\x12%\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x16.adgen.assets.v1.Asset\"K\n\x11ListAssetsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"U\n\x12ListAssetsResponse\x12&\n\x06\x61ssets\x18\x01 \x03(\x0b\x32\x16.adgen.assets.v1.Asset\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"7\n\x12\x44\x65leteAssetRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08\x61sset_id\x18\x02 \x01(\t\"\x15\n\x13\x44\x65leteAssetResponse\"C\n\x0bScoredAsset\x12%\n\x05\x61sset\x18\x01 \x01(\x0b\x32\x16.adgen.assets.v1.Asset\x12\r\n\x05score\x18\x02 \x01(\x02\"j\n\x13SearchAssetsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\x12\x16\n\tmin_score\x18\x04 \x01(\x02H\x00\x88\x01\x01\x42\x0c\n\n_min_score\"E\n\x14SearchAssetsResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.adgen.assets.v1.ScoredAsset\"n\n\x14SimilarAssetsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08\x61sset_id\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\x12\x16\n\tmin_score\x18\x04 \x01(\x02H\x00\x88\x01\x01\x42\x0c\n\n_min_score\"F\n\x15SimilarAssetsResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.adgen.assets.v1.ScoredAsset\"K\n\x16RecommendAssetsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tasset_ids\x18\x02 \x03(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\"H\n\x17RecommendAssetsResponse\x12-\n\x07results\x18\x01 \x03(\x0b\x32\x1c.adgen.assets.v1.ScoredAsset*e\n\x0b\x41ssetSource\x12\x1c\n\x18\x41SSET_SOURCE_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41SSET_SOURCE_USER_UPLOAD\x10\x01\x12\x1a\n\x16\x41SSET_SOURCE_GENERATED\x10\x02\x32\x90\x05\n\rAssetsService\x12Z\n\x0bUploadAsset\x12#.adgen.assets.v1.UploadAssetRequest\x1a$.adgen.assets.v1.UploadAssetResponse(\x01\x12O\n\x08GetAsset\x12 .adgen.assets.v1.GetAssetRequest\x1a!.adgen.assets.v1.GetAssetResponse\x12U\n\nListAssets\x12\".adgen.assets.v1.ListAssetsRequest\x1a#.adgen.assets.v1.ListAssetsResponse\x12X\n\x0b\x44\x65leteAsset\x12#.adgen.assets.v1.DeleteAssetRequest\x1a$.adgen.assets.v1.DeleteAssetResponse\x12[\n\x0cSearchAssets\x12$.adgen.assets.v1.SearchAssetsRequest\x1a%.adgen.assets.v1.SearchAssetsResponse\x12^\n\rSimilarAssets\x12%.adgen.assets.v1.SimilarAssetsRequest\x1a&.adgen.assets.v1.SimilarAssetsResponse\x12\x64\n\x0fRecommendAssets\x12\'.adgen.assets.v1.RecommendAssetsRequest\x1a(.adgen.assets.v1.RecommendAssetsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'adgen.assets.v1.assets_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ASSETSOURCE']._serialized_start=942
-  _globals['_ASSETSOURCE']._serialized_end=1043
+  _globals['_ASSETSOURCE']._serialized_start=1553
+  _globals['_ASSETSOURCE']._serialized_end=1654
   _globals['_ASSET']._serialized_start=91
   _globals['_ASSET']._serialized_end=358
   _globals['_UPLOADASSETMETADATA']._serialized_start=360
@@ -41,19 +41,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPLOADASSETREQUEST']._serialized_start=418
   _globals['_UPLOADASSETREQUEST']._serialized_end=521
   _globals['_UPLOADASSETRESPONSE']._serialized_start=523
-  _globals['_UPLOADASSETRESPONSE']._serialized_end=583
-  _globals['_GETASSETREQUEST']._serialized_start=585
-  _globals['_GETASSETREQUEST']._serialized_end=637
-  _globals['_GETASSETRESPONSE']._serialized_start=639
-  _globals['_GETASSETRESPONSE']._serialized_end=696
-  _globals['_LISTASSETSREQUEST']._serialized_start=698
-  _globals['_LISTASSETSREQUEST']._serialized_end=773
-  _globals['_LISTASSETSRESPONSE']._serialized_start=775
-  _globals['_LISTASSETSRESPONSE']._serialized_end=860
-  _globals['_DELETEASSETREQUEST']._serialized_start=862
-  _globals['_DELETEASSETREQUEST']._serialized_end=917
-  _globals['_DELETEASSETRESPONSE']._serialized_start=919
-  _globals['_DELETEASSETRESPONSE']._serialized_end=940
-  _globals['_ASSETSSERVICE']._serialized_start=1046
-  _globals['_ASSETSSERVICE']._serialized_end=1411
+  _globals['_UPLOADASSETRESPONSE']._serialized_end=611
+  _globals['_GETASSETREQUEST']._serialized_start=613
+  _globals['_GETASSETREQUEST']._serialized_end=665
+  _globals['_GETASSETRESPONSE']._serialized_start=667
+  _globals['_GETASSETRESPONSE']._serialized_end=724
+  _globals['_LISTASSETSREQUEST']._serialized_start=726
+  _globals['_LISTASSETSREQUEST']._serialized_end=801
+  _globals['_LISTASSETSRESPONSE']._serialized_start=803
+  _globals['_LISTASSETSRESPONSE']._serialized_end=888
+  _globals['_DELETEASSETREQUEST']._serialized_start=890
+  _globals['_DELETEASSETREQUEST']._serialized_end=945
+  _globals['_DELETEASSETRESPONSE']._serialized_start=947
+  _globals['_DELETEASSETRESPONSE']._serialized_end=968
+  _globals['_SCOREDASSET']._serialized_start=970
+  _globals['_SCOREDASSET']._serialized_end=1037
+  _globals['_SEARCHASSETSREQUEST']._serialized_start=1039
+  _globals['_SEARCHASSETSREQUEST']._serialized_end=1145
+  _globals['_SEARCHASSETSRESPONSE']._serialized_start=1147
+  _globals['_SEARCHASSETSRESPONSE']._serialized_end=1216
+  _globals['_SIMILARASSETSREQUEST']._serialized_start=1218
+  _globals['_SIMILARASSETSREQUEST']._serialized_end=1328
+  _globals['_SIMILARASSETSRESPONSE']._serialized_start=1330
+  _globals['_SIMILARASSETSRESPONSE']._serialized_end=1400
+  _globals['_RECOMMENDASSETSREQUEST']._serialized_start=1402
+  _globals['_RECOMMENDASSETSREQUEST']._serialized_end=1477
+  _globals['_RECOMMENDASSETSRESPONSE']._serialized_start=1479
+  _globals['_RECOMMENDASSETSRESPONSE']._serialized_end=1551
+  _globals['_ASSETSSERVICE']._serialized_start=1657
+  _globals['_ASSETSSERVICE']._serialized_end=2313
 # @@protoc_insertion_point(module_scope)

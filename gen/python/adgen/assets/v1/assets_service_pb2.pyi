@@ -62,10 +62,12 @@ class UploadAssetRequest(_message.Message):
     def __init__(self, metadata: _Optional[_Union[UploadAssetMetadata, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
 
 class UploadAssetResponse(_message.Message):
-    __slots__ = ("asset",)
+    __slots__ = ("asset", "near_duplicate_ids")
     ASSET_FIELD_NUMBER: _ClassVar[int]
+    NEAR_DUPLICATE_IDS_FIELD_NUMBER: _ClassVar[int]
     asset: Asset
-    def __init__(self, asset: _Optional[_Union[Asset, _Mapping]] = ...) -> None: ...
+    near_duplicate_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, asset: _Optional[_Union[Asset, _Mapping]] = ..., near_duplicate_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetAssetRequest(_message.Message):
     __slots__ = ("user_id", "asset_id")
@@ -110,3 +112,63 @@ class DeleteAssetRequest(_message.Message):
 class DeleteAssetResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class ScoredAsset(_message.Message):
+    __slots__ = ("asset", "score")
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    asset: Asset
+    score: float
+    def __init__(self, asset: _Optional[_Union[Asset, _Mapping]] = ..., score: _Optional[float] = ...) -> None: ...
+
+class SearchAssetsRequest(_message.Message):
+    __slots__ = ("user_id", "query", "limit", "min_score")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    query: str
+    limit: int
+    min_score: float
+    def __init__(self, user_id: _Optional[str] = ..., query: _Optional[str] = ..., limit: _Optional[int] = ..., min_score: _Optional[float] = ...) -> None: ...
+
+class SearchAssetsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ScoredAsset]
+    def __init__(self, results: _Optional[_Iterable[_Union[ScoredAsset, _Mapping]]] = ...) -> None: ...
+
+class SimilarAssetsRequest(_message.Message):
+    __slots__ = ("user_id", "asset_id", "limit", "min_score")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MIN_SCORE_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    asset_id: str
+    limit: int
+    min_score: float
+    def __init__(self, user_id: _Optional[str] = ..., asset_id: _Optional[str] = ..., limit: _Optional[int] = ..., min_score: _Optional[float] = ...) -> None: ...
+
+class SimilarAssetsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ScoredAsset]
+    def __init__(self, results: _Optional[_Iterable[_Union[ScoredAsset, _Mapping]]] = ...) -> None: ...
+
+class RecommendAssetsRequest(_message.Message):
+    __slots__ = ("user_id", "asset_ids", "limit")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSET_IDS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    asset_ids: _containers.RepeatedScalarFieldContainer[str]
+    limit: int
+    def __init__(self, user_id: _Optional[str] = ..., asset_ids: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class RecommendAssetsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[ScoredAsset]
+    def __init__(self, results: _Optional[_Iterable[_Union[ScoredAsset, _Mapping]]] = ...) -> None: ...

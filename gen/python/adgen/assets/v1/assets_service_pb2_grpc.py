@@ -55,6 +55,21 @@ class AssetsServiceStub:
                 request_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.DeleteAssetRequest.SerializeToString,
                 response_deserializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.DeleteAssetResponse.FromString,
                 _registered_method=True)
+        self.SearchAssets = channel.unary_unary(
+                '/adgen.assets.v1.AssetsService/SearchAssets',
+                request_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.SearchAssetsRequest.SerializeToString,
+                response_deserializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.SearchAssetsResponse.FromString,
+                _registered_method=True)
+        self.SimilarAssets = channel.unary_unary(
+                '/adgen.assets.v1.AssetsService/SimilarAssets',
+                request_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.SimilarAssetsRequest.SerializeToString,
+                response_deserializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.SimilarAssetsResponse.FromString,
+                _registered_method=True)
+        self.RecommendAssets = channel.unary_unary(
+                '/adgen.assets.v1.AssetsService/RecommendAssets',
+                request_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.RecommendAssetsRequest.SerializeToString,
+                response_deserializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.RecommendAssetsResponse.FromString,
+                _registered_method=True)
 
 
 class AssetsServiceServicer:
@@ -86,6 +101,27 @@ class AssetsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchAssets(self, request, context):
+        """The caller's own images that match a text, best first (CLIP text -> image).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SimilarAssets(self, request, context):
+        """The caller's own images that look like one of them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecommendAssets(self, request, context):
+        """The caller's own images nearest to the centroid of a selection, the selection excluded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AssetsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -108,6 +144,21 @@ def add_AssetsServiceServicer_to_server(servicer, server):
                     servicer.DeleteAsset,
                     request_deserializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.DeleteAssetRequest.FromString,
                     response_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.DeleteAssetResponse.SerializeToString,
+            ),
+            'SearchAssets': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchAssets,
+                    request_deserializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.SearchAssetsRequest.FromString,
+                    response_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.SearchAssetsResponse.SerializeToString,
+            ),
+            'SimilarAssets': grpc.unary_unary_rpc_method_handler(
+                    servicer.SimilarAssets,
+                    request_deserializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.SimilarAssetsRequest.FromString,
+                    response_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.SimilarAssetsResponse.SerializeToString,
+            ),
+            'RecommendAssets': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecommendAssets,
+                    request_deserializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.RecommendAssetsRequest.FromString,
+                    response_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.RecommendAssetsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,6 +270,87 @@ class AssetsService:
             '/adgen.assets.v1.AssetsService/DeleteAsset',
             adgen_dot_assets_dot_v1_dot_assets__service__pb2.DeleteAssetRequest.SerializeToString,
             adgen_dot_assets_dot_v1_dot_assets__service__pb2.DeleteAssetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchAssets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.assets.v1.AssetsService/SearchAssets',
+            adgen_dot_assets_dot_v1_dot_assets__service__pb2.SearchAssetsRequest.SerializeToString,
+            adgen_dot_assets_dot_v1_dot_assets__service__pb2.SearchAssetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SimilarAssets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.assets.v1.AssetsService/SimilarAssets',
+            adgen_dot_assets_dot_v1_dot_assets__service__pb2.SimilarAssetsRequest.SerializeToString,
+            adgen_dot_assets_dot_v1_dot_assets__service__pb2.SimilarAssetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecommendAssets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.assets.v1.AssetsService/RecommendAssets',
+            adgen_dot_assets_dot_v1_dot_assets__service__pb2.RecommendAssetsRequest.SerializeToString,
+            adgen_dot_assets_dot_v1_dot_assets__service__pb2.RecommendAssetsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,7 @@ class VideoStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VIDEO_STATUS_EXPORTING: _ClassVar[VideoStatus]
     VIDEO_STATUS_COMPLETED: _ClassVar[VideoStatus]
     VIDEO_STATUS_FAILED: _ClassVar[VideoStatus]
+    VIDEO_STATUS_CANCELLED: _ClassVar[VideoStatus]
 ASPECT_RATIO_UNSPECIFIED: AspectRatio
 ASPECT_RATIO_16_9: AspectRatio
 ASPECT_RATIO_9_16: AspectRatio
@@ -85,6 +86,7 @@ VIDEO_STATUS_REFINING: VideoStatus
 VIDEO_STATUS_EXPORTING: VideoStatus
 VIDEO_STATUS_COMPLETED: VideoStatus
 VIDEO_STATUS_FAILED: VideoStatus
+VIDEO_STATUS_CANCELLED: VideoStatus
 
 class VideoRequest(_message.Message):
     __slots__ = ("prompt", "duration_s", "creativity", "aspect_ratio", "video_model", "asset_ids", "seed")

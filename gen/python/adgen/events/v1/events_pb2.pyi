@@ -65,6 +65,14 @@ class ExportWork(_message.Message):
     refined_key: str
     def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., refined_key: _Optional[str] = ...) -> None: ...
 
+class EmbedWork(_message.Message):
+    __slots__ = ("asset_id", "user_id")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    user_id: str
+    def __init__(self, asset_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+
 class VideoPlanned(_message.Message):
     __slots__ = ("spec",)
     SPEC_FIELD_NUMBER: _ClassVar[int]
@@ -131,8 +139,14 @@ class VideoFailed(_message.Message):
     reason: str
     def __init__(self, phase: _Optional[_Union[_common_pb2.Phase, str]] = ..., unit: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class VideoCancelled(_message.Message):
+    __slots__ = ("previous_status",)
+    PREVIOUS_STATUS_FIELD_NUMBER: _ClassVar[int]
+    previous_status: _common_pb2.VideoStatus
+    def __init__(self, previous_status: _Optional[_Union[_common_pb2.VideoStatus, str]] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("video_id", "occurred_at", "video_planned", "phase_started", "phase_completed", "frame_ready", "chunk_ready", "cost_recorded", "video_completed", "video_failed")
+    __slots__ = ("video_id", "occurred_at", "video_planned", "phase_started", "phase_completed", "frame_ready", "chunk_ready", "cost_recorded", "video_completed", "video_failed", "video_cancelled")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     VIDEO_PLANNED_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +157,7 @@ class Event(_message.Message):
     COST_RECORDED_FIELD_NUMBER: _ClassVar[int]
     VIDEO_COMPLETED_FIELD_NUMBER: _ClassVar[int]
     VIDEO_FAILED_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_CANCELLED_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     occurred_at: _timestamp_pb2.Timestamp
     video_planned: VideoPlanned
@@ -153,4 +168,5 @@ class Event(_message.Message):
     cost_recorded: CostRecorded
     video_completed: VideoCompleted
     video_failed: VideoFailed
-    def __init__(self, video_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., video_planned: _Optional[_Union[VideoPlanned, _Mapping]] = ..., phase_started: _Optional[_Union[PhaseStarted, _Mapping]] = ..., phase_completed: _Optional[_Union[PhaseCompleted, _Mapping]] = ..., frame_ready: _Optional[_Union[FrameReady, _Mapping]] = ..., chunk_ready: _Optional[_Union[ChunkReady, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., video_completed: _Optional[_Union[VideoCompleted, _Mapping]] = ..., video_failed: _Optional[_Union[VideoFailed, _Mapping]] = ...) -> None: ...
+    video_cancelled: VideoCancelled
+    def __init__(self, video_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., video_planned: _Optional[_Union[VideoPlanned, _Mapping]] = ..., phase_started: _Optional[_Union[PhaseStarted, _Mapping]] = ..., phase_completed: _Optional[_Union[PhaseCompleted, _Mapping]] = ..., frame_ready: _Optional[_Union[FrameReady, _Mapping]] = ..., chunk_ready: _Optional[_Union[ChunkReady, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., video_completed: _Optional[_Union[VideoCompleted, _Mapping]] = ..., video_failed: _Optional[_Union[VideoFailed, _Mapping]] = ..., video_cancelled: _Optional[_Union[VideoCancelled, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,141 @@
+"""gRPC `adgen.video.v1.VideoService`: the REST video routes for internal callers, over the same
+functions (`videos.py`) and the same validation, so both surfaces accept, refuse and report alike."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import asyncpg
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.js import JetStreamContext
+
+from adgen.events.v1 import events_pb2
+from adgen.video.v1 import video_service_pb2 as v
+from adgen.video.v1 import video_service_pb2_grpc
+from adgen_gateway.auth import User, user_for_key
+from adgen_gateway.clients.chunks import ChunksClient
+from adgen_gateway.video_request import video_request_errors
+from adgen_gateway.videos import (
+    STATUS,
+    TooManyActiveVideos,
+    VideoView,
+    create_video,
+    ending,
+    get_video,
+    stored_progress,
+    watch_events,
+)
+from adgen_kernel.errors import AdgenError, InvalidArgument, NotFound, ResourceExhausted
+
+
+class Unauthenticated(AdgenError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+def _timestamp(iso: str) -> Timestamp | None:
+    if not iso:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(datetime.fromisoformat(iso))
+    return stamp
+
+
+def _video(view: VideoView) -> v.Video:
+    return v.Video(
+        video_id=view.video_id,
+        status=STATUS[view.status],
+        request=view.request,
+        spec=view.spec,
+        progress=view.progress,
+        cost=view.cost,
+        error=view.error,
+        created_at=_timestamp(view.created_at),
+        completed_at=_timestamp(view.completed_at),
+    )
+
+
+def _terminal_event(view: VideoView) -> events_pb2.Event:
+    """Stands in for a terminal event the stream no longer holds (it keeps events for an hour)."""
+    event = events_pb2.Event(video_id=view.video_id)
+    if view.status == "completed":
+        event.video_completed.SetInParent()
+    elif view.status == "failed":
+        event.video_failed.reason = view.error
+    else:
+        event.video_cancelled.SetInParent()
+    return event
+
+
+def _video_id(raw: str) -> str:
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise InvalidArgument(f"video_id: {raw[:64]!r} is not a video id") from None
+
+
+class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
+    def __init__(self, db: asyncpg.Pool, js: JetStreamContext, chunks: ChunksClient) -> None:
+        self._db = db
+        self._js = js
+        self._chunks = chunks
+
+    async def _user(self, context: grpc.aio.ServicerContext) -> User:
+        metadata = dict(context.invocation_metadata() or ())
+        scheme, _, key = str(metadata.get("authorization", "")).partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise Unauthenticated("missing API key: send 'authorization: Bearer <your key>' metadata")
+        user = await user_for_key(self._db, key.strip())
+        if user is None:
+            raise Unauthenticated("unknown API key")
+        return user
+
+    async def _view(self, user: User, video_id: str) -> VideoView:
+        view = await get_video(self._db, self._js, user_id=user.user_id, video_id=video_id)
+        if view is None:
+            raise NotFound(f"video {video_id} not found")
+        return view
+
+    async def CreateVideo(
+        self, request: v.CreateVideoRequest, context: grpc.aio.ServicerContext
+    ) -> v.CreateVideoResponse:
+        user = await self._user(context)
+        body = request.request
+        errors = await video_request_errors(body, self._chunks)
+        if errors:
+            raise InvalidArgument("invalid request: " + "; ".join(f"request.{e.field} {e.message}" for e in errors))
+        if not body.seed:
+            # proto3 cannot tell 0 from unset; 0 means "choose one", as an omitted seed does over REST.
+            body.seed = uuid.uuid4().int % 2**31
+        try:
+            video_id = await create_video(
+                self._db, self._js, user_id=user.user_id, max_active=user.max_active_videos, request=body
+            )
+        except TooManyActiveVideos as busy:
+            raise ResourceExhausted(
+                f"you already have {len(busy.active_ids)} video(s) rendering ({', '.join(busy.active_ids)}); "
+                f"the limit is {busy.limit} at a time — wait for it to finish"
+            ) from None
+        return v.CreateVideoResponse(video=_video(await self._view(user, video_id)))
+
+    async def GetVideo(self, request: v.GetVideoRequest, context: grpc.aio.ServicerContext) -> v.GetVideoResponse:
+        user = await self._user(context)
+        return v.GetVideoResponse(video=_video(await self._view(user, _video_id(request.video_id))))
+
+    async def WatchVideo(
+        self, request: v.WatchVideoRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[v.WatchVideoResponse]:
+        user = await self._user(context)
+        view = await self._view(user, _video_id(request.video_id))
+        after = request.after_sequence
+        end = await ending(self._js, view.video_id, view.status)
+        if end is not None and after >= end.sequence:
+            return
+        if end is not None and not end.replayable:
+            yield v.WatchVideoResponse(sequence=end.sequence, event=_terminal_event(view), progress=view.progress)
+            return
+        start = await stored_progress(self._js, view.video_id) if after else None
+        async for item in watch_events(self._js, view.video_id, after_sequence=after, start=start):
+            yield v.WatchVideoResponse(sequence=item.sequence, event=item.event, progress=item.progress)

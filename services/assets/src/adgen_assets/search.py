@@ -1,0 +1,129 @@
+"""Embeddings in the database and the searches over them, always within the caller's own assets."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import numpy as np
+
+from adgen.assets.v1 import assets_service_pb2 as pb
+from adgen.events.v1 import events_pb2
+from adgen_assets import search_plan
+from adgen_assets.embeddings import ClipEmbedder
+from adgen_assets.library import parse_uuid, to_proto
+from adgen_kernel.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from adgen_kernel.jetstream import WorkContext, publish_work
+from adgen_kernel.logs import get_logger
+from adgen_kernel.serve import Connections
+
+log = get_logger(__name__)
+
+
+class AssetSearch:
+    def __init__(self, connections: Connections, embedder: ClipEmbedder | None, missing_reason: str) -> None:
+        self._c = connections
+        self._embedder = embedder
+        self._missing_reason = missing_reason
+
+    def _require_model(self) -> ClipEmbedder:
+        if self._embedder is None:
+            raise Unavailable(f"semantic search is off: no CLIP weights are configured ({self._missing_reason})")
+        return self._embedder
+
+    async def after_upload(self, asset: pb.Asset, image: bytes) -> list[str]:
+        """Queues the asset's embedding; with a model loaded, also embeds it now so that the upload response
+        can name its near-duplicates (the queued item then finds the embedding and does nothing). A failure
+        here only loses the report: the queued item still embeds the asset."""
+        await publish_work(
+            self._c.js,
+            "embed",
+            events_pb2.EmbedWork(asset_id=asset.asset_id, user_id=asset.user_id),
+            f"embed:{asset.asset_id}",
+        )
+        if self._embedder is None:
+            return []
+        try:
+            vector = (await asyncio.to_thread(self._embedder.embed_images, [image]))[0]
+            await self._save(uuid.UUID(asset.asset_id), vector)
+        except Exception as error:
+            log.warning(
+                "inline embedding failed; the queued item will retry", asset_id=asset.asset_id, error=repr(error)
+            )
+            return []
+        rows = await self._nearest(uuid.UUID(asset.user_id), vector, [uuid.UUID(asset.asset_id)], search_plan.MAX_LIMIT)
+        return [str(r["asset_id"]) for r in rows if r["score"] >= search_plan.NEAR_DUPLICATE_SCORE]
+
+    async def handle_embed(self, work: events_pb2.EmbedWork, context: WorkContext) -> None:
+        """Idempotent: an asset that has its embedding, or is gone, is acknowledged as it is."""
+        row = await self._c.db.fetchrow(
+            "SELECT original_key, embedding IS NOT NULL AS done FROM assets WHERE asset_id = $1 AND user_id = $2",
+            uuid.UUID(work.asset_id),
+            uuid.UUID(work.user_id),
+        )
+        if row is None or row["done"]:
+            return
+        await self._save(uuid.UUID(work.asset_id), await self._embed_stored(row["original_key"]))
+
+    async def embed_dead_letter(self, work: events_pb2.EmbedWork, error: BaseException) -> None:
+        log.error("embedding failed for good; the asset stays out of search", asset_id=work.asset_id, error=repr(error))
+
+    async def search(self, user_id: str, query: str, limit: int, min_score: float | None) -> list[pb.ScoredAsset]:
+        user = parse_uuid(user_id, "user_id")
+        if not query.strip():
+            raise InvalidArgument("query must not be empty")
+        chosen = search_plan.plan(limit, min_score, search_plan.SEARCH_MIN_SCORE)
+        model = self._require_model()
+        vector = (await asyncio.to_thread(model.embed_texts, [query.strip()]))[0]
+        return self._scored(await self._nearest(user, vector, [], chosen.limit), chosen.min_score)
+
+    async def similar(self, user_id: str, asset_id: str, limit: int, min_score: float | None) -> list[pb.ScoredAsset]:
+        user = parse_uuid(user_id, "user_id")
+        asset = parse_uuid(asset_id, "asset_id")
+        chosen = search_plan.plan(limit, min_score, search_plan.SIMILAR_MIN_SCORE)
+        vectors = await self._own_vectors(user, [asset])
+        return self._scored(await self._nearest(user, vectors[0], [asset], chosen.limit), chosen.min_score)
+
+    async def recommend(self, user_id: str, asset_ids: list[str], limit: int) -> list[pb.ScoredAsset]:
+        user = parse_uuid(user_id, "user_id")
+        if not asset_ids:
+            raise InvalidArgument("asset_ids must name at least one asset")
+        assets = [parse_uuid(a, "asset_ids") for a in asset_ids]
+        chosen = search_plan.plan(limit, -1.0, search_plan.SIMILAR_MIN_SCORE)
+        centre = search_plan.centroid(await self._own_vectors(user, assets))
+        return self._scored(await self._nearest(user, centre, assets, chosen.limit), chosen.min_score)
+
+    async def _own_vectors(self, user: uuid.UUID, assets: list[uuid.UUID]) -> np.ndarray:
+        """The embeddings of the caller's assets; someone else's id is NOT_FOUND, as if it did not exist."""
+        rows = await self._c.db.fetch(
+            "SELECT asset_id, embedding::text AS embedding FROM assets"
+            " WHERE user_id = $1 AND asset_id = ANY($2::uuid[])",
+            user,
+            assets,
+        )
+        found = {r["asset_id"]: r["embedding"] for r in rows}
+        for asset in assets:
+            if asset not in found:
+                raise NotFound(f"asset {asset} not found")
+        pending = [str(a) for a in assets if found[a] is None]
+        if pending:
+            self._require_model()
+            raise FailedPrecondition(f"asset_id: {', '.join(pending)} not embedded yet; try again in a moment")
+        return np.stack([search_plan.parse_vector(found[a]) for a in assets])
+
+    async def _nearest(self, user: uuid.UUID, vector: np.ndarray, exclude: list[uuid.UUID], limit: int) -> list:
+        return await self._c.db.fetch(search_plan.NEAREST_SQL, user, search_plan.vector_literal(vector), exclude, limit)
+
+    @staticmethod
+    def _scored(rows: list, min_score: float) -> list[pb.ScoredAsset]:
+        return [pb.ScoredAsset(asset=to_proto(r), score=float(r["score"])) for r in rows if r["score"] >= min_score]
+
+    async def _embed_stored(self, key: str) -> np.ndarray:
+        model = self._require_model()
+        data = await self._c.store.get_bytes(key)
+        return (await asyncio.to_thread(model.embed_images, [data]))[0]
+
+    async def _save(self, asset: uuid.UUID, vector: np.ndarray) -> None:
+        await self._c.db.execute(
+            "UPDATE assets SET embedding = $2::vector WHERE asset_id = $1", asset, search_plan.vector_literal(vector)
+        )

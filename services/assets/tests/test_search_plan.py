@@ -1,0 +1,49 @@
+"""Search limits, thresholds, the centroid and pgvector's text form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from adgen_assets import search_plan
+from adgen_kernel.errors import InvalidArgument
+
+
+def test_defaults_apply_when_the_request_leaves_them_out() -> None:
+    assert search_plan.plan(0, None, search_plan.SEARCH_MIN_SCORE) == search_plan.SearchPlan(10, 0.25)
+    assert search_plan.plan(3, -0.5, search_plan.SIMILAR_MIN_SCORE) == search_plan.SearchPlan(3, -0.5)
+
+
+@pytest.mark.parametrize(
+    ("limit", "min_score", "field"), [(-1, None, "limit"), (101, None, "limit"), (5, 1.5, "min_score")]
+)
+def test_out_of_range_values_name_their_field(limit: int, min_score: float | None, field: str) -> None:
+    with pytest.raises(InvalidArgument, match=field):
+        search_plan.plan(limit, min_score, 0.25)
+
+
+unit_rows = arrays(np.float32, (3, 8), elements=st.floats(-1, 1, width=32)).filter(
+    lambda a: bool(np.all(np.linalg.norm(a, axis=1) > 0.1)) and float(np.linalg.norm(a.mean(axis=0))) > 1e-3
+)
+
+
+@given(unit_rows)
+def test_the_centroid_is_a_unit_vector_no_further_from_the_selection_than_its_members(rows: np.ndarray) -> None:
+    rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    centre = search_plan.centroid(rows)
+    assert np.linalg.norm(centre) == pytest.approx(1.0, abs=1e-5)
+    # The centroid maximises the summed cosine similarity to the selection.
+    assert float((rows @ centre).sum()) >= max(float((rows @ r).sum()) for r in rows) - 1e-4
+
+
+def test_opposite_selections_have_no_centre() -> None:
+    with pytest.raises(InvalidArgument, match="asset_ids"):
+        search_plan.centroid(np.array([[1.0, 0.0], [-1.0, 0.0]], np.float32))
+
+
+@given(arrays(np.float32, 512, elements=st.floats(-1, 1, width=32)))
+def test_the_vector_text_form_round_trips(vector: np.ndarray) -> None:
+    np.testing.assert_allclose(search_plan.parse_vector(search_plan.vector_literal(vector)), vector, rtol=1e-6)

@@ -1,0 +1,84 @@
+"""Where a chunk remembers the paid prediction that renders it, so that no crash makes us pay twice.
+
+The tag is written before a create is sent and the id as soon as the create answers. A worker that
+starts a chunk again therefore finds, in order: an id (poll that prediction), a tag without an id
+(a create was sent and its answer never seen: look the tag up at the provider), or nothing (create).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class RecordedPrediction:
+    prediction_id: str | None
+    tag: str | None
+
+
+class PredictionRecord(Protocol):
+    async def load(self) -> RecordedPrediction: ...
+
+    async def begin(self, tag: str) -> None:
+        """Before a create is sent: the tag it carries."""
+
+    async def created(self, prediction_id: str) -> None:
+        """As soon as the prediction's id is known, before waiting for it."""
+
+    async def forget(self) -> None:
+        """The prediction failed or was canceled: the next attempt creates a new one."""
+
+
+class NoRecord:
+    """For renders outside the pipeline (no chunks row): nothing to resume from."""
+
+    async def load(self) -> RecordedPrediction:
+        return RecordedPrediction(None, None)
+
+    async def begin(self, tag: str) -> None:
+        return None
+
+    async def created(self, prediction_id: str) -> None:
+        return None
+
+    async def forget(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class ChunkRowRecord:
+    """The prediction columns of one `chunks` row."""
+
+    db: asyncpg.Pool
+    video_id: str
+    chunk_index: int
+
+    async def load(self) -> RecordedPrediction:
+        row = await self.db.fetchrow(
+            "SELECT prediction_id, prediction_tag FROM chunks WHERE video_id = $1 AND chunk_index = $2",
+            self.video_id,
+            self.chunk_index,
+        )
+        if row is None:
+            return RecordedPrediction(None, None)
+        return RecordedPrediction(row["prediction_id"], row["prediction_tag"])
+
+    async def begin(self, tag: str) -> None:
+        await self._set("prediction_id = NULL, prediction_tag = $3", tag)
+
+    async def created(self, prediction_id: str) -> None:
+        await self._set("prediction_id = $3", prediction_id)
+
+    async def forget(self) -> None:
+        await self._set("prediction_id = NULL, prediction_tag = NULL")
+
+    async def _set(self, assignments: str, *values: str) -> None:
+        await self.db.execute(
+            f"UPDATE chunks SET {assignments}, updated_at = now() WHERE video_id = $1 AND chunk_index = $2",
+            self.video_id,
+            self.chunk_index,
+            *values,
+        )

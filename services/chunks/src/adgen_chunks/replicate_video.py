@@ -1,0 +1,326 @@
+"""Chunks from Replicate image-to-video models through the official SDK, paid for at most once.
+
+A prediction costs money the moment it is created, and Replicate's API has no idempotency key. So
+every create carries a tag (the chunk's unit key, as an extra input the models ignore), the tag is
+stored in the chunk's row before the create is sent and the prediction id right after it answers,
+before any waiting. A worker that starts the chunk again polls the recorded prediction; when a
+create's answer was lost (a timeout, a dropped connection, a 5xx), recent predictions are listed
+and the tag looked up before anything is posted again.
+
+Requests are retried on throttling, server and network errors (backoff with jitter, Retry-After
+honoured); at most `concurrency` predictions per model run at once; every create carries a
+`Cancel-After` deadline so Replicate itself stops a prediction nobody waits for any more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import av
+import cv2
+import httpx
+import numpy as np
+import replicate
+from replicate.helpers import FileOutput
+from replicate.prediction import Prediction
+
+from adgen_chunks.clip_conform import conform_clip
+from adgen_chunks.providers import ClipRequest, RenderedClip
+from adgen_chunks.retry_policy import (
+    RateLimited,
+    http_status,
+    is_transient,
+    may_have_landed,
+    retry_after_seconds,
+    wait_before_retry,
+)
+from adgen_chunks.settings import ChunksSettings
+from adgen_kernel.errors import FailedPrecondition, Unavailable
+from adgen_kernel.logs import get_logger
+from adgen_kernel.metrics import provider_call
+
+log = get_logger(__name__)
+
+TAG_INPUT = "adgen_tag"
+TERMINAL = ("succeeded", "failed", "canceled")
+UNSUCCESSFUL = ("failed", "canceled")
+# How far back a lost create is looked for: Replicate lists newest first, 100 a page.
+RECONCILE_PAGES = 5
+# Failures that asking again will not change: the input itself was refused.
+REFUSAL_MARKERS = ("nsfw", "sensitive", "flagged", "safety", "content policy", "invalid input")
+
+T = TypeVar("T")
+
+
+class ProviderUnavailable(Unavailable):
+    """Replicate stayed throttled, erroring or unreachable past the retries, or the prediction failed
+    in a way another prediction may not (a crash, a cancel at the deadline)."""
+
+
+class PredictionRefused(FailedPrecondition):
+    """Replicate answered, and the answer will stay no: a refused request or a refused input."""
+
+
+@dataclass(frozen=True)
+class ReplicateVideoConfig:
+    api_token: str
+    base_url: str | None = None
+    concurrency: int = 4
+    timeout_s: float = 600.0
+    request_timeout_s: float = 30.0
+    max_attempts: int = 4
+    backoff_s: float = 1.0
+    poll_interval_s: float = 2.0
+    longest_poll_s: float = 15.0
+    longest_wait_s: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: ChunksSettings) -> ReplicateVideoConfig:
+        assert settings.replicate_api_token is not None
+        return cls(
+            api_token=settings.replicate_api_token.get_secret_value(),
+            base_url=settings.replicate_base_url,
+            concurrency=settings.replicate_concurrency,
+            timeout_s=settings.replicate_timeout_s,
+            request_timeout_s=settings.replicate_request_timeout_s,
+            max_attempts=settings.replicate_max_attempts,
+            backoff_s=settings.replicate_backoff_s,
+            poll_interval_s=settings.replicate_poll_interval_s,
+            longest_poll_s=settings.replicate_longest_poll_s,
+        )
+
+
+def png_data_uri(image: np.ndarray) -> str:
+    ok, data = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError("could not encode the init frame")
+    return "data:image/png;base64," + base64.b64encode(data.tobytes()).decode()
+
+
+def prediction_input(request: ClipRequest, tag: str) -> dict[str, Any]:
+    model = request.model
+    return {
+        model.image_input: png_data_uri(request.init),
+        "prompt": request.prompt,
+        "duration": round(model.clip_s),
+        TAG_INPUT: tag,
+    }
+
+
+def is_refusal(reason: str) -> bool:
+    text = reason.lower()
+    return any(marker in text for marker in REFUSAL_MARKERS)
+
+
+def _first_url(output: Any) -> str | None:
+    if isinstance(output, str):
+        return output
+    if isinstance(output, list) and output and isinstance(output[0], str):
+        return output[0]
+    return None
+
+
+def _as_provider_error(what: str, error: BaseException, attempts: int) -> BaseException:
+    status = http_status(error)
+    if isinstance(error, replicate.exceptions.ReplicateError):
+        said = f"HTTP {status} {error.title or ''}: {error.detail or ''}".replace(" :", ":")
+    elif status is not None:
+        said = f"HTTP {status}"
+    else:
+        said = str(error) or type(error).__name__
+    if is_transient(error):
+        return ProviderUnavailable(f"{what}: {said} (gave up after {attempts} attempts)")
+    if status is not None:
+        return PredictionRefused(f"{what}: Replicate refused the request: {said}")
+    return error
+
+
+class ReplicateVideo:
+    def __init__(self, config: ReplicateVideoConfig) -> None:
+        self._config = config
+        cancel_after = f"{max(5, round(config.timeout_s))}s"
+
+        async def deadline_on_create(request: httpx.Request) -> None:
+            if request.method == "POST" and request.url.path.endswith("/predictions"):
+                request.headers["Cancel-After"] = cancel_after
+
+        async def keep_retry_after(response: httpx.Response) -> None:
+            # The SDK does not retry a throttled POST and drops the headers; this keeps Retry-After.
+            if response.status_code == 429:
+                raise RateLimited(retry_after_seconds(response.headers.get("Retry-After")))
+
+        self._client = replicate.Client(
+            api_token=config.api_token,
+            base_url=config.base_url,
+            timeout=httpx.Timeout(config.request_timeout_s),
+            event_hooks={"request": [deadline_on_create], "response": [keep_retry_after]},
+        )
+        self._slots: dict[str, asyncio.Semaphore] = {}
+
+    async def aclose(self) -> None:
+        await self._client._async_client.aclose()  # the SDK offers no public close
+
+    async def clip_for(self, request: ClipRequest, path: Path) -> RenderedClip:
+        model = request.model
+        name = model.replicate_model
+        slot = self._slots.setdefault(model.key, asyncio.Semaphore(self._config.concurrency))
+        async with slot:
+            with provider_call("replicate", name):
+                prediction = await self._prediction(request)
+                try:
+                    async with asyncio.timeout(self._config.timeout_s):
+                        prediction = await self._wait(name, prediction)
+                except TimeoutError:
+                    # Not canceled: it is paid for, a later attempt polls it again, and Cancel-After ends it.
+                    raise ProviderUnavailable(
+                        f"{name}: prediction {prediction.id} not finished within {self._config.timeout_s:g} s"
+                    ) from None
+                url = await self._output_url(request, prediction)
+                video = await self._retrying(f"{name} output", lambda: FileOutput(url, self._client).aread())
+        handoff = await asyncio.to_thread(self._conform, request, prediction.id, video, path)
+        return RenderedClip(handoff, "replicate", name, model.price_per_clip_micros)
+
+    # ------------------------------------------------------------------------------ the prediction
+
+    async def _prediction(self, request: ClipRequest) -> Prediction:
+        """The prediction rendering this chunk: the recorded one, a lost create found by its tag, or a new one."""
+        name = request.model.replicate_model
+        recorded = await request.record.load()
+        if recorded.prediction_id:
+            prediction = await self._retrying(
+                f"{name} poll", lambda: self._client.predictions.async_get(recorded.prediction_id)
+            )
+            if prediction.status not in UNSUCCESSFUL:
+                log.info("resuming a paid prediction", unit=request.unit, prediction=prediction.id)
+                return prediction
+            await request.record.forget()
+        elif recorded.tag:
+            found = await self._find(name, recorded.tag)
+            if found is not None:
+                await request.record.created(found.id)
+                return found
+        return await self._create(request, request.unit)
+
+    async def _create(self, request: ClipRequest, tag: str) -> Prediction:
+        name = request.model.replicate_model
+        inputs = prediction_input(request, tag)
+        await request.record.begin(tag)
+        for attempt in range(1, self._config.max_attempts + 1):
+            try:
+                # The SDK sends creates without a timeout; an answer that does not come counts as lost.
+                prediction = await asyncio.wait_for(
+                    self._client.models.predictions.async_create(model=name, input=inputs),
+                    self._config.request_timeout_s,
+                )
+            except Exception as error:
+                if not is_transient(error):
+                    raise _as_provider_error(f"{name} create", error, attempt) from error
+                if may_have_landed(error):
+                    found = await self._find(name, tag)
+                    if found is not None:
+                        log.info("a lost create was found by its tag", unit=request.unit, prediction=found.id)
+                        await request.record.created(found.id)
+                        return found
+                if attempt == self._config.max_attempts:
+                    raise _as_provider_error(f"{name} create", error, attempt) from error
+                await asyncio.sleep(self._wait_after(error, attempt))
+                continue
+            await request.record.created(prediction.id)
+            return prediction
+        raise AssertionError("the create loop ended without a result")
+
+    async def _find(self, name: str, tag: str) -> Prediction | None:
+        """The newest live prediction carrying `tag`, among the recent ones."""
+        cursor: Any = ...
+        for _ in range(RECONCILE_PAGES):
+            page = await self._retrying(
+                f"{name} list", lambda cursor=cursor: self._client.predictions.async_list(cursor)
+            )
+            for prediction in page.results:
+                if (prediction.input or {}).get(TAG_INPUT) == tag and prediction.status not in UNSUCCESSFUL:
+                    return prediction
+            if not page.next:
+                return None
+            cursor = page.next
+        return None
+
+    async def _wait(self, name: str, prediction: Prediction) -> Prediction:
+        interval = self._config.poll_interval_s
+        while prediction.status not in TERMINAL:
+            await asyncio.sleep(interval)
+            interval = min(interval * 1.5, self._config.longest_poll_s)
+            prediction = await self._retrying(
+                f"{name} poll", lambda pid=prediction.id: self._client.predictions.async_get(pid)
+            )
+        return prediction
+
+    async def _output_url(self, request: ClipRequest, prediction: Prediction) -> str:
+        name = request.model.replicate_model
+        if prediction.status in UNSUCCESSFUL:
+            await request.record.forget()  # the next attempt creates a new prediction
+            if prediction.status == "canceled":
+                raise ProviderUnavailable(f"{name}: prediction {prediction.id} was canceled (past its deadline)")
+            reason = str(prediction.error or "no reason given")
+            message = f"{name}: prediction {prediction.id} failed: {reason}"
+            if is_refusal(reason):
+                raise PredictionRefused(message)
+            raise ProviderUnavailable(message)
+        url = _first_url(prediction.output)
+        if url is None:
+            raise PredictionRefused(f"{name}: prediction {prediction.id} succeeded without a video URL")
+        return url
+
+    def _conform(self, request: ClipRequest, prediction_id: str, video: bytes, path: Path) -> np.ndarray | None:
+        name = request.model.replicate_model
+        width, height = request.size
+        with tempfile.TemporaryDirectory(prefix="adgen-replicate-") as folder:
+            source = Path(folder) / "output.mp4"
+            source.write_bytes(video)
+            try:
+                clip = conform_clip(
+                    source,
+                    path,
+                    fps=request.fps,
+                    width=width,
+                    height=height,
+                    max_frames=request.clip_frames,
+                    handoff_frame=request.handoff_frame,
+                )
+            except (ValueError, av.error.FFmpegError) as error:
+                raise PredictionRefused(
+                    f"{name}: prediction {prediction_id} returned an unreadable video: {error}"
+                ) from None
+        needed = max(request.used_frames, request.handoff_frame + 1)
+        if clip.frames < needed:
+            raise PredictionRefused(
+                f"{name}: prediction {prediction_id} returned {clip.source_frames} frames at {float(clip.source_fps):g}"
+                f" fps, {clip.frames} at {request.fps} fps; the chunk needs {needed}"
+            )
+        return clip.handoff
+
+    # ------------------------------------------------------------------------------ retries
+
+    def _wait_after(self, error: BaseException, attempt: int) -> float:
+        return wait_before_retry(error, attempt, self._config.backoff_s, self._config.longest_wait_s)
+
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """`call`, tried again on transient errors; only for requests that are safe to repeat."""
+        for attempt in range(1, self._config.max_attempts + 1):
+            try:
+                return await call()
+            except Exception as error:
+                if not is_transient(error) or attempt == self._config.max_attempts:
+                    mapped = _as_provider_error(what, error, attempt)
+                    if mapped is error:
+                        raise
+                    raise mapped from error
+                wait = self._wait_after(error, attempt)
+                log.info("retrying replicate request", call=what, attempt=attempt, retry_in_s=wait, error=str(error))
+                await asyncio.sleep(wait)
+        raise AssertionError("the retry loop ended without a result")

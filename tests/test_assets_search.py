@@ -1,0 +1,244 @@
+"""Semantic search in the assets service: CLIP (the real model, random weights) and pgvector on the
+real infrastructure, always filtered to the caller's own assets."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import grpc
+import nats
+import numpy as np
+import pytest
+from conftest import base_settings
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from PIL import Image
+
+from adgen.assets.v1 import assets_service_pb2 as pb
+from adgen.assets.v1 import assets_service_pb2_grpc
+from adgen.events.v1 import events_pb2
+from adgen_assets.embeddings import load_embedder
+from adgen_assets.search_plan import parse_vector, vector_literal
+from adgen_assets.server import build
+from adgen_assets.settings import AssetsSettings
+from adgen_cli.infra import InfraEndpoints
+from adgen_kernel.jetstream import publish_work
+from adgen_kernel.serve import RunningService, start_service
+
+pytestmark = pytest.mark.xdist_group("stack")
+
+
+@pytest.fixture(scope="module")
+async def clip_assets(infra: InfraEndpoints) -> AsyncIterator[RunningService]:
+    service = await start_service("assets", AssetsSettings(**base_settings(infra), clip_random_weights=True), build)
+    yield service
+    await service.stop()
+
+
+@pytest.fixture(scope="module")
+async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(infra.database_url)
+    yield conn
+    await conn.close()
+
+
+async def new_user(db: asyncpg.Connection) -> str:
+    return str(
+        await db.fetchval(
+            "INSERT INTO users (name, api_key_hash) VALUES ($1, $2) RETURNING user_id",
+            f"search-{uuid.uuid4().hex[:10]}",
+            uuid.uuid4().bytes,
+        )
+    )
+
+
+def picture(colour: tuple[int, int, int], mark: tuple[int, int, int] = (255, 255, 255)) -> bytes:
+    image = Image.new("RGB", (80, 60), colour)
+    image.paste(mark, (20, 15, 50, 40))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+async def upload(stub: assets_service_pb2_grpc.AssetsServiceStub, user_id: str, data: bytes) -> pb.UploadAssetResponse:
+    async def parts() -> AsyncIterator[pb.UploadAssetRequest]:
+        yield pb.UploadAssetRequest(metadata=pb.UploadAssetMetadata(user_id=user_id, filename="product.png"))
+        yield pb.UploadAssetRequest(chunk=data)
+
+    return await stub.UploadAsset(parts())
+
+
+async def stored_vector(db: asyncpg.Connection, asset_id: str) -> np.ndarray | None:
+    text = await db.fetchval("SELECT embedding::text FROM assets WHERE asset_id = $1", uuid.UUID(asset_id))
+    return None if text is None else parse_vector(text)
+
+
+async def expect(call, code: grpc.StatusCode, *words: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    assert caught.value.code() == code, caught.value.details()
+    for word in words:
+        assert word in caught.value.details()
+
+
+def stub_for(service: RunningService) -> tuple[grpc.aio.Channel, assets_service_pb2_grpc.AssetsServiceStub]:
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
+    return channel, assets_service_pb2_grpc.AssetsServiceStub(channel)
+
+
+async def test_search_is_ordered_scored_and_never_shows_a_strangers_asset(clip_assets, db) -> None:  # type: ignore[no-untyped-def]
+    owner, stranger = await new_user(db), await new_user(db)
+    channel, stub = stub_for(clip_assets)
+    async with channel:
+        mine = [
+            (await upload(stub, owner, picture(colour, mark))).asset.asset_id
+            for colour, mark in [((200, 20, 20), (0, 0, 0)), ((20, 200, 20), (255, 255, 0)), ((20, 20, 200), (9, 9, 9))]
+        ]
+        theirs = (await upload(stub, stranger, picture((120, 120, 120)))).asset.asset_id
+        query = "a red watch on a black table"
+        model, _ = load_embedder(clip_assets.settings)  # the service's own model: loaded once per process
+        assert model is not None
+        query_vector = model.embed_texts([query])[0]
+        # The stranger's asset is the exact query vector: the nearest row in the whole table.
+        await db.execute(
+            "UPDATE assets SET embedding = $2::vector WHERE asset_id = $1",
+            uuid.UUID(theirs),
+            vector_literal(query_vector),
+        )
+
+        found = (await stub.SearchAssets(pb.SearchAssetsRequest(user_id=owner, query=query, min_score=-1.0))).results
+        assert sorted(r.asset.asset_id for r in found) == sorted(mine)
+        assert all(r.asset.user_id == owner for r in found)
+        scores = [r.score for r in found]
+        assert scores == sorted(scores, reverse=True) and all(-1.0 <= s <= 1.0 for s in scores)
+        for result in found:
+            expected = float(np.dot(await stored_vector(db, result.asset.asset_id), query_vector))
+            assert result.score == pytest.approx(expected, abs=1e-4)
+
+        # The default threshold (0.25) drops what scores below it.
+        default = (await stub.SearchAssets(pb.SearchAssetsRequest(user_id=owner, query=query))).results
+        assert [r.asset.asset_id for r in default] == [r.asset.asset_id for r in found if r.score >= 0.25]
+
+        theirs_found = (
+            await stub.SearchAssets(pb.SearchAssetsRequest(user_id=stranger, query=query, min_score=-1.0))
+        ).results
+        assert [r.asset.asset_id for r in theirs_found] == [theirs]
+        assert theirs_found[0].score == pytest.approx(1.0, abs=1e-4)
+
+
+async def test_similar_and_recommend_stay_within_the_callers_assets(clip_assets, db) -> None:  # type: ignore[no-untyped-def]
+    owner, stranger = await new_user(db), await new_user(db)
+    channel, stub = stub_for(clip_assets)
+    async with channel:
+        first = await upload(stub, owner, picture((240, 240, 240), (10, 10, 10)))
+        assert list(first.near_duplicate_ids) == []
+        again = await upload(stub, owner, picture((240, 240, 240), (10, 10, 10)))
+        assert list(again.near_duplicate_ids) == [first.asset.asset_id]
+        other = (await upload(stub, owner, picture((30, 90, 160), (250, 200, 0)))).asset.asset_id
+        # The stranger's copy of the same picture is not a duplicate of anything of theirs.
+        copy = await upload(stub, stranger, picture((240, 240, 240), (10, 10, 10)))
+        assert list(copy.near_duplicate_ids) == []
+
+        similar = (
+            await stub.SimilarAssets(
+                pb.SimilarAssetsRequest(user_id=owner, asset_id=first.asset.asset_id, min_score=-1.0)
+            )
+        ).results
+        assert [r.asset.asset_id for r in similar] == [again.asset.asset_id, other]
+        assert similar[0].score == pytest.approx(1.0, abs=1e-4) and similar[0].score >= similar[1].score
+        default = (
+            await stub.SimilarAssets(pb.SimilarAssetsRequest(user_id=owner, asset_id=first.asset.asset_id))
+        ).results
+        assert all(r.score >= 0.70 for r in default)
+
+        await expect(
+            stub.SimilarAssets(pb.SimilarAssetsRequest(user_id=owner, asset_id=copy.asset.asset_id)),
+            grpc.StatusCode.NOT_FOUND,
+            copy.asset.asset_id,
+        )
+        await expect(
+            stub.RecommendAssets(
+                pb.RecommendAssetsRequest(user_id=owner, asset_ids=[first.asset.asset_id, copy.asset.asset_id])
+            ),
+            grpc.StatusCode.NOT_FOUND,
+            copy.asset.asset_id,
+        )
+
+        picked = [first.asset.asset_id, other]
+        recommended = (await stub.RecommendAssets(pb.RecommendAssetsRequest(user_id=owner, asset_ids=picked))).results
+        assert [r.asset.asset_id for r in recommended] == [again.asset.asset_id]
+        centre = (await stored_vector(db, picked[0])) + (await stored_vector(db, picked[1]))
+        centre /= np.linalg.norm(centre)
+        expected = float(np.dot(await stored_vector(db, again.asset.asset_id), centre))
+        assert recommended[0].score == pytest.approx(expected, abs=1e-4)
+
+
+async def test_bad_requests_name_the_field(clip_assets, db) -> None:  # type: ignore[no-untyped-def]
+    owner = await new_user(db)
+    channel, stub = stub_for(clip_assets)
+    async with channel:
+        bad = grpc.StatusCode.INVALID_ARGUMENT
+        await expect(stub.SearchAssets(pb.SearchAssetsRequest(user_id="me", query="x")), bad, "user_id")
+        await expect(stub.SearchAssets(pb.SearchAssetsRequest(user_id=owner, query="  ")), bad, "query")
+        await expect(stub.SearchAssets(pb.SearchAssetsRequest(user_id=owner, query="x", limit=500)), bad, "limit")
+        await expect(
+            stub.SearchAssets(pb.SearchAssetsRequest(user_id=owner, query="x", min_score=3.0)), bad, "min_score"
+        )
+        await expect(stub.SimilarAssets(pb.SimilarAssetsRequest(user_id=owner, asset_id="42")), bad, "asset_id")
+        await expect(stub.RecommendAssets(pb.RecommendAssetsRequest(user_id=owner)), bad, "asset_ids")
+        await expect(
+            stub.SimilarAssets(pb.SimilarAssetsRequest(user_id=owner, asset_id=str(uuid.uuid4()))),
+            grpc.StatusCode.NOT_FOUND,
+        )
+
+
+async def test_the_embed_worker_fills_a_missing_embedding(clip_assets, db, infra) -> None:  # type: ignore[no-untyped-def]
+    owner = await new_user(db)
+    channel, stub = stub_for(clip_assets)
+    async with channel:
+        asset = (await upload(stub, owner, picture((10, 120, 60), (200, 0, 200)))).asset
+    inline = await stored_vector(db, asset.asset_id)
+    assert inline is not None and inline.shape == (512,)
+    await db.execute("UPDATE assets SET embedding = NULL WHERE asset_id = $1", uuid.UUID(asset.asset_id))
+    nc = await nats.connect(infra.nats_url)
+    try:
+        work = events_pb2.EmbedWork(asset_id=asset.asset_id, user_id=owner)
+        await publish_work(nc.jetstream(), "embed", work, f"embed-again:{asset.asset_id}")
+        for _ in range(200):
+            vector = await stored_vector(db, asset.asset_id)
+            if vector is not None:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await nc.close()
+    assert vector is not None
+    np.testing.assert_allclose(vector, inline, atol=1e-5)
+
+
+async def test_without_weights_uploads_work_and_search_says_why(infra, db) -> None:  # type: ignore[no-untyped-def]
+    service = await start_service("assets", AssetsSettings(**base_settings(infra)), build)
+    try:
+        owner = await new_user(db)
+        channel, stub = stub_for(service)
+        async with channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            status = await health.Check(health_pb2.HealthCheckRequest(service="adgen.assets.v1.AssetsService"))
+            assert status.status == health_pb2.HealthCheckResponse.SERVING
+            uploaded = await upload(stub, owner, picture((90, 90, 20)))
+            assert list(uploaded.near_duplicate_ids) == []
+            assert await stored_vector(db, uploaded.asset.asset_id) is None
+            await expect(
+                stub.SearchAssets(pb.SearchAssetsRequest(user_id=owner, query="watch")),
+                grpc.StatusCode.UNAVAILABLE,
+                "no CLIP weights are configured",
+            )
+            await expect(
+                stub.SimilarAssets(pb.SimilarAssetsRequest(user_id=owner, asset_id=uploaded.asset.asset_id)),
+                grpc.StatusCode.UNAVAILABLE,
+                "no CLIP weights are configured",
+            )
+    finally:
+        await service.stop()
