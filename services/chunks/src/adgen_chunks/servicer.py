@@ -15,10 +15,6 @@ from adgen_kernel.errors import InvalidArgument
 _INIT = {InitSource.STORYBOARD: common_pb2.INIT_SOURCE_STORYBOARD, InitSource.HANDOFF: common_pb2.INIT_SOURCE_HANDOFF}
 
 
-def micros(model: VideoModel) -> int:
-    return int(model.price_per_clip_usd * 1_000_000)
-
-
 def plan_to_proto(plan: ChunkPlan, model: VideoModel) -> common_pb2.ChunkPlan:
     return common_pb2.ChunkPlan(
         video_model=model.key,
@@ -27,7 +23,7 @@ def plan_to_proto(plan: ChunkPlan, model: VideoModel) -> common_pb2.ChunkPlan:
         clip_frames=plan.clip_frames,
         overlap_frames=plan.overlap_frames,
         total_frames=plan.total_frames,
-        price_per_clip_micros=micros(model),
+        price_per_clip_micros=model.price_per_clip_micros,
         slots=[
             common_pb2.ChunkSlot(
                 index=s.index,
@@ -61,7 +57,7 @@ class ChunksServicer(chunks_service_pb2_grpc.ChunksServiceServicer):
                     fps=m.fps,
                     width=m.width,
                     height=m.height,
-                    price_per_clip_micros=micros(m),
+                    price_per_clip_micros=m.price_per_clip_micros,
                     local=m.is_local,
                 )
                 for m in REGISTRY.values()
