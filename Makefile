@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 ADGEN := $(VENV)/bin/adgen
 PROMPT ?= 30 second ad for a matte-black titanium watch, luxury feel
 
-.PHONY: help setup generate check-generated lint test up down demo bench k8s-render
+.PHONY: help setup generate check-generated lint test browser up down demo bench k8s-render
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -27,8 +27,11 @@ lint: setup ## buf lint (STANDARD) and ruff
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
-test: check-generated lint k8s-render ## Everything CI runs: generated-code check, lint, manifests, the three test tiers
+test: check-generated lint k8s-render browser ## Everything CI runs: generated-code check, lint, manifests, the three test tiers
 	@$(PY) -m pytest -q
+
+browser: setup ## Debian's chromium for the web page's browser test (installed when missing)
+	@scripts/browser.sh
 
 up: setup ## Start the local stack (NATS, Postgres, S3, all services, gateway)
 	@$(ADGEN) up

@@ -4,7 +4,9 @@ A 30 s, 24 fps ad (three 10 s beats, chunks of 5 s overlapping by 25 %, dissolve
 rendered from synthetic lossless 720p chunks at 720p and at 1080p with everything refine does:
 decode, cover-fit, exposure matching at seams, cross-fades, the colour grade, supers and the music
 bed, then the one H.264 encode. The baseline is one plain libx264 encode of the same number of
-frames at the same preset and quality, from frames already in memory, in the same run.
+frames at the same preset and quality, from frames already in memory, in the same run. Each side
+runs twice, alternating, and the faster run counts: the machine is shared, and the better of two
+is the less disturbed one.
 """
 
 from __future__ import annotations
@@ -100,7 +102,16 @@ def run() -> Report:
     total = 3 * BEAT_S * FPS
     report = Report(
         title="Refine: stitch + seams + grade + supers + music + encode, 30 s at 24 fps",
-        header=["output", "frames", "refine s", "plain encode s", "ratio", "refine ms/frame"],
+        header=[
+            "output",
+            "frames",
+            "refine s",
+            "of which music s",
+            "plain encode s",
+            "ratio",
+            "refine ms/frame",
+            "plain ms/frame",
+        ],
     )
     with tempfile.TemporaryDirectory(prefix="adgen-bench-refine-") as folder:
         paths = write_chunks(Path(folder), placements)
@@ -109,23 +120,30 @@ def run() -> Report:
         table_s = time.perf_counter() - started
         for width, height in ((1280, 720), (1920, 1080)):
             spec.output.CopyFrom(common_pb2.OutputFormat(width=width, height=height, fps=FPS))
-            started = time.perf_counter()
-            audio = music_for(spec)
-            layers = supers_for(captions(spec), width, height)
-            render_final(
-                paths, placements, total, transitions(spec), audio, 48_000,
-                OutputFormat(width, height, FPS, crf=CRF, preset=PRESET), Path(folder) / f"refined_{height}.mp4",
-                grade=shipped_table("cinematic_warm"), supers=layers,
-            )  # fmt: skip
-            refine_s = time.perf_counter() - started
-            plain_s = plain_encode(width, height, total, Path(folder) / f"plain_{height}.mp4")
+            refines, plains = [], []
+            for _ in range(2):
+                started = time.perf_counter()
+                audio = music_for(spec)
+                music_s = time.perf_counter() - started
+                layers = supers_for(captions(spec), width, height)
+                render_final(
+                    paths, placements, total, transitions(spec), audio, 48_000,
+                    OutputFormat(width, height, FPS, crf=CRF, preset=PRESET), Path(folder) / f"refined_{height}.mp4",
+                    grade=shipped_table("cinematic_warm"), supers=layers,
+                )  # fmt: skip
+                refines.append((time.perf_counter() - started, music_s))
+                plains.append(plain_encode(width, height, total, Path(folder) / f"plain_{height}.mp4"))
+            refine_s, music_s = min(refines)
+            plain_s = min(plains)
             report.rows.append(
-                [f"{height}p", str(total), f"{refine_s:.1f}", f"{plain_s:.1f}", f"{refine_s / plain_s:.2f}x",
-                 f"{1000 * refine_s / total:.1f}"]
+                [f"{height}p", str(total), f"{refine_s:.1f}", f"{music_s:.1f}", f"{plain_s:.1f}",
+                 f"{refine_s / plain_s:.2f}x", f"{1000 * refine_s / total:.1f}", f"{1000 * plain_s / total:.1f}"]
             )  # fmt: skip
     report.notes += [
         f"{len(placements)} lossless {CHUNK_SIZE[0]}x{CHUNK_SIZE[1]} chunks; x264 preset {PRESET}, crf {CRF}; "
         "target: refine within 1.5x of the plain encode",
         f"building the 256³ grade table once per process: {table_s:.2f} s (not in the refine column)",
+        "best of two alternating runs per side; the pictures are made on a worker thread while x264 encodes, "
+        "so the refine column is x264 plus whatever the worker cannot hide (music synthesis, AAC, the text)",
     ]
     return report

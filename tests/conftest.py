@@ -107,7 +107,7 @@ async def stack(infra: InfraEndpoints) -> AsyncIterator[Stack]:
         services["chunks"] = await start_service("chunks", ChunksSettings(**base), build_chunks)
         services["export"] = await start_service("export", ExportSettings(**base), build_export)
         services["planner"] = await start_service(
-            "planner", PlannerSettings(**base, chunks_addr=addr("chunks")), build_planner
+            "planner", PlannerSettings(**base, chunks_addr=addr("chunks"), assets_addr=addr("assets")), build_planner
         )
         services["storyboard"] = await start_service(
             "storyboard", StoryboardSettings(**base, assets_addr=addr("assets")), build_storyboard
@@ -122,6 +122,7 @@ async def stack(infra: InfraEndpoints) -> AsyncIterator[Stack]:
                 chunks_addr=addr("chunks"),
                 export_addr=addr("export"),
                 planner_addr=addr("planner"),
+                assets_addr=addr("assets"),
             ),
             build_gateway,
         )

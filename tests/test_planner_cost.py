@@ -12,6 +12,7 @@ import openai
 import pytest
 from fakes.openai_api import answer, fake_openai, malformed
 
+from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.chunks.v1 import chunks_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
@@ -59,6 +60,7 @@ async def _plan_one(stack, reply, planner_label: str) -> list[asyncpg.Record]:  
         s3_access_key=e.s3_access_key,
         s3_secret_key=e.s3_secret_key,
         chunks_addr=stack.address("chunks"),
+        assets_addr=stack.address("assets"),
     )
     nc = await nats.connect(stack.endpoints.nats_url)
     pool = await create_pool(stack.endpoints.database_url, max_size=2)
@@ -70,6 +72,7 @@ async def _plan_one(stack, reply, planner_label: str) -> list[asyncpg.Record]:  
             planner = Planner(
                 Connections(settings, nc, nc.jetstream(), pool, ObjectStore.from_settings(settings)),
                 chunks_service_pb2_grpc.ChunksServiceStub(channel),
+                assets_service_pb2_grpc.AssetsServiceStub(channel),  # never called: the request names no assets
                 OpenAiComposer(client, "gpt-4o-mini", TokenPrices(0.15, 0.60)),
             )
             await stack.new_user(name := f"cost-{uuid.uuid4().hex[:8]}")

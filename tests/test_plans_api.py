@@ -104,4 +104,4 @@ async def test_cli_plan_prints_the_beats_and_the_quote(stack, key: str) -> None:
         assert beat["beat_id"] in table.stdout, table.stdout
     assert f"{slots} chunks of 5 s on wan" in table.stdout
     refused = await asyncio.to_thread(runner.invoke, app, ["plan", "ad", "--duration", "7"], env=env)
-    assert refused.exit_code == 3 and "duration_s" in refused.output
+    assert refused.exit_code == 2 and "duration_s" in refused.output  # 2: bad input

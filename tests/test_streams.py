@@ -31,6 +31,7 @@ async def read_events(
     last_event_id: str | None = None,
     stop_after: int | None = None,
     stop_on: str | None = None,
+    terminal: tuple[str, ...] = TERMINAL_KINDS,
 ) -> list[Sse]:
     """The events of one SSE response, until the terminal one (or `stop_after` events, or the first
     `stop_on` event, then it disconnects as a dropped client would)."""
@@ -48,7 +49,7 @@ async def read_events(
                 continue
             if "data" in fields:
                 events.append(Sse(fields.get("id", ""), fields.get("event", ""), json.loads(fields["data"])))
-                if events[-1].kind in (*TERMINAL_KINDS, stop_on) or (stop_after and len(events) >= stop_after):
+                if events[-1].kind in (*terminal, stop_on) or (stop_after and len(events) >= stop_after):
                     return events
             fields = {}
     return events

@@ -44,7 +44,7 @@ async def test_a_failing_item_is_redelivered_then_succeeds(js) -> None:  # type:
     async def dead_letter(item: events_pb2.PlanWork, error: BaseException) -> None:
         dead.append(str(error))
 
-    handler = WorkHandler("test-retry", events_pb2.PlanWork, handle, dead_letter, subject="adgen.work.test-retry")
+    handler = WorkHandler("test-retry", events_pb2.PlanWork, handle, dead_letter)
     await publish_work(js, "test-retry", events_pb2.PlanWork(video_id="v1"), "v1:retry")
     await run_until(WorkerLoop(js, handler, concurrency=1, ack_wait_s=5), lambda: len(deliveries) >= 2)
     assert deliveries == [1, 2]

@@ -6,7 +6,8 @@ It serves `POST /v1/models/{owner}/{name}/predictions` and `POST /v1/predictions
 `POST /v1/predictions/{id}/cancel`, and the output files it generates itself. What each create does
 is scripted per model (succeed, fail, canceled, 429 with Retry-After, 500, slow), and every request
 is recorded so that tests can assert what a client sent. What a model outputs is pluggable per model
-(a PNG by default; `video_output` makes MP4s of a video model's real length and frame rate), as a
+(a PNG by default; `video_output` makes MP4s of a video model's real length and frame rate,
+`audio_output` WAVs of the asked duration, as MusicGen does), as a
 URL or a list of URLs. A create can also be accepted and its answer held back (`answer_delay_s`), which
 is what a client sees when a create's response is lost.
 
@@ -24,6 +25,7 @@ import itertools
 import socket
 import threading
 import time
+import wave
 import zlib
 from collections import deque
 from collections.abc import Callable
@@ -114,6 +116,27 @@ def video_output(image_input: str, clip_s: float, fps: int, size: tuple[int, int
         return out.getvalue()
 
     return Output(make, "video/mp4", "mp4", as_list=False)
+
+
+def audio_output(sample_rate: int = 32_000) -> Output:
+    """A music model (MusicGen): a stereo 16-bit WAV of the requested `duration` seconds (8 when not
+    asked), a chord of three sines whose root follows the seed, as a single URL."""
+
+    def make(inputs: dict[str, Any]) -> bytes:
+        seconds = float(inputs.get("duration", 8))
+        t = np.arange(round(seconds * sample_rate)) / sample_rate
+        root = 110.0 * 2 ** ((int(inputs.get("seed", 0)) % 12) / 12)
+        tone = sum(np.sin(2 * np.pi * root * ratio * t) for ratio in (1.0, 1.25, 1.5)) / 3
+        samples = (0.4 * np.stack([tone, tone], axis=1) * 32767).astype("<i2")
+        out = io.BytesIO()
+        with wave.open(out, "wb") as wav:
+            wav.setnchannels(2)
+            wav.setsampwidth(2)
+            wav.setframerate(sample_rate)
+            wav.writeframes(samples.tobytes())
+        return out.getvalue()
+
+    return Output(make, "audio/wav", "wav", as_list=False)
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,68 @@
-"""`adgen`: run the local stack and make videos from the terminal.
-
-Exit codes: 0 done, 1 the video failed, 2 bad usage or configuration, 3 the API refused or failed.
-"""
+"""`adgen`: run the local stack and make videos from the terminal."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import httpx
 import typer
-from httpx_sse import connect_sse
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
-app = typer.Typer(help="adgen — a sentence in, a finished MP4 ad out.", no_args_is_help=True)
+from adgen_cli import assets, videos
+from adgen_cli.api import Target, dev_env
+from adgen_cli.options import Json, connect, start
+from adgen_cli.outcome import EXIT_CODES_HELP, CliError, ExitCode, print_json
+
+
+class AdgenGroup(TyperGroup):
+    """Where every command's CliError becomes its message and exit code (Ctrl-C is 130 already)."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CliError as error:
+            error.show()
+            raise typer.Exit(error.exit_code) from None
+
+
+app = typer.Typer(
+    cls=AdgenGroup,
+    help=f"adgen — a sentence in, a finished MP4 ad out.\n\n{EXIT_CODES_HELP}",
+    no_args_is_help=True,
+)
 users = typer.Typer(help="Manage users and their API keys.", no_args_is_help=True)
 app.add_typer(users, name="users")
-console = Console(stderr=True)
+app.add_typer(videos.app, name="videos")
+app.add_typer(assets.app, name="assets")
+err = Console(stderr=True)
+out = Console()
 
-StateDir = Annotated[Path, typer.Option(envvar="ADGEN_STATE_DIR", help="Folder of the local stack's state")]
-DEFAULT_STATE = Path(".adgen")
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    api_url: Annotated[
+        str | None,
+        typer.Option(envvar=["ADGEN_API_URL", "ADGEN_URL"], help="Gateway URL (default: the local stack's)"),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="ADGEN_API_KEY", help="API key (default: the local stack's dev user)")
+    ] = None,
+    state_dir: Annotated[
+        Path, typer.Option(envvar="ADGEN_STATE_DIR", help="Folder of the local stack's state and dev.env")
+    ] = Path(".adgen"),
+) -> None:
+    ctx.obj = Target(api_url=api_url, api_key=api_key, state_dir=state_dir)
+
+
+def _target(ctx: typer.Context) -> Target:
+    target = ctx.find_object(Target)
+    assert target is not None
+    return target
 
 
 def _stack(state_dir: Path):  # type: ignore[no-untyped-def]
@@ -33,149 +71,112 @@ def _stack(state_dir: Path):  # type: ignore[no-untyped-def]
     return DevStack(state_dir)
 
 
-def _dev_env(state_dir: Path) -> dict[str, str]:
-    path = state_dir / "dev.env"
-    if not path.exists():
-        return {}
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {k: v for k, v in pairs}
-
-
-def _api(state_dir: Path) -> tuple[str, str]:
-    env = _dev_env(state_dir)
-    url = os.environ.get("ADGEN_URL") or env.get("ADGEN_URL")
-    key = os.environ.get("ADGEN_API_KEY") or env.get("ADGEN_API_KEY")
-    if not url or not key:
-        console.print("[red]No gateway configured.[/] Run [bold]adgen up[/] or set ADGEN_URL and ADGEN_API_KEY.")
-        raise typer.Exit(2)
-    return url.rstrip("/"), key
-
-
-def _fail_on_problem(response: httpx.Response) -> None:
-    if response.status_code < 400:
-        return
-    try:
-        body = response.json()
-        detail = body.get("detail", response.text)
-        fields = "".join(f"\n  {e['field']}: {e['message']}" for e in body.get("errors", []))
-    except ValueError:
-        detail, fields = response.text, ""
-    console.print(f"[red]{response.status_code}[/] {detail}{fields}")
-    raise typer.Exit(3)
-
-
-@app.command()
+@app.command(epilog=EXIT_CODES_HELP)
 def up(
-    state_dir: StateDir = DEFAULT_STATE,
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Gateway port (a free one if taken)")] = 8080,
+    as_json: Json = False,
 ) -> None:
     """Start NATS, Postgres, S3, every service and the gateway on loopback."""
-    with console.status("starting the local stack…"):
+    start(ctx, as_json)
+    state_dir = _target(ctx).state_dir
+    with err.status("starting the local stack…"):
         info = _stack(state_dir).up(http_port=port)
-    console.print(f"[green]adgen is up[/] at {info.url}")
-    console.print(f"API key (dev user): [bold]{info.api_key}[/]")
-    console.print(f"Settings written to {state_dir / 'dev.env'}")
+    env_file = state_dir / "dev.env"
+    if as_json:
+        print_json({"url": info.url, "api_key": info.api_key, "env_file": str(env_file)})
+        return
+    out.print(f"[green]adgen is up[/] at {info.url}")
+    out.print(f"API key (dev user): [bold]{info.api_key}[/]")
+    out.print(f"Settings written to {env_file}")
 
 
-@app.command()
-def down(state_dir: StateDir = DEFAULT_STATE) -> None:
+@app.command(epilog=EXIT_CODES_HELP)
+def down(ctx: typer.Context, as_json: Json = False) -> None:
     """Stop exactly what `adgen up` started."""
-    _stack(state_dir).down()
-    console.print("adgen is down")
+    start(ctx, as_json)
+    _stack(_target(ctx).state_dir).down()
+    if as_json:
+        print_json({"status": "down"})
+    else:
+        out.print("adgen is down")
 
 
-@users.command("create")
-def users_create(name: str, state_dir: StateDir = DEFAULT_STATE) -> None:
+@users.command("create", epilog=EXIT_CODES_HELP)
+def users_create(ctx: typer.Context, name: str, as_json: Json = False) -> None:
     """Create a user and print its API key (shown once, stored hashed)."""
     from adgen_cli.stack import create_user
 
-    database_url = os.environ.get("ADGEN_DATABASE_URL") or _dev_env(state_dir).get("ADGEN_DATABASE_URL")
+    start(ctx, as_json)
+    database_url = os.environ.get("ADGEN_DATABASE_URL") or dev_env(_target(ctx).state_dir).get("ADGEN_DATABASE_URL")
     if not database_url:
-        console.print("[red]No database configured.[/] Run [bold]adgen up[/] or set ADGEN_DATABASE_URL.")
-        raise typer.Exit(2)
+        raise CliError("no database configured", ExitCode.BAD_INPUT, hint="Run `adgen up` or set ADGEN_DATABASE_URL.")
     try:
         key = asyncio.run(create_user(database_url, name))
     except ValueError as error:
-        console.print(f"[red]{error}[/]")
-        raise typer.Exit(2) from None
-    typer.echo(key)
+        raise CliError(str(error), ExitCode.BAD_INPUT) from None
+    if as_json:
+        print_json({"name": name, "api_key": key})
+    else:
+        typer.echo(key)
 
 
-def _follow(client: httpx.Client, url: str, video_id: str, as_json: bool) -> dict:
-    """Shows live progress from the SSE stream; returns the last progress snapshot."""
-    last: dict = {}
-    columns = [
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-    ]
-    with Progress(*columns, console=console, disable=as_json) as bar:
-        task = bar.add_task("planning", total=100, detail="")
-        with connect_sse(client, "GET", f"{url}/v1/videos/{video_id}/events", timeout=None) as source:
-            _fail_on_problem(source.response)
-            for sse in source.iter_sse():
-                if not sse.data:  # keep-alive comments carry no data
-                    continue
-                data = json.loads(sse.data)
-                last = data.get("progress", {})
-                cost = int(last.get("cost_micros", 0)) / 1e6
-                phase = last.get("phase", "PHASE_PLAN").removeprefix("PHASE_").lower()
-                bar.update(
-                    task,
-                    completed=float(last.get("percent", 0.0)),
-                    description=phase,
-                    detail=f"{last.get('message', '')} · ${cost:.2f}",
-                )
-                if last.get("status") in ("VIDEO_STATUS_COMPLETED", "VIDEO_STATUS_FAILED"):
-                    break
-    return last
-
-
-@app.command()
+@app.command(epilog=EXIT_CODES_HELP)
 def generate(
+    ctx: typer.Context,
     prompt: str,
-    out: Annotated[Path, typer.Option(help="Where to write the MP4")] = Path("out/ad.mp4"),
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Where to write the MP4 (default <video id>.mp4)")
+    ] = None,
     duration: Annotated[int, typer.Option(help="Seconds: a multiple of 5 from 10 to 60")] = 30,
-    aspect_ratio: Annotated[str, typer.Option(help="16:9, 9:16 or 1:1")] = "16:9",
+    aspect_ratio: Annotated[
+        list[str] | None,
+        typer.Option(help="16:9, 9:16, 1:1 …; repeat it for more renditions (the first is the one downloaded)"),
+    ] = None,
     video_model: Annotated[str | None, typer.Option(help="Image-to-video model key")] = None,
     creativity: Annotated[float, typer.Option(help="0.0 … 1.0")] = 0.5,
-    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only")] = False,
-    state_dir: StateDir = DEFAULT_STATE,
+    asset: Annotated[list[str] | None, typer.Option(help="Product image id (repeatable; see `adgen assets`)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Fixes every random choice, so the plan repeats")] = None,
+    as_json: Json = False,
 ) -> None:
-    """Turn PROMPT into an MP4 ad, with live progress."""
-    url, key = _api(state_dir)
-    body = {"prompt": prompt, "duration_s": duration, "aspect_ratio": aspect_ratio, "creativity": creativity}
+    """Turn PROMPT into an MP4 ad, watching it live. Ctrl-C offers to leave it rendering."""
+    body: dict[str, object] = {
+        "prompt": prompt,
+        "duration_s": duration,
+        "aspect_ratio": aspect_ratio[0] if len(aspect_ratio or []) == 1 else (aspect_ratio or "16:9"),
+        "creativity": creativity,
+    }
     if video_model:
         body["video_model"] = video_model
-    with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
-        created = client.post(f"{url}/v1/videos", json=body)
-        _fail_on_problem(created)
-        video_id = created.json()["id"]
-        if not as_json:
-            console.print(f"video [bold]{video_id}[/]")
-        progress = _follow(client, url, video_id, as_json)
-        video = client.get(f"{url}/v1/videos/{video_id}")
-        _fail_on_problem(video)
-        result = video.json()
-        if result["status"] != "completed":
+    if asset:
+        body["asset_ids"] = asset
+    if seed is not None:
+        body["seed"] = seed
+    with connect(ctx, as_json) as api:
+        created = api.post("/v1/videos", body)
+        video_id = created["id"]
+        try:
+            if not as_json:
+                err.print(f"video [bold]{video_id}[/] started · Ctrl-C stops watching, not rendering")
+            video = videos.follow(api, video_id, live=not as_json)
+        except KeyboardInterrupt:
+            videos.interrupted(api, video_id, as_json=as_json)
+        if video.get("status") != "completed":
             if as_json:
-                typer.echo(json.dumps(result))
-            else:
-                console.print(f"[red]failed:[/] {result.get('error') or progress.get('error')}")
-            raise typer.Exit(1)
-        link = client.get(f"{url}/v1/videos/{video_id}/download", follow_redirects=False)
-        _fail_on_problem(link)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with httpx.stream("GET", link.headers["location"], timeout=120) as download, open(out, "wb") as file:
-            download.raise_for_status()
-            for part in download.iter_bytes():
-                file.write(part)
+                print_json(video)
+            videos.ended(video, as_json=as_json)
+        try:
+            saved = videos.download(
+                api, video, output or Path(f"{video_id}.mp4"), aspect_ratio=None, show_bar=not as_json
+            )
+        except KeyboardInterrupt:
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     if as_json:
-        typer.echo(json.dumps({**result, "file": str(out)}))
+        print_json({**video, "file": saved["path"], "duration_s": saved["duration_s"]})
     else:
-        console.print(f"[green]done[/] → {out}  (cost ${result['cost']['total_usd']:.2f})")
+        out.print(
+            f"[green]done[/] → {saved['path']}  ({saved['duration_s']:.1f} s, cost ${video['cost']['total_usd']:.2f})"
+        )
 
 
 def _beats_table(spec: dict) -> Table:
@@ -196,29 +197,26 @@ def _beats_table(spec: dict) -> Table:
     return table
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES_HELP)
 def plan(
+    ctx: typer.Context,
     prompt: str,
     duration: Annotated[int, typer.Option(help="Seconds: a multiple of 5 from 10 to 60")] = 30,
     video_model: Annotated[str | None, typer.Option(help="Image-to-video model key to quote")] = None,
     seed: Annotated[int | None, typer.Option(help="Fixes every random choice, so the plan repeats")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only")] = False,
-    state_dir: StateDir = DEFAULT_STATE,
+    as_json: Json = False,
 ) -> None:
     """Preview the plan for PROMPT and what rendering it would cost and take; nothing is rendered."""
-    url, key = _api(state_dir)
     body: dict[str, object] = {"prompt": prompt, "duration_s": duration}
     if video_model:
         body["video_model"] = video_model
     if seed is not None:
         body["seed"] = seed
-    response = httpx.post(f"{url}/v1/quotes", json=body, headers={"Authorization": f"Bearer {key}"}, timeout=120)
-    _fail_on_problem(response)
-    quote = response.json()
+    with connect(ctx, as_json) as api:
+        quote = api.post("/v1/quotes", body, timeout=120)
     if as_json:
-        typer.echo(json.dumps(quote))
+        print_json(quote)
         return
-    out = Console()
     out.print(_beats_table(quote["spec"]))
     chunk_plan = quote["spec"]["chunk_plan"]
     out.print(
@@ -229,24 +227,11 @@ def plan(
         out.print(f"  {line['phase']:<10} {line['model']:<32} ×{line['units']:<5} ${line['usd']:.3f}")
 
 
-@app.command()
+@app.command(hidden=True, epilog=EXIT_CODES_HELP)
 def status(
+    ctx: typer.Context,
     video_id: str,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    state_dir: StateDir = DEFAULT_STATE,
+    as_json: Json = False,
 ) -> None:
-    """Show a video's status, progress and cost."""
-    url, key = _api(state_dir)
-    response = httpx.get(f"{url}/v1/videos/{video_id}", headers={"Authorization": f"Bearer {key}"}, timeout=30)
-    _fail_on_problem(response)
-    video = response.json()
-    if as_json:
-        typer.echo(json.dumps(video))
-        return
-    progress = video["progress"]
-    console.print(
-        f"[bold]{video['id']}[/] {video['status']} {progress.get('percent', 0)}% — {progress.get('message', '')}"
-    )
-    console.print(f"cost ${video['cost']['total_usd']:.2f}")
-    if video.get("error"):
-        console.print(f"[red]error:[/] {video['error']}")
+    """Same as `adgen videos show`."""
+    videos.show(ctx, video_id, follow_it=False, as_json=as_json)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from fastapi import FastAPI
 
-from fastapi import FastAPI, Request, Response
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind
-
-from adgen_gateway import errors
+from adgen_gateway import errors, web
 from adgen_gateway.dependencies import Backends
-from adgen_gateway.routes import plans, videos
-
-tracer = trace.get_tracer("adgen.gateway")
+from adgen_gateway.routes import assets, frames, plans, video_models, videos
+from adgen_gateway.server_spans import ServerSpans
 
 
 def create_app(backends: Backends) -> FastAPI:
@@ -25,15 +20,12 @@ def create_app(backends: Backends) -> FastAPI:
     errors.install(app)
     app.include_router(videos.router)
     app.include_router(plans.router)
+    app.include_router(assets.router)
+    app.include_router(frames.router)
+    app.include_router(video_models.router)
+    web.install(app)
 
-    @app.middleware("http")
-    async def server_span(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        with tracer.start_as_current_span(f"{request.method} {request.url.path}", kind=SpanKind.SERVER) as span:
-            span.set_attribute("http.request.method", request.method)
-            span.set_attribute("url.path", request.url.path)
-            response = await call_next(request)
-            span.set_attribute("http.response.status_code", response.status_code)
-            return response
+    app.add_middleware(ServerSpans)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

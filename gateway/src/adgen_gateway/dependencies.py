@@ -12,11 +12,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nats.js import JetStreamContext
 
 from adgen_gateway.auth import User, user_for_key
+from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.export import ExportClient
 from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.errors import Problem
 from adgen_gateway.stream_tokens import InvalidStreamToken, StreamTokens
+from adgen_kernel.storage import ObjectStore
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class Backends:
     export: ExportClient
     planner: PlannerClient
     stream_tokens: StreamTokens
+    assets: AssetsClient
+    store: ObjectStore
 
 
 def backends(request: Request) -> Backends:

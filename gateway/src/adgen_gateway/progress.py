@@ -1,13 +1,19 @@
 """Folding a video's events into the progress snapshot people see.
 
 Counts come from Postgres inside the events, so the fold takes maxima: applying an event twice or
-out of order never moves progress backwards.
+out of order never moves progress backwards. The ETA (eta.py) is recomputed at every event from the
+plan's expected latencies, which the snapshot keeps from the `video_planned` event.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from adgen.common.v1 import common_pb2 as c
 from adgen.events.v1 import events_pb2
+from adgen_gateway import eta
 
 # Share of the bar each phase fills; chunks are where the minutes go.
 WEIGHTS = {c.PHASE_PLAN: 5.0, c.PHASE_STORYBOARD: 15.0, c.PHASE_CHUNKS: 60.0, c.PHASE_REFINE: 12.0, c.PHASE_EXPORT: 8.0}
@@ -48,17 +54,68 @@ def _message(p: c.Progress) -> str:
     return f"storyboard {p.frames_done}/{p.beats_total} · chunks {p.chunks_done}/{p.chunks_total}"
 
 
+def _eta_basis(spec: c.Spec, planned_at: Timestamp) -> c.EtaBasis | None:
+    if not spec.HasField("expected_latency"):
+        return None
+    per_beat = Counter(slot.beat_index for slot in spec.chunk_plan.slots)
+    basis = c.EtaBasis(expected=spec.expected_latency, chunks_per_beat=[per_beat[b.index] for b in spec.beats])
+    basis.planned_at.CopyFrom(planned_at)
+    basis.progressed_at.CopyFrom(planned_at)
+    return basis
+
+
+def _work(p: c.Progress) -> eta.Work:
+    return eta.Work(
+        chunks_per_beat=list(p.eta_basis.chunks_per_beat),
+        frames_done=p.frames_done,
+        chunks_done=p.chunks_done,
+        refined=p.phase >= c.PHASE_EXPORT,
+        completed=p.status == c.VIDEO_STATUS_COMPLETED,
+    )
+
+
+def _seconds(later: Timestamp, earlier: Timestamp) -> float:
+    return max((later.ToNanoseconds() - earlier.ToNanoseconds()) / 1e9, 0.0)
+
+
+def _update_eta(previous: c.Progress, p: c.Progress, now: Timestamp) -> None:
+    """Sets p.eta_s as of `now`; absent before the plan, without expected latencies, after a failure."""
+    if p.status in (c.VIDEO_STATUS_FAILED, c.VIDEO_STATUS_CANCELLED) or not p.HasField("eta_basis"):
+        p.ClearField("eta_s")
+        return
+    basis = p.eta_basis
+    work = _work(p)
+    left = eta.expected_remaining_s(basis.expected, work)
+    if not previous.HasField("eta_basis") or left != eta.expected_remaining_s(basis.expected, _work(previous)):
+        basis.progressed_at.CopyFrom(now)
+    p.eta_s = eta.eta_s(
+        basis.expected,
+        work,
+        elapsed_at_progress_s=_seconds(basis.progressed_at, basis.planned_at),
+        since_progress_s=_seconds(now, basis.progressed_at),
+    )
+
+
 def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
     p = c.Progress()
     p.CopyFrom(previous)
     p.video_id = event.video_id
-    if p.status in TERMINAL:
-        return p
     kind = event.WhichOneof("kind")
+    if kind == "video_retried":
+        # A new run of a failed or cancelled video: the failure is over, what was done stays done.
+        p.status, p.error, p.failed_phase = c.VIDEO_STATUS_QUEUED, "", c.PHASE_UNSPECIFIED
+        if p.HasField("eta_basis"):  # the ETA follows this run's pace, from now
+            p.eta_basis.planned_at.CopyFrom(event.occurred_at)
+            p.eta_basis.progressed_at.CopyFrom(event.occurred_at)
+    elif p.status in TERMINAL:
+        return p
     if kind == "video_planned":
         p.beats_total = len(event.video_planned.spec.beats)
         p.chunks_total = len(event.video_planned.spec.chunk_plan.slots)
         p.phase = max(p.phase, c.PHASE_STORYBOARD)
+        basis = _eta_basis(event.video_planned.spec, event.occurred_at)
+        if basis is not None:
+            p.eta_basis.CopyFrom(basis)
     elif kind == "phase_started":
         p.phase = max(p.phase, event.phase_started.phase)
     elif kind == "phase_completed":
@@ -85,4 +142,5 @@ def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
     p.percent = max(previous.percent, _percent(p))
     p.message = _message(p)
     p.updated_at.CopyFrom(event.occurred_at)
+    _update_eta(previous, p, event.occurred_at)
     return p

@@ -9,6 +9,7 @@ import uvicorn
 from adgen.events.v1 import events_pb2
 from adgen.video.v1 import video_service_pb2_grpc
 from adgen_gateway.app import create_app
+from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.export import ExportClient
 from adgen_gateway.clients.planner import PlannerClient
@@ -42,9 +43,17 @@ async def build(connections: Connections) -> ServiceApp:
     assert isinstance(settings, GatewaySettings)
     chunks, export = ChunksClient(settings.chunks_addr), ExportClient(settings.export_addr)
     planner = PlannerClient(settings.planner_addr)
+    assets = AssetsClient(settings.assets_addr)
     tokens = StreamTokens(settings.stream_token_secret.encode(), settings.stream_token_ttl_s)
     backends = Backends(
-        db=connections.db, js=connections.js, chunks=chunks, export=export, planner=planner, stream_tokens=tokens
+        db=connections.db,
+        js=connections.js,
+        chunks=chunks,
+        export=export,
+        planner=planner,
+        stream_tokens=tokens,
+        assets=assets,
+        store=connections.store,
     )
     http = HttpServer(
         create_app(backends),
@@ -62,7 +71,7 @@ async def build(connections: Connections) -> ServiceApp:
         servicers=[
             Servicer(
                 video_service_pb2_grpc.add_VideoServiceServicer_to_server,
-                VideoServicer(connections.db, connections.js, chunks),
+                VideoServicer(connections.db, connections.js, chunks, assets),
                 "adgen.video.v1.VideoService",
             )
         ],
@@ -77,7 +86,7 @@ async def build(connections: Connections) -> ServiceApp:
             )
         ],
         tasks=[http.run],
-        on_close=[chunks.channel.close, export.channel.close, planner.channel.close],
+        on_close=[chunks.channel.close, export.channel.close, planner.channel.close, assets.channel.close],
     )
 
 

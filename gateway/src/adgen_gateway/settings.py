@@ -13,6 +13,7 @@ class GatewaySettings(ServiceSettings):
     chunks_addr: str = Field(description="gRPC address of the chunks service (video models)")
     export_addr: str = Field(description="gRPC address of the export service (download links)")
     planner_addr: str = Field(description="gRPC address of the planner service (plan previews, quotes)")
+    assets_addr: str = Field(description="gRPC address of the assets service (uploads, library, search)")
     public_url: str = Field(default="", description="base URL used in links; empty means relative links")
     stream_token_secret: str = Field(
         default_factory=lambda: secrets.token_urlsafe(32),

@@ -16,19 +16,26 @@ from adgen.events.v1 import events_pb2
 from adgen.video.v1 import video_service_pb2 as v
 from adgen.video.v1 import video_service_pb2_grpc
 from adgen_gateway.auth import User, user_for_key
+from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
+from adgen_gateway.paging import decode_cursor, encode_cursor
 from adgen_gateway.video_request import video_request_errors
 from adgen_gateway.videos import (
     STATUS,
+    AlreadyFinished,
+    NotRetryable,
     TooManyActiveVideos,
     VideoView,
+    cancel_video,
     create_video,
     ending,
     get_video,
+    list_videos,
+    retry_video,
     stored_progress,
     watch_events,
 )
-from adgen_kernel.errors import AdgenError, InvalidArgument, NotFound, ResourceExhausted
+from adgen_kernel.errors import AdgenError, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 
 
 class Unauthenticated(AdgenError):
@@ -54,6 +61,7 @@ def _video(view: VideoView) -> v.Video:
         error=view.error,
         created_at=_timestamp(view.created_at),
         completed_at=_timestamp(view.completed_at),
+        run=view.run,
     )
 
 
@@ -77,10 +85,11 @@ def _video_id(raw: str) -> str:
 
 
 class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
-    def __init__(self, db: asyncpg.Pool, js: JetStreamContext, chunks: ChunksClient) -> None:
+    def __init__(self, db: asyncpg.Pool, js: JetStreamContext, chunks: ChunksClient, assets: AssetsClient) -> None:
         self._db = db
         self._js = js
         self._chunks = chunks
+        self._assets = assets
 
     async def _user(self, context: grpc.aio.ServicerContext) -> User:
         metadata = dict(context.invocation_metadata() or ())
@@ -103,7 +112,7 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
     ) -> v.CreateVideoResponse:
         user = await self._user(context)
         body = request.request
-        errors = await video_request_errors(body, self._chunks)
+        errors = await video_request_errors(body, self._chunks, self._assets, user.user_id)
         if errors:
             raise InvalidArgument("invalid request: " + "; ".join(f"request.{e.field} {e.message}" for e in errors))
         if not body.seed:
@@ -114,10 +123,7 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
                 self._db, self._js, user_id=user.user_id, max_active=user.max_active_videos, request=body
             )
         except TooManyActiveVideos as busy:
-            raise ResourceExhausted(
-                f"you already have {len(busy.active_ids)} video(s) rendering ({', '.join(busy.active_ids)}); "
-                f"the limit is {busy.limit} at a time — wait for it to finish"
-            ) from None
+            raise ResourceExhausted(str(busy)) from None
         return v.CreateVideoResponse(video=_video(await self._view(user, video_id)))
 
     async def GetVideo(self, request: v.GetVideoRequest, context: grpc.aio.ServicerContext) -> v.GetVideoResponse:
@@ -139,3 +145,47 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
         start = await stored_progress(self._js, view.video_id) if after else None
         async for item in watch_events(self._js, view.video_id, after_sequence=after, start=start):
             yield v.WatchVideoResponse(sequence=item.sequence, event=item.event, progress=item.progress)
+
+    async def ListVideos(self, request: v.ListVideosRequest, context: grpc.aio.ServicerContext) -> v.ListVideosResponse:
+        user = await self._user(context)
+        if not 0 <= request.page_size <= 100:
+            raise InvalidArgument(f"page_size: {request.page_size} is outside 1-100 (0 means 20)")
+        size = request.page_size or 20
+        try:
+            before = decode_cursor(request.page_token) if request.page_token else None
+        except ValueError as error:
+            raise InvalidArgument(f"page_token: {error}") from None
+        views = await list_videos(self._db, self._js, user_id=user.user_id, limit=size + 1, before=before)
+        page = views[:size]
+        token = (
+            encode_cursor(datetime.fromisoformat(page[-1].created_at), page[-1].video_id) if len(views) > size else ""
+        )
+        return v.ListVideosResponse(videos=[_video(view) for view in page], next_page_token=token)
+
+    async def CancelVideo(
+        self, request: v.CancelVideoRequest, context: grpc.aio.ServicerContext
+    ) -> v.CancelVideoResponse:
+        user = await self._user(context)
+        video_id = _video_id(request.video_id)
+        try:
+            found = await cancel_video(self._db, self._js, user_id=user.user_id, video_id=video_id)
+        except AlreadyFinished as finished:
+            raise FailedPrecondition(str(finished)) from None
+        if not found:
+            raise NotFound(f"video {video_id} not found")
+        return v.CancelVideoResponse(video=_video(await self._view(user, video_id)))
+
+    async def RetryVideo(self, request: v.RetryVideoRequest, context: grpc.aio.ServicerContext) -> v.RetryVideoResponse:
+        user = await self._user(context)
+        video_id = _video_id(request.video_id)
+        try:
+            run = await retry_video(
+                self._db, self._js, user_id=user.user_id, max_active=user.max_active_videos, video_id=video_id
+            )
+        except NotRetryable as not_retryable:
+            raise FailedPrecondition(str(not_retryable)) from None
+        except TooManyActiveVideos as busy:
+            raise ResourceExhausted(str(busy)) from None
+        if run is None:
+            raise NotFound(f"video {video_id} not found")
+        return v.RetryVideoResponse(video=_video(await self._view(user, video_id)))

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 import nats.errors
@@ -18,7 +19,9 @@ from adgen.common.v1 import common_pb2 as c
 from adgen.events.v1 import events_pb2
 from adgen_gateway.progress import TERMINAL, fold
 from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
-from adgen_kernel.video_state import FINISHED, cost_of, from_json, to_json
+from adgen_kernel.ready_units import describe
+from adgen_kernel.resume import enqueue, ready_units_of
+from adgen_kernel.video_state import FINISHED, cost_of, from_json, msg_id, to_json
 
 STATUS = {
     "queued": c.VIDEO_STATUS_QUEUED,
@@ -35,16 +38,28 @@ STATUS = {
 class AlreadyFinished(Exception):
     """Only a video that is still running can be cancelled."""
 
-    def __init__(self, status: str) -> None:
-        super().__init__(status)
-        self.status = status
+    def __init__(self, video_id: str, status: str) -> None:
+        super().__init__(
+            f"video {video_id} is already {status}; only a video that is still being made can be cancelled"
+        )
+
+
+class NotRetryable(Exception):
+    """Only a failed or cancelled video can be retried."""
+
+    def __init__(self, video_id: str, status: str) -> None:
+        super().__init__(f"video {video_id} is {status}; only a failed or cancelled video can be retried")
+
+
+RETRYABLE = ("failed", "cancelled")
 
 
 class TooManyActiveVideos(Exception):
     def __init__(self, active_ids: list[str], limit: int) -> None:
-        super().__init__(f"{len(active_ids)} active")
-        self.active_ids = active_ids
-        self.limit = limit
+        super().__init__(
+            f"you already have {len(active_ids)} video(s) rendering ({', '.join(active_ids)}); "
+            f"the limit is {limit} at a time — wait for it to finish"
+        )
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,7 @@ class VideoView:
     error: str
     created_at: str
     completed_at: str
+    run: int
 
 
 async def create_video(
@@ -83,7 +99,10 @@ async def create_video(
     # drop the video. If the publish fails, the row is marked failed so it holds no active slot.
     try:
         await publish_work(
-            js, "plan", events_pb2.PlanWork(video_id=video_id, user_id=user_id, request=request), f"{video_id}:plan"
+            js,
+            "plan",
+            events_pb2.PlanWork(video_id=video_id, user_id=user_id, request=request),
+            msg_id(video_id, 1, "plan:0"),
         )
     except BaseException:
         await db.execute(
@@ -145,6 +164,31 @@ async def get_video(db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, vid
     row = await db.fetchrow("SELECT * FROM videos WHERE video_id = $1 AND user_id = $2", video_id, user_id)
     if row is None:
         return None
+    return await _view(db, js, row)
+
+
+async def list_videos(
+    db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, limit: int, before: tuple[datetime, str] | None
+) -> list[VideoView]:
+    """The user's videos, newest first; `before` is the (created_at, video_id) of the last one seen."""
+    if before is None:
+        rows = await db.fetch(
+            "SELECT * FROM videos WHERE user_id = $1 ORDER BY created_at DESC, video_id DESC LIMIT $2", user_id, limit
+        )
+    else:
+        rows = await db.fetch(
+            "SELECT * FROM videos WHERE user_id = $1 AND (created_at, video_id) < ($2, $3::uuid)"
+            " ORDER BY created_at DESC, video_id DESC LIMIT $4",
+            user_id,
+            before[0],
+            before[1],
+            limit,
+        )
+    return [await _view(db, js, row) for row in rows]
+
+
+async def _view(db: asyncpg.Pool, js: JetStreamContext, row: asyncpg.Record) -> VideoView:
+    video_id = str(row["video_id"])
     progress = await stored_progress(js, video_id)
     from_row = _progress_from_row(row)
     if progress is None or (from_row.status in TERMINAL and progress.status not in TERMINAL):
@@ -162,6 +206,7 @@ async def get_video(db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, vid
         error=row["error"] or "",
         created_at=row["created_at"].isoformat(),
         completed_at=row["completed_at"].isoformat() if row["completed_at"] else "",
+        run=row["run"],
     )
 
 
@@ -172,19 +217,63 @@ async def cancel_video(db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, 
     units already running finish, but their successors stop at that check."""
     async with db.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            "SELECT status FROM videos WHERE video_id = $1 AND user_id = $2 FOR UPDATE", video_id, user_id
+            "SELECT status, run FROM videos WHERE video_id = $1 AND user_id = $2 FOR UPDATE", video_id, user_id
         )
         if row is None:
             return False
         if row["status"] in FINISHED:
-            raise AlreadyFinished(row["status"])
+            raise AlreadyFinished(video_id, row["status"])
         await conn.execute("UPDATE videos SET status = 'cancelled', updated_at = now() WHERE video_id = $1", video_id)
         # Published inside the transaction, as in create_video: no cancelled row without its event.
         cancelled = events_pb2.VideoCancelled(previous_status=STATUS[row["status"]])
         await publish_event(
-            js, events_pb2.Event(video_id=video_id, video_cancelled=cancelled), msg_id=f"{video_id}:cancelled"
+            js,
+            events_pb2.Event(video_id=video_id, video_cancelled=cancelled),
+            msg_id=msg_id(video_id, row["run"], "cancelled"),
         )
     return True
+
+
+async def retry_video(
+    db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, max_active: int, video_id: str
+) -> int | None:
+    """Starts the next run of a failed or cancelled video and enqueues the units that have no stored
+    output (see ready_units); returns the new run, or None when the user has no such video. The
+    retried video takes an active slot again, so the per-user limit applies as to a new one."""
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE", user_id)
+        row = await conn.fetchrow(
+            "SELECT status, run, spec IS NOT NULL AS planned FROM videos WHERE video_id = $1 AND user_id = $2"
+            " FOR UPDATE",
+            video_id,
+            user_id,
+        )
+        if row is None:
+            return None
+        if row["status"] not in RETRYABLE:
+            raise NotRetryable(video_id, row["status"])
+        active = await conn.fetch(
+            "SELECT video_id FROM videos WHERE user_id = $1 AND status <> ALL($2::text[])", user_id, list(FINISHED)
+        )
+        if len(active) >= max_active:
+            raise TooManyActiveVideos([str(r["video_id"]) for r in active], max_active)
+        run = row["run"] + 1
+        await conn.execute(
+            "UPDATE videos SET status = $2, run = $3, error = NULL, failed_phase = NULL, updated_at = now()"
+            " WHERE video_id = $1",
+            video_id,
+            "rendering" if row["planned"] else "queued",
+            run,
+        )
+    # The event first, then the work (after the commit, as in create_video): watchers see the new run
+    # begin before any of its units report.
+    units = await ready_units_of(db, video_id)
+    retried = events_pb2.VideoRetried(run=run, units=describe(units))
+    await publish_event(
+        js, events_pb2.Event(video_id=video_id, video_retried=retried), msg_id(video_id, run, "retried")
+    )
+    await enqueue(db, js, video_id, units)
+    return run
 
 
 async def owns_video(db: asyncpg.Pool, *, user_id: str, video_id: str) -> bool:
@@ -208,12 +297,19 @@ async def ending(js: JetStreamContext, video_id: str, status: str) -> Ending | N
     """None while the video runs."""
     if status not in _TERMINAL_EVENT:
         return None
+    sequence = await _last_sequence(js, video_id, _TERMINAL_EVENT[status])
+    if sequence:
+        return Ending(sequence, replayable=True)
+    info = await js.stream_info(EVENTS_STREAM)
+    return Ending(info.state.last_seq, replayable=False)
+
+
+async def _last_sequence(js: JetStreamContext, video_id: str, kind: str) -> int:
+    """The stream sequence of the video's last event of this kind, 0 if it has none."""
     try:
-        message = await js.get_last_msg(EVENTS_STREAM, event_subject(video_id, _TERMINAL_EVENT[status]))
+        return (await js.get_last_msg(EVENTS_STREAM, event_subject(video_id, kind))).seq
     except nats.js.errors.NotFoundError:
-        info = await js.stream_info(EVENTS_STREAM)
-        return Ending(info.state.last_seq, replayable=False)
-    return Ending(message.seq, replayable=True)
+        return 0
 
 
 @dataclass(frozen=True)
@@ -227,7 +323,9 @@ async def watch_events(
     js: JetStreamContext, video_id: str, *, after_sequence: int = 0, start: c.Progress | None = None
 ) -> AsyncIterator[StreamedEvent]:
     """The video's events from the stream, in order, each with the progress folded so far, until
-    the terminal one. Resuming after a sequence starts from the stored snapshot."""
+    the terminal one of the current run (a retried video's earlier runs ended too). Resuming after a
+    sequence starts from the stored snapshot."""
+    run_start = await _last_sequence(js, video_id, "video_retried")
     deliver = (
         ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after_sequence + 1)
         if after_sequence
@@ -248,7 +346,7 @@ async def watch_events(
             yield StreamedEvent(msg.metadata.sequence.stream, event, progress)
             # The event's kind, not the folded status, ends the stream: a resumed stream may start
             # from a snapshot that already folded the terminal event in.
-            if event.WhichOneof("kind") in TERMINAL_EVENTS:
+            if event.WhichOneof("kind") in TERMINAL_EVENTS and msg.metadata.sequence.stream > run_start:
                 return
     finally:
         await subscription.unsubscribe()

@@ -1,14 +1,17 @@
 """JetStream: the work streams, the event stream, the progress KV, and the worker loop.
 
-Work goes to `adgen.work.<service>` on a work-queue stream: one durable pull consumer per service,
-shared by all its replicas. Every publish carries `Nats-Msg-Id` (duplicates are dropped inside the
-stream's window) and the W3C trace context, so one video is one trace across every hop.
+Work goes to `adgen.work.<service>.<video>` on a work-queue stream: one durable pull consumer per
+service (filter `adgen.work.<service>.>`), shared by all its replicas; the video in the subject lets
+the reconciler ask the stream whether a video still has work queued or in flight. Every publish
+carries `Nats-Msg-Id` (duplicates are dropped inside the stream's window) and the W3C trace context,
+so one video is one trace across every hop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -50,8 +53,18 @@ log = get_logger(__name__)
 tracer = trace.get_tracer("adgen.jetstream")
 
 
-def work_subject(service: str) -> str:
-    return f"adgen.work.{service}"
+def work_subject(service: str, key: str = "*") -> str:
+    """`adgen.work.<service>.<key>`, the key being the video (or asset) the work is for."""
+    return f"adgen.work.{service}.{key}"
+
+
+def _work_key(message: Message) -> str:
+    """The subject token naming what the work is for: its video_id (or asset_id), made subject-safe."""
+    for name in ("video_id", "asset_id"):
+        value = getattr(message, name, "")
+        if value:
+            return re.sub(r"[^A-Za-z0-9_-]", "_", value)
+    return "_"
 
 
 def event_subject(video_id: str, kind: str) -> str:
@@ -86,8 +99,11 @@ async def ensure_topology(js: JetStreamContext) -> None:
     await js.create_key_value(KeyValueConfig(bucket=PROGRESS_BUCKET, ttl=PROGRESS_TTL_S, history=1))
 
 
-async def publish(js: JetStreamContext, subject: str, message: Message, msg_id: str) -> None:
-    with tracer.start_as_current_span(f"send {subject}", kind=SpanKind.PRODUCER) as span:
+async def publish(
+    js: JetStreamContext, subject: str, message: Message, msg_id: str, *, span_subject: str | None = None
+) -> None:
+    """`span_subject` names the span when the subject itself is too specific (one per video)."""
+    with tracer.start_as_current_span(f"send {span_subject or subject}", kind=SpanKind.PRODUCER) as span:
         span.set_attribute("messaging.system", "nats")
         span.set_attribute("messaging.destination.name", subject)
         span.set_attribute("messaging.message.id", msg_id)
@@ -96,7 +112,13 @@ async def publish(js: JetStreamContext, subject: str, message: Message, msg_id: 
 
 
 async def publish_work(js: JetStreamContext, service: str, message: Message, msg_id: str) -> None:
-    await publish(js, work_subject(service), message, msg_id)
+    await publish(js, work_subject(service, _work_key(message)), message, msg_id, span_subject=f"adgen.work.{service}")
+
+
+async def queued_work(js: JetStreamContext, video_id: str) -> int:
+    """How many work items for this video the work stream holds: queued, or in flight (unacked)."""
+    info = await js.stream_info(WORK_STREAM, subjects_filter=work_subject("*", video_id))
+    return sum((info.state.subjects or {}).values())
 
 
 async def publish_event(js: JetStreamContext, event: events_pb2.Event, msg_id: str | None = None) -> None:
@@ -137,11 +159,15 @@ class WorkHandler(Generic[M]):
     dead_letter: Callable[[M, BaseException], Awaitable[None]]
     max_deliver: int = 5
     stream: str = WORK_STREAM
-    subject: str = ""  # defaults to adgen.work.<service>
+    subject: str = ""  # a consumer of something other than work, e.g. "adgen.events.>"
 
     @property
     def filter_subject(self) -> str:
-        return self.subject or work_subject(self.service)
+        return self.subject or work_subject(self.service, ">")
+
+    def span_subject(self, subject: str) -> str:
+        """Work spans are named per service, not per video; other subjects as they are."""
+        return subject if self.subject else f"adgen.work.{self.service}"
 
 
 class WorkerLoop:
@@ -173,16 +199,21 @@ class WorkerLoop:
 
     async def run(self) -> None:
         handler = self._handler
-        subscription = await self._js.pull_subscribe(
-            handler.filter_subject,
-            durable=handler.service,
-            stream=handler.stream,
-            config=ConsumerConfig(
+        # Created, or updated to this config (e.g. a filter from an older release): pull_subscribe
+        # alone would bind to an existing consumer as it is.
+        await self._js.add_consumer(
+            handler.stream,
+            ConsumerConfig(
+                durable_name=handler.service,
+                filter_subject=handler.filter_subject,
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=self._ack_wait_s,
                 max_deliver=handler.max_deliver,
                 max_ack_pending=1000,
             ),
+        )
+        subscription = await self._js.pull_subscribe(
+            handler.filter_subject, durable=handler.service, stream=handler.stream
         )
         lag = asyncio.create_task(self._report_lag(subscription))
         try:
@@ -272,7 +303,8 @@ class WorkerLoop:
         handler = self._handler
         items = metrics.WORK_ITEMS
         context = extract_context(msg.headers)
-        with tracer.start_as_current_span(f"process {msg.subject}", context=context, kind=SpanKind.CONSUMER) as span:
+        name = f"process {handler.span_subject(msg.subject)}"
+        with tracer.start_as_current_span(name, context=context, kind=SpanKind.CONSUMER) as span:
             span.set_attribute("messaging.system", "nats")
             span.set_attribute("messaging.destination.name", msg.subject)
             span.set_attribute("messaging.message.id", (msg.headers or {}).get("Nats-Msg-Id", ""))

@@ -23,16 +23,39 @@ def handoff_key(user_id: str, video_id: str, chunk_index: int) -> str:
     return f"{chunks_prefix(user_id, video_id)}chunk_{chunk_index:03d}_handoff.png"
 
 
-def refined_key(user_id: str, video_id: str) -> str:
-    return f"{chunks_prefix(user_id, video_id)}refined.mp4"
+def music_key(user_id: str, video_id: str) -> str:
+    """A music bed downloaded from a provider, kept until export so a redelivered refine reuses it."""
+    return f"{chunks_prefix(user_id, video_id)}music.audio"
 
 
-def final_key(user_id: str, video_id: str) -> str:
-    return f"{video_prefix(user_id, video_id)}final.mp4"
+def music_prediction_key(user_id: str, video_id: str) -> str:
+    """The id of the provider prediction making the music bed, written as soon as it exists."""
+    return f"{chunks_prefix(user_id, video_id)}music.prediction"
 
 
-def poster_key(user_id: str, video_id: str) -> str:
-    return f"{video_prefix(user_id, video_id)}poster.jpg"
+# Renditions: the primary shape of a video has the plain names; every further shape gets its own
+# objects, tagged with the shape (``rendition_tag``): final.mp4 and final_9x16.mp4.
+
+
+def rendition_tag(aspect_ratio: str) -> str:
+    """The file-name tag of a further rendition: "9:16" -> "9x16"."""
+    return aspect_ratio.replace(":", "x")
+
+
+def _tagged(stem: str, tag: str, extension: str) -> str:
+    return f"{stem}_{tag}.{extension}" if tag else f"{stem}.{extension}"
+
+
+def refined_key(user_id: str, video_id: str, tag: str = "") -> str:
+    return f"{chunks_prefix(user_id, video_id)}{_tagged('refined', tag, 'mp4')}"
+
+
+def final_key(user_id: str, video_id: str, tag: str = "") -> str:
+    return f"{video_prefix(user_id, video_id)}{_tagged('final', tag, 'mp4')}"
+
+
+def poster_key(user_id: str, video_id: str, tag: str = "") -> str:
+    return f"{video_prefix(user_id, video_id)}{_tagged('poster', tag, 'jpg')}"
 
 
 def asset_key(user_id: str, filename: str) -> str:

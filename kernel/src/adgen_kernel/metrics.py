@@ -1,14 +1,11 @@
 """Every Prometheus metric adgen exports, defined once so that names and labels cannot drift.
 
 Each process serves them on `ADGEN_METRICS_PORT` (see `serve`). Labels stay low-cardinality:
-services, outcomes, providers, models, phases — never a video or user id.
+services, outcomes, providers, models, phases — never a video or user id. Provider calls are
+timed and counted by `provider_calls`, together with their spans.
 """
 
 from __future__ import annotations
-
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import asyncpg
 from prometheus_client import Counter, Gauge, Histogram
@@ -65,20 +62,6 @@ PHASE_DURATION = Histogram(
     ["phase"],
     buckets=_WORK_BUCKETS,
 )
-
-
-@contextmanager
-def provider_call(provider: str, model: str) -> Iterator[None]:
-    """Times one provider call and counts it as an error, by status, when it raises."""
-    start = time.perf_counter()
-    try:
-        yield
-    except Exception as error:
-        status = getattr(error, "status_code", None) or type(error).__name__
-        PROVIDER_ERRORS.labels(provider, model, str(status)).inc()
-        raise
-    finally:
-        PROVIDER_DURATION.labels(provider, model).observe(time.perf_counter() - start)
 
 
 async def observe_completed_video(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> None:

@@ -3,6 +3,7 @@ surfaces accept and refuse exactly the same requests."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from adgen.common.v1 import common_pb2
@@ -12,6 +13,7 @@ DURATION_MIN_S = 10
 DURATION_MAX_S = 60
 DURATION_STEP_S = 5
 MAX_ASSET_IDS = 10
+MAX_ASPECT_RATIOS = 3
 
 ASPECT_RATIOS: dict[str, int] = {
     "16:9": common_pb2.ASPECT_RATIO_16_9,
@@ -50,8 +52,21 @@ def request_errors(request: common_pb2.VideoRequest) -> list[FieldError]:
         )
     if not (0.0 <= request.creativity <= 1.0):
         errors.append(FieldError("creativity", "must be between 0.0 and 1.0"))
-    if request.aspect_ratio not in ASPECT_RATIOS.values():
-        errors.append(FieldError("aspect_ratio", f"must be one of {', '.join(ASPECT_RATIOS)}"))
+    errors += aspect_ratio_errors([request.aspect_ratio, *request.extra_aspect_ratios])
     if len(request.asset_ids) > MAX_ASSET_IDS:
         errors.append(FieldError("asset_ids", f"at most {MAX_ASSET_IDS} assets per video"))
     return errors
+
+
+def aspect_ratio_errors(ratios: Sequence[int]) -> list[FieldError]:
+    """The shapes asked for (the primary first): each known, none twice, at most three."""
+    names = {value: name for name, value in ASPECT_RATIOS.items()}
+    choices = ", ".join(ASPECT_RATIOS)
+    if len(ratios) > MAX_ASPECT_RATIOS:
+        return [FieldError("aspect_ratio", f"at most {MAX_ASPECT_RATIOS} shapes per video, one of each")]
+    if any(r not in names for r in ratios):
+        return [FieldError("aspect_ratio", f"must be one of {choices}, or a list of distinct ones")]
+    repeated = sorted({names[r] for r in ratios if ratios.count(r) > 1})
+    if repeated:
+        return [FieldError("aspect_ratio", f"each shape at most once; {', '.join(repeated)} is repeated")]
+    return []

@@ -1,20 +1,41 @@
-"""S3 object storage (any S3-compatible store). boto3 is synchronous, so calls run in threads."""
+"""S3 object storage (any S3-compatible store). boto3 is synchronous, so calls run in threads.
+
+All of adgen's S3 access goes through `ObjectStore`, and each of its calls is a CLIENT span
+`S3.{Operation}` under the current span (rpc.system = aws-api, rpc.service = S3, rpc.method,
+aws.s3.bucket, aws.s3.key when the call names one, server.address/port; on failure the HTTP status
+and the S3 error code). `put_file` and `download_file` are boto3 managed transfers, which may split
+a large object into multipart or ranged requests under the one span; `presign_get` sends nothing
+and is not traced. A call made outside any span (start-up) is not traced either. The OpenTelemetry
+botocore instrumentation would need other opentelemetry-api/sdk versions than ours.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from adgen_kernel.settings import ServiceSettings
+
+T = TypeVar("T")
+_tracer = trace.get_tracer("adgen.storage")
 
 
 class ObjectStore:
     def __init__(self, *, endpoint: str, access_key: str, secret_key: str, region: str, bucket: str) -> None:
         self.bucket = bucket
+        where = urlsplit(endpoint)
+        self._server: dict[str, Any] = {"server.address": where.hostname or endpoint}
+        if where.port is not None:
+            self._server["server.port"] = where.port
         self._client = boto3.client(
             "s3",
             endpoint_url=endpoint,
@@ -40,6 +61,41 @@ class ObjectStore:
             bucket=settings.s3_bucket,
         )
 
+    async def _call(self, operation: str, run: Callable[[], T], key: str | None = None) -> T:
+        """`run()` in a thread, as the span of S3 operation `operation` (PutObject, GetObject, …)."""
+        if not trace.get_current_span().get_span_context().is_valid:
+            return await asyncio.to_thread(run)
+        attributes = {
+            "rpc.system": "aws-api",
+            "rpc.service": "S3",
+            "rpc.method": operation,
+            "aws.s3.bucket": self.bucket,
+            **self._server,
+        }
+        if key is not None:
+            attributes["aws.s3.key"] = key
+        with _tracer.start_as_current_span(
+            f"S3.{operation}",
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                return await asyncio.to_thread(run)
+            except ClientError as error:
+                code = str(error.response.get("Error", {}).get("Code") or "ClientError")
+                status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+                span.set_status(Status(StatusCode.ERROR, code))
+                span.set_attribute("error.type", code)
+                if isinstance(status, int):
+                    span.set_attribute("http.response.status_code", status)
+                raise
+            except (BotoCoreError, OSError) as error:
+                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+                span.set_attribute("error.type", type(error).__name__)
+                raise
+
     async def ensure_bucket(self) -> None:
         def run() -> None:
             try:
@@ -47,27 +103,31 @@ class ObjectStore:
             except ClientError:
                 self._client.create_bucket(Bucket=self.bucket)
 
-        await asyncio.to_thread(run)
+        await self._call("CreateBucket", run)
 
     async def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        await asyncio.to_thread(
-            self._client.put_object, Bucket=self.bucket, Key=key, Body=data, ContentType=content_type
+        await self._call(
+            "PutObject",
+            lambda: self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type),
+            key,
         )
 
     async def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> None:
         """Multipart for large files (boto3's transfer manager decides)."""
-        await asyncio.to_thread(
-            self._client.upload_file, str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}
+        await self._call(
+            "PutObject",
+            lambda: self._client.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}),
+            key,
         )
 
     async def get_bytes(self, key: str) -> bytes:
         def run() -> bytes:
             return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
-        return await asyncio.to_thread(run)
+        return await self._call("GetObject", run, key)
 
     async def download_file(self, key: str, path: Path) -> None:
-        await asyncio.to_thread(self._client.download_file, self.bucket, key, str(path))
+        await self._call("GetObject", lambda: self._client.download_file(self.bucket, key, str(path)), key)
 
     async def exists(self, key: str) -> bool:
         def run() -> bool:
@@ -79,14 +139,15 @@ class ObjectStore:
                     return False
                 raise
 
-        return await asyncio.to_thread(run)
+        return await self._call("HeadObject", run, key)
 
     async def copy(self, source_key: str, key: str) -> None:
-        await asyncio.to_thread(
-            self._client.copy_object,
-            Bucket=self.bucket,
-            Key=key,
-            CopySource={"Bucket": self.bucket, "Key": source_key},
+        await self._call(
+            "CopyObject",
+            lambda: self._client.copy_object(
+                Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source_key}
+            ),
+            key,
         )
 
     async def delete(self, *keys: str) -> None:
@@ -98,7 +159,7 @@ class ObjectStore:
                 batch = [{"Key": k} for k in keys[start : start + 1000]]
                 self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
 
-        await asyncio.to_thread(run)
+        await self._call("DeleteObjects", run)
 
     async def list_keys(self, prefix: str) -> list[str]:
         def run() -> list[str]:
@@ -107,7 +168,7 @@ class ObjectStore:
                 keys.extend(item["Key"] for item in page.get("Contents", []))
             return keys
 
-        return await asyncio.to_thread(run)
+        return await self._call("ListObjectsV2", run)
 
     async def delete_prefix(self, prefix: str) -> int:
         keys = await self.list_keys(prefix)

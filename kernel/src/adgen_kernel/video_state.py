@@ -21,6 +21,20 @@ TERMINAL = ("completed", "failed")
 FINISHED = ("completed", "failed", "cancelled")
 
 
+def msg_id(video_id: str, run: int, what: str) -> str:
+    """The `Nats-Msg-Id` of one unit's work or one fact of a video's run. The run keeps a retry's
+    messages apart from the failed run's, which the stream's duplicate window still remembers."""
+    return f"{video_id}:r{run}:{what}"
+
+
+async def live_run(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> int | None:
+    """The run a worker's unit belongs to, or None when the video is gone or finished (nothing to do)."""
+    row = await db.fetchrow("SELECT status, run FROM videos WHERE video_id = $1", video_id)
+    if row is None or row["status"] in FINISHED:
+        return None
+    return int(row["run"])
+
+
 def to_json(message: Message) -> dict:
     return json_format.MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
@@ -106,22 +120,22 @@ async def fail_video(
     reason: str,
 ) -> None:
     """Marks the video failed with the phase and unit that failed; what finished is kept for a retry."""
-    changed = await db.fetchval(
+    run = await db.fetchval(
         "UPDATE videos SET status = 'failed', error = $2, failed_phase = $3, updated_at = now()"
-        " WHERE video_id = $1 AND status <> ALL($4::text[]) RETURNING true",
+        " WHERE video_id = $1 AND status <> ALL($4::text[]) RETURNING run",
         video_id,
         f"{unit}: {reason}",
         common_pb2.Phase.Name(phase),
         list(FINISHED),
     )
-    if changed:
+    if run is not None:
         metrics.VIDEOS.labels("failed").inc()
         await publish_event(
             js,
             events_pb2.Event(
                 video_id=video_id, video_failed=events_pb2.VideoFailed(phase=phase, unit=unit, reason=reason)
             ),
-            msg_id=f"{video_id}:failed",
+            msg_id=msg_id(video_id, run, "failed"),
         )
 
 

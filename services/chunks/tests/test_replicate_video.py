@@ -26,7 +26,6 @@ from adgen_chunks.replicate_video import (
     ReplicateVideo,
     ReplicateVideoConfig,
 )
-from adgen_chunks.retry_policy import RateLimited, wait_before_retry
 from adgen_kernel.errors import FailedPrecondition, is_retryable
 
 HAILUO = REGISTRY["hailuo_fast"]
@@ -219,12 +218,6 @@ async def test_throttled_creates_wait_and_succeed(fake: FakeReplicate, tmp_path:
     assert len(fake.create_requests(HAILUO.replicate_model)) - before == 2  # the 429, then the create
     assert [i[TAG_INPUT] for i in fake.created(HAILUO.replicate_model)].count(ask.unit) == 2
     assert clip.usd_micros == 190_000
-
-
-def test_retry_after_is_honoured_and_capped() -> None:
-    assert wait_before_retry(RateLimited(7.0), 1, base_s=0.01, longest_s=60) == 7.0
-    assert wait_before_retry(RateLimited(3600.0), 1, base_s=0.01, longest_s=60) == 60
-    assert 0 <= wait_before_retry(RateLimited(None), 3, base_s=1.0, longest_s=60) <= 4.0
 
 
 async def test_a_crashed_prediction_is_retryable_and_the_retry_creates_a_new_one(

@@ -19,7 +19,11 @@ from fakes.openai_api import (
     server_error,
     slow,
 )
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 
+from adgen_kernel.telemetry import setup_tracing
 from adgen_planner.composer import PlanRequest, compose
 from adgen_planner.llm_answer import AdPlanAnswer
 from adgen_planner.llm_composer import OpenAiComposer, TokenPrices, compose_with_rules
@@ -193,6 +197,29 @@ async def test_500_is_retried(server: FakeOpenAI) -> None:
     assert composed.planner == f"openai {MODEL}" and len(server.requests) == 3
 
 
+async def test_the_call_is_one_span_with_its_attempts_tokens_and_cost(server: FakeOpenAI) -> None:
+    spans = InMemorySpanExporter()
+    setup_tracing("planner-tests", processor=SimpleSpanProcessor(spans))
+    server.script(server_error(503), answer(watch_plan()))
+    composed = await composer(server, max_retries=2).compose(WATCH)
+    server.script(server_error(502), server_error(502))
+    await composer(server, max_retries=1).compose(WATCH)
+
+    answered, failed = [s for s in spans.get_finished_spans() if s.name == f"chat {MODEL}"]
+    assert composed.usage is not None
+    assert answered.attributes["adgen.provider"] == "openai"
+    assert answered.attributes["gen_ai.request.model"] == MODEL
+    assert answered.attributes["adgen.attempt"] == 2  # the 503, then the answer
+    assert answered.attributes["adgen.cost_usd"] == composed.usage.usd_micros / 1_000_000
+    assert answered.attributes["gen_ai.usage.input_tokens"] == composed.usage.input_tokens
+    assert answered.status.status_code == StatusCode.UNSET
+    assert failed.status.status_code == StatusCode.ERROR
+    assert (failed.attributes["http.response.status_code"], failed.attributes["adgen.attempt"]) == (502, 2)
+    assert "adgen.cost_usd" not in failed.attributes
+    recorded = repr([(s.attributes, [e.attributes for e in s.events]) for s in (answered, failed)])
+    assert "test-key" not in recorded and "titanium watch" not in recorded  # no key, no prompt
+
+
 @pytest.mark.parametrize(
     ("replies", "reason"),
     [
@@ -235,6 +262,7 @@ def test_settings_choose_the_composer(monkeypatch: pytest.MonkeyPatch) -> None:
         "s3_access_key": "a",
         "s3_secret_key": "b",
         "chunks_addr": "127.0.0.1:1",
+        "assets_addr": "127.0.0.1:1",
     }
     monkeypatch.delenv("ADGEN_OPENAI_API_KEY", raising=False)
     assert openai_composer(PlannerSettings(**base)) is None

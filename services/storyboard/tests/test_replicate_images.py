@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email.utils
 import io
 from collections.abc import Iterator
 
@@ -31,7 +30,6 @@ from adgen_storyboard.replicate_images import (
     ReplicateImages,
     flux_aspect,
 )
-from adgen_storyboard.retry_policy import retry_after_seconds
 from adgen_storyboard.settings import StoryboardSettings
 from adgen_storyboard.studio import FrameRequest, decode_image
 
@@ -140,7 +138,8 @@ async def test_a_429_waits_the_retry_after_it_names_then_succeeds(fake: FakeRepl
         image = await provider(fake).image_for(plain())
     assert image.model == FLUX_DEV
     assert len(fake.created(FLUX_DEV)) == 2
-    [retry] = [line for line in logs if line["event"] == "retrying replicate request"]
+    [retry] = [line for line in logs if line["event"] == "retrying provider request"]
+    assert (retry["provider"], retry["model"], retry["call"], retry["attempt"]) == ("replicate", FLUX_DEV, "create", 1)
     assert retry["retry_in_s"] == 1.0  # Retry-After, not the 10 ms backoff configured
     assert "429" in retry["error"]
 
@@ -201,15 +200,6 @@ async def test_no_more_predictions_run_at_once_than_the_limit(fake: FakeReplicat
     assert len(fake.created(FLUX_DEV)) == 6
     colours = [tuple(int(v) for v in decoded(r.png)[0, 0]) for r in results]
     assert colours == [seed_colour(7000 + beat) for beat in range(6)]  # each beat got its own image
-
-
-def test_retry_after_reads_seconds_and_http_dates() -> None:
-    assert retry_after_seconds("3") == 3.0
-    now = 1_700_000_000.0
-    assert retry_after_seconds(email.utils.formatdate(now + 5, usegmt=True), now=now) == 5.0
-    assert retry_after_seconds(email.utils.formatdate(now - 5, usegmt=True), now=now) == 0.0
-    assert retry_after_seconds("soon") is None
-    assert retry_after_seconds(None) is None
 
 
 def test_flux_aspect_is_the_nearest_offered_ratio() -> None:

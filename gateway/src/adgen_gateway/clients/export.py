@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adgen.common.v1 import common_pb2
 from adgen.export.v1 import export_service_pb2, export_service_pb2_grpc
 from adgen_kernel.serve import grpc_channel
 
@@ -11,8 +12,21 @@ class ExportClient:
         self.channel = grpc_channel(address)
         self._stub = export_service_pb2_grpc.ExportServiceStub(self.channel)
 
-    async def download_url(self, video_id: str, user_id: str) -> str:
+    async def download_url(
+        self,
+        video_id: str,
+        user_id: str,
+        aspect_ratio: common_pb2.AspectRatio.ValueType = common_pb2.ASPECT_RATIO_UNSPECIFIED,
+    ) -> str:
+        """The primary rendition's link, or the one of ``aspect_ratio``."""
         response = await self._stub.GetDownloadUrl(
-            export_service_pb2.GetDownloadUrlRequest(video_id=video_id, user_id=user_id), timeout=10
+            export_service_pb2.GetDownloadUrlRequest(video_id=video_id, user_id=user_id, aspect_ratio=aspect_ratio),
+            timeout=10,
         )
         return response.url
+
+    async def renditions(self, video_id: str, user_id: str) -> list[export_service_pb2.Rendition]:
+        response = await self._stub.GetRenditions(
+            export_service_pb2.GetRenditionsRequest(video_id=video_id, user_id=user_id), timeout=10
+        )
+        return list(response.renditions)

@@ -21,5 +21,7 @@ class PlannerClient:
         )
         return response.spec
 
-    async def quote(self, request: common_pb2.VideoRequest) -> planner_service_pb2.QuoteResponse:
-        return await self._stub.Quote(planner_service_pb2.QuoteRequest(request=request), timeout=PLAN_TIMEOUT_S)
+    async def quote(self, request: common_pb2.VideoRequest, user_id: str) -> planner_service_pb2.QuoteResponse:
+        return await self._stub.Quote(
+            planner_service_pb2.QuoteRequest(request=request, user_id=user_id), timeout=PLAN_TIMEOUT_S
+        )

@@ -7,28 +7,32 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import RedirectResponse, Response
 from sse_starlette import EventSourceResponse
 
 from adgen.common.v1 import common_pb2 as c
+from adgen_gateway import video_feeds
 from adgen_gateway.auth import User
 from adgen_gateway.dependencies import Backends, backends, canonical_video_id, current_user, watcher_id
 from adgen_gateway.errors import Problem
+from adgen_gateway.paging import decode_cursor, encode_cursor
+from adgen_gateway.renditions import renditions_json
 from adgen_gateway.video_request import CreateVideoBody, video_request
 from adgen_gateway.videos import (
     AlreadyFinished,
+    NotRetryable,
     TooManyActiveVideos,
     VideoView,
     cancel_video,
     create_video,
     ending,
-    event_json,
     get_video,
+    list_videos,
     owns_video,
-    stored_progress,
-    watch_events,
+    retry_video,
 )
+from adgen_kernel.request_limits import ASPECT_RATIOS, FieldError
 from adgen_kernel.video_state import to_json
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
@@ -66,8 +70,13 @@ def _view_json(view: VideoView) -> dict:
         "error": view.error or None,
         "created_at": view.created_at,
         "completed_at": view.completed_at or None,
+        "run": view.run,
         "links": _links(view.video_id),
     }
+
+
+def _too_many(busy: TooManyActiveVideos) -> Problem:
+    return Problem(429, str(busy), headers={"Retry-After": "30"})
 
 
 @router.post("", status_code=202, summary="Start rendering a video")
@@ -76,19 +85,36 @@ async def create(
     user: Annotated[User, Depends(current_user)],
     b: Annotated[Backends, Depends(backends)],
 ) -> dict:
-    request = await video_request(body, b.chunks)
+    request = await video_request(body, b.chunks, b.assets, user.user_id)
     try:
         video_id = await create_video(
             b.db, b.js, user_id=user.user_id, max_active=user.max_active_videos, request=request
         )
     except TooManyActiveVideos as busy:
-        raise Problem(
-            429,
-            f"you already have {len(busy.active_ids)} video(s) rendering ({', '.join(busy.active_ids)}); "
-            f"the limit is {busy.limit} at a time — wait for it to finish",
-            headers={"Retry-After": "30"},
-        ) from None
+        raise _too_many(busy) from None
     return {"id": video_id, "status": "queued", "links": _links(video_id)}
+
+
+@router.get("", summary="Your videos, newest first")
+async def list_(
+    user: Annotated[User, Depends(current_user)],
+    b: Annotated[Backends, Depends(backends)],
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    page_token: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict:
+    try:
+        before = decode_cursor(page_token) if page_token else None
+    except ValueError as error:
+        raise Problem(400, str(error), errors=[FieldError("page_token", str(error))]) from None
+    views = await list_videos(b.db, b.js, user_id=user.user_id, limit=page_size + 1, before=before)
+    page, more = views[:page_size], len(views) > page_size
+    last = page[-1] if page else None
+    return {
+        "videos": [_view_json(v) for v in page],
+        "next_page_token": encode_cursor(datetime.fromisoformat(last.created_at), last.video_id)
+        if more and last
+        else None,
+    }
 
 
 @router.get("/{video_id}", summary="Status, progress, plan, cost and error of a video")
@@ -98,7 +124,7 @@ async def read(
     view = await get_video(b.db, b.js, user_id=user.user_id, video_id=canonical_video_id(video_id))
     if view is None:
         raise Problem(404, f"video {video_id} not found")
-    return _view_json(view)
+    return {**_view_json(view), "renditions": await renditions_json(b.export, view, user.user_id)}
 
 
 @router.get(
@@ -123,15 +149,16 @@ async def events(
     end = await ending(b.js, vid, view.status)
     if end is not None and after >= end.sequence:
         return Response(status_code=204)
-    start = await stored_progress(b.js, vid) if after else None
 
     async def stream():  # type: ignore[no-untyped-def]
         if end is not None and (not after or not end.replayable):
             # A finished video answers from Postgres at once, with the id that makes a reconnect a 204.
             yield {"id": str(end.sequence), "event": view.status, "data": _terminal_json(view)}
             return
-        async for item in watch_events(b.js, vid, after_sequence=after, start=start):
-            yield {"id": str(item.sequence), "event": item.event.WhichOneof("kind"), "data": event_json(item)}
+        # One shared subscription per video: with hundreds of watchers each event is folded and
+        # serialized once (video_feeds.py).
+        async for item, data in video_feeds.watch(b.js, vid, after_sequence=after):
+            yield {"id": str(item.sequence), "event": item.event.WhichOneof("kind"), "data": data}
 
     return EventSourceResponse(stream(), ping=10, send_timeout=30)
 
@@ -155,12 +182,34 @@ async def cancel(
     try:
         found = await cancel_video(b.db, b.js, user_id=user.user_id, video_id=vid)
     except AlreadyFinished as finished:
-        raise Problem(
-            409, f"video {vid} is already {finished.status}; only a video that is still being made can be cancelled"
-        ) from None
+        raise Problem(409, str(finished)) from None
     if not found:
         raise Problem(404, f"video {video_id} not found")
     return {"id": vid, "status": "cancelled", "links": _links(vid)}
+
+
+@router.post(
+    "/{video_id}/retry",
+    status_code=202,
+    summary="Run a failed or cancelled video again",
+    description="Starts a new run that regenerates only the units with no stored output: finished storyboard "
+    "images and chunks are reused and not paid for again. 409 when the video is still running or completed.",
+)
+async def retry(
+    video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
+) -> dict:
+    vid = canonical_video_id(video_id)
+    try:
+        run = await retry_video(b.db, b.js, user_id=user.user_id, max_active=user.max_active_videos, video_id=vid)
+    except NotRetryable as not_retryable:
+        raise Problem(409, str(not_retryable)) from None
+    except TooManyActiveVideos as busy:
+        raise _too_many(busy) from None
+    if run is None:
+        raise Problem(404, f"video {video_id} not found")
+    view = await get_video(b.db, b.js, user_id=user.user_id, video_id=vid)
+    assert view is not None  # the retry just found it
+    return _view_json(view)
 
 
 def _terminal_json(view: VideoView) -> str:
@@ -169,7 +218,16 @@ def _terminal_json(view: VideoView) -> str:
 
 @router.get("/{video_id}/download", summary="Redirect to a short-lived download link", status_code=302)
 async def download(
-    video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
+    video_id: str,
+    user: Annotated[User, Depends(current_user)],
+    b: Annotated[Backends, Depends(backends)],
+    aspect_ratio: Annotated[
+        str | None, Query(description="Which rendition: 16:9, 9:16 or 1:1; the primary if omitted")
+    ] = None,
 ) -> RedirectResponse:
-    url = await b.export.download_url(canonical_video_id(video_id), user.user_id)
+    shape = ASPECT_RATIOS.get(aspect_ratio or "", c.ASPECT_RATIO_UNSPECIFIED)
+    if aspect_ratio is not None and shape == c.ASPECT_RATIO_UNSPECIFIED:
+        message = f"must be one of {', '.join(ASPECT_RATIOS)}"
+        raise Problem(422, "invalid request: check aspect_ratio", errors=[FieldError("aspect_ratio", message)])
+    url = await b.export.download_url(canonical_video_id(video_id), user.user_id, shape)
     return RedirectResponse(url, status_code=302)

@@ -12,12 +12,12 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from adgen_kernel.asset_limits import MAX_BYTES, MAX_PIXELS, NAME_MAX_CHARS
 from adgen_kernel.errors import InvalidArgument
 
-MAX_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 40_000_000
 THUMBNAIL = (400, 400)
 CANNY_LOW, CANNY_HIGH = 100, 200
+TOO_LARGE = f"file: larger than {MAX_BYTES // (1024 * 1024)} MB"
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
@@ -41,15 +41,30 @@ def safe_stem(filename: str) -> str:
     return stem or "asset"
 
 
+def display_name(name: str) -> str:
+    """The name a person sees: trimmed, one line, bounded; it never reaches a key."""
+    clean = " ".join(name.split())
+    if not clean:
+        raise InvalidArgument("name: must not be empty")
+    if any(unicodedata.category(c) == "Cc" for c in clean):
+        raise InvalidArgument("name: must not contain control characters")
+    if len(clean) > NAME_MAX_CHARS:
+        raise InvalidArgument(f"name: at most {NAME_MAX_CHARS} characters")
+    return clean
+
+
 def take_in(data: bytes) -> Intake:
     if not data:
         raise InvalidArgument("file: the upload is empty")
     if len(data) > MAX_BYTES:
-        raise InvalidArgument(f"file: larger than {MAX_BYTES // (1024 * 1024)} MB")
+        raise InvalidArgument(TOO_LARGE)
     try:
+        # Opening reads the header only: the size is known before a single pixel is decoded.
         with Image.open(io.BytesIO(data)) as probe:
             kind = probe.format or ""
             width, height = probe.size
+    except Image.DecompressionBombError:
+        raise InvalidArgument(f"file: more than {MAX_PIXELS // 1_000_000} megapixels") from None
     except Exception:
         raise InvalidArgument("file: not a PNG, JPEG or WebP image") from None
     if kind not in FORMATS:

@@ -4,19 +4,27 @@ leaves no row without objects; every read is filtered to the caller's own assets
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from google.protobuf import timestamp_pb2
 
 from adgen.assets.v1 import assets_service_pb2 as pb
-from adgen_assets.intake import safe_stem, take_in
+from adgen_assets.intake import display_name, safe_stem, take_in
 from adgen_kernel import keys
 from adgen_kernel.errors import InvalidArgument, NotFound
 from adgen_kernel.serve import Connections
 
 SOURCES = {"USER_UPLOAD": pb.ASSET_SOURCE_USER_UPLOAD, "GENERATED": pb.ASSET_SOURCE_GENERATED}
+URL_TTL_S = 3600
+# Every column a caller sees; the embedding itself stays in the database.
+COLUMNS = (
+    "asset_id, user_id, name, source, content_type, width, height, original_key, thumbnail_key, edges_key,"
+    " created_at, embedding IS NOT NULL AS embedded"
+)
 
 
 def parse_uuid(value: str, field: str) -> uuid.UUID:
@@ -41,7 +49,26 @@ def to_proto(row: asyncpg.Record) -> pb.Asset:
         thumbnail_key=row["thumbnail_key"],
         edges_key=row["edges_key"],
         created_at=created,
+        # Search rows carry the embedding itself, library rows only whether there is one.
+        embedded=row["embedded"] if "embedded" in row.keys() else row["embedding"] is not None,
     )
+
+
+def page_token(asset: pb.Asset) -> str:
+    """An opaque cursor after `asset` in newest-first order, stable while assets are added or removed."""
+    raw = f"{asset.created_at.ToDatetime(tzinfo=UTC).isoformat()}|{asset.asset_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def parse_page_token(token: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        when, asset_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split("|", 1)
+        created_at = datetime.fromisoformat(when)
+        if created_at.tzinfo is None:
+            raise ValueError("no time zone")
+        return created_at, uuid.UUID(asset_id)
+    except ValueError:
+        raise InvalidArgument("page_token: not a page token from a previous list; start without one") from None
 
 
 @dataclass(frozen=True)
@@ -54,10 +81,11 @@ class Library:
     def __init__(self, connections: Connections) -> None:
         self._c = connections
 
-    async def upload(self, user_id: str, filename: str, data: bytes) -> Uploaded:
+    async def upload(self, user_id: str, filename: str, data: bytes, name: str = "") -> Uploaded:
         user = parse_uuid(user_id, "user_id")
         if not filename.strip():
-            raise InvalidArgument("filename must not be empty")
+            raise InvalidArgument("file: the upload has no filename")
+        shown = display_name(name or filename)
         intake = await asyncio.to_thread(take_in, data)
         asset_id = uuid.uuid4()
         # The id suffix keeps a second "logo.png" from colliding with the first.
@@ -78,10 +106,10 @@ class Library:
             row = await self._c.db.fetchrow(
                 "INSERT INTO assets (asset_id, user_id, name, source, content_type, width, height,"
                 " original_key, thumbnail_key, edges_key) VALUES ($1, $2, $3, 'USER_UPLOAD', $4, $5, $6, $7, $8, $9)"
-                " RETURNING *",
+                f" RETURNING {COLUMNS}",
                 asset_id,
                 user,
-                filename.strip()[:200],
+                shown,
                 intake.content_type,
                 intake.width,
                 intake.height,
@@ -96,7 +124,7 @@ class Library:
 
     async def get(self, user_id: str, asset_id: str) -> pb.Asset:
         row = await self._c.db.fetchrow(
-            "SELECT * FROM assets WHERE asset_id = $1 AND user_id = $2",
+            f"SELECT {COLUMNS} FROM assets WHERE asset_id = $1 AND user_id = $2",
             parse_uuid(asset_id, "asset_id"),
             parse_uuid(user_id, "user_id"),
         )
@@ -104,19 +132,61 @@ class Library:
             raise NotFound(f"asset {asset_id} not found")
         return to_proto(row)
 
-    async def list(self, user_id: str, page_size: int, page_token: str) -> tuple[list[pb.Asset], str]:
-        size = page_size if 0 < page_size <= 100 else 50
-        offset = int(page_token) if page_token.isdigit() else 0
+    async def list(self, user_id: str, page_size: int, token: str) -> tuple[list[pb.Asset], str]:
+        """Newest first; the token continues after the last asset of the previous page."""
+        user = parse_uuid(user_id, "user_id")
+        if not 0 <= page_size <= 100:
+            raise InvalidArgument(f"page_size: between 1 and 100, got {page_size}")
+        size = page_size or 50
+        after = parse_page_token(token) if token else None
         rows = await self._c.db.fetch(
-            "SELECT * FROM assets WHERE user_id = $1 ORDER BY created_at DESC, asset_id LIMIT $2 OFFSET $3",
-            parse_uuid(user_id, "user_id"),
+            f"SELECT {COLUMNS} FROM assets WHERE user_id = $1"
+            " AND ($2::timestamptz IS NULL OR created_at < $2 OR (created_at = $2 AND asset_id > $3))"
+            " ORDER BY created_at DESC, asset_id LIMIT $4",
+            user,
+            after[0] if after else None,
+            after[1] if after else None,
             size + 1,
-            offset,
         )
-        next_token = str(offset + size) if len(rows) > size else ""
-        return [to_proto(r) for r in rows[:size]], next_token
+        assets = [to_proto(r) for r in rows[:size]]
+        return assets, page_token(assets[-1]) if len(rows) > size else ""
+
+    async def rename(self, user_id: str, asset_id: str, name: str) -> pb.Asset:
+        """Changes what the user sees; the keys, and so every stored object, stay as they are."""
+        row = await self._c.db.fetchrow(
+            f"UPDATE assets SET name = $3 WHERE asset_id = $1 AND user_id = $2 RETURNING {COLUMNS}",
+            parse_uuid(asset_id, "asset_id"),
+            parse_uuid(user_id, "user_id"),
+            display_name(name),
+        )
+        if row is None:
+            raise NotFound(f"asset {asset_id} not found")
+        return to_proto(row)
 
     async def delete(self, user_id: str, asset_id: str) -> None:
         asset = await self.get(user_id, asset_id)
         await self._c.db.execute("DELETE FROM assets WHERE asset_id = $1", uuid.UUID(asset.asset_id))
         await self._c.store.delete(asset.original_key, asset.thumbnail_key, asset.edges_key)
+
+    async def near_duplicates(self, asset: pb.Asset, asset_ids: list[str]) -> list[pb.NearDuplicate]:
+        """The similarity of each of `asset_ids` (the caller's own) to `asset`, best first."""
+        if not asset_ids:
+            return []
+        rows = await self._c.db.fetch(
+            "SELECT a.asset_id, 1 - (a.embedding <=> u.embedding) AS score FROM assets a, assets u"
+            " WHERE u.asset_id = $1 AND a.user_id = u.user_id AND a.asset_id = ANY($2::uuid[])"
+            " AND a.embedding IS NOT NULL AND u.embedding IS NOT NULL ORDER BY score DESC",
+            uuid.UUID(asset.asset_id),
+            [uuid.UUID(a) for a in asset_ids],
+        )
+        return [pb.NearDuplicate(asset_id=str(r["asset_id"]), score=float(r["score"])) for r in rows]
+
+    async def with_urls(self, asset: pb.Asset) -> pb.Asset:
+        """The asset with pre-signed links to its objects, valid for URL_TTL_S."""
+        store = self._c.store
+        original, thumbnail, edges = await asyncio.gather(
+            *(store.presign_get(key, URL_TTL_S) for key in (asset.original_key, asset.thumbnail_key, asset.edges_key))
+        )
+        asset.urls.original, asset.urls.thumbnail, asset.urls.edges = original, thumbnail, edges
+        asset.urls.expires_at.FromDatetime(datetime.now(UTC) + timedelta(seconds=URL_TTL_S))
+        return asset

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
 
 from adgen.assets.v1 import assets_service_pb2 as pb
 from adgen.assets.v1 import assets_service_pb2_grpc
-from adgen_assets.intake import MAX_BYTES
+from adgen_assets.intake import TOO_LARGE
 from adgen_assets.library import Library
 from adgen_assets.search import AssetSearch
+from adgen_kernel.asset_limits import MAX_BYTES
 from adgen_kernel.errors import InvalidArgument
 
 
@@ -32,22 +34,35 @@ class AssetsServicer(assets_service_pb2_grpc.AssetsServiceServicer):
             else:
                 data.extend(part.chunk)
                 if len(data) > MAX_BYTES:
-                    raise InvalidArgument(f"file: larger than {MAX_BYTES // (1024 * 1024)} MB")
+                    raise InvalidArgument(TOO_LARGE)
         if metadata is None:
             raise InvalidArgument("no metadata was sent")
-        uploaded = await self._library.upload(metadata.user_id, metadata.filename, bytes(data))
+        library = self._library
+        uploaded = await library.upload(metadata.user_id, metadata.filename, bytes(data), metadata.name)
+        duplicate_ids = await self._search.after_upload(uploaded.asset, uploaded.image)
+        # Read again: the inline embedding (when there is a model) has landed by now.
+        asset = await library.get(uploaded.asset.user_id, uploaded.asset.asset_id)
         return pb.UploadAssetResponse(
-            asset=uploaded.asset, near_duplicate_ids=await self._search.after_upload(uploaded.asset, uploaded.image)
+            asset=await library.with_urls(asset),
+            near_duplicate_ids=duplicate_ids,
+            near_duplicates=await library.near_duplicates(asset, duplicate_ids),
         )
 
     async def GetAsset(self, request: pb.GetAssetRequest, context: grpc.aio.ServicerContext) -> pb.GetAssetResponse:
-        return pb.GetAssetResponse(asset=await self._library.get(request.user_id, request.asset_id))
+        asset = await self._library.get(request.user_id, request.asset_id)
+        return pb.GetAssetResponse(asset=await self._library.with_urls(asset))
 
     async def ListAssets(
         self, request: pb.ListAssetsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListAssetsResponse:
         assets, token = await self._library.list(request.user_id, request.page_size, request.page_token)
-        return pb.ListAssetsResponse(assets=assets, next_page_token=token)
+        return pb.ListAssetsResponse(assets=await self._with_urls(assets), next_page_token=token)
+
+    async def RenameAsset(
+        self, request: pb.RenameAssetRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RenameAssetResponse:
+        asset = await self._library.rename(request.user_id, request.asset_id, request.name)
+        return pb.RenameAssetResponse(asset=await self._library.with_urls(asset))
 
     async def DeleteAsset(
         self, request: pb.DeleteAssetRequest, context: grpc.aio.ServicerContext
@@ -59,21 +74,25 @@ class AssetsServicer(assets_service_pb2_grpc.AssetsServiceServicer):
         self, request: pb.SearchAssetsRequest, context: grpc.aio.ServicerContext
     ) -> pb.SearchAssetsResponse:
         min_score = request.min_score if request.HasField("min_score") else None
-        return pb.SearchAssetsResponse(
-            results=await self._search.search(request.user_id, request.query, request.limit, min_score)
-        )
+        results = await self._search.search(request.user_id, request.query, request.limit, min_score)
+        return pb.SearchAssetsResponse(results=await self._scored_with_urls(results))
 
     async def SimilarAssets(
         self, request: pb.SimilarAssetsRequest, context: grpc.aio.ServicerContext
     ) -> pb.SimilarAssetsResponse:
         min_score = request.min_score if request.HasField("min_score") else None
-        return pb.SimilarAssetsResponse(
-            results=await self._search.similar(request.user_id, request.asset_id, request.limit, min_score)
-        )
+        results = await self._search.similar(request.user_id, request.asset_id, request.limit, min_score)
+        return pb.SimilarAssetsResponse(results=await self._scored_with_urls(results))
 
     async def RecommendAssets(
         self, request: pb.RecommendAssetsRequest, context: grpc.aio.ServicerContext
     ) -> pb.RecommendAssetsResponse:
-        return pb.RecommendAssetsResponse(
-            results=await self._search.recommend(request.user_id, list(request.asset_ids), request.limit)
-        )
+        results = await self._search.recommend(request.user_id, list(request.asset_ids), request.limit)
+        return pb.RecommendAssetsResponse(results=await self._scored_with_urls(results))
+
+    async def _with_urls(self, assets: list[pb.Asset]) -> list[pb.Asset]:
+        return list(await asyncio.gather(*(self._library.with_urls(a) for a in assets)))
+
+    async def _scored_with_urls(self, results: list[pb.ScoredAsset]) -> list[pb.ScoredAsset]:
+        await self._with_urls([r.asset for r in results])
+        return results

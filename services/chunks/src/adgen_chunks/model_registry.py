@@ -38,6 +38,11 @@ class VideoModel:
     is_local: bool = False
 
     @property
+    def provider(self) -> str:
+        """Who renders it: the name its fleet-wide in-flight limit is kept under."""
+        return "studio" if self.is_local else "replicate"
+
+    @property
     def price_per_clip_micros(self) -> int:
         return int(self.price_per_clip_usd * 1_000_000)
 

@@ -25,7 +25,8 @@ from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition, InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import FINISHED, emit, fail_video, record_cost, set_status
+from adgen_kernel.shared_slots import SharedSlots
+from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost, set_status
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,10 @@ def decode_png(data: bytes) -> np.ndarray:
 
 
 class Chunks:
-    def __init__(self, connections: Connections, providers: ClipProviders) -> None:
+    def __init__(self, connections: Connections, providers: ClipProviders, slots: SharedSlots | None = None) -> None:
         self._c = connections
         self._providers = providers
+        self._slots = slots or SharedSlots(connections.settings.database_url, {})
 
     async def _init_frame(self, video_id: str, user_id: str, slot: common_pb2.ChunkSlot) -> np.ndarray:
         if slot.init_source == common_pb2.INIT_SOURCE_STORYBOARD:
@@ -109,7 +111,11 @@ class Chunks:
         request = self._clip_request(video_id, spec, slot, model, init)
         with tempfile.TemporaryDirectory(prefix="adgen-chunk-") as folder:
             path = Path(folder) / "clip.mp4"
-            clip = await provider.clip_for(request, path)
+            # Only the provider call holds a slot of the provider's fleet-wide limit (if it has one),
+            # so a worker may run more handlers than the provider has slots: storing and recording
+            # one clip overlaps with rendering the next.
+            async with self._slots.hold(model.provider):
+                clip = await provider.clip_for(request, path)
             if handoff_key:
                 if clip.handoff is None:
                     raise FailedPrecondition(f"chunk {chunk_index}: the clip ends before its hand-off frame")
@@ -132,8 +138,8 @@ class Chunks:
     async def handle(self, work: events_pb2.ChunkWork, _: WorkContext) -> None:
         db, js = self._c.db, self._c.js
         vid = work.video_id
-        status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid)
-        if status is None or status in FINISHED:
+        run = await live_run(db, vid)
+        if run is None:
             return
         await db.execute(
             "UPDATE chunks SET attempts = attempts + 1, updated_at = now()"
@@ -160,7 +166,7 @@ class Chunks:
         await emit(
             js,
             vid,
-            f"{vid}:chunk_ready:{work.chunk_index}",
+            msg_id(vid, run, f"chunk_ready:{work.chunk_index}"),
             chunk_ready=events_pb2.ChunkReady(
                 chunk_index=work.chunk_index, clip_key=chunk.clip_key, chunks_done=counts["done"]
             ),
@@ -171,18 +177,21 @@ class Chunks:
                 js,
                 "chunk",
                 events_pb2.ChunkWork(video_id=vid, user_id=work.user_id, spec=work.spec, chunk_index=slot.index + 1),
-                f"{vid}:chunk:{slot.index + 1}",
+                msg_id(vid, run, f"chunk:{slot.index + 1}"),
             )
         if counts["done"] == counts["total"]:
             await set_status(db, vid, "refining")
             await emit(
                 js,
                 vid,
-                f"{vid}:chunks:completed",
+                msg_id(vid, run, "chunks:completed"),
                 phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_CHUNKS),
             )
             await publish_work(
-                js, "refine", events_pb2.RefineWork(video_id=vid, user_id=work.user_id, spec=work.spec), f"{vid}:refine"
+                js,
+                "refine",
+                events_pb2.RefineWork(video_id=vid, user_id=work.user_id, spec=work.spec),
+                msg_id(vid, run, "refine:0"),
             )
 
     async def dead_letter(self, work: events_pb2.ChunkWork, error: BaseException) -> None:

@@ -32,18 +32,18 @@ from replicate.prediction import Prediction
 
 from adgen_chunks.clip_conform import conform_clip
 from adgen_chunks.providers import ClipRequest, RenderedClip
-from adgen_chunks.retry_policy import (
-    RateLimited,
-    http_status,
-    is_transient,
-    may_have_landed,
-    retry_after_seconds,
-    wait_before_retry,
-)
 from adgen_chunks.settings import ChunksSettings
 from adgen_kernel.errors import FailedPrecondition, Unavailable
 from adgen_kernel.logs import get_logger
-from adgen_kernel.metrics import provider_call
+from adgen_kernel.provider_calls import (
+    ProviderCall,
+    ProviderCalls,
+    RetryPolicy,
+    http_status,
+    is_transient,
+    may_have_landed,
+    raise_when_throttled,
+)
 
 log = get_logger(__name__)
 
@@ -150,18 +150,15 @@ class ReplicateVideo:
             if request.method == "POST" and request.url.path.endswith("/predictions"):
                 request.headers["Cancel-After"] = cancel_after
 
-        async def keep_retry_after(response: httpx.Response) -> None:
-            # The SDK does not retry a throttled POST and drops the headers; this keeps Retry-After.
-            if response.status_code == 429:
-                raise RateLimited(retry_after_seconds(response.headers.get("Retry-After")))
-
+        # The SDK does not retry a throttled POST and drops the headers; the response hook keeps Retry-After.
         self._client = replicate.Client(
             api_token=config.api_token,
             base_url=config.base_url,
             timeout=httpx.Timeout(config.request_timeout_s),
-            event_hooks={"request": [deadline_on_create], "response": [keep_retry_after]},
+            event_hooks={"request": [deadline_on_create], "response": [raise_when_throttled]},
         )
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        policy = RetryPolicy(config.max_attempts, config.backoff_s, config.longest_wait_s)
+        self._calls = ProviderCalls("replicate", policy, concurrency=config.concurrency)
 
     async def aclose(self) -> None:
         await self._client._async_client.aclose()  # the SDK offers no public close
@@ -169,79 +166,71 @@ class ReplicateVideo:
     async def clip_for(self, request: ClipRequest, path: Path) -> RenderedClip:
         model = request.model
         name = model.replicate_model
-        slot = self._slots.setdefault(model.key, asyncio.Semaphore(self._config.concurrency))
-        async with slot:
-            with provider_call("replicate", name):
-                prediction = await self._prediction(request)
-                try:
-                    async with asyncio.timeout(self._config.timeout_s):
-                        prediction = await self._wait(name, prediction)
-                except TimeoutError:
-                    # Not canceled: it is paid for, a later attempt polls it again, and Cancel-After ends it.
-                    raise ProviderUnavailable(
-                        f"{name}: prediction {prediction.id} not finished within {self._config.timeout_s:g} s"
-                    ) from None
-                url = await self._output_url(request, prediction)
-                video = await self._retrying(f"{name} output", lambda: FileOutput(url, self._client).aread())
+        async with self._calls.call(name) as call:
+            prediction = await self._prediction(call, request)
+            try:
+                async with asyncio.timeout(self._config.timeout_s):
+                    prediction = await self._wait(call, prediction)
+            except TimeoutError:
+                # Not canceled: it is paid for, a later attempt polls it again, and Cancel-After ends it.
+                raise ProviderUnavailable(
+                    f"{name}: prediction {prediction.id} not finished within {self._config.timeout_s:g} s"
+                ) from None
+            url = await self._output_url(request, prediction)
+            video = await self._request(call, "output", lambda: FileOutput(url, self._client).aread())
+            # The clip's ledger amount, on the call that delivered it (the conform below runs outside the slot).
+            call.billed(model.price_per_clip_micros)
         handoff = await asyncio.to_thread(self._conform, request, prediction.id, video, path)
         return RenderedClip(handoff, "replicate", name, model.price_per_clip_micros)
 
     # ------------------------------------------------------------------------------ the prediction
 
-    async def _prediction(self, request: ClipRequest) -> Prediction:
+    async def _prediction(self, call: ProviderCall, request: ClipRequest) -> Prediction:
         """The prediction rendering this chunk: the recorded one, a lost create found by its tag, or a new one."""
-        name = request.model.replicate_model
         recorded = await request.record.load()
         if recorded.prediction_id:
-            prediction = await self._retrying(
-                f"{name} poll", lambda: self._client.predictions.async_get(recorded.prediction_id)
+            prediction = await self._request(
+                call, "poll", lambda: self._client.predictions.async_get(recorded.prediction_id)
             )
             if prediction.status not in UNSUCCESSFUL:
                 log.info("resuming a paid prediction", unit=request.unit, prediction=prediction.id)
                 return prediction
             await request.record.forget()
         elif recorded.tag:
-            found = await self._find(name, recorded.tag)
+            found = await self._find(call, recorded.tag)
             if found is not None:
                 await request.record.created(found.id)
                 return found
-        return await self._create(request, request.unit)
+        return await self._create(call, request, request.unit)
 
-    async def _create(self, request: ClipRequest, tag: str) -> Prediction:
+    async def _create(self, call: ProviderCall, request: ClipRequest, tag: str) -> Prediction:
         name = request.model.replicate_model
         inputs = prediction_input(request, tag)
         await request.record.begin(tag)
-        for attempt in range(1, self._config.max_attempts + 1):
-            try:
-                # The SDK sends creates without a timeout; an answer that does not come counts as lost.
-                prediction = await asyncio.wait_for(
-                    self._client.models.predictions.async_create(model=name, input=inputs),
-                    self._config.request_timeout_s,
-                )
-            except Exception as error:
-                if not is_transient(error):
-                    raise _as_provider_error(f"{name} create", error, attempt) from error
-                if may_have_landed(error):
-                    found = await self._find(name, tag)
-                    if found is not None:
-                        log.info("a lost create was found by its tag", unit=request.unit, prediction=found.id)
-                        await request.record.created(found.id)
-                        return found
-                if attempt == self._config.max_attempts:
-                    raise _as_provider_error(f"{name} create", error, attempt) from error
-                await asyncio.sleep(self._wait_after(error, attempt))
-                continue
-            await request.record.created(prediction.id)
-            return prediction
-        raise AssertionError("the create loop ended without a result")
 
-    async def _find(self, name: str, tag: str) -> Prediction | None:
+        async def send() -> Prediction:
+            # The SDK sends creates without a timeout; an answer that does not come counts as lost.
+            return await asyncio.wait_for(
+                self._client.models.predictions.async_create(model=name, input=inputs), self._config.request_timeout_s
+            )
+
+        async def look_for_it(error: BaseException) -> Prediction | None:
+            if not may_have_landed(error):
+                return None
+            found = await self._find(call, tag)
+            if found is not None:
+                log.info("a lost create was found by its tag", unit=request.unit, prediction=found.id)
+            return found
+
+        prediction = await self._request(call, "create", send, recover=look_for_it)
+        await request.record.created(prediction.id)
+        return prediction
+
+    async def _find(self, call: ProviderCall, tag: str) -> Prediction | None:
         """The newest live prediction carrying `tag`, among the recent ones."""
         cursor: Any = ...
         for _ in range(RECONCILE_PAGES):
-            page = await self._retrying(
-                f"{name} list", lambda cursor=cursor: self._client.predictions.async_list(cursor)
-            )
+            page = await self._request(call, "list", lambda cursor=cursor: self._client.predictions.async_list(cursor))
             for prediction in page.results:
                 if (prediction.input or {}).get(TAG_INPUT) == tag and prediction.status not in UNSUCCESSFUL:
                     return prediction
@@ -250,13 +239,13 @@ class ReplicateVideo:
             cursor = page.next
         return None
 
-    async def _wait(self, name: str, prediction: Prediction) -> Prediction:
+    async def _wait(self, call: ProviderCall, prediction: Prediction) -> Prediction:
         interval = self._config.poll_interval_s
         while prediction.status not in TERMINAL:
             await asyncio.sleep(interval)
             interval = min(interval * 1.5, self._config.longest_poll_s)
-            prediction = await self._retrying(
-                f"{name} poll", lambda pid=prediction.id: self._client.predictions.async_get(pid)
+            prediction = await self._request(
+                call, "poll", lambda pid=prediction.id: self._client.predictions.async_get(pid)
             )
         return prediction
 
@@ -304,23 +293,21 @@ class ReplicateVideo:
             )
         return clip.handoff
 
-    # ------------------------------------------------------------------------------ retries
+    # ------------------------------------------------------------------------------ requests
 
-    def _wait_after(self, error: BaseException, attempt: int) -> float:
-        return wait_before_retry(error, attempt, self._config.backoff_s, self._config.longest_wait_s)
-
-    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """`call`, tried again on transient errors; only for requests that are safe to repeat."""
-        for attempt in range(1, self._config.max_attempts + 1):
-            try:
-                return await call()
-            except Exception as error:
-                if not is_transient(error) or attempt == self._config.max_attempts:
-                    mapped = _as_provider_error(what, error, attempt)
-                    if mapped is error:
-                        raise
-                    raise mapped from error
-                wait = self._wait_after(error, attempt)
-                log.info("retrying replicate request", call=what, attempt=attempt, retry_in_s=wait, error=str(error))
-                await asyncio.sleep(wait)
-        raise AssertionError("the retry loop ended without a result")
+    async def _request(
+        self,
+        call: ProviderCall,
+        name: str,
+        send: Callable[[], Awaitable[T]],
+        recover: Callable[[BaseException], Awaitable[T | None]] | None = None,
+    ) -> T:
+        """`send()` under the retry policy (only for requests that are safe to repeat, or that `recover`
+        finds the result of); what it finally fails with, said as a provider error."""
+        try:
+            return await call.request(name, send, recover=recover)
+        except Exception as error:
+            mapped = _as_provider_error(f"{call.model} {name}", error, self._config.max_attempts)
+            if mapped is error:
+                raise
+            raise mapped from error

@@ -10,13 +10,15 @@ from adgen_chunks.servicer import ChunksServicer
 from adgen_chunks.settings import ChunksSettings
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
+from adgen_kernel.shared_slots import SharedSlots
 
 
 async def build(connections: Connections) -> ServiceApp:
     settings = connections.settings
     assert isinstance(settings, ChunksSettings)
     providers = clip_providers(settings)
-    chunks = Chunks(connections, providers)
+    slots = SharedSlots(settings.database_url, {"replicate": settings.replicate_max_in_flight})
+    chunks = Chunks(connections, providers, slots)
     return ServiceApp(
         servicers=[
             Servicer(
@@ -28,7 +30,7 @@ async def build(connections: Connections) -> ServiceApp:
             )
         ],
         handlers=[WorkHandler("chunk", events_pb2.ChunkWork, chunks.handle, chunks.dead_letter)],
-        on_close=[providers.aclose],
+        on_close=[providers.aclose, slots.aclose],
     )
 
 

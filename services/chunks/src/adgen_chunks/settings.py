@@ -13,6 +13,9 @@ class ChunksSettings(ServiceSettings):
     )
     replicate_base_url: str | None = Field(default=None, description="Replicate API base URL (a local fake in tests)")
     replicate_concurrency: int = Field(default=4, ge=1, description="predictions running at once, per video model")
+    replicate_max_in_flight: int = Field(
+        default=16, ge=1, description="predictions running at once across every chunks replica (the account's limit)"
+    )
     replicate_timeout_s: float = Field(
         default=600.0, ge=5, description="a prediction's deadline: Replicate cancels it (Cancel-After), we stop waiting"
     )

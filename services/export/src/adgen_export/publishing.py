@@ -4,8 +4,10 @@ clean-up, and short-lived download links.
 * The final video is uploaded from the file the poster is cut from (one download either way), with
   boto3's transfer manager: multipart above 8 MiB, so size is never a limit (a single-request copy
   stops at 5 GB).
-* Intermediates (chunks, hand-off frames, the refined video and its sidecar) are deleted only after
-  the video row says completed, unless ``ADGEN_KEEP_INTERMEDIATES`` is set.
+* Every rendition (the primary shape and any further ones) gets its final object and poster, all
+  share the one captions file, and each is recorded in ``renditions``. Intermediates (chunks,
+  hand-off frames, the refined videos and their sidecar) are deleted only after every rendition is
+  published and the video row says completed, unless ``ADGEN_KEEP_INTERMEDIATES`` is set.
 * The cost breakdown is not stored here: it is the ledger query that the status read runs.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
@@ -30,8 +33,9 @@ from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition, NotFound
 from adgen_kernel.jetstream import WorkContext
 from adgen_kernel.metrics import observe_completed_video
+from adgen_kernel.renditions import renditions
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import FINISHED, emit, fail_video
+from adgen_kernel.video_state import FINISHED, emit, fail_video, msg_id
 
 CAPTIONS_NAME = "captions.vtt"
 
@@ -71,33 +75,69 @@ class Exporter:
         self._links = links
 
     async def export(self, video_id: str, user_id: str, spec: common_pb2.Spec, refined_key: str) -> tuple[str, str]:
+        """Publishes every rendition (final, poster; the one captions file) and records them;
+        returns the primary's final and poster keys. Safe to run again: what exists is kept."""
         store = self._c.store
-        final, poster = keys.final_key(user_id, video_id), keys.poster_key(user_id, video_id)
-        has_final, has_poster = await store.exists(final), await store.exists(poster)
-        if not (has_final and has_poster):
-            source = final if has_final else refined_key
-            if not await store.exists(source):
-                raise FailedPrecondition(f"the refined video {refined_key} does not exist")
-            with tempfile.TemporaryDirectory(prefix="adgen-export-") as folder:
-                path = Path(folder) / "video.mp4"
-                await store.download_file(source, path)
-                if not has_final:
-                    await store.put_file(final, path, "video/mp4")
-                first = spec.beats[0].duration_s / 2 if spec.beats else 0.0
-                await store.put_bytes(poster, await asyncio.to_thread(poster_jpeg, path, first), "image/jpeg")
         sidecar, delivered = refined_captions_key(refined_key), captions_key(user_id, video_id)
         if not await store.exists(delivered) and await store.exists(sidecar):
             await store.copy(sidecar, delivered)
-        return final, poster
+        has_captions = await store.exists(delivered)
+        first = spec.beats[0].duration_s / 2 if spec.beats else 0.0
+        published = []
+        for position, rendition in enumerate(renditions(spec)):
+            refined = refined_key if rendition.primary else keys.refined_key(user_id, video_id, rendition.tag)
+            final = keys.final_key(user_id, video_id, rendition.tag)
+            poster = keys.poster_key(user_id, video_id, rendition.tag)
+            await self._publish(refined, final, poster, first)
+            published.append((rendition.aspect_ratio, rendition.primary, position, rendition.output, final, poster))
+        async with self._c.db.acquire() as conn, conn.transaction():
+            for aspect_ratio, primary, position, output, final, poster in published:
+                await conn.execute(
+                    "INSERT INTO renditions (video_id, aspect_ratio, is_primary, position, width, height, final_key,"
+                    " poster_key, captions_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                    " ON CONFLICT (video_id, aspect_ratio) DO UPDATE SET is_primary = $3, position = $4, width = $5,"
+                    " height = $6, final_key = $7, poster_key = $8, captions_key = $9",
+                    video_id,
+                    aspect_ratio,
+                    primary,
+                    position,
+                    output.width,
+                    output.height,
+                    final,
+                    poster,
+                    delivered if has_captions else None,
+                )
+        return keys.final_key(user_id, video_id), keys.poster_key(user_id, video_id)
+
+    async def _publish(self, refined_key: str, final: str, poster: str, poster_at_s: float) -> None:
+        """One rendition's final object and poster, from the refined video (or the final, if a
+        previous attempt got that far and the refined one is gone)."""
+        store = self._c.store
+        has_final, has_poster = await store.exists(final), await store.exists(poster)
+        if has_final and has_poster:
+            return
+        source = final if has_final else refined_key
+        if not await store.exists(source):
+            raise FailedPrecondition(f"the refined video {refined_key} does not exist")
+        with tempfile.TemporaryDirectory(prefix="adgen-export-") as folder:
+            path = Path(folder) / "video.mp4"
+            await store.download_file(source, path)
+            if not has_final:
+                await store.put_file(final, path, "video/mp4")
+            await store.put_bytes(poster, await asyncio.to_thread(poster_jpeg, path, poster_at_s), "image/jpeg")
 
     async def handle(self, work: events_pb2.ExportWork, _: WorkContext) -> None:
         db, js, vid = self._c.db, self._c.js, work.video_id
-        status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid)
+        row = await db.fetchrow("SELECT status, run FROM videos WHERE video_id = $1", vid)
         # A completed video runs again: a redelivery after a crash must still publish its completion.
-        if status is None or (status in FINISHED and status != "completed"):
+        if row is None or (row["status"] in FINISHED and row["status"] != "completed"):
             return
+        run = row["run"]
         await emit(
-            js, vid, f"{vid}:export:started", phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_EXPORT)
+            js,
+            vid,
+            msg_id(vid, run, "export:started"),
+            phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_EXPORT),
         )
         final, poster = await self.export(vid, work.user_id, work.spec, work.refined_key)
         marked = await db.execute(
@@ -112,12 +152,15 @@ class Exporter:
         if not self._keep:
             await self._c.store.delete_prefix(keys.chunks_prefix(work.user_id, vid))
         await emit(
-            js, vid, f"{vid}:export:completed", phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_EXPORT)
+            js,
+            vid,
+            msg_id(vid, run, "export:completed"),
+            phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_EXPORT),
         )
         await emit(
             js,
             vid,
-            f"{vid}:completed",
+            msg_id(vid, run, "completed"),
             video_completed=events_pb2.VideoCompleted(
                 final_key=final, poster_key=poster, duration_s=float(work.spec.duration_s)
             ),
@@ -133,26 +176,90 @@ class Exporter:
             reason=str(error),
         )
 
-    async def download_url(self, video_id: str, user_id: str) -> tuple[str, datetime]:
-        """A pre-signed link to the final video; another user's video does not exist for the caller."""
+    async def download_url(self, video_id: str, user_id: str, aspect_ratio: str = "") -> tuple[str, datetime]:
+        """A pre-signed link to the final video (the primary, or the named rendition); another
+        user's video does not exist for the caller."""
+        status = await self._status(video_id, user_id)
+        if not aspect_ratio:
+            final_key = await self._c.db.fetchval("SELECT final_key FROM videos WHERE video_id = $1", video_id)
+            if status != "completed" or not final_key:
+                raise FailedPrecondition(f"video {video_id} is {status}; it can be downloaded once completed")
+            return await self._link(video_id, final_key, f"adgen-{video_id}.mp4")
         row = await self._c.db.fetchrow(
-            "SELECT status, final_key FROM videos WHERE video_id = $1 AND user_id = $2", video_id, user_id
+            "SELECT final_key FROM renditions WHERE video_id = $1 AND aspect_ratio = $2", video_id, aspect_ratio
         )
         if row is None:
+            if status != "completed":
+                raise FailedPrecondition(f"video {video_id} is {status}; it can be downloaded once completed")
+            shapes = [r.aspect_ratio for r in await self.renditions(video_id, user_id)]
+            raise NotFound(f"video {video_id} has no {aspect_ratio} rendition; it has {', '.join(shapes) or 'none'}")
+        tag = keys.rendition_tag(aspect_ratio)
+        return await self._link(f"{video_id}.{tag}", row["final_key"], f"adgen-{video_id}-{tag}.mp4")
+
+    async def renditions(self, video_id: str, user_id: str) -> list[RenditionLinks]:
+        """Every published rendition of a completed video (primary first) with pre-signed links;
+        empty while the video is not completed."""
+        if await self._status(video_id, user_id) != "completed":
+            return []
+        rows = await self._c.db.fetch(
+            "SELECT * FROM renditions WHERE video_id = $1 ORDER BY is_primary DESC, position", video_id
+        )
+        found = []
+        for row in rows:
+            tag = keys.rendition_tag(row["aspect_ratio"])
+            video = await self._link(f"{video_id}.{tag}", row["final_key"], f"adgen-{video_id}-{tag}.mp4")
+            poster = await self._link(f"{video_id}.{tag}.poster", row["poster_key"], f"adgen-{video_id}-{tag}.jpg")
+            captions = (
+                await self._link(f"{video_id}.captions", row["captions_key"], f"adgen-{video_id}.vtt")
+                if row["captions_key"]
+                else None
+            )
+            found.append(
+                RenditionLinks(
+                    aspect_ratio=row["aspect_ratio"],
+                    width=row["width"],
+                    height=row["height"],
+                    primary=row["is_primary"],
+                    video=video,
+                    poster=poster,
+                    captions=captions,
+                )
+            )
+        return found
+
+    async def _status(self, video_id: str, user_id: str) -> str:
+        status = await self._c.db.fetchval(
+            "SELECT status FROM videos WHERE video_id = $1 AND user_id = $2", video_id, user_id
+        )
+        if status is None:
             raise NotFound(f"video {video_id} not found")
-        if row["status"] != "completed" or not row["final_key"]:
-            raise FailedPrecondition(f"video {video_id} is {row['status']}; it can be downloaded once completed")
+        return str(status)
+
+    async def _link(self, cache_key: str, object_key: str, filename: str) -> tuple[str, datetime]:
+        """A pre-signed GET of ``object_key``, reused from the KV under ``cache_key`` while it is
+        far enough from its expiry."""
         now = datetime.now(UTC)
         try:
-            cached = CachedLink.decode((await self._links.get(video_id)).value or b"")
+            cached = CachedLink.decode((await self._links.get(cache_key)).value or b"")
         except KeyNotFoundError:
             cached = None
         if cached is not None and cached.usable(now, self._url_ttl_s):
             return cached.url, cached.expires_at
-        url = await self._c.store.presign_get(row["final_key"], self._url_ttl_s, filename=f"adgen-{video_id}.mp4")
+        url = await self._c.store.presign_get(object_key, self._url_ttl_s, filename=filename)
         link = CachedLink(url, now + timedelta(seconds=self._url_ttl_s))
-        await self._links.put(video_id, link.encode())
+        await self._links.put(cache_key, link.encode())
         return link.url, link.expires_at
+
+
+@dataclass(frozen=True)
+class RenditionLinks:
+    aspect_ratio: str
+    width: int
+    height: int
+    primary: bool
+    video: tuple[str, datetime]
+    poster: tuple[str, datetime]
+    captions: tuple[str, datetime] | None
 
 
 def to_timestamp(moment: datetime) -> timestamp_pb2.Timestamp:

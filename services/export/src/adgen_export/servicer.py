@@ -4,9 +4,11 @@ import uuid
 
 import grpc
 
+from adgen.common.v1 import common_pb2
 from adgen.export.v1 import export_service_pb2, export_service_pb2_grpc
 from adgen_export.publishing import Exporter, to_timestamp
 from adgen_kernel.errors import InvalidArgument
+from adgen_kernel.request_limits import ASPECT_RATIOS
 
 
 def _uuid(value: str, field: str) -> str:
@@ -31,7 +33,33 @@ class ExportServicer(export_service_pb2_grpc.ExportServiceServicer):
     async def GetDownloadUrl(
         self, request: export_service_pb2.GetDownloadUrlRequest, context: grpc.aio.ServicerContext
     ) -> export_service_pb2.GetDownloadUrlResponse:
+        shape = ""
+        if request.aspect_ratio != common_pb2.ASPECT_RATIO_UNSPECIFIED:
+            shapes = {value: name for name, value in ASPECT_RATIOS.items()}
+            if request.aspect_ratio not in shapes:
+                raise InvalidArgument(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)} or unspecified")
+            shape = shapes[request.aspect_ratio]
         url, expires = await self._exporter.download_url(
-            _uuid(request.video_id, "video_id"), _uuid(request.user_id, "user_id")
+            _uuid(request.video_id, "video_id"), _uuid(request.user_id, "user_id"), shape
         )
         return export_service_pb2.GetDownloadUrlResponse(url=url, expires_at=to_timestamp(expires))
+
+    async def GetRenditions(
+        self, request: export_service_pb2.GetRenditionsRequest, context: grpc.aio.ServicerContext
+    ) -> export_service_pb2.GetRenditionsResponse:
+        found = await self._exporter.renditions(_uuid(request.video_id, "video_id"), _uuid(request.user_id, "user_id"))
+        return export_service_pb2.GetRenditionsResponse(
+            renditions=[
+                export_service_pb2.Rendition(
+                    aspect_ratio=ASPECT_RATIOS[r.aspect_ratio],
+                    width=r.width,
+                    height=r.height,
+                    primary=r.primary,
+                    download_url=r.video[0],
+                    poster_url=r.poster[0],
+                    captions_url=r.captions[0] if r.captions else "",
+                    expires_at=to_timestamp(min(link[1] for link in (r.video, r.poster, r.captions) if link)),
+                )
+                for r in found
+            ]
+        )

@@ -17,7 +17,7 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
-from adgen_kernel.metrics import provider_call
+from adgen_kernel.provider_calls import ProviderCall, provider_call
 from adgen_planner.composer import Plan, PlanRequest, compose, plan_duration, validate
 from adgen_planner.llm_answer import AdPlanAnswer, library_brief, response_format, to_plan
 from adgen_planner.prompt_reading import read_prompt
@@ -71,6 +71,20 @@ def usage_of(completion: ChatCompletion, prices: TokenPrices) -> Usage | None:
     return Usage(completion.model or "", tokens_in, tokens_out, micros)
 
 
+def _attempts_of(error: openai.APIError) -> int:
+    """Which attempt of the SDK's failed last (it numbers its retries in a request header)."""
+    request = getattr(error, "request", None)
+    retried = request.headers.get("x-stainless-retry-count", "0") if request is not None else "0"
+    return int(retried) + 1 if retried.isdigit() else 1
+
+
+def _trace_usage(call: ProviderCall, usage: Usage | None) -> None:
+    if usage is not None:
+        call.billed(usage.usd_micros)
+        call.span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
+        call.span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
+
+
 def _http_reason(error: openai.APIStatusError) -> str:
     if error.status_code == 429:
         return "rate limited (HTTP 429)"
@@ -108,8 +122,20 @@ class OpenAiComposer:
         reading = read_prompt(request.prompt)
         duration = plan_duration(request.duration_s, reading.duration_s, [])
         try:
-            with provider_call("openai", self._model):
-                completion = await self._client.chat.completions.create(**self.request_body(request, duration))
+            # One span for the call: the SDK retries inside it, and says how many attempts it took.
+            with provider_call("openai", self._model, "chat") as call:
+                call.span.set_attribute("gen_ai.operation.name", "chat")
+                try:
+                    raw = await self._client.chat.completions.with_raw_response.create(
+                        **self.request_body(request, duration)
+                    )
+                except openai.APIError as error:
+                    call.attempted(_attempts_of(error))
+                    raise
+                call.attempted(raw.retries_taken + 1)
+                completion = raw.parse()
+                usage = usage_of(completion, self._prices)
+                _trace_usage(call, usage)
         except openai.APITimeoutError:
             return self._fallback(request, "timeout", None)
         except openai.APIStatusError as error:
@@ -118,7 +144,6 @@ class OpenAiComposer:
             return self._fallback(request, "connection failed", None)
         except (openai.OpenAIError, ValueError) as error:
             return self._fallback(request, f"unreadable response ({type(error).__name__})", None)
-        usage = usage_of(completion, self._prices)
         if not completion.choices:
             return self._fallback(request, "no answer", usage)
         choice = completion.choices[0]

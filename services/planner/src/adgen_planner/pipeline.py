@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.chunks.v1 import chunks_service_pb2, chunks_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
@@ -15,10 +16,11 @@ from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.request_limits import request_errors
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import FINISHED, emit, fail_video, from_json, record_cost, set_status, to_json
+from adgen_kernel.video_state import FINISHED, emit, fail_video, from_json, msg_id, record_cost, set_status, to_json
 from adgen_planner import quote
 from adgen_planner.composer import PlanRequest
 from adgen_planner.llm_composer import OpenAiComposer, Usage, compose_with_rules
+from adgen_planner.references import rotate_references, verify_assets
 from adgen_planner.spec_mapping import plan_to_spec
 
 log = get_logger(__name__)
@@ -28,6 +30,7 @@ log = get_logger(__name__)
 class Planned:
     spec: common_pb2.Spec
     usage: Usage | None
+    local: bool
 
 
 class Planner:
@@ -37,18 +40,22 @@ class Planner:
         self,
         connections: Connections,
         chunks: chunks_service_pb2_grpc.ChunksServiceStub,
+        assets: assets_service_pb2_grpc.AssetsServiceStub,
         llm: OpenAiComposer | None = None,
     ) -> None:
         self._c = connections
         self._chunks = chunks
+        self._assets = assets
         self._llm = llm
 
-    async def compose(self, request: common_pb2.VideoRequest) -> Planned:
+    async def compose(self, request: common_pb2.VideoRequest, user_id: str) -> Planned:
         """A complete, checked Spec for the request and the tokens its composer used. The
-        rule-based composer gives the same Spec for the same request; a language model need not."""
+        rule-based composer gives the same Spec for the same request; a language model need not.
+        The request's asset ids must be `user_id`'s own (NOT_FOUND otherwise)."""
         errors = request_errors(request)
         if errors:
             raise InvalidArgument("; ".join(f"{e.field}: {e.message}" for e in errors))
+        await verify_assets(self._assets, user_id, request.asset_ids)
         wanted = PlanRequest(
             prompt=request.prompt,
             duration_s=request.duration_s,
@@ -58,6 +65,7 @@ class Planner:
         )
         composed = await self._llm.compose(wanted) if self._llm else compose_with_rules(wanted)
         spec = plan_to_spec(composed.plan, request, planner=composed.planner)
+        rotate_references(spec)
         response = await self._chunks.PlanChunks(
             chunks_service_pb2.PlanChunksRequest(
                 beats=[chunks_service_pb2.BeatSpan(start_s=b.start_s, duration_s=b.duration_s) for b in spec.beats],
@@ -67,16 +75,17 @@ class Planner:
             timeout=10,
         )
         spec.chunk_plan.CopyFrom(response.chunk_plan)
-        return Planned(spec, composed.usage)
-
-    async def plan(self, request: common_pb2.VideoRequest) -> common_pb2.Spec:
-        return (await self.compose(request)).spec
-
-    async def quote(self, request: common_pb2.VideoRequest) -> planner_service_pb2.QuoteResponse:
-        planned = await self.compose(request)
-        spec, plan = planned.spec, planned.spec.chunk_plan
         models = await self._chunks.ListVideoModels(chunks_service_pb2.ListVideoModelsRequest(), timeout=10)
-        local = any(m.key == plan.video_model and m.local for m in models.models)
+        local = any(m.key == spec.chunk_plan.video_model and m.local for m in models.models)
+        spec.expected_latency.CopyFrom(quote.expected_latency(local))
+        return Planned(spec, composed.usage, local)
+
+    async def plan(self, request: common_pb2.VideoRequest, user_id: str) -> common_pb2.Spec:
+        return (await self.compose(request, user_id)).spec
+
+    async def quote(self, request: common_pb2.VideoRequest, user_id: str) -> planner_service_pb2.QuoteResponse:
+        planned = await self.compose(request, user_id)
+        spec, plan, local = planned.spec, planned.spec.chunk_plan, planned.local
         chunks_per_beat = Counter(slot.beat_index for slot in plan.slots)
         usage = planned.usage
         estimate = quote.estimate(
@@ -108,9 +117,10 @@ class Planner:
 
     async def handle(self, work: events_pb2.PlanWork, _: WorkContext) -> None:
         db, js = self._c.db, self._c.js
-        row = await db.fetchrow("SELECT status, spec FROM videos WHERE video_id = $1", work.video_id)
+        row = await db.fetchrow("SELECT status, spec, run FROM videos WHERE video_id = $1", work.video_id)
         if row is None or row["status"] in FINISHED:
             return
+        run = row["run"]
         if row["spec"] is not None:
             spec = from_json(row["spec"], common_pb2.Spec())
         else:
@@ -118,10 +128,10 @@ class Planner:
             await emit(
                 js,
                 work.video_id,
-                f"{work.video_id}:plan:started",
+                msg_id(work.video_id, run, "plan:started"),
                 phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_PLAN),
             )
-            planned = await self.compose(work.request)
+            planned = await self.compose(work.request, work.user_id)
             spec = planned.spec
             if planned.usage:
                 # Tokens are spent once the model answered, whatever became of the answer.
@@ -137,11 +147,15 @@ class Planner:
                     usd_micros=planned.usage.usd_micros,
                 )
             async with db.acquire() as conn, conn.transaction():
+                # A video cancelled while it was being planned keeps its plan (a retry starts from it)
+                # but not a running status.
                 await conn.execute(
-                    "UPDATE videos SET spec = $2, status = 'rendering', planned_at = now(), updated_at = now()"
+                    "UPDATE videos SET spec = $2, planned_at = now(), updated_at = now(),"
+                    " status = CASE WHEN status = ANY($3::text[]) THEN status ELSE 'rendering' END"
                     " WHERE video_id = $1 AND spec IS NULL",
                     work.video_id,
                     to_json(spec),
+                    list(FINISHED),
                 )
                 await conn.executemany(
                     "INSERT INTO frames (video_id, beat_index) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -151,14 +165,18 @@ class Planner:
                     "INSERT INTO chunks (video_id, chunk_index, beat_index) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                     [(work.video_id, s.index, s.beat_index) for s in spec.chunk_plan.slots],
                 )
-        await emit(js, work.video_id, f"{work.video_id}:planned", video_planned=events_pb2.VideoPlanned(spec=spec))
+        await emit(
+            js, work.video_id, msg_id(work.video_id, run, "planned"), video_planned=events_pb2.VideoPlanned(spec=spec)
+        )
         # Every beat's frame starts now: the chunks of a beat follow its frame, not the other beats'.
-        for beat in spec.beats:
+        # Longest chain of chunks first: the queue serves in order, and the longest beat sets the end.
+        chain = Counter(slot.beat_index for slot in spec.chunk_plan.slots)
+        for beat in sorted(spec.beats, key=lambda b: (-chain[b.index], b.index)):
             await publish_work(
                 js,
                 "frame",
                 events_pb2.FrameWork(video_id=work.video_id, user_id=work.user_id, spec=spec, beat_index=beat.index),
-                f"{work.video_id}:frame:{beat.index}",
+                msg_id(work.video_id, run, f"frame:{beat.index}"),
             )
         log.info("video planned", video_id=work.video_id, beats=len(spec.beats), chunks=len(spec.chunk_plan.slots))
 

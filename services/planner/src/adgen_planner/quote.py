@@ -42,6 +42,18 @@ REMOTE = Latencies(plan_s=5.0, image_s=8.0, clip_s=45.0, refine_s=30.0, export_s
 STUDIO = Latencies(plan_s=0.5, image_s=1.0, clip_s=4.0, refine_s=10.0, export_s=2.0)
 
 
+def expected_latency(local: bool) -> common_pb2.ExpectedLatency:
+    """The latencies a plan carries in its Spec, so progress can show an ETA without a registry."""
+    latency = STUDIO if local else REMOTE
+    return common_pb2.ExpectedLatency(
+        plan_s=latency.plan_s,
+        image_s=latency.image_s,
+        clip_s=latency.clip_s,
+        refine_s=latency.refine_s,
+        export_s=latency.export_s,
+    )
+
+
 @dataclass(frozen=True)
 class BeatWork:
     """One beat as the pipeline sees it: how many chunks animate it and whether its storyboard

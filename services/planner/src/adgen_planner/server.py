@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import openai
 
+from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.chunks.v1 import chunks_service_pb2_grpc
 from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
+from adgen_kernel.reconciler import reconciler_task
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, grpc_channel, run
 from adgen_planner.llm_composer import OpenAiComposer, TokenPrices
 from adgen_planner.pipeline import Planner
@@ -34,8 +36,14 @@ async def build(connections: Connections) -> ServiceApp:
     settings = connections.settings
     assert isinstance(settings, PlannerSettings)
     channel = grpc_channel(settings.chunks_addr)
+    assets_channel = grpc_channel(settings.assets_addr)
     llm = openai_composer(settings)
-    planner = Planner(connections, chunks_service_pb2_grpc.ChunksServiceStub(channel), llm)
+    planner = Planner(
+        connections,
+        chunks_service_pb2_grpc.ChunksServiceStub(channel),
+        assets_service_pb2_grpc.AssetsServiceStub(assets_channel),
+        llm,
+    )
     return ServiceApp(
         servicers=[
             Servicer(
@@ -45,7 +53,16 @@ async def build(connections: Connections) -> ServiceApp:
             )
         ],
         handlers=[WorkHandler("plan", events_pb2.PlanWork, planner.handle, planner.dead_letter)],
-        on_close=[channel.close, *([llm.close] if llm else [])],
+        # Every planner replica reconciles; the run's message ids make their re-enqueues one.
+        tasks=[
+            reconciler_task(
+                connections.db,
+                connections.js,
+                interval_s=settings.reconcile_interval_s,
+                stale_after_s=settings.reconcile_stale_s,
+            )
+        ],
+        on_close=[channel.close, assets_channel.close, *([llm.close] if llm else [])],
     )
 
 

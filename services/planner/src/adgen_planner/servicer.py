@@ -13,9 +13,9 @@ class PlannerServicer(planner_service_pb2_grpc.PlannerServiceServicer):
     async def Plan(
         self, request: planner_service_pb2.PlanRequest, context: grpc.aio.ServicerContext
     ) -> planner_service_pb2.PlanResponse:
-        return planner_service_pb2.PlanResponse(spec=await self._planner.plan(request.request))
+        return planner_service_pb2.PlanResponse(spec=await self._planner.plan(request.request, request.user_id))
 
     async def Quote(
         self, request: planner_service_pb2.QuoteRequest, context: grpc.aio.ServicerContext
     ) -> planner_service_pb2.QuoteResponse:
-        return await self._planner.quote(request.request)
+        return await self._planner.quote(request.request, request.user_id)

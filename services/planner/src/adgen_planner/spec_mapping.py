@@ -52,6 +52,7 @@ def plan_to_spec(plan: Plan, request: common_pb2.VideoRequest, planner: str = "r
             for b in plan.beats
         ],
         output=output_format(request.aspect_ratio),
+        extra_outputs=[output_format(r) for r in request.extra_aspect_ratios],
         seed=request.seed,
         creativity=request.creativity,
         planner=planner,

@@ -195,10 +195,24 @@ class GradeTable:
         index = image[..., 0].astype(np.uint32) << 16
         index |= image[..., 1].astype(np.uint32) << 8
         index |= image[..., 2]
+        return self._lookup(index)
+
+    def apply_bgra(self, image: np.ndarray) -> np.ndarray:
+        """Grade an (H, W, 4) uint8 BGRA image (what a decoder hands out cheaply): its pixels, read as
+        little-endian 32-bit words, already are the table index once the alpha byte is masked off.
+        Returns (H, W, 4) RGBA with alpha 0, the same as ``apply`` on the RGB picture."""
+        if image.ndim != 3 or image.shape[2] != 4 or image.dtype != np.uint8:
+            raise ValueError(f"expected (H, W, 4) uint8 BGRA, got {image.shape} {image.dtype}")
+        words = np.ascontiguousarray(image).view(np.uint32)[..., 0]
+        if sys.byteorder != "little":
+            words = words.byteswap()
+        return self._lookup(words & 0x00FFFFFF)
+
+    def _lookup(self, index: np.ndarray) -> np.ndarray:
         graded = np.take(self.packed, index)
         if sys.byteorder != "little":
             graded = graded.byteswap()
-        return graded.view(np.uint8).reshape(*image.shape[:2], 4)
+        return graded.view(np.uint8).reshape(*index.shape[:2], 4)
 
 
 @cache

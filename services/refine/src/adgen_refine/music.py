@@ -1,4 +1,4 @@
-"""The music bed when no music provider is used, and the loudness every bed is delivered at.
+"""The music bed when no music provider is used, and the length and loudness every bed is delivered at.
 
 The bed is synthesised, not sampled, so it is deterministic for a seed and costs nothing:
 
@@ -56,6 +56,11 @@ _HARMONY: Final = {
     "feature_demo": _Harmony(53, ((0, 4, 7, 12), (9, 12, 16, 21), (5, 9, 12, 17), (7, 11, 14, 19)), 100),
 }
 _DEFAULT_HARMONY: Final = _HARMONY["feature_demo"]
+
+
+def archetype_bpm(archetype: str) -> float:
+    """The base tempo of an archetype's bed (medium energy)."""
+    return _HARMONY.get(archetype, _DEFAULT_HARMONY).bpm
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,25 @@ def synthesise_music(
     mix *= _fades(n, sample_rate)[:, None]
     peak = float(np.max(np.abs(mix)))
     return (mix * (10 ** (-3 / 20) / peak if peak > 0 else 1.0)).astype(np.float32)
+
+
+def fit_with_fades(audio: np.ndarray, sample_rate: int, duration_s: float) -> np.ndarray:
+    """A bed from elsewhere (a music model) made exactly ``duration_s`` long: stereo, trimmed or
+    padded with silence, with the same fade-in and fade-out as the synthesised bed (the fade-out
+    ends on the last sample, so a trimmed track does not stop on a hard edge)."""
+    n = round(duration_s * sample_rate)
+    if n <= 0:
+        raise ValueError(f"duration must be positive, got {duration_s} s")
+    track = np.asarray(audio, dtype=np.float64)
+    if track.ndim == 1:
+        track = track[:, None]
+    if track.ndim != 2 or track.shape[1] not in (1, 2) or len(track) == 0:
+        raise ValueError(f"audio must be (n,), (n, 1) or (n, 2) with n > 0, got {track.shape}")
+    if track.shape[1] == 1:
+        track = np.repeat(track, 2, axis=1)
+    fitted = np.zeros((n, 2))
+    fitted[: min(n, len(track))] = track[:n]
+    return (fitted * _fades(n, sample_rate)[:, None]).astype(np.float32)
 
 
 def normalise_loudness(

@@ -1,8 +1,9 @@
 """The refine service's work: stitch the video's chunks, grade, add supers and the music bed, encode
 once, and leave the captions sidecar next to the refined video.
 
-Music is the one optional ingredient: if it fails, the video ships silent and the refine phase's
-completion event says why (``PhaseCompleted.warning``), rather than the whole video failing.
+Music is the one optional ingredient. With MusicGen configured, a MusicGen failure falls back to the
+synthesised bed; if that fails too, the video ships silent. Either way the refine phase's completion
+event says why (``PhaseCompleted.warning``), rather than the whole video failing.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
+from adgen_kernel.renditions import renditions
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import FINISHED, emit, fail_video, set_status
+from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, set_status
 from adgen_refine.captions import captions, webvtt
 from adgen_refine.grade_choice import choose_grade
-from adgen_refine.luts import shipped_table
+from adgen_refine.luts import GradeTable, shipped_table
 from adgen_refine.music import normalise_loudness, synthesise_music
-from adgen_refine.stitch import OutputFormat, render_final
+from adgen_refine.musicgen import MusicGen
+from adgen_refine.stitch import OutputFormat, render_final, subject_focus
 from adgen_refine.supers import supers_for
 from adgen_refine.timeline import Placement, Transition, choose_transition
 
@@ -90,25 +93,37 @@ class RefinedVideo:
     frame_count: int
     reused: bool
     warning: str = ""
-    """Why something optional is missing (e.g. the music); empty when nothing is."""
+    """Why something optional is missing or replaced (e.g. the music); empty when nothing is."""
+    has_music: bool = True
 
 
 class Refiner:
-    def __init__(self, connections: Connections, *, crf: int, preset: str, music: MusicSource = music_for) -> None:
+    def __init__(
+        self,
+        connections: Connections,
+        *,
+        crf: int,
+        preset: str,
+        music: MusicSource = music_for,
+        musicgen: MusicGen | None = None,
+    ) -> None:
         self._c = connections
         self._crf = crf
         self._preset = preset
         self._music = music
+        self._musicgen = musicgen
 
     async def refine(self, video_id: str, user_id: str, spec: common_pb2.Spec) -> RefinedVideo:
+        """Every rendition of the video, each rendered in turn from the same downloaded chunks and the
+        same music; a rendition already stored (a redelivery) is not rendered again."""
         key = keys.refined_key(user_id, video_id)
         total = spec.chunk_plan.total_frames
         store = self._c.store
-        if await store.exists(key):
+        # The primary goes last: its refined video existing means every rendition exists.
+        shapes = sorted(renditions(spec), key=lambda r: r.primary)
+        todo = [r for r in shapes if not await store.exists(keys.refined_key(user_id, video_id, r.tag))]
+        if not todo:
             return RefinedVideo(key, total, reused=True)
-        fmt = OutputFormat(
-            width=spec.output.width, height=spec.output.height, fps=spec.output.fps, crf=self._crf, preset=self._preset
-        )
         with tempfile.TemporaryDirectory(prefix="adgen-refine-") as folder:
             paths: dict[int, Path] = {}
             for slot in spec.chunk_plan.slots:
@@ -117,50 +132,79 @@ class Refiner:
                     raise FailedPrecondition(f"chunk {slot.index} of video {video_id} is missing ({chunk})")
                 paths[slot.index] = Path(folder) / f"chunk_{slot.index:03d}.mp4"
                 await store.download_file(chunk, paths[slot.index])
-            audio, warning = await self._music_or_silence(video_id, spec)
+            audio, warning = await self._music_or_silence(video_id, user_id, spec)
             grade = await asyncio.to_thread(shipped_table, grade_for(spec))
-            layers = await asyncio.to_thread(supers_for, captions(spec), fmt.width, fmt.height)
-            out = Path(folder) / "refined.mp4"
-            await asyncio.to_thread(
-                lambda: render_final(
-                    paths,
-                    placements(spec),
-                    total,
-                    transitions(spec),
-                    audio,
-                    SAMPLE_RATE,
-                    fmt,
-                    out,
-                    grade=grade,
-                    supers=layers,
-                )
-            )
-            # The sidecar goes up first: the refined video's existence is what marks refine done.
+            # The sidecar goes up first: the refined videos' existence is what marks refine done.
             await store.put_bytes(captions_key_beside(key), webvtt(spec).encode(), "text/vtt")
-            await store.put_file(key, out, "video/mp4")
-        return RefinedVideo(key, total, reused=False, warning=warning)
+            for rendition in todo:
+                out = Path(folder) / f"refined_{rendition.tag or 'primary'}.mp4"
+                await asyncio.to_thread(self._render, spec, rendition.output, paths, audio, grade, out)
+                await store.put_file(keys.refined_key(user_id, video_id, rendition.tag), out, "video/mp4")
+                out.unlink()
+        return RefinedVideo(key, total, reused=False, warning=warning, has_music=audio is not None)
 
-    async def _music_or_silence(self, video_id: str, spec: common_pb2.Spec) -> tuple[np.ndarray | None, str]:
+    def _render(
+        self,
+        spec: common_pb2.Spec,
+        output: common_pb2.OutputFormat,
+        paths: dict[int, Path],
+        audio: np.ndarray | None,
+        grade: GradeTable,
+        out: Path,
+    ) -> None:
+        """One rendition: the chunks cover-fitted to its size with each beat's subject in frame, and
+        supers laid out for its shape."""
+        fmt = OutputFormat(width=output.width, height=output.height, fps=output.fps, crf=self._crf, preset=self._preset)
+        slots = placements(spec)
+        render_final(
+            paths,
+            slots,
+            spec.chunk_plan.total_frames,
+            transitions(spec),
+            audio,
+            SAMPLE_RATE,
+            fmt,
+            out,
+            grade=grade,
+            supers=supers_for(captions(spec), fmt.width, fmt.height),
+            focus=subject_focus(paths, slots, fmt.width, fmt.height),
+        )
+
+    async def _music_or_silence(
+        self, video_id: str, user_id: str, spec: common_pb2.Spec
+    ) -> tuple[np.ndarray | None, str]:
+        """MusicGen's track when configured, else (or when it fails) the synthesised bed, else
+        silence; the warning says what was missed and why."""
+        notes = []
+        if self._musicgen is not None:
+            try:
+                return await self._musicgen.track(video_id, user_id, spec), ""
+            except Exception as error:  # any MusicGen failure means the synthesised bed, not a failed video
+                notes.append(f"MusicGen failed ({error}); the synthesised music bed plays instead")
+                log.warning("musicgen failed; using the synthesised bed", video_id=video_id, error=str(error))
         try:
-            return await asyncio.to_thread(self._music, spec), ""
+            return await asyncio.to_thread(self._music, spec), "; ".join(notes)
         except Exception as error:  # any music failure means a silent video, not a failed one
-            warning = f"music failed, the video has no soundtrack: {type(error).__name__}: {error}"
+            notes.append(f"music failed, the video has no soundtrack: {type(error).__name__}: {error}")
             log.warning("music failed; rendering without audio", video_id=video_id, error=str(error))
-            return None, warning
+            return None, "; ".join(notes)
 
     async def handle(self, work: events_pb2.RefineWork, _: WorkContext) -> None:
         db, js, vid = self._c.db, self._c.js, work.video_id
-        status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid)
-        if status is None or status in FINISHED:
+        run = await live_run(db, vid)
+        if run is None:
             return
         await emit(
-            js, vid, f"{vid}:refine:started", phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_REFINE)
+            js,
+            vid,
+            msg_id(vid, run, "refine:started"),
+            phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_REFINE),
         )
         refined = await self.refine(vid, work.user_id, work.spec)
         await emit(
             js,
             vid,
-            f"{vid}:refine:completed",
+            msg_id(vid, run, "refine:completed"),
             phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_REFINE, warning=refined.warning),
         )
         await set_status(db, vid, "exporting")
@@ -168,7 +212,7 @@ class Refiner:
             js,
             "export",
             events_pb2.ExportWork(video_id=vid, user_id=work.user_id, spec=work.spec, refined_key=refined.video_key),
-            f"{vid}:export",
+            msg_id(vid, run, "export:0"),
         )
 
     async def dead_letter(self, work: events_pb2.RefineWork, error: BaseException) -> None:

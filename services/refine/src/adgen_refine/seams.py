@@ -76,9 +76,13 @@ def seam_strength(local_frame: int, overlap_frames: int, ease_frames: int) -> fl
 
 
 def apply_match(image: np.ndarray, match: ExposureMatch, strength: float) -> np.ndarray:
-    """A new 8-bit RGB image with ``strength`` of the match applied (rounded and saturated once)."""
-    matrix = np.zeros((3, 4), np.float32)
+    """A new 8-bit image with ``strength`` of the match applied to R, G and B (rounded and saturated
+    once); an RGBA image keeps its fourth channel as it was."""
+    channels = image.shape[2]
+    matrix = np.zeros((channels, channels + 1), np.float32)
+    for channel in range(channels):
+        matrix[channel, channel] = 1.0
     for channel in range(3):
         matrix[channel, channel] = 1.0 + strength * (match.gain[channel] - 1.0)
-        matrix[channel, 3] = strength * match.offset[channel]
-    return cv2.transform(np.ascontiguousarray(image[..., :3]), matrix)
+        matrix[channel, channels] = strength * match.offset[channel]
+    return cv2.transform(np.ascontiguousarray(image), matrix)

@@ -6,7 +6,8 @@ from adgen.events.v1 import events_pb2
 from adgen.refine.v1 import refine_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
-from adgen_refine.refining import Refiner
+from adgen_refine.musicgen import MusicGen, MusicGenConfig
+from adgen_refine.refining import SAMPLE_RATE, Refiner
 from adgen_refine.servicer import RefineServicer
 from adgen_refine.settings import RefineSettings
 
@@ -14,7 +15,10 @@ from adgen_refine.settings import RefineSettings
 async def build(connections: Connections) -> ServiceApp:
     settings = connections.settings
     assert isinstance(settings, RefineSettings)
-    refiner = Refiner(connections, crf=settings.crf, preset=settings.preset)
+    musicgen = None
+    if settings.music_provider == "replicate":
+        musicgen = MusicGen(connections, MusicGenConfig.from_settings(settings), sample_rate=SAMPLE_RATE)
+    refiner = Refiner(connections, crf=settings.crf, preset=settings.preset, musicgen=musicgen)
     return ServiceApp(
         servicers=[
             Servicer(
@@ -24,6 +28,7 @@ async def build(connections: Connections) -> ServiceApp:
             )
         ],
         handlers=[WorkHandler("refine", events_pb2.RefineWork, refiner.handle, refiner.dead_letter)],
+        on_close=[musicgen.aclose] if musicgen is not None else [],
     )
 
 

@@ -15,5 +15,5 @@ class RefineServicer(refine_service_pb2_grpc.RefineServiceServicer):
     ) -> refine_service_pb2.RefineResponse:
         refined = await self._refiner.refine(request.video_id, request.user_id, request.spec)
         return refine_service_pb2.RefineResponse(
-            video_key=refined.video_key, frame_count=refined.frame_count, has_music=not refined.warning
+            video_key=refined.video_key, frame_count=refined.frame_count, has_music=refined.has_music
         )

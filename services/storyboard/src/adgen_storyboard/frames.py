@@ -17,7 +17,7 @@ from adgen_kernel.errors import InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import FINISHED, emit, fail_video, record_cost
+from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost
 from adgen_storyboard.control_image import canny_edges
 from adgen_storyboard.image_bounds import UnusableImage, read_bounded
 from adgen_storyboard.providers import BeatImageRequest, ImageProvider, ProductReference
@@ -174,8 +174,8 @@ class Storyboard:
 
     async def handle(self, work: events_pb2.FrameWork, _: WorkContext) -> None:
         db, js = self._c.db, self._c.js
-        status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", work.video_id)
-        if status is None or status in FINISHED:
+        run = await live_run(db, work.video_id)
+        if run is None:
             return
         await db.execute(
             "UPDATE frames SET attempts = attempts + 1, updated_at = now() WHERE video_id = $1 AND beat_index = $2",
@@ -194,7 +194,7 @@ class Storyboard:
         await emit(
             js,
             work.video_id,
-            f"{work.video_id}:frame_ready:{work.beat_index}",
+            msg_id(work.video_id, run, f"frame_ready:{work.beat_index}"),
             frame_ready=events_pb2.FrameReady(beat_index=work.beat_index, image_key=frame.image_key, frames_done=done),
         )
         first = next(s for s in work.spec.chunk_plan.slots if s.beat_index == work.beat_index and s.index_in_beat == 0)
@@ -202,7 +202,7 @@ class Storyboard:
             js,
             "chunk",
             events_pb2.ChunkWork(video_id=work.video_id, user_id=work.user_id, spec=work.spec, chunk_index=first.index),
-            f"{work.video_id}:chunk:{first.index}",
+            msg_id(work.video_id, run, f"chunk:{first.index}"),
         )
 
     async def dead_letter(self, work: events_pb2.FrameWork, error: BaseException) -> None:

@@ -16,18 +16,25 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+import numpy as np
 import replicate
 from replicate.helpers import FileOutput
 from replicate.prediction import Prediction
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from adgen_kernel.errors import FailedPrecondition, Unavailable
 from adgen_kernel.logs import get_logger
-from adgen_kernel.metrics import provider_call
+from adgen_kernel.provider_calls import (
+    ProviderCall,
+    ProviderCalls,
+    RateLimited,
+    RetryPolicy,
+    http_status,
+    is_transient,
+    raise_when_throttled,
+)
 from adgen_storyboard.control_image import cover, place_edges, png_data_uri
 from adgen_storyboard.image_bounds import UnusableImage, read_bounded
 from adgen_storyboard.providers import BeatImage, BeatImageRequest
-from adgen_storyboard.retry_policy import RateLimited, http_status, is_transient, retry_after_seconds, wait_retry_after
 from adgen_storyboard.settings import StoryboardSettings
 from adgen_storyboard.studio import encode_png
 
@@ -120,12 +127,6 @@ def controlnet_input(request: BeatImageRequest) -> dict[str, Any]:
     }
 
 
-async def _raise_when_throttled(response: httpx.Response) -> None:
-    """The SDK does not retry a throttled POST and drops the headers; this keeps Retry-After."""
-    if response.status_code == 429:
-        raise RateLimited(retry_after_seconds(response.headers.get("Retry-After")), "throttled (HTTP 429)")
-
-
 def _as_provider_error(what: str, error: BaseException, attempts: int) -> BaseException:
     status = http_status(error)
     if isinstance(error, replicate.exceptions.ReplicateError):
@@ -155,11 +156,13 @@ class ReplicateImages:
 
     def __init__(self, config: ReplicateConfig) -> None:
         self._config = config
+        # The SDK does not retry a throttled POST and drops the headers; the hook keeps Retry-After.
         self._client = replicate.Client(
-            api_token=config.api_token, base_url=config.base_url, event_hooks={"response": [_raise_when_throttled]}
+            api_token=config.api_token, base_url=config.base_url, event_hooks={"response": [raise_when_throttled]}
         )
         self._client.poll_interval = config.poll_interval_s
-        self._slots = asyncio.Semaphore(config.concurrency)
+        policy = RetryPolicy(config.max_attempts, config.backoff_s, config.longest_wait_s)
+        self._calls = ProviderCalls("replicate", policy, concurrency=config.concurrency, per_model=False)
 
     async def image_for(self, request: BeatImageRequest) -> BeatImage:
         frame = request.frame
@@ -181,40 +184,46 @@ class ReplicateImages:
         await self._client._async_client.aclose()  # the SDK offers no public close
 
     def _beat_image(
-        self, picture: bytes, request: BeatImageRequest, priced: str, *, model: str = "", notes: tuple[str, ...] = ()
+        self,
+        pixels: np.ndarray,
+        request: BeatImageRequest,
+        priced: str,
+        *,
+        model: str = "",
+        notes: tuple[str, ...] = (),
     ) -> BeatImage:
         frame = request.frame
-        try:
-            pixels = read_bounded(picture)
-        except UnusableImage as error:
-            raise PredictionFailed(f"{priced}: the returned image is unusable: {error}") from None
         png = encode_png(cover(pixels, frame.width, frame.height))
         return BeatImage(png, "replicate", model or priced, PRICE_MICROS[priced], notes)
 
-    async def _generate(self, model: str, inputs: dict[str, Any]) -> bytes:
-        """One prediction, start to output bytes, holding one of the provider's slots throughout."""
-        async with self._slots:
-            with provider_call("replicate", model):
-                prediction: Prediction | None = None
-                try:
-                    async with asyncio.timeout(self._config.timeout_s):
-                        prediction = await self._retrying(
-                            f"{model} create",
-                            lambda: self._client.models.predictions.async_create(model=model, input=inputs),
-                        )
-                        poll = self._client.predictions.async_get
-                        while prediction.status not in TERMINAL:
-                            await asyncio.sleep(self._config.poll_interval_s)
-                            prediction = await self._retrying(f"{model} poll", lambda pid=prediction.id: poll(pid))
-                        url = self._output_url(model, prediction)
-                        return await self._retrying(f"{model} output", lambda: FileOutput(url, self._client).aread())
-                except TimeoutError:
-                    if prediction is not None and prediction.status not in TERMINAL:
-                        await self._cancel(prediction)
-                    raise ProviderUnavailable(
-                        f"{model}: no result within {self._config.timeout_s:g} s"
-                        + (f"; prediction {prediction.id} canceled" if prediction is not None else "")
-                    ) from None
+    async def _generate(self, model: str, inputs: dict[str, Any]) -> np.ndarray:
+        """One prediction, start to a usable image, holding one of the provider's slots throughout."""
+        async with self._calls.call(model) as call:
+            prediction: Prediction | None = None
+            try:
+                async with asyncio.timeout(self._config.timeout_s):
+                    prediction = await self._request(
+                        call, "create", lambda: self._client.models.predictions.async_create(model=model, input=inputs)
+                    )
+                    poll = self._client.predictions.async_get
+                    while prediction.status not in TERMINAL:
+                        await asyncio.sleep(self._config.poll_interval_s)
+                        prediction = await self._request(call, "poll", lambda pid=prediction.id: poll(pid))
+                    url = self._output_url(model, prediction)
+                    picture = await self._request(call, "output", lambda: FileOutput(url, self._client).aread())
+            except TimeoutError:
+                if prediction is not None and prediction.status not in TERMINAL:
+                    await self._cancel(prediction)
+                raise ProviderUnavailable(
+                    f"{model}: no result within {self._config.timeout_s:g} s"
+                    + (f"; prediction {prediction.id} canceled" if prediction is not None else "")
+                ) from None
+            try:
+                pixels = read_bounded(picture)
+            except UnusableImage as error:
+                raise PredictionFailed(f"{model}: the returned image is unusable: {error}") from None
+            call.billed(PRICE_MICROS[model])
+            return pixels
 
     @staticmethod
     def _output_url(model: str, prediction: Prediction) -> str:
@@ -234,30 +243,12 @@ class ReplicateImages:
         except (replicate.exceptions.ReplicateError, httpx.HTTPError, RateLimited, TimeoutError) as error:
             log.warning("could not cancel a timed-out prediction", prediction=prediction.id, error=str(error))
 
-    async def _retrying(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        config = self._config
-        attempts = AsyncRetrying(
-            stop=stop_after_attempt(config.max_attempts),
-            wait=wait_retry_after(
-                wait_random_exponential(multiplier=config.backoff_s, max=config.longest_wait_s), config.longest_wait_s
-            ),
-            retry=retry_if_exception(is_transient),
-            before_sleep=lambda state: _log_retry(what, state),
-            reraise=True,
-        )
+    async def _request(self, call: ProviderCall, name: str, send: Callable[[], Awaitable[T]]) -> T:
+        """`send()` under the retry policy; what it finally fails with, said as a provider error."""
         try:
-            async for attempt in attempts:
-                with attempt:
-                    return await call()
+            return await call.request(name, send)
         except Exception as error:
-            mapped = _as_provider_error(what, error, config.max_attempts)
+            mapped = _as_provider_error(f"{call.model} {name}", error, self._config.max_attempts)
             if mapped is error:
                 raise
             raise mapped from error
-        raise AssertionError("tenacity ended without a result")
-
-
-def _log_retry(what: str, state: RetryCallState) -> None:
-    error = state.outcome.exception() if state.outcome else None
-    wait = state.next_action.sleep if state.next_action else 0.0
-    log.info("retrying replicate request", call=what, attempt=state.attempt_number, retry_in_s=wait, error=str(error))

@@ -20,7 +20,7 @@ ASSET_SOURCE_USER_UPLOAD: AssetSource
 ASSET_SOURCE_GENERATED: AssetSource
 
 class Asset(_message.Message):
-    __slots__ = ("asset_id", "user_id", "name", "content_type", "width", "height", "source", "original_key", "thumbnail_key", "edges_key", "created_at")
+    __slots__ = ("asset_id", "user_id", "name", "content_type", "width", "height", "source", "original_key", "thumbnail_key", "edges_key", "created_at", "embedded", "urls")
     ASSET_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +32,8 @@ class Asset(_message.Message):
     THUMBNAIL_KEY_FIELD_NUMBER: _ClassVar[int]
     EDGES_KEY_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDED_FIELD_NUMBER: _ClassVar[int]
+    URLS_FIELD_NUMBER: _ClassVar[int]
     asset_id: str
     user_id: str
     name: str
@@ -43,15 +45,31 @@ class Asset(_message.Message):
     thumbnail_key: str
     edges_key: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, asset_id: _Optional[str] = ..., user_id: _Optional[str] = ..., name: _Optional[str] = ..., content_type: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., source: _Optional[_Union[AssetSource, str]] = ..., original_key: _Optional[str] = ..., thumbnail_key: _Optional[str] = ..., edges_key: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    embedded: bool
+    urls: AssetUrls
+    def __init__(self, asset_id: _Optional[str] = ..., user_id: _Optional[str] = ..., name: _Optional[str] = ..., content_type: _Optional[str] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., source: _Optional[_Union[AssetSource, str]] = ..., original_key: _Optional[str] = ..., thumbnail_key: _Optional[str] = ..., edges_key: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., embedded: _Optional[bool] = ..., urls: _Optional[_Union[AssetUrls, _Mapping]] = ...) -> None: ...
+
+class AssetUrls(_message.Message):
+    __slots__ = ("original", "thumbnail", "edges", "expires_at")
+    ORIGINAL_FIELD_NUMBER: _ClassVar[int]
+    THUMBNAIL_FIELD_NUMBER: _ClassVar[int]
+    EDGES_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    original: str
+    thumbnail: str
+    edges: str
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, original: _Optional[str] = ..., thumbnail: _Optional[str] = ..., edges: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class UploadAssetMetadata(_message.Message):
-    __slots__ = ("user_id", "filename")
+    __slots__ = ("user_id", "filename", "name")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     filename: str
-    def __init__(self, user_id: _Optional[str] = ..., filename: _Optional[str] = ...) -> None: ...
+    name: str
+    def __init__(self, user_id: _Optional[str] = ..., filename: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class UploadAssetRequest(_message.Message):
     __slots__ = ("metadata", "chunk")
@@ -62,12 +80,22 @@ class UploadAssetRequest(_message.Message):
     def __init__(self, metadata: _Optional[_Union[UploadAssetMetadata, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
 
 class UploadAssetResponse(_message.Message):
-    __slots__ = ("asset", "near_duplicate_ids")
+    __slots__ = ("asset", "near_duplicate_ids", "near_duplicates")
     ASSET_FIELD_NUMBER: _ClassVar[int]
     NEAR_DUPLICATE_IDS_FIELD_NUMBER: _ClassVar[int]
+    NEAR_DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     asset: Asset
     near_duplicate_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, asset: _Optional[_Union[Asset, _Mapping]] = ..., near_duplicate_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    near_duplicates: _containers.RepeatedCompositeFieldContainer[NearDuplicate]
+    def __init__(self, asset: _Optional[_Union[Asset, _Mapping]] = ..., near_duplicate_ids: _Optional[_Iterable[str]] = ..., near_duplicates: _Optional[_Iterable[_Union[NearDuplicate, _Mapping]]] = ...) -> None: ...
+
+class NearDuplicate(_message.Message):
+    __slots__ = ("asset_id", "score")
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    asset_id: str
+    score: float
+    def __init__(self, asset_id: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
 
 class GetAssetRequest(_message.Message):
     __slots__ = ("user_id", "asset_id")
@@ -112,6 +140,22 @@ class DeleteAssetRequest(_message.Message):
 class DeleteAssetResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class RenameAssetRequest(_message.Message):
+    __slots__ = ("user_id", "asset_id", "name")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSET_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    asset_id: str
+    name: str
+    def __init__(self, user_id: _Optional[str] = ..., asset_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class RenameAssetResponse(_message.Message):
+    __slots__ = ("asset",)
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    asset: Asset
+    def __init__(self, asset: _Optional[_Union[Asset, _Mapping]] = ...) -> None: ...
 
 class ScoredAsset(_message.Message):
     __slots__ = ("asset", "score")

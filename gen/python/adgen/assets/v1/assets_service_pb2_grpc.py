@@ -55,6 +55,11 @@ class AssetsServiceStub:
                 request_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.DeleteAssetRequest.SerializeToString,
                 response_deserializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.DeleteAssetResponse.FromString,
                 _registered_method=True)
+        self.RenameAsset = channel.unary_unary(
+                '/adgen.assets.v1.AssetsService/RenameAsset',
+                request_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.RenameAssetRequest.SerializeToString,
+                response_deserializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.RenameAssetResponse.FromString,
+                _registered_method=True)
         self.SearchAssets = channel.unary_unary(
                 '/adgen.assets.v1.AssetsService/SearchAssets',
                 request_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.SearchAssetsRequest.SerializeToString,
@@ -97,6 +102,13 @@ class AssetsServiceServicer:
 
     def DeleteAsset(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenameAsset(self, request, context):
+        """Changes the display name only; the stored objects keep their keys.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -144,6 +156,11 @@ def add_AssetsServiceServicer_to_server(servicer, server):
                     servicer.DeleteAsset,
                     request_deserializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.DeleteAssetRequest.FromString,
                     response_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.DeleteAssetResponse.SerializeToString,
+            ),
+            'RenameAsset': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenameAsset,
+                    request_deserializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.RenameAssetRequest.FromString,
+                    response_serializer=adgen_dot_assets_dot_v1_dot_assets__service__pb2.RenameAssetResponse.SerializeToString,
             ),
             'SearchAssets': grpc.unary_unary_rpc_method_handler(
                     servicer.SearchAssets,
@@ -270,6 +287,33 @@ class AssetsService:
             '/adgen.assets.v1.AssetsService/DeleteAsset',
             adgen_dot_assets_dot_v1_dot_assets__service__pb2.DeleteAssetRequest.SerializeToString,
             adgen_dot_assets_dot_v1_dot_assets__service__pb2.DeleteAssetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenameAsset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.assets.v1.AssetsService/RenameAsset',
+            adgen_dot_assets_dot_v1_dot_assets__service__pb2.RenameAssetRequest.SerializeToString,
+            adgen_dot_assets_dot_v1_dot_assets__service__pb2.RenameAssetResponse.FromString,
             options,
             channel_credentials,
             insecure,

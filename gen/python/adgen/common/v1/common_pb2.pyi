@@ -89,7 +89,7 @@ VIDEO_STATUS_FAILED: VideoStatus
 VIDEO_STATUS_CANCELLED: VideoStatus
 
 class VideoRequest(_message.Message):
-    __slots__ = ("prompt", "duration_s", "creativity", "aspect_ratio", "video_model", "asset_ids", "seed")
+    __slots__ = ("prompt", "duration_s", "creativity", "aspect_ratio", "video_model", "asset_ids", "seed", "extra_aspect_ratios")
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
     CREATIVITY_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +97,7 @@ class VideoRequest(_message.Message):
     VIDEO_MODEL_FIELD_NUMBER: _ClassVar[int]
     ASSET_IDS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_ASPECT_RATIOS_FIELD_NUMBER: _ClassVar[int]
     prompt: str
     duration_s: int
     creativity: float
@@ -104,7 +105,8 @@ class VideoRequest(_message.Message):
     video_model: str
     asset_ids: _containers.RepeatedScalarFieldContainer[str]
     seed: int
-    def __init__(self, prompt: _Optional[str] = ..., duration_s: _Optional[int] = ..., creativity: _Optional[float] = ..., aspect_ratio: _Optional[_Union[AspectRatio, str]] = ..., video_model: _Optional[str] = ..., asset_ids: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ...) -> None: ...
+    extra_aspect_ratios: _containers.RepeatedScalarFieldContainer[AspectRatio]
+    def __init__(self, prompt: _Optional[str] = ..., duration_s: _Optional[int] = ..., creativity: _Optional[float] = ..., aspect_ratio: _Optional[_Union[AspectRatio, str]] = ..., video_model: _Optional[str] = ..., asset_ids: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., extra_aspect_ratios: _Optional[_Iterable[_Union[AspectRatio, str]]] = ...) -> None: ...
 
 class Style(_message.Message):
     __slots__ = ("aesthetic", "palette", "mood", "lighting")
@@ -201,7 +203,7 @@ class OutputFormat(_message.Message):
     def __init__(self, aspect_ratio: _Optional[_Union[AspectRatio, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ...) -> None: ...
 
 class Spec(_message.Message):
-    __slots__ = ("archetype_id", "duration_s", "product_name", "category", "brand", "call_to_action", "style", "beats", "chunk_plan", "output", "seed", "creativity", "planner", "notes")
+    __slots__ = ("archetype_id", "duration_s", "product_name", "category", "brand", "call_to_action", "style", "beats", "chunk_plan", "output", "seed", "creativity", "planner", "notes", "extra_outputs", "expected_latency")
     ARCHETYPE_ID_FIELD_NUMBER: _ClassVar[int]
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -216,6 +218,8 @@ class Spec(_message.Message):
     CREATIVITY_FIELD_NUMBER: _ClassVar[int]
     PLANNER_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_LATENCY_FIELD_NUMBER: _ClassVar[int]
     archetype_id: str
     duration_s: int
     product_name: str
@@ -230,7 +234,23 @@ class Spec(_message.Message):
     creativity: float
     planner: str
     notes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, archetype_id: _Optional[str] = ..., duration_s: _Optional[int] = ..., product_name: _Optional[str] = ..., category: _Optional[str] = ..., brand: _Optional[str] = ..., call_to_action: _Optional[str] = ..., style: _Optional[_Union[Style, _Mapping]] = ..., beats: _Optional[_Iterable[_Union[Beat, _Mapping]]] = ..., chunk_plan: _Optional[_Union[ChunkPlan, _Mapping]] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., seed: _Optional[int] = ..., creativity: _Optional[float] = ..., planner: _Optional[str] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+    extra_outputs: _containers.RepeatedCompositeFieldContainer[OutputFormat]
+    expected_latency: ExpectedLatency
+    def __init__(self, archetype_id: _Optional[str] = ..., duration_s: _Optional[int] = ..., product_name: _Optional[str] = ..., category: _Optional[str] = ..., brand: _Optional[str] = ..., call_to_action: _Optional[str] = ..., style: _Optional[_Union[Style, _Mapping]] = ..., beats: _Optional[_Iterable[_Union[Beat, _Mapping]]] = ..., chunk_plan: _Optional[_Union[ChunkPlan, _Mapping]] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., seed: _Optional[int] = ..., creativity: _Optional[float] = ..., planner: _Optional[str] = ..., notes: _Optional[_Iterable[str]] = ..., extra_outputs: _Optional[_Iterable[_Union[OutputFormat, _Mapping]]] = ..., expected_latency: _Optional[_Union[ExpectedLatency, _Mapping]] = ...) -> None: ...
+
+class ExpectedLatency(_message.Message):
+    __slots__ = ("plan_s", "image_s", "clip_s", "refine_s", "export_s")
+    PLAN_S_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_S_FIELD_NUMBER: _ClassVar[int]
+    CLIP_S_FIELD_NUMBER: _ClassVar[int]
+    REFINE_S_FIELD_NUMBER: _ClassVar[int]
+    EXPORT_S_FIELD_NUMBER: _ClassVar[int]
+    plan_s: float
+    image_s: float
+    clip_s: float
+    refine_s: float
+    export_s: float
+    def __init__(self, plan_s: _Optional[float] = ..., image_s: _Optional[float] = ..., clip_s: _Optional[float] = ..., refine_s: _Optional[float] = ..., export_s: _Optional[float] = ...) -> None: ...
 
 class CostLine(_message.Message):
     __slots__ = ("phase", "provider", "model", "units", "usd_micros")
@@ -255,7 +275,7 @@ class Cost(_message.Message):
     def __init__(self, total_micros: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[CostLine, _Mapping]]] = ...) -> None: ...
 
 class Progress(_message.Message):
-    __slots__ = ("video_id", "status", "phase", "percent", "beats_total", "frames_done", "chunks_total", "chunks_done", "cost_micros", "message", "error", "failed_phase", "updated_at")
+    __slots__ = ("video_id", "status", "phase", "percent", "beats_total", "frames_done", "chunks_total", "chunks_done", "cost_micros", "message", "error", "failed_phase", "updated_at", "eta_s", "eta_basis")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PHASE_FIELD_NUMBER: _ClassVar[int]
@@ -269,6 +289,8 @@ class Progress(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     FAILED_PHASE_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ETA_S_FIELD_NUMBER: _ClassVar[int]
+    ETA_BASIS_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     status: VideoStatus
     phase: Phase
@@ -282,4 +304,18 @@ class Progress(_message.Message):
     error: str
     failed_phase: Phase
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, video_id: _Optional[str] = ..., status: _Optional[_Union[VideoStatus, str]] = ..., phase: _Optional[_Union[Phase, str]] = ..., percent: _Optional[float] = ..., beats_total: _Optional[int] = ..., frames_done: _Optional[int] = ..., chunks_total: _Optional[int] = ..., chunks_done: _Optional[int] = ..., cost_micros: _Optional[int] = ..., message: _Optional[str] = ..., error: _Optional[str] = ..., failed_phase: _Optional[_Union[Phase, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    eta_s: float
+    eta_basis: EtaBasis
+    def __init__(self, video_id: _Optional[str] = ..., status: _Optional[_Union[VideoStatus, str]] = ..., phase: _Optional[_Union[Phase, str]] = ..., percent: _Optional[float] = ..., beats_total: _Optional[int] = ..., frames_done: _Optional[int] = ..., chunks_total: _Optional[int] = ..., chunks_done: _Optional[int] = ..., cost_micros: _Optional[int] = ..., message: _Optional[str] = ..., error: _Optional[str] = ..., failed_phase: _Optional[_Union[Phase, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta_s: _Optional[float] = ..., eta_basis: _Optional[_Union[EtaBasis, _Mapping]] = ...) -> None: ...
+
+class EtaBasis(_message.Message):
+    __slots__ = ("expected", "chunks_per_beat", "planned_at", "progressed_at")
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_PER_BEAT_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_AT_FIELD_NUMBER: _ClassVar[int]
+    PROGRESSED_AT_FIELD_NUMBER: _ClassVar[int]
+    expected: ExpectedLatency
+    chunks_per_beat: _containers.RepeatedScalarFieldContainer[int]
+    planned_at: _timestamp_pb2.Timestamp
+    progressed_at: _timestamp_pb2.Timestamp
+    def __init__(self, expected: _Optional[_Union[ExpectedLatency, _Mapping]] = ..., chunks_per_beat: _Optional[_Iterable[int]] = ..., planned_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., progressed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

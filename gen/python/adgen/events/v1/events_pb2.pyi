@@ -2,9 +2,10 @@ import datetime
 
 from adgen.common.v1 import common_pb2 as _common_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -145,8 +146,16 @@ class VideoCancelled(_message.Message):
     previous_status: _common_pb2.VideoStatus
     def __init__(self, previous_status: _Optional[_Union[_common_pb2.VideoStatus, str]] = ...) -> None: ...
 
+class VideoRetried(_message.Message):
+    __slots__ = ("run", "units")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    run: int
+    units: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, run: _Optional[int] = ..., units: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("video_id", "occurred_at", "video_planned", "phase_started", "phase_completed", "frame_ready", "chunk_ready", "cost_recorded", "video_completed", "video_failed", "video_cancelled")
+    __slots__ = ("video_id", "occurred_at", "video_planned", "phase_started", "phase_completed", "frame_ready", "chunk_ready", "cost_recorded", "video_completed", "video_failed", "video_cancelled", "video_retried")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     VIDEO_PLANNED_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +167,7 @@ class Event(_message.Message):
     VIDEO_COMPLETED_FIELD_NUMBER: _ClassVar[int]
     VIDEO_FAILED_FIELD_NUMBER: _ClassVar[int]
     VIDEO_CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_RETRIED_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     occurred_at: _timestamp_pb2.Timestamp
     video_planned: VideoPlanned
@@ -169,4 +179,5 @@ class Event(_message.Message):
     video_completed: VideoCompleted
     video_failed: VideoFailed
     video_cancelled: VideoCancelled
-    def __init__(self, video_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., video_planned: _Optional[_Union[VideoPlanned, _Mapping]] = ..., phase_started: _Optional[_Union[PhaseStarted, _Mapping]] = ..., phase_completed: _Optional[_Union[PhaseCompleted, _Mapping]] = ..., frame_ready: _Optional[_Union[FrameReady, _Mapping]] = ..., chunk_ready: _Optional[_Union[ChunkReady, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., video_completed: _Optional[_Union[VideoCompleted, _Mapping]] = ..., video_failed: _Optional[_Union[VideoFailed, _Mapping]] = ..., video_cancelled: _Optional[_Union[VideoCancelled, _Mapping]] = ...) -> None: ...
+    video_retried: VideoRetried
+    def __init__(self, video_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., video_planned: _Optional[_Union[VideoPlanned, _Mapping]] = ..., phase_started: _Optional[_Union[PhaseStarted, _Mapping]] = ..., phase_completed: _Optional[_Union[PhaseCompleted, _Mapping]] = ..., frame_ready: _Optional[_Union[FrameReady, _Mapping]] = ..., chunk_ready: _Optional[_Union[ChunkReady, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., video_completed: _Optional[_Union[VideoCompleted, _Mapping]] = ..., video_failed: _Optional[_Union[VideoFailed, _Mapping]] = ..., video_cancelled: _Optional[_Union[VideoCancelled, _Mapping]] = ..., video_retried: _Optional[_Union[VideoRetried, _Mapping]] = ...) -> None: ...

@@ -45,6 +45,11 @@ class ExportServiceStub:
                 request_serializer=adgen_dot_export_dot_v1_dot_export__service__pb2.GetDownloadUrlRequest.SerializeToString,
                 response_deserializer=adgen_dot_export_dot_v1_dot_export__service__pb2.GetDownloadUrlResponse.FromString,
                 _registered_method=True)
+        self.GetRenditions = channel.unary_unary(
+                '/adgen.export.v1.ExportService/GetRenditions',
+                request_serializer=adgen_dot_export_dot_v1_dot_export__service__pb2.GetRenditionsRequest.SerializeToString,
+                response_deserializer=adgen_dot_export_dot_v1_dot_export__service__pb2.GetRenditionsResponse.FromString,
+                _registered_method=True)
 
 
 class ExportServiceServicer:
@@ -63,6 +68,13 @@ class ExportServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRenditions(self, request, context):
+        """Every rendition of a completed video with pre-signed links to its video, poster and captions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +87,11 @@ def add_ExportServiceServicer_to_server(servicer, server):
                     servicer.GetDownloadUrl,
                     request_deserializer=adgen_dot_export_dot_v1_dot_export__service__pb2.GetDownloadUrlRequest.FromString,
                     response_serializer=adgen_dot_export_dot_v1_dot_export__service__pb2.GetDownloadUrlResponse.SerializeToString,
+            ),
+            'GetRenditions': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRenditions,
+                    request_deserializer=adgen_dot_export_dot_v1_dot_export__service__pb2.GetRenditionsRequest.FromString,
+                    response_serializer=adgen_dot_export_dot_v1_dot_export__service__pb2.GetRenditionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +149,33 @@ class ExportService:
             '/adgen.export.v1.ExportService/GetDownloadUrl',
             adgen_dot_export_dot_v1_dot_export__service__pb2.GetDownloadUrlRequest.SerializeToString,
             adgen_dot_export_dot_v1_dot_export__service__pb2.GetDownloadUrlResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRenditions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.export.v1.ExportService/GetRenditions',
+            adgen_dot_export_dot_v1_dot_export__service__pb2.GetRenditionsRequest.SerializeToString,
+            adgen_dot_export_dot_v1_dot_export__service__pb2.GetRenditionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

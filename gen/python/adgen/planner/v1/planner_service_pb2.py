@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from adgen.common.v1 import common_pb2 as adgen_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&adgen/planner/v1/planner_service.proto\x12\x10\x61\x64gen.planner.v1\x1a\x1c\x61\x64gen/common/v1/common.proto\"N\n\x0bPlanRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12.\n\x07request\x18\x02 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\"3\n\x0cPlanResponse\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.adgen.common.v1.Spec\">\n\x0cQuoteRequest\x12.\n\x07request\x18\x01 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\"\xb3\x01\n\rQuoteResponse\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x13\n\x0b\x63ost_micros\x18\x02 \x01(\x03\x12(\n\x05lines\x18\x03 \x03(\x0b\x32\x19.adgen.common.v1.CostLine\x12\x19\n\x11\x65stimated_seconds\x18\x04 \x01(\x01\x12\x14\n\x0cslowest_beat\x18\x05 \x01(\x05\x12\r\n\x05local\x18\x06 \x01(\x08\x32\xa1\x01\n\x0ePlannerService\x12\x45\n\x04Plan\x12\x1d.adgen.planner.v1.PlanRequest\x1a\x1e.adgen.planner.v1.PlanResponse\x12H\n\x05Quote\x12\x1e.adgen.planner.v1.QuoteRequest\x1a\x1f.adgen.planner.v1.QuoteResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&adgen/planner/v1/planner_service.proto\x12\x10\x61\x64gen.planner.v1\x1a\x1c\x61\x64gen/common/v1/common.proto\"N\n\x0bPlanRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12.\n\x07request\x18\x02 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\"3\n\x0cPlanResponse\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.adgen.common.v1.Spec\"O\n\x0cQuoteRequest\x12.\n\x07request\x18\x01 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"\xb3\x01\n\rQuoteResponse\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x13\n\x0b\x63ost_micros\x18\x02 \x01(\x03\x12(\n\x05lines\x18\x03 \x03(\x0b\x32\x19.adgen.common.v1.CostLine\x12\x19\n\x11\x65stimated_seconds\x18\x04 \x01(\x01\x12\x14\n\x0cslowest_beat\x18\x05 \x01(\x05\x12\r\n\x05local\x18\x06 \x01(\x08\x32\xa1\x01\n\x0ePlannerService\x12\x45\n\x04Plan\x12\x1d.adgen.planner.v1.PlanRequest\x1a\x1e.adgen.planner.v1.PlanResponse\x12H\n\x05Quote\x12\x1e.adgen.planner.v1.QuoteRequest\x1a\x1f.adgen.planner.v1.QuoteResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,9 +37,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PLANRESPONSE']._serialized_start=170
   _globals['_PLANRESPONSE']._serialized_end=221
   _globals['_QUOTEREQUEST']._serialized_start=223
-  _globals['_QUOTEREQUEST']._serialized_end=285
-  _globals['_QUOTERESPONSE']._serialized_start=288
-  _globals['_QUOTERESPONSE']._serialized_end=467
-  _globals['_PLANNERSERVICE']._serialized_start=470
-  _globals['_PLANNERSERVICE']._serialized_end=631
+  _globals['_QUOTEREQUEST']._serialized_end=302
+  _globals['_QUOTERESPONSE']._serialized_start=305
+  _globals['_QUOTERESPONSE']._serialized_end=484
+  _globals['_PLANNERSERVICE']._serialized_start=487
+  _globals['_PLANNERSERVICE']._serialized_end=648
 # @@protoc_insertion_point(module_scope)

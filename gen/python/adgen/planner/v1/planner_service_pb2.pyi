@@ -22,10 +22,12 @@ class PlanResponse(_message.Message):
     def __init__(self, spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ...) -> None: ...
 
 class QuoteRequest(_message.Message):
-    __slots__ = ("request",)
+    __slots__ = ("request", "user_id")
     REQUEST_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
     request: _common_pb2.VideoRequest
-    def __init__(self, request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ...) -> None: ...
+    user_id: str
+    def __init__(self, request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ..., user_id: _Optional[str] = ...) -> None: ...
 
 class QuoteResponse(_message.Message):
     __slots__ = ("spec", "cost_micros", "lines", "estimated_seconds", "slowest_beat", "local")

@@ -51,6 +51,21 @@ class VideoServiceStub:
                 request_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.WatchVideoRequest.SerializeToString,
                 response_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.WatchVideoResponse.FromString,
                 _registered_method=True)
+        self.ListVideos = channel.unary_unary(
+                '/adgen.video.v1.VideoService/ListVideos',
+                request_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.ListVideosRequest.SerializeToString,
+                response_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.ListVideosResponse.FromString,
+                _registered_method=True)
+        self.CancelVideo = channel.unary_unary(
+                '/adgen.video.v1.VideoService/CancelVideo',
+                request_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.CancelVideoRequest.SerializeToString,
+                response_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.CancelVideoResponse.FromString,
+                _registered_method=True)
+        self.RetryVideo = channel.unary_unary(
+                '/adgen.video.v1.VideoService/RetryVideo',
+                request_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RetryVideoRequest.SerializeToString,
+                response_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RetryVideoResponse.FromString,
+                _registered_method=True)
 
 
 class VideoServiceServicer:
@@ -77,6 +92,27 @@ class VideoServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListVideos(self, request, context):
+        """The caller's videos, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelVideo(self, request, context):
+        """Stops scheduling new units of a running video and marks it cancelled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryVideo(self, request, context):
+        """Starts a new run of a failed or cancelled video that regenerates only what has no stored output.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VideoServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +130,21 @@ def add_VideoServiceServicer_to_server(servicer, server):
                     servicer.WatchVideo,
                     request_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.WatchVideoRequest.FromString,
                     response_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.WatchVideoResponse.SerializeToString,
+            ),
+            'ListVideos': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVideos,
+                    request_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.ListVideosRequest.FromString,
+                    response_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.ListVideosResponse.SerializeToString,
+            ),
+            'CancelVideo': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelVideo,
+                    request_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.CancelVideoRequest.FromString,
+                    response_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.CancelVideoResponse.SerializeToString,
+            ),
+            'RetryVideo': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryVideo,
+                    request_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RetryVideoRequest.FromString,
+                    response_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RetryVideoResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -179,6 +230,87 @@ class VideoService:
             '/adgen.video.v1.VideoService/WatchVideo',
             adgen_dot_video_dot_v1_dot_video__service__pb2.WatchVideoRequest.SerializeToString,
             adgen_dot_video_dot_v1_dot_video__service__pb2.WatchVideoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVideos(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.video.v1.VideoService/ListVideos',
+            adgen_dot_video_dot_v1_dot_video__service__pb2.ListVideosRequest.SerializeToString,
+            adgen_dot_video_dot_v1_dot_video__service__pb2.ListVideosResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelVideo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.video.v1.VideoService/CancelVideo',
+            adgen_dot_video_dot_v1_dot_video__service__pb2.CancelVideoRequest.SerializeToString,
+            adgen_dot_video_dot_v1_dot_video__service__pb2.CancelVideoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryVideo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.video.v1.VideoService/RetryVideo',
+            adgen_dot_video_dot_v1_dot_video__service__pb2.RetryVideoRequest.SerializeToString,
+            adgen_dot_video_dot_v1_dot_video__service__pb2.RetryVideoResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,195 @@
+"""How videos, assets and live progress look in a terminal. Pure functions from API JSON to rich
+renderables; the commands decide where they go (stdout for results, stderr for the live view)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.console import Group, RenderableType
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+STATUS_STYLE = {
+    "completed": "green",
+    "failed": "red",
+    "cancelled": "yellow",
+    "queued": "dim",
+}
+
+
+def status_text(status: str) -> Text:
+    status = status.removeprefix("VIDEO_STATUS_").lower()
+    return Text(status, style=STATUS_STYLE.get(status, "cyan"))
+
+
+def phase_name(progress: dict) -> str:
+    return str(progress.get("phase") or "PHASE_PLAN").removeprefix("PHASE_").lower().replace("unspecified", "queued")
+
+
+def usd(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def duration(seconds: float) -> str:
+    seconds = max(round(seconds), 0)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def eta_left(progress: dict, now: datetime | None = None) -> float | None:
+    """Seconds to go now: the snapshot's ETA counted down from when it was computed."""
+    if progress.get("eta_s") is None:
+        return None
+    eta = float(progress["eta_s"])
+    updated = _parse_time(progress.get("updated_at"))
+    if updated is not None:
+        eta -= ((now or datetime.now(UTC)) - updated).total_seconds()
+    return max(eta, 0.0)
+
+
+def when(value: str | None) -> str:
+    parsed = _parse_time(value)
+    return parsed.astimezone().strftime("%Y-%m-%d %H:%M") if parsed else ""
+
+
+def progress_counts(progress: dict) -> str:
+    parts = []
+    if progress.get("beats_total"):
+        parts.append(f"beats {progress.get('frames_done', 0)}/{progress['beats_total']}")
+    if progress.get("chunks_total"):
+        parts.append(f"chunks {progress.get('chunks_done', 0)}/{progress['chunks_total']}")
+    return " · ".join(parts)
+
+
+def live_view(video_id: str, progress: dict, *, now: datetime | None = None) -> RenderableType:
+    """The live view of `adgen generate`: phase and bar, units done, cost so far, ETA, last message."""
+    percent = float(progress.get("percent") or 0.0)
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    status = str(progress.get("status") or "VIDEO_STATUS_QUEUED")
+    grid.add_row("video", Text(video_id))
+    grid.add_row(
+        "phase",
+        Text.assemble(
+            (f"{phase_name(progress):<10} ", "cyan"),
+            status_text(status),
+        ),
+    )
+    bar = Table.grid(padding=(0, 1))
+    bar.add_row(ProgressBar(total=100, completed=percent, width=40), Text(f"{percent:5.1f}%"))
+    grid.add_row("progress", bar)
+    counts = progress_counts(progress)
+    if counts:
+        grid.add_row("units", counts)
+    grid.add_row("cost", usd(int(progress.get("cost_micros") or 0) / 1e6))
+    left = eta_left(progress, now)
+    if left is not None:
+        grid.add_row("eta", "finishing…" if left < 1 and not status.endswith("COMPLETED") else duration(left))
+    message = progress.get("message") or ""
+    if message:
+        grid.add_row("last", Text(message, style="red" if progress.get("error") else ""))
+    return grid
+
+
+def videos_table(videos: list[dict]) -> Table:
+    table = Table(show_edge=False, header_style="bold")
+    for name, justify in (("id", "left"), ("status", "left"), ("done", "right"), ("cost", "right")):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    table.add_column("created", no_wrap=True)
+    table.add_column("prompt", overflow="ellipsis", no_wrap=True, max_width=48)
+    for video in videos:
+        progress = video.get("progress") or {}
+        table.add_row(
+            video["id"],
+            status_text(video.get("status", "")),
+            f"{float(progress.get('percent') or 0):.0f}%",
+            usd(video.get("cost", {}).get("total_usd", 0.0)),
+            when(video.get("created_at")),
+            (video.get("request") or {}).get("prompt", ""),
+        )
+    return table
+
+
+def video_detail(video: dict) -> RenderableType:
+    progress = video.get("progress") or {}
+    request = video.get("request") or {}
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    grid.add_row("id", video["id"])
+    grid.add_row("status", status_text(video.get("status", "")))
+    grid.add_row("prompt", request.get("prompt", ""))
+    spec = video.get("spec") or {}
+    if spec:
+        grid.add_row(
+            "plan",
+            f"{spec.get('archetype_id', '')} · {spec.get('duration_s', '')} s · {len(spec.get('beats', []))} beats",
+        )
+    grid.add_row("progress", f"{float(progress.get('percent') or 0):.1f}%  {progress_counts(progress)}".rstrip())
+    if progress.get("message"):
+        grid.add_row("last", progress["message"])
+    left = eta_left(progress)
+    if left is not None and video.get("status") not in ("completed", "failed", "cancelled"):
+        grid.add_row("eta", duration(left))
+    cost = video.get("cost") or {}
+    grid.add_row("cost", usd(cost.get("total_usd", 0.0)))
+    grid.add_row("created", when(video.get("created_at")))
+    if video.get("completed_at"):
+        grid.add_row("completed", when(video.get("completed_at")))
+    if video.get("error"):
+        grid.add_row("error", Text(video["error"], style="red"))
+    renditions = video.get("renditions") or []
+    if renditions:
+        grid.add_row("renditions", ", ".join(str(r.get("aspect_ratio", "")) for r in renditions))
+    parts: list[RenderableType] = [grid]
+    lines = cost.get("lines") or []
+    if lines:
+        table = Table(show_edge=False, header_style="bold", title="cost", title_justify="left")
+        for name in ("phase", "provider", "model", "units", "usd"):
+            table.add_column(name, justify="right" if name in ("units", "usd") else "left")
+        for line in lines:
+            table.add_row(line["phase"], line["provider"], line["model"], str(line["units"]), f"{line['usd']:.3f}")
+        parts.append(table)
+    return Group(*parts)
+
+
+def assets_table(assets: list[dict]) -> Table:
+    table = Table(show_edge=False, header_style="bold")
+    for name in ("id", "name", "size", "type", "embedded", "created"):
+        table.add_column(name, no_wrap=name != "name")
+    for asset in assets:
+        table.add_row(
+            asset["asset_id"],
+            asset.get("name", ""),
+            f"{asset.get('width', '?')}×{asset.get('height', '?')}",
+            asset.get("content_type", ""),
+            "yes" if asset.get("embedded") else "no",
+            when(asset.get("created_at")),
+        )
+    return table
+
+
+def search_table(results: list[dict]) -> Table:
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("name")
+    for result in results:
+        asset = result.get("asset") or {}
+        table.add_row(f"{float(result.get('score', 0)):.3f}", asset.get("asset_id", ""), asset.get("name", ""))
+    return table

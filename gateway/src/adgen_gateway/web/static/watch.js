@@ -1,0 +1,110 @@
+// Following one video live: Server-Sent Events through EventSource (authenticated by a short-lived
+// stream token, since EventSource cannot send headers), and polling GET /v1/videos/{id} every
+// POLL_MS when the stream is unavailable or fails. Either way the caller gets the same progress.
+
+import { videoPath } from "./api.js";
+
+export const POLL_MS = 2000;
+const KINDS = [
+  "video_planned", "phase_started", "phase_completed", "frame_ready", "chunk_ready", "cost_recorded",
+  "video_retried", "video_completed", "video_failed", "video_cancelled",
+  // A video that had already finished answers with one event named after its status.
+  "completed", "failed", "cancelled",
+];
+const TERMINAL = ["VIDEO_STATUS_COMPLETED", "VIDEO_STATUS_FAILED", "VIDEO_STATUS_CANCELLED"];
+
+export const isTerminal = (progress) => TERMINAL.includes(progress && progress.status);
+
+// handlers: progress(progress, kind, event) for every update, mode("sse" | "polling"),
+// finished(video) once with the video's JSON, problem(error) when following stops for good.
+export function follow(api, id, handlers) {
+  let stopped = false;
+  let source = null;
+  let timer = null;
+
+  const stop = () => {
+    stopped = true;
+    if (source) source.close();
+    clearTimeout(timer);
+  };
+
+  // A terminal event is confirmed by a status read, which also brings the final video JSON; a
+  // stream that ended while the video runs again (it was retried) hands over to polling.
+  const settle = async () => {
+    try {
+      const video = await api.get(videoPath(id));
+      if (stopped) return;
+      if (isTerminal(video.progress)) {
+        stop();
+        handlers.progress(video.progress, null, null);
+        handlers.finished(video);
+      } else {
+        poll();
+      }
+    } catch (error) {
+      if (!stopped) poll();
+    }
+  };
+
+  const poll = () => {
+    if (stopped) return;
+    if (source) {
+      source.close();
+      source = null;
+    }
+    handlers.mode("polling");
+    const tick = async () => {
+      if (stopped) return;
+      try {
+        const video = await api.get(videoPath(id));
+        if (stopped) return;
+        handlers.progress(video.progress, null, null);
+        if (isTerminal(video.progress)) {
+          stop();
+          handlers.finished(video);
+          return;
+        }
+      } catch (error) {
+        if (error.status === 401 || error.status === 404) {
+          stop();
+          handlers.problem(error);
+          return;
+        }
+      }
+      timer = setTimeout(tick, POLL_MS);
+    };
+    tick();
+  };
+
+  const stream = async () => {
+    if (typeof EventSource === "undefined") return poll();
+    let token;
+    try {
+      token = (await api.post(videoPath(id, "/stream-token"))).token;
+    } catch {
+      return poll();
+    }
+    if (stopped) return;
+    source = new EventSource(videoPath(id, `/events?token=${encodeURIComponent(token)}`));
+    handlers.mode("sse");
+    const onEvent = (message) => {
+      if (stopped) return;
+      const data = JSON.parse(message.data);
+      handlers.progress(data.progress, message.type, data.event);
+      if (isTerminal(data.progress)) {
+        source.close();
+        source = null;
+        settle();
+      }
+    };
+    for (const kind of KINDS) source.addEventListener(kind, onEvent);
+    source.onmessage = onEvent;
+    // EventSource would retry on its own, but a refused or broken stream means polling is the way.
+    source.onerror = () => {
+      if (!stopped && source) poll();
+    };
+  };
+
+  stream();
+  return { stop };
+}

@@ -1,0 +1,8 @@
+"""The limits of an uploaded image, shared by the gateway (which refuses a larger body before reading
+it) and the assets service (which enforces them on the bytes it is sent)."""
+
+from __future__ import annotations
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+NAME_MAX_CHARS = 200

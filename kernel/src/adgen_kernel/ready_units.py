@@ -1,0 +1,64 @@
+"""Which units of a video can run now, given what Postgres says is done.
+
+A video's work is a graph: the plan, then a storyboard frame per beat, then each beat's chunks in
+order (the first from its beat's frame, each later one from the previous chunk's hand-off frame),
+then refine once every chunk is done (refine enqueues export itself). Resuming a video — a retry by
+its owner, or a reconciler after work messages were lost — enqueues exactly the frontier: the
+units that are not done and whose dependencies are, so that nothing stored is made again and the
+rest follows from the handlers as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Unit:
+    """`kind` is plan, frame, chunk or refine; `index` the beat (frame) or chunk index, else 0."""
+
+    kind: str
+    index: int = 0
+
+    @property
+    def name(self) -> str:
+        """How people and message ids name it: "plan", "frame 2", "chunk 5"."""
+        return self.kind if self.kind in ("plan", "refine") else f"{self.kind} {self.index}"
+
+
+@dataclass(frozen=True)
+class ChunkState:
+    index: int
+    beat_index: int
+    done: bool
+
+
+@dataclass(frozen=True)
+class VideoWork:
+    """What Postgres knows of a video's units: `planned` is False until the spec is stored."""
+
+    planned: bool
+    frames_done: dict[int, bool]  # beat index -> done
+    chunks: tuple[ChunkState, ...]  # in chunk order
+
+
+def ready_units(work: VideoWork) -> list[Unit]:
+    if not work.planned:
+        return [Unit("plan")]
+    ready = [Unit("frame", beat) for beat, done in sorted(work.frames_done.items()) if not done]
+    previous: ChunkState | None = None
+    for chunk in work.chunks:
+        if not chunk.done:
+            first_of_beat = previous is None or previous.beat_index != chunk.beat_index
+            depends_done = work.frames_done.get(chunk.beat_index, False) if first_of_beat else previous.done
+            if depends_done:
+                ready.append(Unit("chunk", chunk.index))
+        previous = chunk
+    if work.chunks and all(c.done for c in work.chunks):
+        ready.append(Unit("refine"))
+    return ready
+
+
+def describe(units: Iterable[Unit]) -> list[str]:
+    return [u.name for u in units]

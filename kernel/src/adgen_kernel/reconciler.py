@@ -1,0 +1,72 @@
+"""Postgres is the source of truth for what a video still needs; this puts lost work back on the queue.
+
+JetStream acknowledges a publish before it reaches the disk, so a crashed or wiped NATS can lose
+work that was accepted. A live video whose rows have not changed for a while and of which the work
+stream holds no message (queued or in flight: a work-queue stream keeps a message until it is acked,
+and every handler publishes its successors before it acks) has lost its work: its ready units (see
+ready_units) are enqueued again. Their message ids add the time of the video's last change: new to
+the stream, whose duplicate window may still remember the lost originals (a purge keeps it), yet the
+same for every replica reconciling the same state, so each unit is enqueued once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from nats.js import JetStreamContext
+
+from adgen_kernel.jetstream import queued_work
+from adgen_kernel.logs import get_logger
+from adgen_kernel.ready_units import Unit, describe
+from adgen_kernel.resume import enqueue, ready_units_of
+from adgen_kernel.video_state import FINISHED
+
+log = get_logger(__name__)
+
+_STALE = """
+SELECT video_id, changed FROM (
+    SELECT v.video_id, greatest(v.updated_at,
+                                (SELECT max(f.updated_at) FROM frames f WHERE f.video_id = v.video_id),
+                                (SELECT max(c.updated_at) FROM chunks c WHERE c.video_id = v.video_id)) AS changed
+    FROM videos v WHERE v.status <> ALL($1::text[])
+) live
+WHERE changed < now() - make_interval(secs => $2)
+ORDER BY changed
+LIMIT $3
+"""
+
+
+async def reconcile_once(
+    db: asyncpg.Pool, js: JetStreamContext, *, stale_after_s: float, limit: int = 500
+) -> dict[str, list[Unit]]:
+    """One pass: the videos whose work was re-enqueued, with the units."""
+    requeued: dict[str, list[Unit]] = {}
+    for row in await db.fetch(_STALE, list(FINISHED), stale_after_s, limit):
+        video_id = str(row["video_id"])
+        if await queued_work(js, video_id):
+            continue  # its work is waiting or running: slow, not lost
+        units = await ready_units_of(db, video_id)
+        if not units:
+            continue
+        await enqueue(db, js, video_id, units, attempt=f"re{int(row['changed'].timestamp() * 1000)}")
+        requeued[video_id] = units
+        log.warning("re-enqueued lost work", video_id=video_id, units=describe(units))
+    return requeued
+
+
+def reconciler_task(db: asyncpg.Pool, js: JetStreamContext, *, interval_s: float, stale_after_s: float):  # type: ignore[no-untyped-def]
+    """A ServiceApp task: a pass every `interval_s` until the service stops."""
+
+    async def run(stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await reconcile_once(db, js, stale_after_s=stale_after_s)
+            except Exception as error:  # NATS or Postgres away for a moment: the next pass catches up
+                log.warning("reconcile pass failed", error=repr(error))
+            try:
+                await asyncio.wait_for(stopping.wait(), timeout=interval_s)
+            except TimeoutError:
+                pass
+
+    return run

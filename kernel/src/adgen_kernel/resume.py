@@ -1,0 +1,56 @@
+"""Enqueues a video's ready units again from what Postgres knows (see ready_units for the decision)."""
+
+from __future__ import annotations
+
+import asyncpg
+from nats.js import JetStreamContext
+
+from adgen.common.v1 import common_pb2
+from adgen.events.v1 import events_pb2
+from adgen_kernel.jetstream import publish_work
+from adgen_kernel.ready_units import ChunkState, Unit, VideoWork, ready_units
+from adgen_kernel.video_state import from_json, msg_id
+
+
+async def load_work(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> VideoWork:
+    planned = await db.fetchval("SELECT spec IS NOT NULL FROM videos WHERE video_id = $1", video_id)
+    frames = await db.fetch("SELECT beat_index, status FROM frames WHERE video_id = $1", video_id)
+    chunks = await db.fetch(
+        "SELECT chunk_index, beat_index, status FROM chunks WHERE video_id = $1 ORDER BY chunk_index", video_id
+    )
+    return VideoWork(
+        planned=bool(planned),
+        frames_done={r["beat_index"]: r["status"] == "done" for r in frames},
+        chunks=tuple(ChunkState(r["chunk_index"], r["beat_index"], r["status"] == "done") for r in chunks),
+    )
+
+
+async def ready_units_of(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> list[Unit]:
+    return ready_units(await load_work(db, video_id))
+
+
+async def enqueue(
+    db: asyncpg.Pool, js: JetStreamContext, video_id: str, units: list[Unit], *, attempt: str = ""
+) -> None:
+    """Publishes the units as work of the video's current run. Message ids carry the run (and the
+    `attempt`, when one is given), so enqueueing a unit twice with the same ones within the stream's
+    duplicate window delivers it once."""
+    row = await db.fetchrow("SELECT user_id, run, request, spec FROM videos WHERE video_id = $1", video_id)
+    if row is None:
+        return
+    user_id, run = str(row["user_id"]), int(row["run"])
+    spec = from_json(row["spec"], common_pb2.Spec()) if row["spec"] else None
+    for unit in units:
+        if unit.kind == "plan":
+            request = from_json(row["request"], common_pb2.VideoRequest())
+            service, message = "plan", events_pb2.PlanWork(video_id=video_id, user_id=user_id, request=request)
+        elif unit.kind == "frame":
+            service = "frame"
+            message = events_pb2.FrameWork(video_id=video_id, user_id=user_id, spec=spec, beat_index=unit.index)
+        elif unit.kind == "chunk":
+            service = "chunk"
+            message = events_pb2.ChunkWork(video_id=video_id, user_id=user_id, spec=spec, chunk_index=unit.index)
+        else:
+            service, message = "refine", events_pb2.RefineWork(video_id=video_id, user_id=user_id, spec=spec)
+        suffix = f":{attempt}" if attempt else ""
+        await publish_work(js, service, message, msg_id(video_id, run, f"{unit.kind}:{unit.index}{suffix}"))

@@ -1,0 +1,223 @@
+"""The `adgen` commands against the real stack: what a person sees, what scripts parse, and exit
+codes that say what happened. The CLI runs in a thread so the stack keeps serving on this loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import Stack
+from media_checks import decode
+from PIL import Image
+from typer.testing import CliRunner
+
+from adgen_cli.main import app
+
+pytestmark = pytest.mark.xdist_group("stack")
+
+
+class Cli:
+    """Runs `adgen` as a user with one API key would."""
+
+    def __init__(self, stack: Stack, key: str) -> None:
+        self.env = {"ADGEN_API_URL": stack.url, "ADGEN_API_KEY": key, "COLUMNS": "200", "ADGEN_URL": ""}
+        self.runner = CliRunner()
+
+    async def __call__(self, *args: str):  # type: ignore[no-untyped-def]
+        return await asyncio.to_thread(self.runner.invoke, app, list(args), env=self.env)
+
+    async def json(self, *args: str, code: int = 0) -> dict:
+        result = await self(*args, "--json")
+        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+        return json.loads(result.stdout)  # the whole of stdout is one JSON document
+
+
+async def user_cli(stack: Stack, prefix: str) -> Cli:
+    return Cli(stack, await stack.new_user(f"{prefix}-{uuid.uuid4().hex[:8]}"))
+
+
+async def test_generate_download_list_and_show(stack: Stack, tmp_path: Path) -> None:
+    cli = await user_cli(stack, "cli-gen")
+    made = await cli.json(
+        "generate",
+        "10 second ad for a ceramic mug",
+        "--duration",
+        "10",
+        "--aspect-ratio",
+        "16:9",
+        "--aspect-ratio",
+        "9:16",
+        "--out",
+        str(tmp_path / "a.mp4"),
+    )
+    assert made["status"] == "completed" and made["file"] == str(tmp_path / "a.mp4")
+    assert decode(Path(made["file"])).duration_s == pytest.approx(10.0, abs=0.1)
+    video_id = made["id"]
+
+    saved = await cli.json("videos", "download", video_id, "--out", str(tmp_path / "again.mp4"))
+    decoded = decode(tmp_path / "again.mp4")
+    assert saved["bytes"] == (tmp_path / "again.mp4").stat().st_size
+    assert decoded.duration_s == pytest.approx(10.0, abs=0.1) and saved["duration_s"] == pytest.approx(10.0, abs=0.1)
+    assert (decoded.width, decoded.height) == (1280, 720) and saved["aspect_ratio"] == "16:9"
+    assert not (tmp_path / "again.mp4.part").exists(), "no partial file is left behind"
+
+    portrait = await cli.json(
+        "videos", "download", video_id, "--aspect-ratio", "9:16", "--out", str(tmp_path / "p.mp4")
+    )
+    vertical = decode(tmp_path / "p.mp4")
+    assert portrait["aspect_ratio"] == "9:16" and vertical.height > vertical.width
+    assert vertical.duration_s == pytest.approx(10.0, abs=0.1)
+
+    # A shape the video was not rendered in is refused before anything is written.
+    wrong = await cli("videos", "download", video_id, "--aspect-ratio", "4:5", "--out", str(tmp_path / "no.mp4"))
+    assert wrong.exit_code == 2 and "no 4:5 rendition" in wrong.stderr
+    assert not (tmp_path / "no.mp4").exists()
+
+    shown = await cli.json("videos", "show", video_id)
+    assert shown["id"] == video_id and shown["status"] == "completed" and shown["cost"]["total_usd"] == 0.0
+    # The plan carries the studio latencies the ETA is computed from (planner quote.STUDIO).
+    assert shown["spec"]["expected_latency"] == {
+        "plan_s": 0.5,
+        "image_s": 1.0,
+        "clip_s": 4.0,
+        "refine_s": 10.0,
+        "export_s": 2.0,
+    }
+    human = await cli("videos", "show", video_id)
+    assert human.exit_code == 0 and video_id in human.stdout and "completed" in human.stdout
+    listed = await cli.json("videos", "list")
+    assert [v["id"] for v in listed["videos"]] == [video_id] and listed["next_page_token"] is None
+
+
+async def test_cancel_retry_and_paging(stack: Stack) -> None:
+    cli = await user_cli(stack, "cli-cancel")
+    async with stack.client(cli.env["ADGEN_API_KEY"]) as client:
+        first = (await client.post("/v1/videos", json={"prompt": "ad for a desk lamp", "duration_s": 10})).json()["id"]
+    cancelled = await cli.json("videos", "cancel", first)
+    assert cancelled == {**cancelled, "id": first, "status": "cancelled"}
+    again = await cli.json("videos", "cancel", first, code=2)  # 409: already finished
+    assert again["error"]["status"] == 409 and "already cancelled" in again["error"]["message"]
+
+    retried = await cli.json("videos", "retry", first)
+    assert retried["id"] == first and retried["status"] not in ("cancelled", "failed")
+    refused = await cli.json("videos", "retry", first, code=2)  # 409 while it runs
+    assert refused["error"]["status"] == 409
+    followed = await cli.json("videos", "show", first, "--follow")
+    assert followed["status"] == "completed", followed
+
+    async with stack.client(cli.env["ADGEN_API_KEY"]) as client:
+        second = (await client.post("/v1/videos", json={"prompt": "ad for a desk fan", "duration_s": 10})).json()["id"]
+    await cli.json("videos", "cancel", second)
+    page = await cli.json("videos", "list", "--limit", "1")
+    assert [v["id"] for v in page["videos"]] == [second] and page["next_page_token"]
+    rest = await cli.json("videos", "list", "--limit", "1", "--page-token", page["next_page_token"])
+    assert [v["id"] for v in rest["videos"]] == [first]
+    everything = await cli.json("videos", "list", "--limit", "1", "--all")
+    assert [v["id"] for v in everything["videos"]] == [second, first] and everything["next_page_token"] is None
+    not_done = await cli.json("videos", "download", second, code=2)
+    assert "only a completed video" in not_done["error"]["message"]
+
+
+async def test_exit_codes_for_not_found_bad_key_bad_input_and_no_gateway(stack: Stack) -> None:
+    cli = await user_cli(stack, "cli-codes")
+    missing = str(uuid.uuid4())
+    for command in (["videos", "show", missing], ["videos", "cancel", missing], ["videos", "download", missing]):
+        answer = await cli.json(*command, code=3)
+        assert answer["error"]["status"] == 404 and missing in answer["error"]["message"], command
+    human = await cli("videos", "show", missing)
+    assert human.exit_code == 3 and human.stdout == "" and "not found" in human.stderr
+
+    stranger = Cli(stack, "adg_not-a-key")
+    assert (await stranger.json("videos", "list", code=4))["error"]["status"] == 401
+    assert (await stranger.json("assets", "list", code=4))["error"]["status"] == 401
+
+    bad = await cli.json("generate", "ad for shoes", "--duration", "7", code=2)
+    assert bad["error"]["status"] == 422 and "duration_s" in {e["field"] for e in bad["error"]["errors"]}
+    refused_plan = await cli("plan", "ad", "--duration", "7")
+    assert refused_plan.exit_code == 2 and "duration_s" in refused_plan.stderr
+
+    nowhere = Cli(stack, "adg_whatever")
+    nowhere.env["ADGEN_API_URL"] = "http://127.0.0.1:9"
+    assert (await nowhere.json("videos", "list", code=5))["error"]["exit_code"] == 5
+    usage = await cli("videos", "list", "--limit", "0")
+    assert usage.exit_code == 2
+
+
+async def test_assets_upload_list_and_search(stack: Stack, tmp_path: Path) -> None:
+    cli = await user_cli(stack, "cli-assets")
+    paths = []
+    for name, colour in (("mug.png", (200, 40, 40)), ("lamp.jpg", (30, 90, 200))):
+        image = Image.new("RGB", (160, 120), colour)
+        image.paste((255, 255, 255), (40, 30, 80, 60))
+        image.save(tmp_path / name)
+        paths.append(str(tmp_path / name))
+    named = await cli.json("assets", "upload", paths[0], "--name", "red mug")
+    assert [a["name"] for a in named["assets"]] == ["red mug"]
+    assert (named["assets"][0]["width"], named["assets"][0]["height"]) == (160, 120)
+    second = await cli.json("assets", "upload", paths[1])
+    assert second["assets"][0]["content_type"] == "image/jpeg"
+
+    listed = await cli.json("assets", "list")
+    assert [a["asset_id"] for a in listed["assets"]] == [
+        second["assets"][0]["asset_id"],
+        named["assets"][0]["asset_id"],
+    ]
+    table = await cli("assets", "list")
+    assert table.exit_code == 0 and "red mug" in table.stdout
+
+    assert (await cli("assets", "upload", str(tmp_path / "missing.png"))).exit_code == 2
+    assert (await cli("assets", "upload", *paths, "--name", "both")).exit_code == 2
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("not an image")
+    refused = await cli.json("assets", "upload", str(not_an_image), code=2)
+    assert 400 <= refused["error"]["status"] < 500
+
+    # Search answers 503 when the CLIP weights are not installed: the CLI says "unavailable" (5).
+    async with stack.client(cli.env["ADGEN_API_KEY"]) as client:
+        direct = await client.get("/v1/assets/search", params={"q": "a red mug"})
+    found = await cli("assets", "search", "a red mug", "--json")
+    if direct.status_code == 503:
+        assert found.exit_code == 5 and json.loads(found.stdout)["error"]["status"] == 503
+    else:
+        assert found.exit_code == 0, found.stderr
+        ids = {r["asset"]["asset_id"] for r in json.loads(found.stdout)["results"]}
+        assert ids <= {named["assets"][0]["asset_id"], second["assets"][0]["asset_id"]} and ids
+
+
+async def test_ctrl_c_during_generate_leaves_the_video_rendering(stack: Stack, tmp_path: Path) -> None:
+    """A real SIGINT to a real `adgen generate`: exit 130, the hint to follow or cancel, and the
+    video still rendering (nobody answered the prompt, so it is kept)."""
+    cli = await user_cli(stack, "cli-sigint")
+    env = {**os.environ, **cli.env, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-c", "from adgen_cli.main import app; app()", "generate", "ad for a teapot"]
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        "--duration",
+        "30",
+        "--out",
+        str(tmp_path / "t.mp4"),
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    started = ""
+    while "started" not in started:  # the command says so once its video exists and it follows it
+        line = await asyncio.wait_for(process.stderr.readline(), 120)
+        assert line, "generate ended before starting a video"
+        started = line.decode()
+    video_id = started.split()[1]
+    process.send_signal(signal.SIGINT)
+    _, rest = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 130, rest.decode()
+    assert f"adgen videos cancel {video_id}" in rest.decode()
+    async with stack.client(cli.env["ADGEN_API_KEY"]) as client:
+        video = (await client.get(f"/v1/videos/{video_id}")).json()
+        assert video["status"] not in ("cancelled", "failed")
+        assert (await client.post(f"/v1/videos/{video_id}/cancel")).status_code == 202

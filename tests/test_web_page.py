@@ -1,0 +1,265 @@
+"""The web page at `/`, driven in headless Chromium (Debian's package, installed by scripts/browser.sh)
+through Playwright: sign in, upload a product image, preview the plan, start a video, watch it
+advance and play the result; the same with the event stream blocked, so the page must poll."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import cv2
+import httpx
+import numpy as np
+import pytest
+from playwright.async_api import BrowserContext, Page, async_playwright, expect
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
+
+CHROMIUM = os.environ.get("ADGEN_CHROMIUM", "/usr/bin/chromium")
+# The machine's network is closed: without these Chromium waits on refused connections of its own.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIDEO_TIMEOUT_MS = 300_000
+STEP_TIMEOUT_MS = 60_000
+
+# Every value the progress bar shows, in order, recorded by the page itself as it changes.
+RECORD_PERCENTS = """
+window.percents = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const bar = document.getElementById("bar");
+  new MutationObserver(() => window.percents.push(Number(bar.value)))
+    .observe(document.getElementById("percent"), { childList: true, characterData: true, subtree: true });
+});
+"""
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"no Chromium at {CHROMIUM}: run scripts/browser.sh (or set ADGEN_CHROMIUM)")
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),  # a fresh profile each test
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1100, "height": 900},
+        )
+        context.set_default_timeout(STEP_TIMEOUT_MS)
+        try:
+            yield context
+        finally:
+            await context.close()
+
+
+class Problems:
+    """Uncaught script errors and Content-Security-Policy refusals: each one is a broken page."""
+
+    def __init__(self, page: Page) -> None:
+        self.seen: list[str] = []
+        page.on("pageerror", lambda error: self.seen.append(f"uncaught: {error}"))
+        page.on(
+            "console",
+            lambda m: self.seen.append(m.text) if m.type == "error" and "Content Security Policy" in m.text else None,
+        )
+
+
+async def open_page(browser: BrowserContext, url: str) -> tuple[Page, Problems]:
+    page = await browser.new_page()
+    problems = Problems(page)
+    await page.add_init_script(RECORD_PERCENTS)
+    response = await page.goto(url)
+    assert response is not None and response.status == 200
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "default-src 'none'" in csp
+    return page, problems
+
+
+async def sign_in(page: Page, key: str) -> None:
+    await page.get_by_label("API key").fill(key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#workspace")).to_be_visible()
+
+
+def product_image(path: Path) -> Path:
+    """A red bottle on white, as a PNG."""
+    image = np.full((480, 480, 3), 255, np.uint8)
+    cv2.rectangle(image, (190, 140), (290, 420), (40, 40, 200), -1)
+    cv2.rectangle(image, (215, 80), (265, 140), (30, 30, 30), -1)
+    assert cv2.imwrite(str(path), image)
+    return path
+
+
+async def play_result(page: Page) -> float:
+    """Waits for the finished video, plays it and returns its duration as the browser decoded it."""
+    await expect(page.locator("#result")).to_be_visible(timeout=VIDEO_TIMEOUT_MS)
+    player = page.locator("#player")
+    await page.wait_for_function("() => document.getElementById('player').readyState >= 2")
+    await player.evaluate("v => { v.muted = true; return v.play(); }")
+    await page.wait_for_function("() => document.getElementById('player').currentTime > 0.5")
+    href = await page.locator("#download").get_attribute("href")
+    assert href and href == await player.evaluate("v => v.currentSrc")
+    return float(await player.evaluate("v => v.duration"))
+
+
+async def test_a_wrong_api_key_is_refused_with_a_message(stack, browser) -> None:  # type: ignore[no-untyped-def]
+    page, problems = await open_page(browser, stack.url)
+    await page.get_by_label("API key").fill("adg_not-a-real-key")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#sign-in-error")).to_contain_text("not accepted")
+    await expect(page.locator("#workspace")).to_be_hidden()
+    assert await page.evaluate("() => sessionStorage.length") == 0, "a refused key is not kept"
+    assert problems.seen == []
+
+
+async def test_page_headers_and_caching(stack) -> None:  # type: ignore[no-untyped-def]
+    async with httpx.AsyncClient(base_url=stack.url) as client:
+        page = await client.get("/")
+        script = await client.get("/web/app.js")
+        again = await client.get("/web/app.js", headers={"If-None-Match": script.headers["etag"]})
+        source = await client.get("/web/__init__.py")
+        schema = (await client.get("/openapi.json")).json()
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    csp = page.headers["content-security-policy"]
+    store = urlsplit(stack.endpoints.s3_endpoint)
+    assert f"media-src 'self' {store.scheme}://{store.netloc}" in csp, "videos come from the store's links"
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert page.headers["cache-control"] == "no-cache"
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert script.headers["cache-control"] == "no-cache"
+    assert again.status_code == 304, "unchanged files are revalidated, not sent again"
+    assert source.status_code == 404, "only the page's files are served"
+    assert "/" not in schema["paths"]
+
+
+async def test_controls_are_labelled_errors_sit_by_their_field_and_a_phone_fits(stack, browser) -> None:  # type: ignore[no-untyped-def]
+    key = await stack.new_user(f"web-form-{uuid.uuid4().hex[:8]}")
+    page, problems = await open_page(browser, stack.url)
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await sign_in(page, key)
+    unlabelled = await page.evaluate(
+        """() => [...document.querySelectorAll('#workspace input, #workspace select, #workspace textarea')]
+             .filter(c => c.labels.length === 0).map(c => c.id || c.name)"""
+    )
+    assert unlabelled == []
+    assert await page.evaluate("() => document.documentElement.scrollWidth") <= 360, "no sideways scrolling"
+    await expect(page.locator("#model option")).not_to_have_count(1)  # the models beyond the default
+
+    # The server's problem+json names the field; the message appears next to it.
+    await page.get_by_label("What is the ad about?").fill("   ")
+    await page.get_by_role("button", name="Preview plan").click()
+    await expect(page.locator("#prompt-error")).to_contain_text("must not be empty")
+    await expect(page.get_by_label("What is the ad about?")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#plan")).to_be_hidden()
+
+    # Keyboard only: the prompt, then Tab to the length picker.
+    await page.get_by_label("What is the ad about?").focus()
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("() => document.activeElement.id") == "duration"
+    assert problems.seen == []
+
+
+async def test_upload_preview_start_watch_and_play(stack, browser, tmp_path, repo_root) -> None:  # type: ignore[no-untyped-def]
+    key = await stack.new_user(f"web-{uuid.uuid4().hex[:8]}")
+    page, problems = await open_page(browser, stack.url)
+    await sign_in(page, key)
+
+    await page.get_by_label("Add product images").set_input_files(product_image(tmp_path / "bottle.png"))
+    thumbnail = page.locator("#assets img")
+    await expect(thumbnail).to_have_count(1)
+    await page.wait_for_function("() => document.querySelector('#assets img').naturalWidth > 0")
+    await expect(page.locator("#assets input[type=checkbox]")).to_be_checked()
+
+    await page.get_by_label("What is the ad about?").fill("10 second ad for a red glass bottle of olive oil, warm")
+    await page.get_by_label("Length").select_option("10")
+    await page.get_by_label("Aspect ratio").select_option("16:9")
+    await page.get_by_role("button", name="Preview plan").click()
+    await expect(page.locator("#plan")).to_be_visible()
+    beats = await page.locator("#beats li").count()
+    assert beats >= 1
+    await expect(page.locator("#plan-summary")).to_contain_text("10 s")
+    await expect(page.locator("#quote")).to_contain_text("Estimated cost")
+
+    await page.get_by_role("button", name="Start").click()
+    await expect(page.locator("#watch")).to_be_visible()
+    # Storyboard thumbnails appear as each beat is drawn: one loaded image per beat of the plan.
+    await page.wait_for_function(
+        "n => [...document.querySelectorAll('#frames img')].filter(i => i.complete && i.naturalWidth > 0).length === n",
+        arg=beats,
+        timeout=VIDEO_TIMEOUT_MS,
+    )
+    duration = await play_result(page)
+    assert abs(duration - 10.0) < 0.2, duration
+
+    percents = await page.evaluate("() => window.percents")
+    assert percents == sorted(percents), f"the bar went backwards: {percents}"
+    assert percents[-1] == 100.0
+    assert len({p for p in percents if 0 < p < 100}) >= 2, f"no progress in between: {percents}"
+    assert await page.locator("#transport").get_attribute("data-mode") == "sse"
+    chunks = page.locator("#chunks li")
+    assert await chunks.count() >= 1
+    await expect(page.locator("#chunks li:not(.done)")).to_have_count(0)
+    await expect(page.locator("#status")).to_contain_text("Completed")
+    await expect(page.locator("#past li").first).to_contain_text("completed")
+
+    shot = tmp_path / "web-page.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    artifacts = repo_root / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shutil.copy(shot, artifacts / "web-page.png")
+    assert shot.stat().st_size > 10_000
+    assert problems.seen == []
+
+
+async def test_without_the_event_stream_the_page_polls_to_the_end(stack, browser) -> None:  # type: ignore[no-untyped-def]
+    key = await stack.new_user(f"web-poll-{uuid.uuid4().hex[:8]}")
+    page, problems = await open_page(browser, stack.url)
+    blocked: list[str] = []
+
+    async def refuse(route) -> None:  # type: ignore[no-untyped-def]
+        blocked.append(route.request.url)
+        await route.abort()
+
+    await page.route("**/v1/videos/*/events*", refuse)
+    await sign_in(page, key)
+    await page.get_by_label("What is the ad about?").fill("10 second ad for trail running sneakers")
+    await page.get_by_label("Length").select_option("10")
+    await page.get_by_role("button", name="Start").click()
+    await expect(page.locator("#transport")).to_have_attribute("data-mode", "polling")
+    duration = await play_result(page)
+    assert abs(duration - 10.0) < 0.2, duration
+    assert blocked, "the page tried the event stream first"
+    await expect(page.locator("#status")).to_contain_text("Completed")
+    assert problems.seen == []
+
+
+async def test_cancel_then_retry_from_the_page(stack, browser) -> None:  # type: ignore[no-untyped-def]
+    key = await stack.new_user(f"web-retry-{uuid.uuid4().hex[:8]}")
+    page, problems = await open_page(browser, stack.url)
+    await sign_in(page, key)
+    await page.get_by_label("What is the ad about?").fill("10 second ad for a brass desk lamp")
+    await page.get_by_label("Length").select_option("10")
+    await page.get_by_role("button", name="Start").click()
+    await page.get_by_role("button", name="Cancel").click()
+    await expect(page.locator("#failure")).to_contain_text("cancelled")
+    await expect(page.locator("#status")).to_contain_text("Cancelled")
+    await expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+
+    await page.get_by_role("button", name="Retry").click()
+    duration = await play_result(page)
+    assert abs(duration - 10.0) < 0.2, duration
+    await expect(page.locator("#failure")).to_be_hidden()
+    await expect(page.locator("#status")).to_contain_text("Completed")
+    assert problems.seen == []
