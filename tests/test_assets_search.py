@@ -21,7 +21,7 @@ from adgen.assets.v1 import assets_service_pb2 as pb
 from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.events.v1 import events_pb2
 from adgen_assets.embeddings import load_embedder
-from adgen_assets.search_plan import parse_vector, vector_literal
+from adgen_assets.search_plan import parse_vector, rerank_depth, vector_literal
 from adgen_assets.server import build
 from adgen_assets.settings import AssetsSettings
 from adgen_cli.infra import InfraEndpoints
@@ -174,6 +174,51 @@ async def test_similar_and_recommend_stay_within_the_callers_assets(clip_assets,
         centre /= np.linalg.norm(centre)
         expected = float(np.dot(await stored_vector(db, again.asset.asset_id), centre))
         assert recommended[0].score == pytest.approx(expected, abs=1e-4)
+
+
+async def insert_embedded(db: asyncpg.Connection, user_id: str, vectors: np.ndarray) -> list[str]:
+    """Rows straight into the table (no images: only the search reads them), embedded with `vectors`."""
+    ids = [uuid.uuid4() for _ in vectors]
+    await db.executemany(
+        "INSERT INTO assets (asset_id, user_id, name, source, content_type, width, height, original_key,"
+        " thumbnail_key, edges_key, embedding) VALUES ($1, $2, 'v.png', 'USER_UPLOAD', 'image/png', 1, 1, $3, 't', 'e',"
+        " $4::vector)",
+        [
+            (i, uuid.UUID(user_id), f"{user_id}/assets/{i}.png", vector_literal(v))
+            for i, v in zip(ids, vectors, strict=True)
+        ],
+    )
+    return [str(i) for i in ids]
+
+
+async def test_a_library_larger_than_the_rerank_depth_gets_the_exact_top_and_never_a_strangers_copy(
+    clip_assets, db
+) -> None:  # type: ignore[no-untyped-def]
+    owner, stranger = await new_user(db), await new_user(db)
+    # 400 vectors in one tight cluster (neighbours' scores ~1e-3 apart): far more rows than the re-rank
+    # depth, so the answer comes through the half-precision cut and the full-precision re-score (the
+    # unit test of rerank_depth shows why the cut needs its margin). The stranger owns an exact copy
+    # of each, the nearest rows in the table.
+    rng = np.random.default_rng(11)
+    centre = rng.normal(size=512)
+    vectors = centre / np.linalg.norm(centre) + rng.normal(scale=0.045, size=(400, 512))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    mine = await insert_embedded(db, owner, vectors)
+    theirs = set(await insert_embedded(db, stranger, vectors))
+    limit = 20
+    assert rerank_depth(limit) < len(mine)
+    channel, stub = stub_for(clip_assets)
+    async with channel:
+        for probe in (0, 137, 399):
+            request = pb.SimilarAssetsRequest(user_id=owner, asset_id=mine[probe], limit=limit, min_score=-1.0)
+            found = (await stub.SimilarAssets(request)).results
+            scores = vectors @ vectors[probe]
+            scores[probe] = -np.inf  # the asset itself is not similar to itself
+            exact = [mine[i] for i in np.argsort(-scores, kind="stable")[:limit]]
+            assert [r.asset.asset_id for r in found] == exact
+            assert not theirs & {r.asset.asset_id for r in found}
+            assert all(r.asset.user_id == owner for r in found)
+            assert [r.score for r in found] == pytest.approx([float(scores[mine.index(a)]) for a in exact], abs=1e-5)
 
 
 async def test_bad_requests_name_the_field(clip_assets, db) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import asyncpg
 import numpy as np
 
 from adgen.assets.v1 import assets_service_pb2 as pb
@@ -18,6 +19,33 @@ from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections
 
 log = get_logger(__name__)
+
+# Exact, user-filtered nearest neighbours (search_plan explains the choice). Innermost: the B-tree on
+# user_id and the user's $5 nearest rows by the inline half-precision copy, carrying only the id and
+# the full vector (an untouched TOAST pointer); then those re-scored at full precision, best $4 kept;
+# last, their other columns. Narrow rows in the per-user sort measured ~0.7 ms faster for small
+# libraries than carrying every column. score = 1 - cosine distance.
+_ROW = (
+    "a.asset_id, a.user_id, a.name, a.source, a.content_type, a.width, a.height, a.original_key,"
+    " a.thumbnail_key, a.edges_key, a.created_at"
+)
+NEAREST_SQL = (
+    f"SELECT {_ROW}, true AS embedded, best.score FROM ("
+    " SELECT asset_id, 1 - (embedding <=> $2::vector) AS score FROM ("
+    "  SELECT asset_id, embedding FROM assets"
+    "  WHERE user_id = $1 AND embedding_half IS NOT NULL AND NOT (asset_id = ANY($3::uuid[]))"
+    "  ORDER BY embedding_half <=> $2::vector::halfvec(512) LIMIT $5"
+    " ) AS candidates ORDER BY score DESC LIMIT $4"
+    ") AS best JOIN assets a ON a.asset_id = best.asset_id AND a.user_id = $1 ORDER BY best.score DESC"
+)
+
+
+async def nearest(
+    db: asyncpg.Pool | asyncpg.Connection, user: uuid.UUID, vector: np.ndarray, exclude: list[uuid.UUID], limit: int
+) -> list[asyncpg.Record]:
+    """The caller's `limit` assets nearest to `vector`, best first, never another user's row."""
+    depth = search_plan.rerank_depth(limit)
+    return await db.fetch(NEAREST_SQL, user, search_plan.vector_literal(vector), exclude, limit, depth)
 
 
 class AssetSearch:
@@ -112,7 +140,7 @@ class AssetSearch:
         return np.stack([search_plan.parse_vector(found[a]) for a in assets])
 
     async def _nearest(self, user: uuid.UUID, vector: np.ndarray, exclude: list[uuid.UUID], limit: int) -> list:
-        return await self._c.db.fetch(search_plan.NEAREST_SQL, user, search_plan.vector_literal(vector), exclude, limit)
+        return await nearest(self._c.db, user, vector, exclude, limit)
 
     @staticmethod
     def _scored(rows: list, min_score: float) -> list[pb.ScoredAsset]:
