@@ -12,6 +12,7 @@ import av
 import boto3
 import httpx
 import nats
+import nats.js.errors
 import numpy as np
 import pytest
 from conftest import base_settings
@@ -185,3 +186,31 @@ async def test_kept_intermediates_and_a_large_final_uploaded_in_parts(
     assert head["ContentLength"] == big.stat().st_size
     assert await c.store.exists(refined), "ADGEN_KEEP_INTERMEDIATES keeps the refined video"
     assert not await c.store.exists(captions_key(user, video)), "no sidecar was made, none is invented"
+
+
+async def test_a_video_cancelled_while_it_exports_is_not_announced_and_keeps_its_chunks(
+    connections: Connections, tmp_path: Path
+) -> None:
+    c = connections
+    user, video = await new_video(c, "exporting")
+    plan = spec()
+    clip = lossless_clip(tmp_path / "refined.mp4", 48, 90)
+    refined = keys.refined_key(user, video)
+    await c.store.put_file(refined, clip, "video/mp4")
+    await c.store.put_file(keys.chunk_key(user, video, 0), clip, "video/mp4")
+
+    class CancelledMidway(Exporter):
+        async def export(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            published = await super().export(*args, **kwargs)
+            # The owner cancels while the final is uploading.
+            await c.db.execute("UPDATE videos SET status = 'cancelled' WHERE video_id = $1", video)
+            return published
+
+    exporter = CancelledMidway(c, url_ttl_s=600, keep_intermediates=False, links=await link_cache(c, 600))
+    await exporter.handle(
+        events_pb2.ExportWork(video_id=video, user_id=user, spec=plan, refined_key=refined), WorkContext(1, "test")
+    )
+    assert await c.db.fetchval("SELECT status FROM videos WHERE video_id = $1", video) == "cancelled"
+    with pytest.raises(nats.js.errors.NotFoundError):
+        await c.js.get_last_msg(EVENTS_STREAM, event_subject(video, "video_completed"))
+    assert await c.store.exists(keys.chunk_key(user, video, 0)), "the chunks stay for a retry"

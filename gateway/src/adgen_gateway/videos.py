@@ -149,6 +149,7 @@ def _progress_from_row(row: asyncpg.Record) -> c.Progress:
     progress = c.Progress(video_id=str(row["video_id"]), status=status)
     if status == c.VIDEO_STATUS_COMPLETED:
         progress.percent = 100.0
+        progress.eta_s = 0.0
         progress.message = "done"
     elif status == c.VIDEO_STATUS_FAILED:
         progress.error = row["error"] or ""

@@ -45,16 +45,6 @@ def from_json(data: dict, message: Message) -> Message:
     return json_format.ParseDict(data, message, ignore_unknown_fields=True)
 
 
-async def set_status(db: asyncpg.Pool, video_id: str, status: str) -> None:
-    """Moves a live video to `status`; a finished video keeps its terminal status."""
-    await db.execute(
-        "UPDATE videos SET status = $2, updated_at = now() WHERE video_id = $1 AND status <> ALL($3::text[])",
-        video_id,
-        status,
-        list(FINISHED),
-    )
-
-
 async def record_cost(
     db: asyncpg.Pool | asyncpg.Connection,
     js: JetStreamContext,

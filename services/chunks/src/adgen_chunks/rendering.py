@@ -26,7 +26,7 @@ from adgen_kernel.errors import FailedPrecondition, InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.serve import Connections
 from adgen_kernel.shared_slots import SharedSlots
-from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost, set_status
+from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,6 @@ class Chunks:
                 msg_id(vid, run, f"chunk:{slot.index + 1}"),
             )
         if counts["done"] == counts["total"]:
-            await set_status(db, vid, "refining")
             await emit(
                 js,
                 vid,

@@ -149,6 +149,9 @@ class Exporter:
         )
         if marked == "UPDATE 1":  # once per video, not again on a redelivery
             await observe_completed_video(db, vid)
+        elif await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid) != "completed":
+            # Cancelled while it exported: no completion is announced, and the chunks stay for a retry.
+            return
         if not self._keep:
             await self._c.store.delete_prefix(keys.chunks_prefix(work.user_id, vid))
         await emit(

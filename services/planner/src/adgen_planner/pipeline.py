@@ -16,7 +16,7 @@ from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.request_limits import request_errors
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import FINISHED, emit, fail_video, from_json, msg_id, record_cost, set_status, to_json
+from adgen_kernel.video_state import FINISHED, emit, fail_video, from_json, msg_id, record_cost, to_json
 from adgen_planner import quote
 from adgen_planner.composer import PlanRequest
 from adgen_planner.llm_composer import OpenAiComposer, Usage, compose_with_rules
@@ -124,7 +124,6 @@ class Planner:
         if row["spec"] is not None:
             spec = from_json(row["spec"], common_pb2.Spec())
         else:
-            await set_status(db, work.video_id, "planning")
             await emit(
                 js,
                 work.video_id,

@@ -24,7 +24,7 @@ from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.renditions import renditions
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, set_status
+from adgen_kernel.video_state import emit, fail_video, live_run, msg_id
 from adgen_refine.captions import captions, webvtt
 from adgen_refine.grade_choice import choose_grade
 from adgen_refine.luts import GradeTable, shipped_table
@@ -207,7 +207,6 @@ class Refiner:
             msg_id(vid, run, "refine:completed"),
             phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_REFINE, warning=refined.warning),
         )
-        await set_status(db, vid, "exporting")
         await publish_work(
             js,
             "export",
