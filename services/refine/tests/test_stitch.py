@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import pairwise
@@ -209,3 +211,33 @@ def test_output_format_is_validated() -> None:
     with pytest.raises(ValueError, match="even"):
         OutputFormat(161, 90, 24)
     assert Fraction(OutputFormat(160, 90, 30).fps) == 30
+
+
+def audio_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(container.streams.audio[0]) if p.size]
+
+
+def test_audio_still_in_the_making_joins_the_video_as_if_it_had_been_ready(tmp_path: Path) -> None:
+    """A Future resolved while the video encodes gives the same audio as the finished array; one
+    that resolves to None leaves no audio stream."""
+    paths = {0: write_chunk(tmp_path / "a.mp4", solid(RED, 48))}
+    placements = [Placement(0, 0, 0, 48, 0)]
+    fmt = OutputFormat(160, 90, FPS)
+    t = np.arange(2 * 48_000) / 48_000
+    tone = (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)
+    ready, later, missing = tmp_path / "ready.mp4", tmp_path / "later.mp4", tmp_path / "missing.mp4"
+    render_final(paths, placements, 48, {}, tone, 48_000, fmt, ready)
+
+    in_the_making: Future[np.ndarray | None] = Future()
+    timer = threading.Timer(0.3, in_the_making.set_result, args=(tone,))
+    timer.start()
+    render_final(paths, placements, 48, {}, in_the_making, 48_000, fmt, later)
+    timer.join()
+    never: Future[np.ndarray | None] = Future()
+    never.set_result(None)
+    render_final(paths, placements, 48, {}, never, 48_000, fmt, missing)
+
+    assert audio_packets(later) == audio_packets(ready)
+    assert decode(later).audio_s == pytest.approx(decode(ready).audio_s)
+    assert decode(missing).audio_s is None and len(decode(missing).frames) == 48

@@ -164,15 +164,16 @@ def normalise_loudness(
         return np.asarray(audio, dtype=np.float32)
     ceiling = 10 ** (true_peak_dbtp / 20)
     out = out * 10 ** ((target_lufs - loudness) / 20)
+    peak = true_peak(out)
     for _ in range(6):
-        if true_peak(out) <= ceiling:
+        if peak <= ceiling:
             break
         # Limit a little under the ceiling: the next loudness gain lifts it back up.
         out = _limit(out, sample_rate, ceiling * 10 ** (-0.3 / 20))
         out = out * 10 ** ((target_lufs - meter.integrated_loudness(out)) / 20)
-    peak = true_peak(out)
+        peak = true_peak(out)
     if peak > ceiling:
-        out = out * (ceiling / peak)
+        out = out * (ceiling / peak * (1 - 1e-5))  # a hair under: the peak was measured in float32
     return out.astype(np.float32)
 
 
@@ -184,9 +185,11 @@ def true_peak(audio: np.ndarray) -> float:
 def _peak_envelope(audio: np.ndarray) -> np.ndarray:
     """Per input sample, the largest oversampled magnitude at or after it, over all channels."""
     channels = np.atleast_2d(audio.T)
-    magnitude = np.zeros(channels.shape[1] * _TRUE_PEAK_OVERSAMPLING)
+    magnitude = np.zeros(channels.shape[1] * _TRUE_PEAK_OVERSAMPLING, np.float32)
     for channel in channels:
-        np.maximum(magnitude, np.abs(resample_poly(channel, _TRUE_PEAK_OVERSAMPLING, 1)), out=magnitude)
+        # float32 halves the cost of the oversampling; its error (~1e-7 relative) is far below a dB.
+        oversampled = resample_poly(channel.astype(np.float32), _TRUE_PEAK_OVERSAMPLING, 1)
+        np.maximum(magnitude, np.abs(oversampled), out=magnitude)
     return magnitude.reshape(-1, _TRUE_PEAK_OVERSAMPLING).max(axis=1)
 
 

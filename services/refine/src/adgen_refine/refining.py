@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -22,7 +23,7 @@ from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
-from adgen_kernel.renditions import renditions
+from adgen_kernel.renditions import Rendition, renditions
 from adgen_kernel.serve import Connections
 from adgen_kernel.video_state import emit, fail_video, live_run, msg_id
 from adgen_refine.captions import captions, webvtt
@@ -124,6 +125,28 @@ class Refiner:
         todo = [r for r in shapes if not await store.exists(keys.refined_key(user_id, video_id, r.tag))]
         if not todo:
             return RefinedVideo(key, total, reused=True)
+        # The music is made while the chunks download and the first rendition encodes.
+        music = asyncio.create_task(self._music_or_silence(video_id, user_id, spec))
+        audio_later: Future[np.ndarray | None] = Future()
+        music.add_done_callback(lambda task: audio_later.set_result(None if task.cancelled() else task.result()[0]))
+        try:
+            await self._render_all(video_id, user_id, spec, todo, audio_later)
+        except BaseException:
+            music.cancel()
+            raise
+        audio, warning = await music
+        return RefinedVideo(key, total, reused=False, warning=warning, has_music=audio is not None)
+
+    async def _render_all(
+        self,
+        video_id: str,
+        user_id: str,
+        spec: common_pb2.Spec,
+        todo: list[Rendition],
+        audio_later: Future[np.ndarray | None],
+    ) -> None:
+        store = self._c.store
+        key = keys.refined_key(user_id, video_id)
         with tempfile.TemporaryDirectory(prefix="adgen-refine-") as folder:
             paths: dict[int, Path] = {}
             for slot in spec.chunk_plan.slots:
@@ -132,23 +155,21 @@ class Refiner:
                     raise FailedPrecondition(f"chunk {slot.index} of video {video_id} is missing ({chunk})")
                 paths[slot.index] = Path(folder) / f"chunk_{slot.index:03d}.mp4"
                 await store.download_file(chunk, paths[slot.index])
-            audio, warning = await self._music_or_silence(video_id, user_id, spec)
             grade = await asyncio.to_thread(shipped_table, grade_for(spec))
             # The sidecar goes up first: the refined videos' existence is what marks refine done.
             await store.put_bytes(captions_key_beside(key), webvtt(spec).encode(), "text/vtt")
             for rendition in todo:
                 out = Path(folder) / f"refined_{rendition.tag or 'primary'}.mp4"
-                await asyncio.to_thread(self._render, spec, rendition.output, paths, audio, grade, out)
+                await asyncio.to_thread(self._render, spec, rendition.output, paths, audio_later, grade, out)
                 await store.put_file(keys.refined_key(user_id, video_id, rendition.tag), out, "video/mp4")
                 out.unlink()
-        return RefinedVideo(key, total, reused=False, warning=warning, has_music=audio is not None)
 
     def _render(
         self,
         spec: common_pb2.Spec,
         output: common_pb2.OutputFormat,
         paths: dict[int, Path],
-        audio: np.ndarray | None,
+        audio: Future[np.ndarray | None],
         grade: GradeTable,
         out: Path,
     ) -> None:

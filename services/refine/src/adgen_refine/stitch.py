@@ -34,6 +34,7 @@ import math
 import queue
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -82,7 +83,7 @@ def render_final(
     placements: Sequence[Placement],
     total_frames: int,
     transitions: Mapping[int, Transition],
-    audio: np.ndarray | None,
+    audio: np.ndarray | Future[np.ndarray | None] | None,
     sample_rate: int,
     fmt: OutputFormat,
     out_path: Path,
@@ -97,13 +98,15 @@ def render_final(
     ``transitions`` is keyed by the incoming beat's index, as in ``compose_timeline``. The file
     is written next to ``out_path`` and moved into place only when complete. ``focus`` gives, per
     chunk, the centre of its crop window as fractions of the frame (``subject_focus``); centred
-    when absent.
+    when absent. ``audio`` may still be in the making (a Future): the video is encoded meanwhile
+    and the audio joins as soon as it is there (the muxer interleaves within 10 s of media); if it
+    ends up None, the file is written without an audio stream.
     """
     timeline = compose_timeline(placements, total_frames, transitions)
     missing = sorted({p.index for p in placements} - set(chunk_paths))
     if missing:
         raise ValueError(f"no file for chunks {missing}")
-    samples = _fit_audio(audio, sample_rate, round(total_frames * AUDIO_RATE / fmt.fps))
+    track = _Track(audio, sample_rate, round(total_frames * AUDIO_RATE / fmt.fps))
 
     partial = out_path.with_name(out_path.name + ".partial")
     try:
@@ -112,9 +115,7 @@ def render_final(
             # The muxer may change the stream's time base (mp4 uses 1/12288 at 24 fps); frames are
             # numbered in 1/fps and rescaled on the way out.
             frame_time = Fraction(1, fmt.fps)
-            sound = _audio_stream(out, fmt) if samples is not None else None
-            audio_frames = _audio_frames(samples) if samples is not None else iter(())
-            pending_audio = next(audio_frames, None)
+            sound = _audio_stream(out, fmt) if track.expected else None
             pictures = _pictures(timeline, chunk_paths, placements, fmt, grade, supers, match_seams, focus or {})
             # The pictures are made on a worker thread, a few frames ahead of the encoder: decoding,
             # grading and blending overlap with x264 (both release the GIL).
@@ -123,19 +124,72 @@ def render_final(
                 frame.time_base = frame_time
                 out.mux(video.encode(frame))
                 # Keep the audio level with the video so the file is interleaved.
-                video_end = (t + 1) * AUDIO_RATE / fmt.fps
-                while sound is not None and pending_audio is not None and pending_audio.pts < video_end:
-                    out.mux(sound.encode(pending_audio))
-                    pending_audio = next(audio_frames, None)
+                if sound is not None:
+                    for block in track.until((t + 1) * AUDIO_RATE / fmt.fps):
+                        out.mux(sound.encode(block))
             out.mux(video.encode(None))
             if sound is not None:
-                while pending_audio is not None:
-                    out.mux(sound.encode(pending_audio))
-                    pending_audio = next(audio_frames, None)
+                for block in track.until(math.inf, wait=True):
+                    out.mux(sound.encode(block))
                 out.mux(sound.encode(None))
+        if sound is not None and not track.present:
+            _drop_audio(partial)  # the music did not come: no empty audio stream
         partial.replace(out_path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+class _Track:
+    """The audio of a render, ready now or later, handed out in AAC frames up to a timestamp."""
+
+    def __init__(self, audio: np.ndarray | Future[np.ndarray | None] | None, sample_rate: int, samples: int) -> None:
+        self._later = audio if isinstance(audio, Future) else None
+        self._sample_rate, self._samples = sample_rate, samples
+        self._frames: Iterator[av.AudioFrame] | None = None
+        self._pending: av.AudioFrame | None = None
+        self.present = False
+        self.expected = self._later is not None or audio is not None
+        if self._later is None:
+            self._resolve(audio)  # type: ignore[arg-type]
+
+    def _resolve(self, audio: np.ndarray | None) -> None:
+        samples = _fit_audio(audio, self._sample_rate, self._samples)
+        self.present = samples is not None
+        self._frames = _audio_frames(samples) if samples is not None else iter(())
+        self._pending = next(self._frames, None)
+        self._later = None
+
+    def until(self, end: float, *, wait: bool = False) -> Iterator[av.AudioFrame]:
+        """The frames starting before `end`; none yet while the audio is still being made, unless
+        `wait` (then it waits for it)."""
+        if self._later is not None:
+            if not (wait or self._later.done()):
+                return
+            self._resolve(self._later.result())
+        assert self._frames is not None
+        while self._pending is not None and self._pending.pts < end:
+            yield self._pending
+            self._pending = next(self._frames, None)
+
+
+def _drop_audio(path: Path) -> None:
+    """Rewrites the file with its video stream only (packets copied, nothing re-encoded)."""
+    stripped = path.with_name(path.name + ".video")
+    try:
+        with (
+            av.open(str(path)) as source,
+            av.open(str(stripped), "w", format="mp4", container_options={"movflags": "+faststart"}) as out,
+        ):
+            video_in = source.streams.video[0]
+            video_out = out.add_stream_from_template(video_in)
+            for packet in source.demux(video_in):
+                if packet.dts is None:
+                    continue
+                packet.stream = video_out
+                out.mux(packet)
+        stripped.replace(path)
+    finally:
+        stripped.unlink(missing_ok=True)
 
 
 def _pictures(
