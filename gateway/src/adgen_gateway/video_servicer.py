@@ -18,7 +18,6 @@ from adgen.video.v1 import video_service_pb2_grpc
 from adgen_gateway.auth import User, user_for_key
 from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
-from adgen_gateway.paging import decode_cursor, encode_cursor
 from adgen_gateway.video_request import video_request_errors
 from adgen_gateway.videos import (
     STATUS,
@@ -150,17 +149,17 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
         user = await self._user(context)
         if not 0 <= request.page_size <= 100:
             raise InvalidArgument(f"page_size: {request.page_size} is outside 1-100 (0 means 20)")
-        size = request.page_size or 20
         try:
-            before = decode_cursor(request.page_token) if request.page_token else None
+            page = await list_videos(
+                self._db,
+                self._js,
+                user_id=user.user_id,
+                page_size=request.page_size or 20,
+                page_token=request.page_token,
+            )
         except ValueError as error:
             raise InvalidArgument(f"page_token: {error}") from None
-        views = await list_videos(self._db, self._js, user_id=user.user_id, limit=size + 1, before=before)
-        page = views[:size]
-        token = (
-            encode_cursor(datetime.fromisoformat(page[-1].created_at), page[-1].video_id) if len(views) > size else ""
-        )
-        return v.ListVideosResponse(videos=[_video(view) for view in page], next_page_token=token)
+        return v.ListVideosResponse(videos=[_video(view) for view in page.videos], next_page_token=page.next_page_token)
 
     async def CancelVideo(
         self, request: v.CancelVideoRequest, context: grpc.aio.ServicerContext

@@ -7,7 +7,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
 
 import asyncpg
 import nats.errors
@@ -17,6 +16,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from adgen.common.v1 import common_pb2 as c
 from adgen.events.v1 import events_pb2
+from adgen_gateway.paging import decode_cursor, encode_cursor
 from adgen_gateway.progress import TERMINAL, fold
 from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
 from adgen_kernel.ready_units import describe
@@ -168,13 +168,23 @@ async def get_video(db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, vid
     return await _view(db, js, row)
 
 
+@dataclass(frozen=True)
+class VideoPage:
+    videos: list[VideoView]
+    next_page_token: str  # empty on the last page
+
+
 async def list_videos(
-    db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, limit: int, before: tuple[datetime, str] | None
-) -> list[VideoView]:
-    """The user's videos, newest first; `before` is the (created_at, video_id) of the last one seen."""
+    db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, page_size: int, page_token: str
+) -> VideoPage:
+    """One page of the user's videos, newest first. Raises ValueError for a page token this API did
+    not make."""
+    before = decode_cursor(page_token) if page_token else None
     if before is None:
         rows = await db.fetch(
-            "SELECT * FROM videos WHERE user_id = $1 ORDER BY created_at DESC, video_id DESC LIMIT $2", user_id, limit
+            "SELECT * FROM videos WHERE user_id = $1 ORDER BY created_at DESC, video_id DESC LIMIT $2",
+            user_id,
+            page_size + 1,
         )
     else:
         rows = await db.fetch(
@@ -183,9 +193,12 @@ async def list_videos(
             user_id,
             before[0],
             before[1],
-            limit,
+            page_size + 1,
         )
-    return [await _view(db, js, row) for row in rows]
+    # One row past the page says whether another page follows; only the page's rows are read further.
+    page = rows[:page_size]
+    token = encode_cursor(page[-1]["created_at"], str(page[-1]["video_id"])) if len(rows) > page_size else ""
+    return VideoPage([await _view(db, js, row) for row in page], token)
 
 
 async def _view(db: asyncpg.Pool, js: JetStreamContext, row: asyncpg.Record) -> VideoView:

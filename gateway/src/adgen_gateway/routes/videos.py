@@ -16,7 +16,6 @@ from adgen_gateway import video_feeds
 from adgen_gateway.auth import User
 from adgen_gateway.dependencies import Backends, backends, canonical_video_id, current_user, watcher_id
 from adgen_gateway.errors import Problem
-from adgen_gateway.paging import decode_cursor, encode_cursor
 from adgen_gateway.renditions import renditions_json
 from adgen_gateway.video_request import CreateVideoBody, video_request
 from adgen_gateway.videos import (
@@ -103,18 +102,10 @@ async def list_(
     page_token: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict:
     try:
-        before = decode_cursor(page_token) if page_token else None
+        page = await list_videos(b.db, b.js, user_id=user.user_id, page_size=page_size, page_token=page_token or "")
     except ValueError as error:
         raise Problem(400, str(error), errors=[FieldError("page_token", str(error))]) from None
-    views = await list_videos(b.db, b.js, user_id=user.user_id, limit=page_size + 1, before=before)
-    page, more = views[:page_size], len(views) > page_size
-    last = page[-1] if page else None
-    return {
-        "videos": [_view_json(v) for v in page],
-        "next_page_token": encode_cursor(datetime.fromisoformat(last.created_at), last.video_id)
-        if more and last
-        else None,
-    }
+    return {"videos": [_view_json(v) for v in page.videos], "next_page_token": page.next_page_token or None}
 
 
 @router.get("/{video_id}", summary="Status, progress, plan, cost and error of a video")
