@@ -377,12 +377,28 @@ def _needed(distribution: str, projects: dict[str, tuple[Path, list[str]]]) -> s
     return needed
 
 
-def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+
+
+def _instructions(dockerfile: Path, build_args: dict[str, str]) -> list[tuple[str, str]]:
+    """The Dockerfile's instructions with `${ARG}` expanded as `docker build --build-arg` would."""
     text = re.sub(r"\\\n", " ", dockerfile.read_text())
     lines = [line.strip() for line in text.splitlines()]
-    return [
+    steps = [
         (line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines if line and not line.startswith("#")
     ]
+    values = dict(build_args)
+
+    def expand(arg: str) -> str:
+        return re.sub(r"\$\{(\w+)\}", lambda m: values.get(m.group(1), ""), arg)
+
+    expanded = []
+    for op, arg in steps:
+        if op == "ARG" and "=" in arg:
+            name, default = arg.split("=", 1)
+            values.setdefault(name, expand(default))
+        expanded.append((op, expand(arg)))
+    return expanded
 
 
 def _normalise(name: str) -> str:
@@ -391,21 +407,22 @@ def _normalise(name: str) -> str:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_dockerfile_installs_exactly_the_service_packages(service: str) -> None:
-    dockerfile = _package_dir(service) / "Dockerfile"
-    steps = _instructions(dockerfile)
+    """One Dockerfile for every image; built for `service`, it installs exactly its packages."""
+    package = str(_package_dir(service).relative_to(ROOT))
+    build_args = {"SERVICE": service} | ({} if package == f"services/{service}" else {"PACKAGE": package})
+    dockerfile = DOCKERFILE
+    steps = _instructions(dockerfile, build_args)
     projects = _pyprojects()
     needed = _needed(f"adgen-{service}", projects)
     folders = {str(projects[name][0]) for name in needed}
-    assert folders == {"gen/python", "kernel", str(_package_dir(service).relative_to(ROOT))}
+    assert folders == {"gen/python", "kernel", package}
 
     stages = [i for i, (op, _) in enumerate(steps) if op == "FROM"]
     assert len(stages) >= 2, "multi-stage: wheels are built in one stage, installed in the next"
     build, final = steps[: stages[-1]], steps[stages[-1] :]
     (wheel,) = [shlex.split(arg) for op, arg in build if op == "RUN" and "pip wheel" in arg]
     constraints = [wheel[i + 1] for i, token in enumerate(wheel) if token == "-c"]
-    # Every image is pinned by the lock; only the assets image adds the model stack's pins.
-    expected = ["requirements/lock.txt"] + (["requirements/assets.txt"] if service == "assets" else [])
-    assert constraints == expected, "dependencies must be pinned by the lock files"
+    assert constraints == ["requirements/lock.txt", "requirements/assets.txt"], "pinned by the lock files"
     copied = {arg.split()[0] for op, arg in build if op == "COPY"} - set(constraints)
     assert copied == folders, f"{dockerfile}: copies {sorted(copied)}"
     assert {t.removeprefix("./") for t in wheel if t.startswith("./")} == folders
@@ -415,7 +432,10 @@ def test_dockerfile_installs_exactly_the_service_packages(service: str) -> None:
     (user,) = [arg for op, arg in final if op == "USER"]
     assert int(user.split(":")[0]) > 0, "the image must not run as root"
     (entrypoint,) = [json.loads(arg) for op, arg in final if op == "ENTRYPOINT"]
-    assert entrypoint == ["python", "-m", f"adgen_{service}.server"]
+    (link,) = [shlex.split(arg) for op, arg in final if op == "RUN" and "adgen-service" in arg]
+    assert entrypoint == ["adgen-service"] and f"$(command -v adgen-{service})" in " ".join(link)
+    script = tomllib.loads((_package_dir(service) / "pyproject.toml").read_text())["project"]["scripts"]
+    assert script[f"adgen-{service}"] == f"adgen_{service}.server:main"
     assert importlib.util.find_spec(f"adgen_{service}.server") is not None
 
     # `-c` pins only what the lock files list: every third-party dependency must be in one of them.
@@ -427,5 +447,4 @@ def test_dockerfile_installs_exactly_the_service_packages(service: str) -> None:
     }
     third_party = {_normalise(dep) for name in needed for dep in projects[name][1] if dep not in projects}
     assert third_party <= locked, f"not pinned in {constraints}: {sorted(third_party - locked)}"
-    mentions_torch = "torch" in dockerfile.read_text()
-    assert mentions_torch == (service == "assets"), "only the assets image is to carry torch"
+    assert ("torch" in third_party) == (service == "assets"), "only the assets image is to carry torch"
