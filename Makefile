@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 ADGEN := $(VENV)/bin/adgen
 PROMPT ?= 30 second ad for a matte-black titanium watch, luxury feel
 
-.PHONY: help setup generate check-generated lint test browser up down demo bench k8s-render
+.PHONY: help setup generate check-generated lint test browser up down demo bench chaos k8s-render
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ demo: setup ## A fresh machine to an MP4 in out/: starts the stack and renders P
 
 bench: setup ## Run the benchmarks in bench/ and write bench/report.md (make bench ONLY="planner refine")
 	@$(PY) bench/run.py $(ONLY)
+
+chaos: setup ## Full chaos run: 20 videos, faults at 30 %, figures into bench/report.md
+	@$(PY) bench/run.py chaos
 
 k8s-render: setup ## Render deploy/k8s overlays into out/k8s/ and validate every object (Kubernetes + KEDA schemas)
 	@bash scripts/k8s-tools.sh

@@ -45,28 +45,23 @@ from schedules import (
     two_round_schedule,
 )
 
-from adgen.assets.v1 import assets_service_pb2_grpc
-from adgen.chunks.v1 import chunks_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_chunks.providers import ClipProviders, ClipRequest, RenderedClip
-from adgen_chunks.rendering import Chunks
-from adgen_chunks.servicer import ChunksServicer
+from adgen_chunks.server import build as build_chunks
 from adgen_chunks.settings import ChunksSettings
 from adgen_cli.infra import EmbeddedInfra, InfraEndpoints
 from adgen_cli.stack import prepare
 from adgen_gateway import auth
 from adgen_gateway.videos import create_video
 from adgen_kernel.db import create_pool
-from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.logs import configure_logging
-from adgen_kernel.serve import Connections, RunningService, ServiceApp, Servicer, grpc_channel, start_service
-from adgen_kernel.shared_slots import SharedSlots
+from adgen_kernel.serve import Connections, RunningService, ServiceApp, start_service
 from adgen_kernel.video_state import from_json
 from adgen_planner.server import build as build_planner
 from adgen_planner.settings import PlannerSettings
-from adgen_storyboard.frames import Storyboard
 from adgen_storyboard.providers import BeatImage, BeatImageRequest
+from adgen_storyboard.server import build as build_storyboard
 from adgen_storyboard.settings import StoryboardSettings
 
 PROMPTS = (
@@ -135,6 +130,9 @@ class SimImages:
         self._latency_s = latency_s
         self._trace = trace
 
+    def price_micros(self, request: BeatImageRequest) -> int:
+        return 0
+
     async def image_for(self, request: BeatImageRequest) -> BeatImage:
         started = time.perf_counter()
         await asyncio.sleep(self._latency_s)
@@ -183,47 +181,21 @@ def base_settings(endpoints: InfraEndpoints) -> dict[str, object]:
 
 
 def chunks_factory(trace: Trace, latency_s: float, clip_slots: int | None) -> Callable[[Connections], object]:
-    """adgen_chunks.server.build with the simulated animator as the studio provider, and (when
-    `clip_slots` is given) a fleet-wide limit on it, as a hosted provider has."""
+    """The chunks service with the simulated animator as the studio provider, and (when `clip_slots`
+    is given) a fleet-wide limit on it, as a hosted provider has."""
 
     async def build(connections: Connections) -> ServiceApp:
-        settings = connections.settings
-        assert isinstance(settings, ChunksSettings)
         providers = ClipProviders(studio=SimClips(latency_s, trace))
-        slots = SharedSlots(settings.database_url, {"studio": clip_slots} if clip_slots else {})
-        chunks = Chunks(connections, providers, slots)
-        servicer = ChunksServicer(
-            chunks, default_model=settings.default_video_model, overlap_fraction=settings.overlap_fraction
-        )
-        return ServiceApp(
-            servicers=[
-                Servicer(
-                    chunks_service_pb2_grpc.add_ChunksServiceServicer_to_server,
-                    servicer,
-                    "adgen.chunks.v1.ChunksService",
-                )
-            ],
-            handlers=[WorkHandler("chunk", events_pb2.ChunkWork, chunks.handle, chunks.dead_letter)],
-            on_close=[providers.aclose, slots.aclose],
-        )
+        return await build_chunks(connections, providers, {"studio": clip_slots} if clip_slots else {})
 
     return build
 
 
 def storyboard_factory(trace: Trace, latency_s: float) -> Callable[[Connections], object]:
-    """adgen_storyboard.server.build with the simulated image provider (the frame worker only)."""
+    """The storyboard service with the simulated image provider."""
 
     async def build(connections: Connections) -> ServiceApp:
-        settings = connections.settings
-        assert isinstance(settings, StoryboardSettings)
-        channel = grpc_channel(settings.assets_addr)
-        storyboard = Storyboard(
-            connections, assets_service_pb2_grpc.AssetsServiceStub(channel), SimImages(latency_s, trace)
-        )
-        return ServiceApp(
-            handlers=[WorkHandler("frame", events_pb2.FrameWork, storyboard.handle, storyboard.dead_letter)],
-            on_close=[channel.close],
-        )
+        return await build_storyboard(connections, SimImages(latency_s, trace))
 
     return build
 
@@ -397,22 +369,22 @@ async def baseline(options: Options, graphs: list[VideoGraph], schedule) -> floa
 
 SUMMARY = (
     "Reading: the bound is tight for these graphs (the computed longest-chain-first schedule reaches it), so "
-    "adgen's gap to it is its own. Two parts. (1) Per-hop bookkeeping: between one unit's provider call ending "
-    "and the next unit's starting, the handlers make 5 S3 calls (reuse and init-frame HEADs, the init-frame GET, "
-    "the hand-off and clip PUTs), about 9 Postgres statements and 3 NATS publishes, one after another; the "
-    "1-video dispatch delay (no slot is ever short there) is that cost on this machine. The chunks service runs "
-    "2C handlers over C provider slots (`SharedSlots` around the provider call only), so that bookkeeping "
-    "overlaps the next clip instead of holding a provider slot. (2) Queue order: JetStream delivers in arrival "
-    "order, so a beat's next chunk waits behind the first chunks of other beats (the planner enqueues a video's "
-    "frames longest chain first, which orders one video but not several); in a batch that is neither "
-    "path- nor throughput-bound (4 videos) this FIFO order alone stays well above the bound with no overhead at "
-    "all (the 'ideal graph, FIFO' row), where serving the longest remaining chain first reaches it. The "
-    "predecessor's two-round scheme looks as fast or faster only because its round 2 ignored the hand-off "
-    "dependency (every continuation started from the wrong frame); made correct (chained) it matches the FIFO "
-    "graph here, because with constant latencies its barriers wait for nothing: the graph's advantage over "
-    "barriers needs latency variance, which this simulation does not model. The replica rows run every replica "
-    "in this one Python process (one event loop), so their bookkeeping shares one core and the 4-replica figure "
-    "includes that contention."
+    "adgen's gap to it is its own. Two parts. (1) Queue order: adgen's consumers serve in arrival order; the "
+    "'ideal graph, FIFO' row is what arrival order alone costs, with no overhead at all, in a batch that is "
+    "neither path- nor throughput-bound (4 videos), and the computed longest-chain-first schedule is what "
+    "priority would gain. Priority lanes in the queue were tried and gave nothing measurable (the chunks worker "
+    "runs 2C handlers over C provider slots, so taken items wait for a `SharedSlots` slot, in no particular "
+    "order, rather than in the queue): docs/architecture.md, Scheduling. (2) Per-hop bookkeeping: "
+    "between one clip ending and the next clip of its beat starting, the chunks handler encodes and stores the "
+    "hand-off frame and publishes the next chunk (the clip upload, cost line, row update and events run beside "
+    "and after it); the next handler reads its video row, then its reuse check, init frame and attempt count at "
+    "once. The 1-video dispatch delay (no slot is ever short there) is that cost on this machine. The chunks "
+    "service runs 2C handlers over C provider slots (`SharedSlots` around the provider call only), so that "
+    "bookkeeping overlaps the next clip instead of holding a provider slot. The predecessor's two-round scheme "
+    "looks as fast or faster only because its round 2 ignored the hand-off dependency (every continuation "
+    "started from the wrong frame); made correct (chained) it matches the FIFO graph here, because with constant "
+    "latencies its barriers wait for nothing. The replica rows run every replica in this one Python process (one "
+    "event loop), so their bookkeeping shares one core and the 4-replica figure includes that contention."
 )
 
 
@@ -513,8 +485,8 @@ async def measure(options: Options) -> Report:
         f"{options.image:.3f} s per image and {options.clip:.3f} s per clip ({options.image_s:g} s and "
         f"{options.clip_s:g} s scaled down {options.scale:g}×); planner, storyboard and chunks are the real services "
         f"in one process, worker_concurrency = C = {C} for storyboard, 2C for chunks with C clip slots (the "
-        "provider's fleet-wide limit, `SharedSlots`); frames are enqueued longest chain first. The baselines run "
-        "the same graphs "
+        "provider's fleet-wide limit, `SharedSlots`); frames and chunks are served in arrival order. "
+        "The baselines run the same graphs "
         "(the chunk plans the planner made) with the same sleeps and C slots, after the services stopped.",
         "Bound (bench/schedules.py, valid for every schedule): the largest of image + (h + ⌈n_h / C⌉) × clip, "
         "n_h = clips with at least h clips after them in their beat (h = 0 is throughput, the last h the longest "

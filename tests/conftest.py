@@ -55,6 +55,17 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfraEndpoints]:
         stack.stop()
 
 
+# The session's tests share one gateway and one client address: limits far above what they send, so
+# that no test (the fuzzer least of all) is answered 429 for another's traffic. Rate limits are tested
+# on gateways of their own (tests/gateways.py).
+TEST_RATE_LIMITS: dict[str, float] = {
+    "rate_limit_per_s": 10_000.0,
+    "rate_limit_burst": 10_000,
+    "rate_limit_anonymous_per_s": 10_000.0,
+    "rate_limit_anonymous_burst": 10_000,
+}
+
+
 def base_settings(endpoints: InfraEndpoints) -> dict[str, object]:
     return {
         "nats_url": endpoints.nats_url,
@@ -123,6 +134,7 @@ async def stack(infra: InfraEndpoints) -> AsyncIterator[Stack]:
                 export_addr=addr("export"),
                 planner_addr=addr("planner"),
                 assets_addr=addr("assets"),
+                **TEST_RATE_LIMITS,
             ),
             build_gateway,
         )

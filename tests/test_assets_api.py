@@ -18,13 +18,15 @@ import httpx
 import nats
 import numpy as np
 import pytest
-from conftest import Stack, base_settings
+from conftest import TEST_RATE_LIMITS, Stack, base_settings
+from gateways import extra_gateway
 from PIL import Image
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2, planner_service_pb2_grpc
 from adgen_assets.embeddings import load_embedder
+from adgen_assets.quota import RETRY_AFTER_S
 from adgen_assets.search_plan import vector_literal
 from adgen_assets.server import build as build_assets
 from adgen_assets.settings import AssetsSettings
@@ -534,3 +536,70 @@ async def test_a_queued_plan_naming_another_users_asset_fails_the_video(stack: S
         await nc.close()
     assert row["status"] == "failed" and row["spec"] is None
     assert f"asset_ids: asset {asset} not found" in row["error"]
+
+
+# -- upload quotas ------------------------------------------------------------------------------------
+
+QUOTA_ASSETS, QUOTA_BYTES = 3, 2 * 1024**2
+
+
+@pytest.fixture(scope="module")
+async def quota_gateway(stack: Stack) -> AsyncIterator[str]:
+    """A gateway in front of an assets service with a small quota: 3 assets, 2 MiB."""
+    settings = AssetsSettings(
+        **base_settings(stack.endpoints), asset_quota_count=QUOTA_ASSETS, asset_quota_bytes=QUOTA_BYTES
+    )
+    assets = await start_service("assets", settings, build_assets)
+    try:
+        async with extra_gateway(stack, assets_addr=f"127.0.0.1:{assets.port}", **TEST_RATE_LIMITS) as url:
+            yield url
+    finally:
+        await assets.stop()
+
+
+def over_quota(response: httpx.Response, *words: str) -> None:
+    assert response.status_code == 429, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["retry-after"] == str(RETRY_AFTER_S)
+    assert all(w in response.json()["detail"] for w in words), response.json()
+
+
+async def test_concurrent_uploads_stop_at_the_asset_quota_and_leave_nothing_behind(
+    stack: Stack, db: asyncpg.Connection, quota_gateway: str
+) -> None:
+    me = await person(stack, db)
+    async with httpx.AsyncClient(base_url=quota_gateway, headers={"Authorization": f"Bearer {me.key}"}) as client:
+        colours = [(40 * i, 200 - 30 * i, 90) for i in range(6)]
+        responses = await asyncio.gather(*(upload(client, image_bytes("PNG", colour=c)) for c in colours))
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [201] * QUOTA_ASSETS + [429] * (len(colours) - QUOTA_ASSETS), [r.text for r in responses]
+        for refused in (r for r in responses if r.status_code == 429):
+            over_quota(refused, f"{QUOTA_ASSETS} of {QUOTA_ASSETS} assets", "delete")
+        rows, keys = await leftovers(stack, db, me.user_id)
+        assert rows == QUOTA_ASSETS and len(keys) == 3 * QUOTA_ASSETS  # original, thumbnail, edges each
+        # Deleting one makes room for one.
+        first = next(r.json()["asset_id"] for r in responses if r.status_code == 201)
+        assert (await client.delete(f"/v1/assets/{first}")).status_code == 204
+        assert (await upload(client, image_bytes("JPEG"), "again.jpg")).status_code == 201
+        over_quota(await upload(client, image_bytes("WEBP"), "one-more.webp"), "assets")
+    assert (await leftovers(stack, db, me.user_id))[0] == QUOTA_ASSETS
+
+
+async def test_an_upload_past_the_byte_quota_is_refused_and_leaves_nothing_behind(
+    stack: Stack, db: asyncpg.Connection, quota_gateway: str
+) -> None:
+    me = await person(stack, db)
+    noise = np.random.default_rng(1).integers(0, 255, size=(700, 700, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(noise).save(out, "PNG")  # incompressible: ~1.4 MiB
+    async with httpx.AsyncClient(base_url=quota_gateway, headers={"Authorization": f"Bearer {me.key}"}) as client:
+        stored = await upload(client, out.getvalue(), "noise.png")
+        assert stored.status_code == 201, stored.text
+        used = await db.fetchval("SELECT sum(stored_bytes) FROM assets WHERE user_id = $1", uuid.UUID(me.user_id))
+        keys = await stack.store().list_keys(f"{me.user_id}/assets/")
+        sizes = [len(await stack.store().get_bytes(k)) for k in keys]
+        assert used == sum(sizes) and QUOTA_BYTES / 2 < used < QUOTA_BYTES  # all three objects counted
+        over_quota(await upload(client, out.getvalue(), "noise-2.png"), "MiB of 2.0 MiB", "delete")
+        assert (await upload(client, image_bytes("PNG"), "small.png")).status_code == 201  # still fits
+    rows, keys = await leftovers(stack, db, me.user_id)
+    assert rows == 2 and len(keys) == 6

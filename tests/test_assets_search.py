@@ -4,7 +4,9 @@ real infrastructure, always filtered to the caller's own assets."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -21,10 +23,20 @@ from adgen.assets.v1 import assets_service_pb2 as pb
 from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.events.v1 import events_pb2
 from adgen_assets.embeddings import load_embedder
-from adgen_assets.search_plan import parse_vector, rerank_depth, vector_literal
+from adgen_assets.search import INDEX_SETTINGS_SQL, INDEX_SQL
+from adgen_assets.search_indexes import Pass, SearchIndexes
+from adgen_assets.search_plan import (
+    INDEX_BUILD_ROWS,
+    INDEX_DROP_ROWS,
+    index_name,
+    parse_vector,
+    rerank_depth,
+    vector_literal,
+)
 from adgen_assets.server import build
 from adgen_assets.settings import AssetsSettings
 from adgen_cli.infra import InfraEndpoints
+from adgen_kernel.db import create_pool
 from adgen_kernel.jetstream import publish_work
 from adgen_kernel.serve import RunningService, start_service
 
@@ -33,7 +45,8 @@ pytestmark = pytest.mark.xdist_group("stack")
 
 @pytest.fixture(scope="module")
 async def clip_assets(infra: InfraEndpoints) -> AsyncIterator[RunningService]:
-    service = await start_service("assets", AssetsSettings(**base_settings(infra), clip_random_weights=True), build)
+    settings = AssetsSettings(**base_settings(infra), clip_random_weights=True, search_index_interval_s=3600)
+    service = await start_service("assets", settings, build)
     yield service
     await service.stop()
 
@@ -82,6 +95,13 @@ async def expect(call, code: grpc.StatusCode, *words: str) -> None:  # type: ign
     assert caught.value.code() == code, caught.value.details()
     for word in words:
         assert word in caught.value.details()
+
+
+@contextlib.asynccontextmanager
+async def channel_for(service: RunningService) -> AsyncIterator[assets_service_pb2_grpc.AssetsServiceStub]:
+    channel, stub = stub_for(service)
+    async with channel:
+        yield stub
 
 
 def stub_for(service: RunningService) -> tuple[grpc.aio.Channel, assets_service_pb2_grpc.AssetsServiceStub]:
@@ -287,3 +307,114 @@ async def test_without_weights_uploads_work_and_search_says_why(infra, db) -> No
             )
     finally:
         await service.stop()
+
+
+def plan_indexes(plan: dict) -> set[str]:
+    found = {plan["Index Name"]} if "Index Name" in plan else set()
+    for child in plan.get("Plans", []):
+        found |= plan_indexes(child)
+    return found
+
+
+async def maintained(indexes: SearchIndexes) -> Pass:
+    """One maintenance pass of ours, once no other replica's is running."""
+    while (done := await indexes.maintain()).skipped:
+        await asyncio.sleep(0.1)
+    return done
+
+
+async def recorded(db: asyncpg.Connection, user_id: str) -> int | None:
+    return await db.fetchval("SELECT rows_indexed FROM asset_search_indexes WHERE user_id = $1", uuid.UUID(user_id))
+
+
+async def valid_indexes(db: asyncpg.Connection, *names: str) -> set[str]:
+    rows = await db.fetch(
+        "SELECT c.relname FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid"
+        " WHERE c.relname = ANY($1::text[]) AND i.indisvalid",
+        list(names),
+    )
+    return {r["relname"] for r in rows}
+
+
+async def test_a_large_library_is_searched_through_its_own_index_and_never_shows_a_strangers_asset(  # type: ignore[no-untyped-def]
+    clip_assets, db, infra, stack, spans
+) -> None:
+    """`stack` sets up tracing, so the service's spans reach `spans`."""
+    owner, stranger = await new_user(db), await new_user(db)
+    # 1 200 vectors from 4 clusters (the bench's shape): past INDEX_BUILD_ROWS. The stranger owns an
+    # exact copy of each, the nearest rows in the table to every query.
+    rng = np.random.default_rng(5)
+    centres = rng.normal(size=(4, 512))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    n = INDEX_BUILD_ROWS + 200
+    vectors = centres[rng.integers(0, 4, size=n)] + rng.normal(scale=0.045, size=(n, 512))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    mine = await insert_embedded(db, owner, vectors)
+    theirs = set(await insert_embedded(db, stranger, vectors))
+    await insert_embedded(db, stranger, vectors[:1])  # the stranger's library is larger: indexed too
+    pool = await create_pool(infra.database_url, min_size=1, max_size=2)
+    try:
+        # The same pass the service runs in the background (the stack's may get there first).
+        indexes = SearchIndexes(pool, build_rows=INDEX_BUILD_ROWS, drop_rows=INDEX_DROP_ROWS)
+        await maintained(indexes)
+        owners_index, strangers_index = index_name(uuid.UUID(owner)), index_name(uuid.UUID(stranger))
+        assert await recorded(db, owner) == len(mine) and await recorded(db, stranger) == len(mine) + 1
+        assert await valid_indexes(db, owners_index, strangers_index) == {owners_index, strangers_index}
+        far = rng.normal(size=(10, 512))  # random directions: nowhere near the clusters or the queries
+        await insert_embedded(db, owner, (far / np.linalg.norm(far, axis=1, keepdims=True)).astype(np.float32))
+        assert (await maintained(indexes)).built == []  # nothing left to do but follow the growth
+        assert await recorded(db, owner) == len(mine) + 10
+
+        # The planner walks the owner's index for the service's SQL and settings.
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(INDEX_SETTINGS_SQL, "100")
+            explained = await conn.fetchval(
+                "EXPLAIN (FORMAT JSON) " + INDEX_SQL, uuid.UUID(owner), vector_literal(vectors[0]), [], 10, 20
+            )
+        assert owners_index in plan_indexes(json.loads(explained)[0]["Plan"])
+
+        channel, stub = stub_for(clip_assets)
+        recalls = []
+        async with channel:
+            for probe in (0, 411, 1_100):
+                spans.clear()
+                request = pb.SimilarAssetsRequest(user_id=owner, asset_id=mine[probe], limit=10, min_score=-1.0)
+                found = (await stub.SimilarAssets(request)).results
+                scans = [
+                    s.attributes["adgen.assets.search_scan"]
+                    for s in spans.get_finished_spans()
+                    if "adgen.assets.search_scan" in (s.attributes or {})
+                ]
+                assert scans == [owners_index]
+                ids = [r.asset.asset_id for r in found]
+                assert len(ids) == 10 and not theirs & set(ids) and all(r.asset.user_id == owner for r in found)
+                assert mine[probe] not in ids
+                scores = vectors @ vectors[probe]
+                scores[probe] = -np.inf
+                exact = {mine[i] for i in np.argsort(-scores, kind="stable")[:10]}
+                recalls.append(len(exact & set(ids)) / 10)
+                # Scores are exact (full precision), best first, for whatever the walk found.
+                assert [r.score for r in found] == pytest.approx([float(scores[mine.index(a)]) for a in ids], abs=1e-5)
+                assert [r.score for r in found] == sorted((r.score for r in found), reverse=True)
+        assert np.mean(recalls) >= 0.99, recalls
+
+        # Shrunk far below the threshold: the record goes first, then the index; the exact plan again.
+        await db.execute(
+            "DELETE FROM assets WHERE user_id = $1 AND asset_id <> ALL($2::uuid[])",
+            uuid.UUID(owner),
+            [uuid.UUID(a) for a in mine[:50]],
+        )
+        await db.execute("DELETE FROM users WHERE user_id = $1", uuid.UUID(stranger))  # rows cascade
+        await maintained(indexes)
+        assert await valid_indexes(db, owners_index, strangers_index) == set()
+        assert await recorded(db, owner) is None
+        async with channel_for(clip_assets) as stub:
+            spans.clear()
+            request = pb.SimilarAssetsRequest(user_id=owner, asset_id=mine[0], limit=10, min_score=-1.0)
+            found = (await stub.SimilarAssets(request)).results
+        scores = vectors[:50] @ vectors[0]
+        scores[0] = -np.inf
+        assert [r.asset.asset_id for r in found] == [mine[i] for i in np.argsort(-scores, kind="stable")[:10]]
+        assert "exact" in [s.attributes.get("adgen.assets.search_scan") for s in spans.get_finished_spans()]
+    finally:
+        await pool.close()

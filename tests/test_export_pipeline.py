@@ -24,7 +24,7 @@ from adgen_export.publishing import Exporter, captions_key
 from adgen_export.server import link_cache
 from adgen_kernel import keys
 from adgen_kernel.db import create_pool
-from adgen_kernel.jetstream import EVENTS_STREAM, WorkContext, event_subject
+from adgen_kernel.jetstream import EVENTS_STREAM, WorkContext, event_subject, queued_work
 from adgen_kernel.serve import Connections
 from adgen_kernel.settings import ServiceSettings
 from adgen_kernel.storage import ObjectStore
@@ -214,3 +214,30 @@ async def test_a_video_cancelled_while_it_exports_is_not_announced_and_keeps_its
     with pytest.raises(nats.js.errors.NotFoundError):
         await c.js.get_last_msg(EVENTS_STREAM, event_subject(video, "video_completed"))
     assert await c.store.exists(keys.chunk_key(user, video, 0)), "the chunks stay for a retry"
+
+
+async def test_a_refine_that_finishes_after_its_video_was_exported_leaves_nothing_behind(
+    connections: Connections, tmp_path: Path
+) -> None:
+    """After the work stream was lost, the reconciler may re-enqueue a refine that is still running;
+    the first delivery's export completes the video and cleans up while the second renders. The
+    second's output would then be orphaned: it is discarded and no second export is asked for."""
+    c = connections
+    user, video = await new_video(c, "refining")
+    plan = spec()
+    for slot in plan.chunk_plan.slots:
+        clip = lossless_clip(tmp_path / f"{slot.index}.mp4", slot.used_frames, 60 + 40 * slot.index)
+        await c.store.put_file(keys.chunk_key(user, video, slot.index), clip, "video/mp4")
+
+    class OvertakenByExport(Refiner):
+        async def refine(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            refined = await super().refine(*args, **kwargs)
+            # The other delivery's export finishes now: the video is completed, its chunks deleted.
+            await c.db.execute("UPDATE videos SET status = 'completed' WHERE video_id = $1", video)
+            await c.store.delete(*(keys.chunk_key(user, video, s.index) for s in plan.chunk_plan.slots))
+            return refined
+
+    refiner = OvertakenByExport(c, crf=20, preset="ultrafast", music=no_music)
+    await refiner.handle(events_pb2.RefineWork(video_id=video, user_id=user, spec=plan), WorkContext(1, "test"))
+    assert await c.store.list_keys(keys.chunks_prefix(user, video)) == [], "no orphaned intermediate"
+    assert await queued_work(c.js, video) == 0, "no second export"

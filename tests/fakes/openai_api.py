@@ -2,7 +2,9 @@
 
 Tests script its replies in order (a valid structured answer, malformed JSON, a refusal, 429 with
 Retry-After, a 5xx, a reply slower than the client's timeout) and read back every request it got.
-It runs uvicorn on a free 127.0.0.1 port in a background thread with its own event loop.
+It runs uvicorn on a free 127.0.0.1 port in a background thread with its own event loop. Once the
+script is used up it answers `default` (when one is set), going wrong at the rate of `faults` (see
+fakes.faults): 429 with Retry-After, a 5xx, or an answer held past the client's timeout.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from fakes.faults import Faults
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,10 @@ class Received:
 
 
 class FakeOpenAI:
-    def __init__(self) -> None:
+    def __init__(self, faults: Faults | None = None, default: Reply | None = None) -> None:
+        self.faults = faults or Faults()
+        self.default = default
+        self.answered = 0  # replies with status 200: the completions that were paid for
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self.requests: list[Received] = []
@@ -100,6 +107,15 @@ class FakeOpenAI:
         with self._lock:
             if self._replies:
                 return self._replies.popleft()
+        if self.default is not None:
+            kind = self.faults.draw(("rate_limit", "server_error", "timeout"))
+            if kind == "rate_limit":
+                return rate_limited(self.faults.retry_after_s)
+            if kind == "server_error":
+                return server_error(self.faults.status())
+            if kind == "timeout":
+                return slow(self.faults.timeout_s, self.default)
+            return self.default
         return Reply(status=500, headers={"x-should-retry": "false"}, content="no scripted reply left")
 
     async def _completions(self, request: Request) -> JSONResponse:
@@ -114,6 +130,8 @@ class FakeOpenAI:
             error = {"message": f"scripted {reply.status}", "type": kind, "param": None, "code": kind}
             return JSONResponse({"error": error}, status_code=reply.status, headers=reply.headers)
         prompt_tokens, completion_tokens = reply.usage
+        with self._lock:
+            self.answered += 1
         message = {"role": "assistant", "content": None if reply.refusal else reply.content, "refusal": reply.refusal}
         return JSONResponse(
             {

@@ -5,10 +5,14 @@ It serves `POST /v1/models/{owner}/{name}/predictions` and `POST /v1/predictions
 `GET /v1/predictions/{id}` (poll: starting → processing → succeeded / failed / canceled),
 `POST /v1/predictions/{id}/cancel`, and the output files it generates itself. What each create does
 is scripted per model (succeed, fail, canceled, 429 with Retry-After, 500, slow), and every request
-is recorded so that tests can assert what a client sent. What a model outputs is pluggable per model
-(a PNG by default; `video_output` makes MP4s of a video model's real length and frame rate,
-`audio_output` WAVs of the asked duration, as MusicGen does), as a
-URL or a list of URLs. A create can also be accepted and its answer held back (`answer_delay_s`), which
+is recorded so that tests can assert what a client sent. Unscripted requests can also go wrong at a
+rate (`faults`, see fakes.faults): a create throttled, a 5xx, an answer held past the client's
+timeout (the prediction exists: a lost create), a failed prediction; a poll throttled, a 5xx or
+late; an output download cut short (its Content-Length promises more than arrives). `refuse(marker)`
+makes every create whose input mentions `marker` fail for good (a safety refusal) until `allow`.
+What a model outputs is pluggable per model (a PNG by default; `video_output` makes MP4s of a video
+model's real length and frame rate, `audio_output` WAVs of the asked duration, as MusicGen does), as
+a URL or a list of URLs. A create can also be accepted and its answer held back (`answer_delay_s`), which
 is what a client sees when a create's response is lost.
 
     with FakeReplicate() as fake:
@@ -22,6 +26,7 @@ import asyncio
 import base64
 import io
 import itertools
+import logging
 import socket
 import threading
 import time
@@ -34,6 +39,7 @@ from fractions import Fraction
 from typing import Any, Literal
 
 import av
+import h11
 import numpy as np
 import uvicorn
 from PIL import Image
@@ -41,6 +47,19 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from fakes.faults import FaultKind, Faults
+
+
+class _CutShortOnPurpose(logging.Filter):
+    """uvicorn logs a response shorter than its Content-Length as an error: here it is the fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, h11.LocalProtocolError) and "Content-Length" in str(error))
+
+
+logging.getLogger("uvicorn.error").addFilter(_CutShortOnPurpose())
 
 Behaviour = Literal["succeed", "fail", "cancel", "rate_limit", "server_error", "slow"]
 TERMINAL = ("succeeded", "failed", "canceled")
@@ -58,6 +77,7 @@ class Script:
     behaviour: Behaviour = "succeed"
     polls: int = 2
     retry_after: int = 1
+    status: int = 500  # of a server_error
     error: str = "the model raised an error"
     answer_delay_s: float = 0.0
 
@@ -169,7 +189,9 @@ class FakeReplicate:
     token = "r8_fake_token"
     page_size = 100  # predictions per page of the list, as Replicate pages them
 
-    def __init__(self) -> None:
+    def __init__(self, faults: Faults | None = None) -> None:
+        self.faults = faults or Faults()
+        self._refused: set[str] = set()
         self.requests: list[RecordedRequest] = []
         self.max_active = 0  # the most predictions that were running at once
         self._lock = threading.Lock()
@@ -211,6 +233,21 @@ class FakeReplicate:
         """Queues what the next creates for `model` do; once the queue is empty they succeed."""
         with self._lock:
             self._scripts.setdefault(model, deque()).extend(scripts)
+
+    def refuse(self, marker: str) -> None:
+        """Every later create whose input mentions `marker` fails as a safety refusal."""
+        with self._lock:
+            self._refused.add(marker)
+
+    def allow(self, marker: str) -> None:
+        with self._lock:
+            self._refused.discard(marker)
+
+    def predictions(self) -> list[tuple[str, str, str]]:
+        """(model, adgen_tag input or "", status) of every prediction created, in order: whatever did
+        not fail is paid for, whether or not anybody fetched its output."""
+        with self._lock:
+            return [(p.model, str(p.input.get("adgen_tag", "")), p.status) for p in self._predictions.values()]
 
     def set_output(self, model: str, output: Output) -> None:
         with self._lock:
@@ -276,13 +313,13 @@ class FakeReplicate:
             return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
         with self._lock:
             queue = self._scripts.get(model)
-            script = queue.popleft() if queue else Script()
+            script = queue.popleft() if queue else self._unscripted(body.get("input", {}))
             if script.behaviour == "rate_limit":
                 return _problem(
                     429, "Too Many Requests", "Request was throttled.", {"Retry-After": str(script.retry_after)}
                 )
             if script.behaviour == "server_error":
-                return _problem(500, "Internal Server Error", "Something went wrong on our side.")
+                return _problem(script.status, "Internal Server Error", "Something went wrong on our side.")
             prediction = _Prediction(f"p{next(self._ids):05d}", model, version, body.get("input", {}), script)
             self._predictions[prediction.id] = prediction
             active = sum(1 for p in self._predictions.values() if p.status not in TERMINAL)
@@ -292,10 +329,43 @@ class FakeReplicate:
             await asyncio.sleep(script.answer_delay_s)
         return JSONResponse(answer, status_code=201)
 
+    def _unscripted(self, inputs: dict[str, Any]) -> Script:
+        """What an unscripted create does: a refusal for a refused marker, else maybe a fault."""
+        text = " ".join(str(v) for v in inputs.values() if isinstance(v, str) and not v.startswith("data:"))
+        if any(marker in text for marker in self._refused):
+            return Script("fail", error="the input was flagged as sensitive content (E005)")
+        faults = self.faults
+        kind = faults.draw(("rate_limit", "server_error", "timeout", "fail"))
+        if kind == "rate_limit":
+            return Script("rate_limit", retry_after=max(1, round(faults.retry_after_s)))
+        if kind == "server_error":
+            return Script("server_error", status=faults.status())
+        if kind == "timeout":
+            return Script(answer_delay_s=faults.timeout_s)
+        if kind == "fail":
+            return Script("fail", error="CUDA error: an illegal memory access was encountered (injected)")
+        return Script()
+
+    async def _fault(self, kinds: tuple[FaultKind, ...]) -> Response | None:
+        """A faulty answer for a poll, a list or a download, or None (a held-back one sleeps first)."""
+        return await self._fault_answer(self.faults.draw(kinds))
+
+    async def _fault_answer(self, kind: FaultKind | None) -> Response | None:
+        if kind == "rate_limit":
+            headers = {"Retry-After": str(max(1, round(self.faults.retry_after_s)))}
+            return _problem(429, "Too Many Requests", "Request was throttled.", headers)
+        if kind == "server_error":
+            return _problem(self.faults.status(), "Internal Server Error", "Something went wrong on our side.")
+        if kind == "timeout":
+            await asyncio.sleep(self.faults.timeout_s)
+        return None
+
     async def _list(self, request: Request) -> Response:
         _, authorized = await self._record(request, "")
         if not authorized:
             return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
+        if (fault := await self._fault(("rate_limit", "server_error", "timeout"))) is not None:
+            return fault
         start = int(request.query_params.get("cursor", "0"))
         with self._lock:
             newest_first = list(reversed(self._predictions.values()))
@@ -306,6 +376,8 @@ class FakeReplicate:
 
     async def _get(self, request: Request) -> Response:
         await self._record(request, "")
+        if (fault := await self._fault(("rate_limit", "server_error", "timeout"))) is not None:
+            return fault
         with self._lock:
             prediction = self._predictions.get(request.path_params["id"])
             if prediction is None:
@@ -329,6 +401,13 @@ class FakeReplicate:
             found = self._files.get(request.path_params["name"])
         if found is None:
             return Response(status_code=404)
+        kind = self.faults.draw(("truncate", "server_error", "timeout"))
+        if kind == "truncate":
+            # The length of the whole file is promised, half of it is sent, the connection closes.
+            cut = found[0][: len(found[0]) // 2]
+            return Response(cut, media_type=found[1], headers={"content-length": str(len(found[0]))})
+        if (fault := await self._fault_answer(kind)) is not None:
+            return fault
         return Response(found[0], media_type=found[1])
 
     # ------------------------------------------------------------------------------------ behaviour

@@ -17,6 +17,7 @@ from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.export import ExportClient
 from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.errors import Problem
+from adgen_gateway.rate_limits import RateLimits, TokenBuckets, retry_after_header
 from adgen_gateway.stream_tokens import InvalidStreamToken, StreamTokens
 from adgen_kernel.storage import ObjectStore
 
@@ -31,6 +32,7 @@ class Backends:
     stream_tokens: StreamTokens
     assets: AssetsClient
     store: ObjectStore
+    limits: RateLimits
 
 
 def backends(request: Request) -> Backends:
@@ -40,17 +42,36 @@ def backends(request: Request) -> Backends:
 bearer = HTTPBearer(auto_error=False, description="Your API key: `Authorization: Bearer adg_…`")
 
 
+def charge(buckets: TokenBuckets, key: str) -> None:
+    """One request against `key`'s rate limit; 429 with `Retry-After` when its bucket is empty."""
+    wait = buckets.take(key)
+    if wait:
+        raise Problem(
+            429,
+            f"too many requests; try again in {retry_after_header(wait)} s",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+
+
+def charge_address(request: Request) -> None:
+    """Calls without a valid API key are limited per client address (this also slows key guessing)."""
+    charge(backends(request).limits.addresses, request.client.host if request.client else "unknown")
+
+
 async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        charge_address(request)
         raise Problem(
             401, "missing API key: send 'Authorization: Bearer <your key>'", headers={"WWW-Authenticate": "Bearer"}
         )
     user = await user_for_key(backends(request).db, credentials.credentials)
     if user is None:
+        charge_address(request)
         raise Problem(401, "unknown API key", headers={"WWW-Authenticate": "Bearer"})
+    charge(backends(request).limits.users, user.user_id)
     return user
 
 
@@ -74,6 +95,9 @@ async def watcher_id(
     if token is None:
         return (await current_user(request, credentials)).user_id
     try:
-        return backends(request).stream_tokens.user_of(token, canonical_video_id(video_id))
+        user_id = backends(request).stream_tokens.user_of(token, canonical_video_id(video_id))
     except InvalidStreamToken as error:
+        charge_address(request)
         raise Problem(401, str(error)) from None
+    charge(backends(request).limits.users, user_id)
+    return user_id

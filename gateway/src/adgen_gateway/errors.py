@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import grpc
+import nats.errors
+import nats.js.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -29,6 +32,21 @@ _GRPC_TO_HTTP = {
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
+
+# A dependency that is down or restarting (Postgres, NATS, the progress KV after NATS lost its data):
+# the request may succeed in a moment, so it is a 503 with a Retry-After, not an internal error.
+OUTAGES: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.OperatorInterventionError,  # starting up, shutting down, crashed: a restart
+    ConnectionError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.NoServersError,
+    nats.errors.TimeoutError,
+    nats.js.errors.ServiceUnavailableError,
+    nats.js.errors.BucketNotFoundError,
+)
+OUTAGE_RETRY_AFTER_S = 2
 
 _TITLES = {
     400: "Bad request",
@@ -85,12 +103,24 @@ def from_grpc(error: grpc.aio.AioRpcError) -> Problem:
     if status == 502:
         log.error("backend call failed", code=str(error.code()), details=error.details())
         detail = "a backend service failed; try again shortly"
-    return Problem(status, detail)
+    headers: dict[str, str] = {}
+    if status == 429:  # the service's retry-after (kernel errors.ResourceExhausted), else a second
+        retry = next((v for k, v in error.trailing_metadata() or () if k == "retry-after"), "")
+        headers["Retry-After"] = retry if isinstance(retry, str) and retry.isdigit() else "1"
+    return Problem(status, detail, headers=headers)
 
 
 def _field_name(location: tuple[Any, ...]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
+
+
+_FASTAPI_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+def _is_json(content_type: str) -> bool:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 
 def install(app: FastAPI) -> None:
@@ -99,26 +129,46 @@ def install(app: FastAPI) -> None:
         return problem_response(error.status, error.detail, errors=error.errors, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        if isinstance(error.body, bytes) and error.body and not _is_json(request.headers.get("content-type", "")):
+            # FastAPI reads a body declared as anything but JSON as bytes, which then fails as "not an object".
+            message = "send the body as application/json"
+            return problem_response(415, f"content-type: {message}", errors=[FieldError("content-type", message)])
         errors = []
         for item in error.errors():
             message = item.get("msg", "invalid")
+            location = tuple(item.get("loc", ()))
             if item.get("type") == "extra_forbidden":
                 message = "unknown field"
             elif item.get("type") == "json_invalid":
-                message = "malformed JSON"
-            errors.append(FieldError(_field_name(tuple(item.get("loc", ()))), message))
+                message, location = f"malformed JSON at character {location[-1]}", ("body",)
+            errors.append(FieldError(_field_name(location), message))
         fields = ", ".join(sorted({e.field for e in errors}))
         return problem_response(422, f"invalid request: check {fields}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.detail == _FASTAPI_UNPARSABLE_BODY:
+            # JSON the decoder gave up on (nested too deeply, not UTF-8): malformed like any other.
+            message = "malformed JSON (not UTF-8, or nested too deeply)"
+            return problem_response(422, f"body: {message}", errors=[FieldError("body", message)])
         return problem_response(error.status_code, str(error.detail), headers=getattr(error, "headers", None))
 
     @app.exception_handler(grpc.aio.AioRpcError)
     async def _grpc(_: Request, error: grpc.aio.AioRpcError) -> JSONResponse:
         problem = from_grpc(error)
-        return problem_response(problem.status, problem.detail)
+        return problem_response(problem.status, problem.detail, headers=problem.headers)
+
+    async def _outage(_: Request, error: Exception) -> JSONResponse:
+        log.warning("a dependency is unavailable", error=f"{type(error).__name__}: {error}")
+        return problem_response(
+            503,
+            "a backing service is restarting; try again shortly",
+            headers={"Retry-After": str(OUTAGE_RETRY_AFTER_S)},
+        )
+
+    for outage in OUTAGES:
+        app.add_exception_handler(outage, _outage)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:

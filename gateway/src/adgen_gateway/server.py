@@ -9,11 +9,14 @@ import uvicorn
 from adgen.events.v1 import events_pb2
 from adgen.video.v1 import video_service_pb2_grpc
 from adgen_gateway.app import create_app
+from adgen_gateway.body_guard import BodyLimits
 from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.export import ExportClient
 from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.dependencies import Backends
+from adgen_gateway.rate_limits import RateLimits, TokenBuckets
+from adgen_gateway.routes.assets import streams_its_body
 from adgen_gateway.settings import GatewaySettings
 from adgen_gateway.stream_tokens import StreamTokens
 from adgen_gateway.video_servicer import VideoServicer
@@ -54,9 +57,20 @@ async def build(connections: Connections) -> ServiceApp:
         stream_tokens=tokens,
         assets=assets,
         store=connections.store,
+        limits=RateLimits(
+            users=TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst),
+            addresses=TokenBuckets(settings.rate_limit_anonymous_per_s, settings.rate_limit_anonymous_burst),
+        ),
     )
     http = HttpServer(
-        create_app(backends),
+        create_app(
+            backends,
+            BodyLimits(
+                max_bytes=lambda scope: None if streams_its_body(scope) else settings.http_max_body_bytes,
+                idle_timeout_s=settings.http_body_idle_timeout_s,
+                timeout_s=settings.http_body_timeout_s,
+            ),
+        ),
         settings.http_host,
         settings.http_port,
     )
@@ -71,7 +85,7 @@ async def build(connections: Connections) -> ServiceApp:
         servicers=[
             Servicer(
                 video_service_pb2_grpc.add_VideoServiceServicer_to_server,
-                VideoServicer(connections.db, connections.js, chunks, assets),
+                VideoServicer(connections.db, connections.js, chunks, assets, planner),
                 "adgen.video.v1.VideoService",
             )
         ],

@@ -22,3 +22,20 @@ class GatewaySettings(ServiceSettings):
         repr=False,
     )
     stream_token_ttl_s: int = Field(default=300, ge=10, le=3600, description="lifetime of a stream token")
+    rate_limit_per_s: float = Field(
+        default=20.0, gt=0, description="requests per second per API key (token bucket refill), per gateway replica"
+    )
+    rate_limit_burst: int = Field(default=40, ge=1, description="requests an API key may make at once")
+    rate_limit_anonymous_per_s: float = Field(
+        default=5.0, gt=0, description="requests per second per client address without a valid API key"
+    )
+    rate_limit_anonymous_burst: int = Field(default=20, ge=1, description="burst per client address without a key")
+    http_max_body_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="largest JSON body (uploads have their own limit)"
+    )
+    http_body_idle_timeout_s: float = Field(
+        default=15.0, gt=0, description="a request body that sends nothing for this long is answered 408"
+    )
+    http_body_timeout_s: float = Field(
+        default=300.0, gt=0, description="a request body not complete after this long is answered 408"
+    )

@@ -11,8 +11,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from adgen.common.v1 import common_pb2 as c
 from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
+from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.errors import Problem
-from adgen_kernel.request_limits import ASPECT_RATIOS, PROMPT_MAX_CHARS, FieldError, request_errors
+from adgen_gateway.text_fields import UnicodeText
+from adgen_kernel.budget import quote_refusal
+from adgen_kernel.request_limits import (
+    ASPECT_RATIOS,
+    DURATION_MAX_S,
+    DURATION_MIN_S,
+    MAX_COST_MICROS,
+    PROMPT_MAX_CHARS,
+    FieldError,
+    request_errors,
+)
 
 AspectRatioName = Literal["16:9", "9:16", "1:1"]
 
@@ -20,17 +31,27 @@ AspectRatioName = Literal["16:9", "9:16", "1:1"]
 class CreateVideoBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(description="What the ad is about", max_length=PROMPT_MAX_CHARS)
-    duration_s: int = Field(30, description="Length in seconds: a multiple of 5 from 10 to 60")
-    creativity: float = Field(0.5, description="0.0 predictable … 1.0 adventurous")
+    prompt: UnicodeText = Field(description="What the ad is about", max_length=PROMPT_MAX_CHARS)
+    duration_s: int = Field(
+        30, ge=DURATION_MIN_S, le=DURATION_MAX_S, description="Length in seconds: a multiple of 5 from 10 to 60"
+    )
+    creativity: float = Field(0.5, ge=0.0, le=1.0, description="0.0 predictable … 1.0 adventurous")
     aspect_ratio: AspectRatioName | list[AspectRatioName] = Field(
         "16:9",
         description="The shape, or a list of up to three distinct shapes rendered from the same plan "
         "(the first is the primary: what is generated, and what the plain download returns)",
     )
-    video_model: str | None = Field(None, description="Image-to-video model key; omitted = the default")
+    video_model: UnicodeText | None = Field(None, description="Image-to-video model key; omitted = the default")
     asset_ids: list[uuid.UUID] = Field(default_factory=list, description="Product images to feature")
     seed: int | None = Field(None, ge=0, le=2**53, description="Fixes every random choice")
+    max_cost_usd: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_COST_MICROS / 1_000_000,
+        description="The most this video may spend, in US dollars; omitted = no cap. Refused (422) when below "
+        "the plan's quote; while rendering, no paid unit starts once it would take the spend over the cap, "
+        "and the video fails saying so",
+    )
 
     @field_validator("aspect_ratio", mode="before")
     @classmethod
@@ -58,6 +79,8 @@ async def video_request(
         asset_ids=[str(a) for a in body.asset_ids],
         seed=body.seed if body.seed is not None else uuid.uuid4().int % 2**31,
     )
+    if body.max_cost_usd is not None:
+        request.max_cost_micros = round(body.max_cost_usd * 1_000_000)
     errors = await video_request_errors(request, chunks, assets, user_id)
     if errors:
         raise Problem(422, "invalid request: check " + ", ".join(e.field for e in errors), errors=errors)
@@ -86,3 +109,22 @@ async def video_request_errors(
         if request.video_model not in known:
             errors.append(FieldError("video_model", f"unknown model; choose one of {', '.join(known)}"))
     return errors
+
+
+async def budget_errors(
+    request: c.VideoRequest, planner: PlannerClient, user_id: str, *, field: str = "max_cost_usd"
+) -> list[FieldError]:
+    """A cap below the plan's quote, which the video could not finish within (`adgen_kernel.budget`).
+    Asks the planner for the quote only when the request has a cap."""
+    if not request.HasField("max_cost_micros"):
+        return []
+    quote = await planner.quote(request, user_id)
+    reason = quote_refusal(request.max_cost_micros, quote.cost_micros)
+    return [FieldError(field, reason)] if reason else []
+
+
+async def within_budget(request: c.VideoRequest, planner: PlannerClient, user_id: str) -> None:
+    """REST: 422 naming `max_cost_usd` when the cap is below the plan's quote."""
+    errors = await budget_errors(request, planner, user_id)
+    if errors:
+        raise Problem(422, "invalid request: check max_cost_usd", errors=errors)

@@ -18,7 +18,8 @@ from adgen.video.v1 import video_service_pb2_grpc
 from adgen_gateway.auth import User, user_for_key
 from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
-from adgen_gateway.video_request import video_request_errors
+from adgen_gateway.clients.planner import PlannerClient
+from adgen_gateway.video_request import budget_errors, video_request_errors
 from adgen_gateway.videos import (
     STATUS,
     AlreadyFinished,
@@ -76,19 +77,18 @@ def _terminal_event(view: VideoView) -> events_pb2.Event:
     return event
 
 
-def _video_id(raw: str) -> str:
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise InvalidArgument(f"video_id: {raw[:64]!r} is not a video id") from None
-
-
 class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
-    def __init__(self, db: asyncpg.Pool, js: JetStreamContext, chunks: ChunksClient, assets: AssetsClient) -> None:
+    """Ids, page sizes and the request's own limits are checked against the contract before a call
+    gets here (`adgen_kernel.validation`); what needs the database or a backend is checked here."""
+
+    def __init__(
+        self, db: asyncpg.Pool, js: JetStreamContext, chunks: ChunksClient, assets: AssetsClient, planner: PlannerClient
+    ) -> None:
         self._db = db
         self._js = js
         self._chunks = chunks
         self._assets = assets
+        self._planner = planner
 
     async def _user(self, context: grpc.aio.ServicerContext) -> User:
         metadata = dict(context.invocation_metadata() or ())
@@ -112,11 +112,13 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
         user = await self._user(context)
         body = request.request
         errors = await video_request_errors(body, self._chunks, self._assets, user.user_id)
-        if errors:
-            raise InvalidArgument("invalid request: " + "; ".join(f"request.{e.field} {e.message}" for e in errors))
         if not body.seed:
             # proto3 cannot tell 0 from unset; 0 means "choose one", as an omitted seed does over REST.
             body.seed = uuid.uuid4().int % 2**31
+        if not errors:
+            errors = await budget_errors(body, self._planner, user.user_id, field="max_cost_micros")
+        if errors:
+            raise InvalidArgument("invalid request: " + "; ".join(f"request.{e.field}: {e.message}" for e in errors))
         try:
             video_id = await create_video(
                 self._db, self._js, user_id=user.user_id, max_active=user.max_active_videos, request=body
@@ -127,13 +129,13 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
 
     async def GetVideo(self, request: v.GetVideoRequest, context: grpc.aio.ServicerContext) -> v.GetVideoResponse:
         user = await self._user(context)
-        return v.GetVideoResponse(video=_video(await self._view(user, _video_id(request.video_id))))
+        return v.GetVideoResponse(video=_video(await self._view(user, request.video_id)))
 
     async def WatchVideo(
         self, request: v.WatchVideoRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[v.WatchVideoResponse]:
         user = await self._user(context)
-        view = await self._view(user, _video_id(request.video_id))
+        view = await self._view(user, request.video_id)
         after = request.after_sequence
         end = await ending(self._js, view.video_id, view.status)
         if end is not None and after >= end.sequence:
@@ -147,8 +149,6 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
 
     async def ListVideos(self, request: v.ListVideosRequest, context: grpc.aio.ServicerContext) -> v.ListVideosResponse:
         user = await self._user(context)
-        if not 0 <= request.page_size <= 100:
-            raise InvalidArgument(f"page_size: {request.page_size} is outside 1-100 (0 means 20)")
         try:
             page = await list_videos(
                 self._db,
@@ -165,7 +165,7 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
         self, request: v.CancelVideoRequest, context: grpc.aio.ServicerContext
     ) -> v.CancelVideoResponse:
         user = await self._user(context)
-        video_id = _video_id(request.video_id)
+        video_id = request.video_id
         try:
             found = await cancel_video(self._db, self._js, user_id=user.user_id, video_id=video_id)
         except AlreadyFinished as finished:
@@ -176,7 +176,7 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
 
     async def RetryVideo(self, request: v.RetryVideoRequest, context: grpc.aio.ServicerContext) -> v.RetryVideoResponse:
         user = await self._user(context)
-        video_id = _video_id(request.video_id)
+        video_id = request.video_id
         try:
             run = await retry_video(
                 self._db, self._js, user_id=user.user_id, max_active=user.max_active_videos, video_id=video_id

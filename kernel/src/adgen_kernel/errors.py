@@ -46,7 +46,19 @@ class FailedPrecondition(AdgenError):
 
 
 class ResourceExhausted(AdgenError):
+    """A limit of the caller's is used up; `retry_after_s` travels as `retry-after` trailing metadata
+    (the gateway's Retry-After)."""
+
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+    def __init__(self, message: str, *, retry_after_s: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+def trailing_metadata(error: AdgenError) -> tuple[tuple[str, str], ...]:
+    retry_after_s = getattr(error, "retry_after_s", None)
+    return (("retry-after", str(retry_after_s)),) if retry_after_s is not None else ()
 
 
 class Unavailable(AdgenError):
@@ -70,7 +82,7 @@ def _wrap_unary(behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
         try:
             return await behavior(request, context)
         except AdgenError as error:
-            await context.abort(error.code, error.message)
+            await context.abort(error.code, error.message, trailing_metadata(error))
         except grpc.aio.AbortError:
             raise
         except Exception:
@@ -90,7 +102,7 @@ def _wrap_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
             else:  # a servicer that writes with context.write() (e.g. Health.Watch) returns a coroutine
                 await result
         except AdgenError as error:
-            await context.abort(error.code, error.message)
+            await context.abort(error.code, error.message, trailing_metadata(error))
         except grpc.aio.AbortError:
             raise
         except Exception:

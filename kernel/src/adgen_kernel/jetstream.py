@@ -48,6 +48,7 @@ PROGRESS_TTL_S = 3600.0
 EVENTS_MAX_AGE_S = 3600.0
 DUPLICATE_WINDOW_S = 600.0
 LAG_REFRESH_S = 5.0
+FETCH_WAIT_S = 1.0  # how long a pull waits at the server for an item
 
 log = get_logger(__name__)
 tracer = trace.get_tracer("adgen.jetstream")
@@ -170,8 +171,30 @@ class WorkHandler(Generic[M]):
         return subject if self.subject else f"adgen.work.{self.service}"
 
 
+class _Pull:
+    """The durable consumer's pull subscription: a take waits at the server until an item comes (or
+    FETCH_WAIT_S passes)."""
+
+    def __init__(self, subscription: JetStreamContext.PullSubscription) -> None:
+        self._subscription = subscription
+
+    async def take(self) -> Msg | None:
+        try:
+            messages = await self._subscription.fetch(1, timeout=FETCH_WAIT_S)
+        except (TimeoutError, nats.errors.TimeoutError):
+            return None
+        return messages[0] if messages else None
+
+    async def lag(self) -> int:
+        info = await self._subscription.consumer_info()
+        return info.num_pending + info.num_ack_pending
+
+    async def close(self) -> None:
+        await self._subscription.unsubscribe()
+
+
 class WorkerLoop:
-    """Pulls one service's work subject and runs its handler with bounded concurrency.
+    """Pulls one service's work and runs its handler with bounded concurrency.
 
     Long work sends in-progress heartbeats so that ack-wait can stay short (a dead worker's item comes
     back quickly). On stop it pulls nothing more, lets in-flight items finish within the grace, and
@@ -196,8 +219,15 @@ class WorkerLoop:
         self._stopping = asyncio.Event()
         self._inflight: dict[asyncio.Task[None], Msg] = {}
         self._log = log.bind(worker=handler.service)
+        self._resubscribe = False
+        self._source: _Pull | None = None
 
-    async def run(self) -> None:
+    def topology_lost(self) -> None:
+        """The server may have lost the stream and this consumer (a restart, a wiped store): the
+        loop creates them again before its next pull."""
+        self._resubscribe = True
+
+    async def _subscribe(self) -> _Pull:
         handler = self._handler
         # Created, or updated to this config (e.g. a filter from an older release): pull_subscribe
         # alone would bind to an existing consumer as it is.
@@ -215,37 +245,72 @@ class WorkerLoop:
         subscription = await self._js.pull_subscribe(
             handler.filter_subject, durable=handler.service, stream=handler.stream
         )
-        lag = asyncio.create_task(self._report_lag(subscription))
+        return _Pull(subscription)
+
+    async def _renew(self, source: _Pull | None) -> _Pull:
+        """The topology and these consumers again, and a new subscription on them."""
+        await ensure_topology(self._js)
+        renewed = await self._subscribe()
+        try:
+            if source is not None:
+                await source.close()
+        except Exception:  # already gone with the old connection
+            pass
+        self._log.info("consumer re-created")
+        return renewed
+
+    async def run(self) -> None:
+        source: _Pull | None = None
+        try:
+            source = self._source = await self._subscribe()
+        except Exception as error:  # NATS away at start-up: the loop below tries again
+            self._log.warning("consumer not created yet", error=repr(error))
+            self._resubscribe = True
+        lag = asyncio.create_task(self._report_lag())
         try:
             while not self._stopping.is_set():
+                if self._resubscribe or source is None:
+                    try:
+                        source = self._source = await self._renew(source)
+                        self._resubscribe = False
+                    except Exception as error:  # still reconnecting: try again shortly
+                        self._log.warning("consumer not re-created yet", error=repr(error))
+                        await asyncio.sleep(1.0)
+                        continue
                 await self._slots.acquire()
                 if self._stopping.is_set():
                     self._slots.release()
                     break
                 try:
-                    messages = await subscription.fetch(1, timeout=1.0)
-                except (TimeoutError, nats.errors.TimeoutError):
-                    self._slots.release()
-                    continue
+                    msg = await source.take()
                 except nats.errors.ConnectionClosedError:
                     self._slots.release()
-                    break
+                    if self._js._nc.is_closed:  # the service is closing its connection
+                        break
+                    await asyncio.sleep(1.0)  # a subscription lost in a reconnect: made again below
+                    self._resubscribe = True
+                    continue
                 except Exception as error:  # a reconnect or a busy server: keep pulling, never die quietly
                     self._slots.release()
                     self._log.warning("fetch failed; retrying", error=repr(error))
+                    # Anything but a slow answer may mean the consumer is gone (a wiped server).
+                    if not isinstance(error, (TimeoutError, nats.errors.TimeoutError)):
+                        self._resubscribe = True
                     await asyncio.sleep(1.0)
                     continue
-                if not messages:
+                if msg is None:
                     self._slots.release()
                     continue
-                for msg in messages:
-                    task = asyncio.create_task(self._process(msg))
-                    self._inflight[task] = msg
-                    task.add_done_callback(self._finished)
+                task = asyncio.create_task(self._process(msg))
+                self._inflight[task] = msg
+                task.add_done_callback(self._finished)
         finally:
             lag.cancel()
+            if not self._stopping.is_set():
+                self._log.error("worker loop ended before the service stopped")
             try:
-                await subscription.unsubscribe()
+                if source is not None:
+                    await source.close()
             except Exception:  # the connection may be closing already
                 pass
 
@@ -253,13 +318,13 @@ class WorkerLoop:
         self._inflight.pop(task, None)
         self._slots.release()
 
-    async def _report_lag(self, subscription: JetStreamContext.PullSubscription) -> None:
+    async def _report_lag(self) -> None:
         """Keeps the lag gauge current: what the durable consumer still has to deliver or see acked."""
         gauge = metrics.QUEUE_LAG.labels(self._handler.service)
         while True:
             try:
-                info = await subscription.consumer_info()
-                gauge.set(info.num_pending + info.num_ack_pending)
+                if self._source is not None:
+                    gauge.set(await self._source.lag())
             except Exception as error:  # a reconnect: the next refresh catches up
                 self._log.debug("consumer info unavailable", error=repr(error))
             await asyncio.sleep(self._lag_refresh_s)

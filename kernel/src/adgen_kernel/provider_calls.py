@@ -106,6 +106,16 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, (httpx.TransportError, TimeoutError))
 
 
+# What a failed prediction says when asking again will not change it: the input itself was refused.
+REFUSAL_MARKERS = ("nsfw", "sensitive", "flagged", "safety", "content policy", "invalid input")
+
+
+def is_refusal(reason: str) -> bool:
+    """Whether a provider's failure reason refuses the input (permanent), rather than a crash."""
+    text = reason.lower()
+    return any(marker in text for marker in REFUSAL_MARKERS)
+
+
 def may_have_landed(error: BaseException) -> bool:
     """Whether a create that failed this way may still have created something: a 429 or a 4xx was
     refused before anything ran, but a lost answer (timeout, dropped connection, 5xx) says nothing."""

@@ -14,6 +14,8 @@ DURATION_MAX_S = 60
 DURATION_STEP_S = 5
 MAX_ASSET_IDS = 10
 MAX_ASPECT_RATIOS = 3
+# A per-video budget cap above this is a typo, not a budget.
+MAX_COST_MICROS = 10_000 * 1_000_000
 
 ASPECT_RATIOS: dict[str, int] = {
     "16:9": common_pb2.ASPECT_RATIO_16_9,
@@ -55,6 +57,10 @@ def request_errors(request: common_pb2.VideoRequest) -> list[FieldError]:
     errors += aspect_ratio_errors([request.aspect_ratio, *request.extra_aspect_ratios])
     if len(request.asset_ids) > MAX_ASSET_IDS:
         errors.append(FieldError("asset_ids", f"at most {MAX_ASSET_IDS} assets per video"))
+    if request.HasField("max_cost_micros") and not 0 < request.max_cost_micros <= MAX_COST_MICROS:
+        errors.append(
+            FieldError("max_cost_micros", f"a cap must be above 0 and at most {MAX_COST_MICROS} micro-dollars")
+        )
     return errors
 
 

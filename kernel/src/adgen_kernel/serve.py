@@ -2,8 +2,9 @@
 
 settings -> logging and tracing -> connections (NATS, Postgres, S3) in an AsyncExitStack -> gRPC aio
 server with the stock health service (NOT_SERVING until everything is connected and the workers
-run) and reflection -> JetStream worker loops -> on SIGTERM: NOT_SERVING, stop pulling, finish or
-hand back in-flight work within the grace, stop the server, drain NATS, close the pool, flush traces.
+run), reflection, and every request checked against its contract (`validation`) -> JetStream worker
+loops -> on SIGTERM: NOT_SERVING, stop pulling, finish or hand back in-flight work within the grace,
+stop the server, drain NATS, close the pool, flush traces.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from adgen_kernel.logs import configure_logging, get_logger
 from adgen_kernel.settings import ServiceSettings, missing_settings_message
 from adgen_kernel.storage import ObjectStore
 from adgen_kernel.telemetry import flush_tracing, setup_tracing
+from adgen_kernel.validation import ValidationInterceptor
 
 log = get_logger(__name__)
 
@@ -76,7 +78,7 @@ def grpc_channel(target: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(target, interceptors=aio_client_interceptors())
 
 
-async def _connect_nats(url: str, name: str) -> NatsClient:
+async def _connect_nats(url: str, name: str, reconnected: Callable[[], Awaitable[None]] | None = None) -> NatsClient:
     async for attempt in AsyncRetrying(
         stop=stop_after_delay(30),
         wait=wait_exponential(multiplier=0.2, max=2),
@@ -85,7 +87,12 @@ async def _connect_nats(url: str, name: str) -> NatsClient:
     ):
         with attempt:
             return await nats.connect(
-                servers=[url], name=name, max_reconnect_attempts=-1, reconnect_time_wait=1, connect_timeout=5
+                servers=[url],
+                name=name,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=1,
+                connect_timeout=5,
+                reconnected_cb=reconnected,
             )
     raise RuntimeError("unreachable")
 
@@ -120,7 +127,7 @@ class RunningService:
     async def start(self, factory: Factory) -> RunningService:
         settings = self.settings
         try:
-            nc = await _connect_nats(settings.nats_url, self.name)
+            nc = await _connect_nats(settings.nats_url, self.name, self._reconnected)
             self._stack.push_async_callback(nc.drain)
             js = nc.jetstream()
             await ensure_topology(js)
@@ -136,6 +143,7 @@ class RunningService:
                 interceptors=[
                     aio_server_interceptor(filter_=filters.negate(filters.health_check())),
                     ErrorInterceptor(),
+                    ValidationInterceptor(),  # inside: its InvalidArgument is mapped like a servicer's
                 ]
             )
             names = [s.service_name for s in app.servicers]
@@ -164,6 +172,13 @@ class RunningService:
             raise
         log.info("service started", port=self.port, handlers=[h.service for h in app.handlers])
         return self
+
+    async def _reconnected(self) -> None:
+        """Back on NATS after losing it: the server may have lost its store (streams, consumers, KV),
+        so the topology is made again and every worker re-creates its consumer."""
+        log.warning("reconnected to NATS; re-creating the topology")
+        for worker in self._workers:  # each makes the topology and its consumers before its next pull
+            worker.topology_lost()
 
     async def stop(self) -> None:
         grace = self.settings.drain_grace_s

@@ -7,6 +7,10 @@ and the S3 error code). `put_file` and `download_file` are boto3 managed transfe
 a large object into multipart or ranged requests under the one span; `presign_get` sends nothing
 and is not traced. A call made outside any span (start-up) is not traced either. The OpenTelemetry
 botocore instrumentation would need other opentelemetry-api/sdk versions than ours.
+
+Every operation here is safe to repeat, so a store that cannot be reached (restarting, a network
+blip) is waited for, up to `UNREACHABLE_PATIENCE_S`, before the error reaches the caller: a short
+outage slows work down instead of spending its redeliveries.
 """
 
 from __future__ import annotations
@@ -19,14 +23,42 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from adgen_kernel.settings import ServiceSettings
 
 T = TypeVar("T")
 _tracer = trace.get_tracer("adgen.storage")
+
+UNREACHABLE_PATIENCE_S = 45.0
+_UNREACHABLE = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError)
+
+
+def _patiently(run: Callable[[], T]) -> Callable[[], T]:
+    """`run`, tried again with backoff while the store cannot be reached (see the module's docstring)."""
+
+    def attempt() -> T:
+        for attempt in Retrying(
+            stop=stop_after_delay(UNREACHABLE_PATIENCE_S),
+            wait=wait_exponential(multiplier=0.2, max=2.0),
+            retry=retry_if_exception_type(_UNREACHABLE),
+            reraise=True,
+        ):
+            with attempt:
+                return run()
+        raise AssertionError("tenacity ended without a result")
+
+    return attempt
 
 
 class ObjectStore:
@@ -63,6 +95,7 @@ class ObjectStore:
 
     async def _call(self, operation: str, run: Callable[[], T], key: str | None = None) -> T:
         """`run()` in a thread, as the span of S3 operation `operation` (PutObject, GetObject, …)."""
+        run = _patiently(run)
         if not trace.get_current_span().get_span_context().is_valid:
             return await asyncio.to_thread(run)
         attributes = {

@@ -1,4 +1,4 @@
-"""The few writes every phase makes to a video's shared state: status, failure, cost ledger.
+"""The few writes every phase makes to a video's shared state: status, failure, cost ledger, budget.
 
 Postgres is the source of truth for what a video still needs; these statements are idempotent so a
 redelivered work item can run them again safely.
@@ -14,6 +14,7 @@ from nats.js import JetStreamContext
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_kernel import metrics
+from adgen_kernel.budget import BudgetExceeded, refusal
 from adgen_kernel.jetstream import publish_event
 
 TERMINAL = ("completed", "failed")
@@ -78,6 +79,39 @@ async def record_cost(
             msg_id=f"cost:{idempotency_key}",
         )
     return bool(inserted)
+
+
+async def reserve_budget(db: asyncpg.Pool, video_id: str, unit: str, price_micros: int) -> None:
+    """Holds `price_micros` of the video's cap for one paid unit, right before its provider call;
+    raises `BudgetExceeded` when the cap cannot take it. `unit` is the idempotency key the call's
+    ledger row will have, so a redelivered unit finds its reservation and goes on. Race-free: the
+    decision and the reservation are made under the video's row lock, so concurrent workers of one
+    video reserve one after another. A video without a cap (or no video: an internal caller) takes
+    no lock at all."""
+    if (
+        price_micros <= 0
+        or await db.fetchval("SELECT max_cost_micros FROM videos WHERE video_id = $1", video_id) is None
+    ):
+        return
+    async with db.acquire() as conn, conn.transaction():
+        cap = await conn.fetchval("SELECT max_cost_micros FROM videos WHERE video_id = $1 FOR UPDATE", video_id)
+        if await conn.fetchval("SELECT true FROM budget_reservations WHERE unit = $1", unit):
+            return
+        committed = await conn.fetchval(
+            "SELECT coalesce((SELECT sum(usd_micros) FROM cost_ledger WHERE video_id = $1), 0)"
+            " + coalesce((SELECT sum(r.usd_micros) FROM budget_reservations r WHERE r.video_id = $1"
+            "   AND NOT EXISTS (SELECT 1 FROM cost_ledger l WHERE l.idempotency_key = r.unit)), 0)",
+            video_id,
+        )
+        reason = refusal(cap, int(committed), price_micros)
+        if reason is not None:
+            raise BudgetExceeded(reason)
+        await conn.execute(
+            "INSERT INTO budget_reservations (unit, video_id, usd_micros) VALUES ($1, $2, $3)",
+            unit,
+            video_id,
+            price_micros,
+        )
 
 
 async def cost_of(db: asyncpg.Pool, video_id: str) -> common_pb2.Cost:

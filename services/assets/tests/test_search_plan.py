@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -71,3 +73,51 @@ def test_opposite_selections_have_no_centre() -> None:
 @given(arrays(np.float32, 512, elements=st.floats(-1, 1, width=32)))
 def test_the_vector_text_form_round_trips(vector: np.ndarray) -> None:
     np.testing.assert_allclose(search_plan.parse_vector(search_plan.vector_literal(vector)), vector, rtol=1e-6)
+
+
+# -- per-user HNSW indexes ---------------------------------------------------------------------------
+
+
+def test_small_libraries_scan_exactly_and_indexed_ones_walk_their_own_index() -> None:
+    user = uuid.uuid4()
+    assert search_plan.scan(user, None, 20) == search_plan.Scan(None)
+    indexed = search_plan.scan(user, 5_000, 20)
+    assert indexed.index == search_plan.index_name(user) and search_plan.index_owner(indexed.index) == user
+    assert len(indexed.index) <= 63  # a Postgres identifier
+
+
+def test_ef_search_grows_with_the_library_and_always_covers_the_rows_kept() -> None:
+    sizes = [1_000, 9_999, 10_000, 50_000, 1_000_000]
+    efs = [search_plan.ef_search(rows, 20) for rows in sizes]
+    assert efs == sorted(efs) and efs[0] < efs[-1]
+    assert search_plan.ef_search(1_000, 110) >= 220  # limit 100 + margin: twice the rows kept
+    assert search_plan.ef_search(10**7, 10_000) == search_plan.EF_SEARCH_MAX
+
+
+def test_only_names_this_module_made_are_per_user_indexes() -> None:
+    user = uuid.uuid4()
+    assert search_plan.index_owner(search_plan.index_name(user)) == user
+    for other in ("assets_pkey", "assets_user_created", f"assets_hnsw_{{{user}}}", "assets_hnsw_xyz", "assets_hnsw_"):
+        assert search_plan.index_owner(other) is None
+
+
+def test_index_changes_build_the_missing_drop_the_shrunk_the_gone_and_the_invalid() -> None:
+    big, grown, shrunk, middling, gone, broken = (uuid.uuid4() for _ in range(6))
+    name = search_plan.index_name
+    rows = {big: 50_000, grown: 1_200, shrunk: 100, middling: 700, broken: 3_000}
+    existing = {
+        name(big): True,
+        name(shrunk): True,
+        name(middling): True,  # between the thresholds: kept, not rebuilt
+        name(gone): True,  # a deleted user's
+        name(broken): False,  # an interrupted build
+        "assets_user_created": True,  # not ours
+    }
+    changes = search_plan.index_changes(rows, existing, build_rows=1_000, drop_rows=500)
+    assert changes.build == [broken, grown]  # largest library first
+    assert changes.drop == sorted([name(shrunk), name(gone), name(broken)])
+    # Nothing left to do once that is applied.
+    after = {name(big): True, name(middling): True, name(broken): True, name(grown): True}
+    assert search_plan.index_changes(rows, after, 1_000, 500) == search_plan.IndexChanges([], [])
+    with pytest.raises(ValueError, match="drop_rows"):
+        search_plan.index_changes(rows, existing, build_rows=100, drop_rows=500)

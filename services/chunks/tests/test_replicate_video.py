@@ -17,7 +17,6 @@ from adgen_chunks.chunk_plan import clip_frames_for
 from adgen_chunks.clip_conform import source_index
 from adgen_chunks.clip_io import read_frames
 from adgen_chunks.model_registry import REGISTRY, VideoModel
-from adgen_chunks.prediction_record import RecordedPrediction
 from adgen_chunks.providers import ClipProviders, ClipRequest, StudioClips
 from adgen_chunks.replicate_video import (
     TAG_INPUT,
@@ -27,6 +26,7 @@ from adgen_chunks.replicate_video import (
     ReplicateVideoConfig,
 )
 from adgen_kernel.errors import FailedPrecondition, is_retryable
+from adgen_kernel.prediction_record import RecordedPrediction
 
 HAILUO = REGISTRY["hailuo_fast"]
 FAKE_SIZE = (342, 192)  # a quarter of hailuo's 1366×768 keeps the fake's encodes fast

@@ -24,6 +24,7 @@ from adgen_storyboard.replicate_images import (
     FALLBACK_MODEL,
     FLUX_CONTROLNET,
     FLUX_DEV,
+    TAG_INPUT,
     PredictionFailed,
     ProviderUnavailable,
     ReplicateConfig,
@@ -96,6 +97,7 @@ async def test_flux_dev_draws_beats_without_a_product(fake: FakeReplicate) -> No
     assert pixels.shape == (HEIGHT, WIDTH, 3)
     assert tuple(int(v) for v in pixels[HEIGHT // 2, WIDTH // 2]) == seed_colour(7000)
     [sent] = fake.created(FLUX_DEV)
+    assert len(sent.pop(TAG_INPUT)) == 32  # the create's tag, which finds it should its answer be lost
     assert sent == {
         "prompt": "cinematic close-up of a titanium watch",
         "aspect_ratio": "16:9",

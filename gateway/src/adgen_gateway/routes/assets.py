@@ -10,13 +10,16 @@ from typing import Annotated
 import grpc
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import Scope
 
 from adgen.assets.v1 import assets_service_pb2 as pb
+from adgen_gateway.api_docs import links, problems
 from adgen_gateway.auth import User
 from adgen_gateway.clients.assets import Upload
 from adgen_gateway.dependencies import Backends, backends, current_user
 from adgen_gateway.errors import Problem, from_grpc
 from adgen_gateway.form_stream import FormStream, MalformedForm, PartData, PartEnd, PartStart
+from adgen_gateway.text_fields import OneLineText
 from adgen_kernel.asset_limits import MAX_BYTES, NAME_MAX_CHARS
 from adgen_kernel.request_limits import FieldError
 
@@ -76,7 +79,7 @@ class SearchResults(BaseModel):
 class RenameBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=NAME_MAX_CHARS, description="The new display name")
+    name: OneLineText = Field(min_length=1, max_length=NAME_MAX_CHARS, description="The new display name")
 
 
 class RecommendBody(BaseModel):
@@ -84,6 +87,11 @@ class RecommendBody(BaseModel):
 
     asset_ids: list[uuid.UUID] = Field(min_length=1, max_length=100, description="The selection to match")
     limit: int = Field(10, ge=1, le=100)
+
+
+def streams_its_body(scope: Scope) -> bool:
+    """The upload reads its body as it arrives and enforces its own limit (the file's)."""
+    return scope["method"] == "POST" and scope["path"] == router.prefix
 
 
 def asset_json(asset: pb.Asset) -> AssetOut:
@@ -128,6 +136,21 @@ def _file_problem(status: int, message: str) -> Problem:
     "the bytes, not the filename. The image is stored EXIF-rotated without metadata, with a 400x400 thumbnail "
     "and a Canny edge map.",
     response_model=UploadedAsset,
+    responses={
+        201: {
+            "description": "Stored",
+            "links": links(
+                "/asset_id",
+                {
+                    "GetAsset": ("GET", "/v1/assets/{asset_id}"),
+                    "RenameAsset": ("PATCH", "/v1/assets/{asset_id}"),
+                    "SimilarAssets": ("GET", "/v1/assets/{asset_id}/similar"),
+                    "DeleteAsset": ("DELETE", "/v1/assets/{asset_id}"),
+                },
+            ),
+        },
+        **problems(400, 415),
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -160,6 +183,7 @@ async def upload(
     current = ""
     name = bytearray()
     name_sent = False
+    seen_name = False
     size = 0
     pending = bytearray()
     try:
@@ -182,7 +206,11 @@ async def upload(
                                 name=name.decode(errors="replace"),
                             )
                         )
-                    elif current != "name":
+                    elif current == "name" and seen_name:
+                        raise Problem(422, "name: send it once", errors=[FieldError("name", "sent more than once")])
+                    elif current == "name":
+                        seen_name = True
+                    else:
                         raise Problem(
                             422,
                             f"{current[:64]}: unknown field; send 'file' and optionally 'name'",
@@ -251,13 +279,16 @@ async def list_assets(
     summary="Your images that match a text (CLIP), best first",
     description="503 when the assets service has no CLIP weights: it never guesses.",
     response_model=SearchResults,
+    responses=problems(400),
 )
 async def search(
     user: Annotated[User, Depends(current_user)],
     b: Annotated[Backends, Depends(backends)],
-    q: Annotated[str, Query(min_length=1, max_length=1000, description="What to look for")],
+    q: Annotated[OneLineText, Query(min_length=1, max_length=1000, description="What to look for")],
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
-    min_score: Annotated[float, Query(ge=-1.0, le=1.0, description="Drop results scoring below it")] = 0.25,
+    min_score: Annotated[
+        float, Query(ge=-1.0, le=1.0, allow_inf_nan=False, description="Drop results scoring below it")
+    ] = 0.25,
 ) -> SearchResults:
     if not q.strip():
         raise Problem(422, "q: must not be blank", errors=[FieldError("q", "must not be blank")])
@@ -272,6 +303,7 @@ async def search(
     summary="Your images in the style of a selection (nearest to its centroid), the selection excluded",
     description="503 when the assets service has no CLIP weights.",
     response_model=SearchResults,
+    responses=problems(404),
 )
 async def recommendations(
     body: RecommendBody, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
@@ -282,14 +314,24 @@ async def recommendations(
         raise field_problem(error, "asset_ids") from None
 
 
-@router.get("/{asset_id}", summary="One of your assets, with links valid for an hour", response_model=AssetOut)
+@router.get(
+    "/{asset_id}",
+    summary="One of your assets, with links valid for an hour",
+    response_model=AssetOut,
+    responses=problems(404),
+)
 async def read(
     asset_id: uuid.UUID, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
 ) -> AssetOut:
     return asset_json(await b.assets.get(user.user_id, str(asset_id)))
 
 
-@router.patch("/{asset_id}", summary="Rename an asset (its stored objects keep their keys)", response_model=AssetOut)
+@router.patch(
+    "/{asset_id}",
+    summary="Rename an asset (its stored objects keep their keys)",
+    response_model=AssetOut,
+    responses=problems(404),
+)
 async def rename(
     asset_id: uuid.UUID,
     body: RenameBody,
@@ -302,7 +344,12 @@ async def rename(
         raise field_problem(error, "name") from None
 
 
-@router.delete("/{asset_id}", status_code=204, summary="Delete an asset: its row and every stored object")
+@router.delete(
+    "/{asset_id}",
+    status_code=204,
+    summary="Delete an asset: its row and every stored object",
+    responses=problems(404),
+)
 async def delete(
     asset_id: uuid.UUID, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
 ) -> Response:
@@ -315,13 +362,16 @@ async def delete(
     summary="Your images that look like this one, best first",
     description="503 when the assets service has no CLIP weights.",
     response_model=SearchResults,
+    responses=problems(404),
 )
 async def similar(
     asset_id: uuid.UUID,
     user: Annotated[User, Depends(current_user)],
     b: Annotated[Backends, Depends(backends)],
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
-    min_score: Annotated[float, Query(ge=-1.0, le=1.0, description="Drop results scoring below it")] = 0.70,
+    min_score: Annotated[
+        float, Query(ge=-1.0, le=1.0, allow_inf_nan=False, description="Drop results scoring below it")
+    ] = 0.70,
 ) -> SearchResults:
     try:
         return results_json(await b.assets.similar(user.user_id, str(asset_id), limit, min_score))

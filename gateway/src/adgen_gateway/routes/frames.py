@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from adgen_gateway.api_docs import problems
 from adgen_gateway.auth import User
 from adgen_gateway.dependencies import Backends, backends, canonical_video_id, current_user
 from adgen_gateway.errors import Problem
@@ -26,6 +27,7 @@ FRAME_URL_TTL_S = 900
     summary="Storyboard images of a video, one per beat",
     description="`status` is `pending` until the beat's image is drawn, then `done` with `url`, a link valid for "
     f"{FRAME_URL_TTL_S // 60} minutes. Empty until the video is planned.",
+    responses=problems(404),
 )
 async def frames(
     video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]

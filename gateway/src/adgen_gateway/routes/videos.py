@@ -13,11 +13,12 @@ from sse_starlette import EventSourceResponse
 
 from adgen.common.v1 import common_pb2 as c
 from adgen_gateway import video_feeds
+from adgen_gateway.api_docs import links, problems
 from adgen_gateway.auth import User
 from adgen_gateway.dependencies import Backends, backends, canonical_video_id, current_user, watcher_id
 from adgen_gateway.errors import Problem
 from adgen_gateway.renditions import renditions_json
-from adgen_gateway.video_request import CreateVideoBody, video_request
+from adgen_gateway.video_request import CreateVideoBody, video_request, within_budget
 from adgen_gateway.videos import (
     AlreadyFinished,
     NotRetryable,
@@ -66,6 +67,7 @@ def _view_json(view: VideoView) -> dict:
         "request": to_json(view.request),
         "spec": to_json(view.spec) if view.spec else None,
         "cost": cost_json(view.cost.total_micros, view.cost.lines),
+        "max_cost_usd": view.request.max_cost_micros / 1e6 if view.request.HasField("max_cost_micros") else None,
         "error": view.error or None,
         "created_at": view.created_at,
         "completed_at": view.completed_at or None,
@@ -78,13 +80,32 @@ def _too_many(busy: TooManyActiveVideos) -> Problem:
     return Problem(429, str(busy), headers={"Retry-After": "30"})
 
 
-@router.post("", status_code=202, summary="Start rendering a video")
+VIDEO = "/v1/videos/{video_id}"
+_VIDEO_LINKS = links(
+    "/id",
+    {
+        "GetVideo": ("GET", VIDEO),
+        "GetFrames": ("GET", f"{VIDEO}/frames"),
+        "CancelVideo": ("POST", f"{VIDEO}/cancel"),
+        "RetryVideo": ("POST", f"{VIDEO}/retry"),
+        "StreamToken": ("POST", f"{VIDEO}/stream-token"),
+    },
+)
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Start rendering a video",
+    responses={202: {"description": "Accepted: the video is queued", "links": _VIDEO_LINKS}},
+)
 async def create(
     body: CreateVideoBody,
     user: Annotated[User, Depends(current_user)],
     b: Annotated[Backends, Depends(backends)],
 ) -> dict:
     request = await video_request(body, b.chunks, b.assets, user.user_id)
+    await within_budget(request, b.planner, user.user_id)
     try:
         video_id = await create_video(
             b.db, b.js, user_id=user.user_id, max_active=user.max_active_videos, request=request
@@ -94,7 +115,7 @@ async def create(
     return {"id": video_id, "status": "queued", "links": _links(video_id)}
 
 
-@router.get("", summary="Your videos, newest first")
+@router.get("", summary="Your videos, newest first", responses=problems(400))
 async def list_(
     user: Annotated[User, Depends(current_user)],
     b: Annotated[Backends, Depends(backends)],
@@ -108,7 +129,7 @@ async def list_(
     return {"videos": [_view_json(v) for v in page.videos], "next_page_token": page.next_page_token or None}
 
 
-@router.get("/{video_id}", summary="Status, progress, plan, cost and error of a video")
+@router.get("/{video_id}", summary="Status, progress, plan, cost and error of a video", responses=problems(404))
 async def read(
     video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
 ) -> dict:
@@ -125,6 +146,11 @@ async def read(
     "event once. The stream ends with the terminal event; a reconnect after it gets 204, which stops EventSource. "
     "Authenticate with the API key, or with `?token=` from `POST /v1/videos/{id}/stream-token`.",
     response_model=None,
+    responses={
+        200: {"description": "The event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        204: {"description": "The video has ended and `Last-Event-ID` is its last event: nothing more will come"},
+        **problems(404),
+    },
 )
 async def events(
     video_id: str,
@@ -154,7 +180,11 @@ async def events(
     return EventSourceResponse(stream(), ping=10, send_timeout=30)
 
 
-@router.post("/{video_id}/stream-token", summary="A short-lived token to follow this video's events from EventSource")
+@router.post(
+    "/{video_id}/stream-token",
+    summary="A short-lived token to follow this video's events from EventSource",
+    responses=problems(404),
+)
 async def stream_token(
     video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
 ) -> dict:
@@ -165,7 +195,7 @@ async def stream_token(
     return {"token": issued.token, "expires_at": datetime.fromtimestamp(issued.expires_at, UTC).isoformat()}
 
 
-@router.post("/{video_id}/cancel", status_code=202, summary="Stop rendering a video")
+@router.post("/{video_id}/cancel", status_code=202, summary="Stop rendering a video", responses=problems(404, 409))
 async def cancel(
     video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
 ) -> dict:
@@ -185,6 +215,7 @@ async def cancel(
     summary="Run a failed or cancelled video again",
     description="Starts a new run that regenerates only the units with no stored output: finished storyboard "
     "images and chunks are reused and not paid for again. 409 when the video is still running or completed.",
+    responses=problems(404, 409),
 )
 async def retry(
     video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
@@ -207,7 +238,12 @@ def _terminal_json(view: VideoView) -> str:
     return json.dumps({"event": {"video_id": view.video_id}, "progress": to_json(view.progress)})
 
 
-@router.get("/{video_id}/download", summary="Redirect to a short-lived download link", status_code=302)
+@router.get(
+    "/{video_id}/download",
+    summary="Redirect to a short-lived download link",
+    status_code=302,
+    responses={302: {"description": "`Location` is a pre-signed link to the MP4"}, **problems(404, 409)},
+)
 async def download(
     video_id: str,
     user: Annotated[User, Depends(current_user)],

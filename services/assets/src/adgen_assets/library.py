@@ -1,5 +1,6 @@
 """The asset library: objects first, then the row, undoing the objects if the row fails, so a crash
-leaves no row without objects; every read is filtered to the caller's own assets."""
+leaves no row without objects; the row goes in only if it fits the user's quota (checked under the
+user's row lock); every read is filtered to the caller's own assets."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import asyncpg
 from google.protobuf import timestamp_pb2
 
 from adgen.assets.v1 import assets_service_pb2 as pb
+from adgen_assets import quota
 from adgen_assets.intake import display_name, safe_stem, take_in
 from adgen_kernel import keys
 from adgen_kernel.errors import InvalidArgument, NotFound
@@ -77,9 +79,17 @@ class Uploaded:
     image: bytes  # the stored original (EXIF-rotated, metadata-free): what the embedding must see
 
 
+USAGE_SQL = "SELECT count(*) AS assets, coalesce(sum(stored_bytes), 0)::bigint AS bytes FROM assets WHERE user_id = $1"
+
+
 class Library:
-    def __init__(self, connections: Connections) -> None:
+    def __init__(self, connections: Connections, limits: quota.Quota) -> None:
         self._c = connections
+        self._quota = limits
+
+    async def _usage(self, db: asyncpg.Pool | asyncpg.Connection, user: uuid.UUID) -> quota.Usage:
+        row = await db.fetchrow(USAGE_SQL, user)
+        return quota.Usage(row["assets"], row["bytes"])
 
     async def upload(self, user_id: str, filename: str, data: bytes, name: str = "") -> Uploaded:
         user = parse_uuid(user_id, "user_id")
@@ -87,6 +97,8 @@ class Library:
             raise InvalidArgument("file: the upload has no filename")
         shown = display_name(name or filename)
         intake = await asyncio.to_thread(take_in, data)
+        size = len(intake.original) + len(intake.thumbnail_jpeg) + len(intake.edges_png)
+        quota.check(self._quota, await self._usage(self._c.db, user), size)  # early: nothing written yet
         asset_id = uuid.uuid4()
         # The id suffix keeps a second "logo.png" from colliding with the first.
         stem = f"{safe_stem(filename)}-{asset_id.hex[:8]}"
@@ -103,20 +115,27 @@ class Library:
             ):
                 await store.put_bytes(key, body, kind)
                 written.append(key)
-            row = await self._c.db.fetchrow(
-                "INSERT INTO assets (asset_id, user_id, name, source, content_type, width, height,"
-                " original_key, thumbnail_key, edges_key) VALUES ($1, $2, $3, 'USER_UPLOAD', $4, $5, $6, $7, $8, $9)"
-                f" RETURNING {COLUMNS}",
-                asset_id,
-                user,
-                shown,
-                intake.content_type,
-                intake.width,
-                intake.height,
-                original,
-                thumbnail,
-                edges,
-            )
+            async with self._c.db.acquire() as conn, conn.transaction():
+                # The user's row lock: concurrent uploads of one user count and insert one at a time.
+                if not await conn.fetchval("SELECT true FROM users WHERE user_id = $1 FOR NO KEY UPDATE", user):
+                    raise NotFound(f"user {user} not found")
+                quota.check(self._quota, await self._usage(conn, user), size)
+                row = await conn.fetchrow(
+                    "INSERT INTO assets (asset_id, user_id, name, source, content_type, width, height,"
+                    " original_key, thumbnail_key, edges_key, stored_bytes)"
+                    " VALUES ($1, $2, $3, 'USER_UPLOAD', $4, $5, $6, $7, $8, $9, $10)"
+                    f" RETURNING {COLUMNS}",
+                    asset_id,
+                    user,
+                    shown,
+                    intake.content_type,
+                    intake.width,
+                    intake.height,
+                    original,
+                    thumbnail,
+                    edges,
+                    size,
+                )
         except BaseException:
             await store.delete(*written)
             raise

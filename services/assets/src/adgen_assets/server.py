@@ -1,4 +1,5 @@
-"""adgen-assets: settings -> connections -> CLIP model (when there are weights) -> AssetsService."""
+"""adgen-assets: settings -> connections -> CLIP model (when there are weights) -> AssetsService, and the
+maintenance of per-user search indexes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.events.v1 import events_pb2
 from adgen_assets.embeddings import load_embedder
 from adgen_assets.library import Library
+from adgen_assets.quota import Quota
 from adgen_assets.search import AssetSearch
+from adgen_assets.search_indexes import SearchIndexes, maintenance_task
 from adgen_assets.servicer import AssetsServicer
 from adgen_assets.settings import AssetsSettings, assets_settings
 from adgen_kernel.jetstream import WorkHandler
@@ -29,15 +32,23 @@ async def build(connections: Connections) -> ServiceApp:
     else:
         log.info("CLIP model loaded", model=settings.clip_model, weights=reason)
         handlers.append(WorkHandler("embed", events_pb2.EmbedWork, search.handle_embed, search.embed_dead_letter))
+    quota = Quota(settings.asset_quota_count, settings.asset_quota_bytes)
+    indexes = SearchIndexes(
+        connections.db,
+        build_rows=settings.search_index_build_rows,
+        drop_rows=settings.search_index_drop_rows,
+        build_memory_mb=settings.search_index_build_memory_mb,
+    )
     return ServiceApp(
         servicers=[
             Servicer(
                 assets_service_pb2_grpc.add_AssetsServiceServicer_to_server,
-                AssetsServicer(Library(connections), search),
+                AssetsServicer(Library(connections, quota), search),
                 "adgen.assets.v1.AssetsService",
             )
         ],
         handlers=handlers,
+        tasks=[maintenance_task(indexes, settings.search_index_interval_s)],
     )
 
 

@@ -1,9 +1,12 @@
-"""The assets service's settings: which CLIP model embeds images and texts, and where its weights are."""
+"""The assets service's settings: which CLIP model embeds images and texts, and where its weights are;
+when a library gets its own search index; how much a user may store."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
+from adgen_assets import search_plan
+from adgen_kernel.asset_limits import QUOTA_ASSETS, QUOTA_BYTES
 from adgen_kernel.settings import ServiceSettings
 
 
@@ -16,6 +19,18 @@ class AssetsSettings(ServiceSettings):
     clip_random_weights: bool = Field(
         default=False, description="tests only: the real model with randomly initialised weights"
     )
+    search_index_build_rows: int = Field(
+        default=search_plan.INDEX_BUILD_ROWS, ge=1, description="embedded assets from which a user gets an HNSW index"
+    )
+    search_index_drop_rows: int = Field(
+        default=search_plan.INDEX_DROP_ROWS, ge=0, description="below this many, the user's index is dropped"
+    )
+    search_index_build_memory_mb: int = Field(
+        default=1024, ge=64, description="maintenance_work_mem of an index build (a 180k-row graph needs ~400)"
+    )
+    search_index_interval_s: float = Field(default=60.0, gt=0, description="seconds between index maintenance passes")
+    asset_quota_count: int = Field(default=QUOTA_ASSETS, ge=1, description="assets one user may store")
+    asset_quota_bytes: int = Field(default=QUOTA_BYTES, ge=1, description="bytes one user may store (all objects)")
 
 
 def assets_settings(settings: ServiceSettings) -> AssetsSettings:

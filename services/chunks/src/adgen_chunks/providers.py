@@ -18,9 +18,9 @@ import numpy as np
 from adgen_chunks.animator import animate
 from adgen_chunks.clip_io import write_clip
 from adgen_chunks.model_registry import VideoModel
-from adgen_chunks.prediction_record import PredictionRecord
 from adgen_chunks.settings import ChunksSettings
 from adgen_kernel.errors import FailedPrecondition
+from adgen_kernel.prediction_record import PredictionRecord
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,22 @@
 """The chunks service's work: render one chunk from its init frame, record it, start what it unblocks.
 
 A chunk's dependencies are its beat's storyboard image (first chunk of a beat) or the hand-off frame
-of the chunk right before it. When the last chunk of a video is recorded, refine is enqueued once:
-the decision is made inside a Postgres transaction that locks the video row, so two workers
-finishing the last two chunks at the same moment cannot both miss it.
+of the chunk right before it, so the beat's next chunk is published as soon as the hand-off frame is
+stored, before this one's clip, cost and status are (a crash in between redelivers this chunk, which
+renders the same hand-off frame again without paying twice). Independent steps run at once. When
+the last chunk of a video is recorded, refine is enqueued once: the decision is made inside a
+Postgres transaction that locks the video row, so two workers finishing the last two chunks at the
+same moment cannot both miss it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -19,14 +24,17 @@ import numpy as np
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_chunks.model_registry import UnknownVideoModel, VideoModel, get_model
-from adgen_chunks.prediction_record import ChunkRowRecord, NoRecord
-from adgen_chunks.providers import ClipProviders, ClipRequest
+from adgen_chunks.providers import ClipProviders, ClipRequest, RenderedClip
 from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition, InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
+from adgen_kernel.prediction_record import ChunkRowRecord, NoRecord
 from adgen_kernel.serve import Connections
 from adgen_kernel.shared_slots import SharedSlots
-from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost
+from adgen_kernel.storage import ObjectStore
+from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,20 @@ def _slot(spec: common_pb2.Spec, chunk_index: int) -> common_pb2.ChunkSlot:
     if not 0 <= chunk_index < len(slots):
         raise InvalidArgument(f"chunk_index {chunk_index} is out of range: the plan has {len(slots)} chunks")
     return slots[chunk_index]
+
+
+async def _all_exist(store: ObjectStore, *keys_: str) -> bool:
+    """Whether every non-empty key is stored, asked at once."""
+    return all(await asyncio.gather(*(store.exists(key) for key in keys_ if key)))
+
+
+async def _together(*steps: Awaitable[T]) -> list[T]:
+    """Runs independent steps at once, lets every one finish, then raises the first failure as it is."""
+    outcomes = await asyncio.gather(*steps, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes  # type: ignore[return-value]
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -94,21 +116,43 @@ class Chunks:
             record=ChunkRowRecord(self._c.db, video_id, slot.index) if not model.is_local else NoRecord(),
         )
 
-    async def render(self, video_id: str, user_id: str, spec: common_pb2.Spec, chunk_index: int) -> RenderedChunk:
-        """Renders (or reuses) one chunk at its fixed keys; safe to call again."""
+    async def render(
+        self,
+        video_id: str,
+        user_id: str,
+        spec: common_pb2.Spec,
+        chunk_index: int,
+        *,
+        handed_off: Callable[[], Awaitable[None]] | None = None,
+    ) -> RenderedChunk:
+        """Renders (or reuses) one chunk at its fixed keys; safe to call again. `handed_off` runs as
+        soon as the hand-off frame is stored (the next chunk may start from it), beside storing the
+        clip and recording its cost."""
         slot = _slot(spec, chunk_index)
         clip_key = keys.chunk_key(user_id, video_id, chunk_index)
         handoff_key = keys.handoff_key(user_id, video_id, chunk_index) if slot.handoff_frame >= 0 else ""
         store = self._c.store
-        if await store.exists(clip_key) and (not handoff_key or await store.exists(handoff_key)):
+        # Whether it is stored already and its init frame: asked at once, the frame is needed unless it is.
+        stored, init = await asyncio.gather(
+            _all_exist(store, clip_key, handoff_key),
+            self._init_frame(video_id, user_id, slot),
+            return_exceptions=True,
+        )
+        if stored is True:
+            if handed_off is not None:
+                await handed_off()
             return RenderedChunk(clip_key, handoff_key, reused=True)
+        for outcome in (stored, init):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(init, np.ndarray)
         try:
             model = get_model(spec.chunk_plan.video_model)
         except UnknownVideoModel as error:
             raise InvalidArgument(f"spec.chunk_plan.video_model: {error}") from None
         provider = self._providers.for_model(model)
-        init = await self._init_frame(video_id, user_id, slot)
         request = self._clip_request(video_id, spec, slot, model, init)
+        await reserve_budget(self._c.db, video_id, request.unit, model.price_per_clip_micros)  # the video's cap
         with tempfile.TemporaryDirectory(prefix="adgen-chunk-") as folder:
             path = Path(folder) / "clip.mp4"
             # Only the provider call holds a slot of the provider's fleet-wide limit (if it has one),
@@ -120,12 +164,19 @@ class Chunks:
                 if clip.handoff is None:
                     raise FailedPrecondition(f"chunk {chunk_index}: the clip ends before its hand-off frame")
                 await store.put_bytes(handoff_key, await asyncio.to_thread(encode_png, clip.handoff), "image/png")
-            await store.put_file(clip_key, path, "video/mp4")
+            await _together(
+                store.put_file(clip_key, path, "video/mp4"),
+                self._record_cost(video_id, request.unit, clip),
+                *([handed_off()] if handoff_key and handed_off is not None else []),
+            )
+        return RenderedChunk(clip_key, handoff_key, reused=False)
+
+    async def _record_cost(self, video_id: str, unit: str, clip: RenderedClip) -> None:
         if await self._c.db.fetchval("SELECT true FROM videos WHERE video_id = $1", video_id):
             await record_cost(
                 self._c.db,
                 self._c.js,
-                idempotency_key=request.unit,
+                idempotency_key=unit,
                 video_id=video_id,
                 phase=common_pb2.PHASE_CHUNKS,
                 provider=clip.provider,
@@ -133,7 +184,6 @@ class Chunks:
                 units=1,
                 usd_micros=clip.usd_micros,
             )
-        return RenderedChunk(clip_key, handoff_key, reused=False)
 
     async def handle(self, work: events_pb2.ChunkWork, _: WorkContext) -> None:
         db, js = self._c.db, self._c.js
@@ -141,13 +191,27 @@ class Chunks:
         run = await live_run(db, vid)
         if run is None:
             return
-        await db.execute(
+        slot = _slot(work.spec, work.chunk_index)
+
+        async def start_next() -> None:
+            """The beat's next chunk, published as soon as its init frame (our hand-off) is stored."""
+            await publish_work(
+                js,
+                "chunk",
+                events_pb2.ChunkWork(video_id=vid, user_id=work.user_id, spec=work.spec, chunk_index=slot.index + 1),
+                msg_id(vid, run, f"chunk:{slot.index + 1}"),
+            )
+
+        attempt = db.execute(
             "UPDATE chunks SET attempts = attempts + 1, updated_at = now()"
             " WHERE video_id = $1 AND chunk_index = $2 AND status = 'pending'",
             vid,
             work.chunk_index,
         )
-        chunk = await self.render(vid, work.user_id, work.spec, work.chunk_index)
+        rendering = self.render(
+            vid, work.user_id, work.spec, work.chunk_index, handed_off=start_next if slot.handoff_frame >= 0 else None
+        )
+        _, chunk = await _together(attempt, rendering)
         async with db.acquire() as conn, conn.transaction():
             await conn.execute("SELECT 1 FROM videos WHERE video_id = $1 FOR UPDATE", vid)
             await conn.execute(
@@ -171,14 +235,6 @@ class Chunks:
                 chunk_index=work.chunk_index, clip_key=chunk.clip_key, chunks_done=counts["done"]
             ),
         )
-        slot = work.spec.chunk_plan.slots[work.chunk_index]
-        if slot.handoff_frame >= 0:
-            await publish_work(
-                js,
-                "chunk",
-                events_pb2.ChunkWork(video_id=vid, user_id=work.user_id, spec=work.spec, chunk_index=slot.index + 1),
-                msg_id(vid, run, f"chunk:{slot.index + 1}"),
-            )
         if counts["done"] == counts["total"]:
             await emit(
                 js,

@@ -40,6 +40,7 @@ from adgen_kernel.provider_calls import (
     ProviderCalls,
     RetryPolicy,
     http_status,
+    is_refusal,
     is_transient,
     may_have_landed,
     raise_when_throttled,
@@ -52,8 +53,6 @@ TERMINAL = ("succeeded", "failed", "canceled")
 UNSUCCESSFUL = ("failed", "canceled")
 # How far back a lost create is looked for: Replicate lists newest first, 100 a page.
 RECONCILE_PAGES = 5
-# Failures that asking again will not change: the input itself was refused.
-REFUSAL_MARKERS = ("nsfw", "sensitive", "flagged", "safety", "content policy", "invalid input")
 
 T = TypeVar("T")
 
@@ -111,11 +110,6 @@ def prediction_input(request: ClipRequest, tag: str) -> dict[str, Any]:
         "duration": round(model.clip_s),
         TAG_INPUT: tag,
     }
-
-
-def is_refusal(reason: str) -> bool:
-    text = reason.lower()
-    return any(marker in text for marker in REFUSAL_MARKERS)
 
 
 def _first_url(output: Any) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adgen.chunks.v1 import chunks_service_pb2_grpc
 from adgen.events.v1 import events_pb2
-from adgen_chunks.providers import clip_providers
+from adgen_chunks.providers import ClipProviders, clip_providers
 from adgen_chunks.rendering import Chunks
 from adgen_chunks.servicer import ChunksServicer
 from adgen_chunks.settings import ChunksSettings
@@ -13,11 +13,16 @@ from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
 from adgen_kernel.shared_slots import SharedSlots
 
 
-async def build(connections: Connections) -> ServiceApp:
+async def build(
+    connections: Connections, providers: ClipProviders | None = None, limits: dict[str, int] | None = None
+) -> ServiceApp:
+    """The service; `providers` and `limits` (calls in flight per provider, across every replica)
+    replace what the settings choose (the scheduler benchmark's simulated animator and its limit)."""
     settings = connections.settings
     assert isinstance(settings, ChunksSettings)
-    providers = clip_providers(settings)
-    slots = SharedSlots(settings.database_url, {"replicate": settings.replicate_max_in_flight})
+    providers = providers or clip_providers(settings)
+    limits = {"replicate": settings.replicate_max_in_flight} if limits is None else limits
+    slots = SharedSlots(settings.database_url, limits)
     chunks = Chunks(connections, providers, slots)
     return ServiceApp(
         servicers=[

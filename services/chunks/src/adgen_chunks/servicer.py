@@ -72,8 +72,6 @@ class ChunksServicer(chunks_service_pb2_grpc.ChunksServiceServicer):
             model = get_model(request.video_model or self._default_model)
         except UnknownVideoModel as error:
             raise InvalidArgument(f"video_model: {error}") from None
-        if not request.beats:
-            raise InvalidArgument("beats: a chunk plan needs at least one beat")
         fps = request.fps or 24
         overlap = request.overlap_fraction or self._overlap
         try:

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 
 import av
 import cv2
+import nats.errors
 import numpy as np
 from google.protobuf import timestamp_pb2
 from nats.js.errors import KeyNotFoundError
@@ -32,12 +33,15 @@ from adgen_export.url_cache import CachedLink
 from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition, NotFound
 from adgen_kernel.jetstream import WorkContext
+from adgen_kernel.logs import get_logger
 from adgen_kernel.metrics import observe_completed_video
 from adgen_kernel.renditions import renditions
 from adgen_kernel.serve import Connections
 from adgen_kernel.video_state import FINISHED, emit, fail_video, msg_id
 
 CAPTIONS_NAME = "captions.vtt"
+
+log = get_logger(__name__)
 
 
 def captions_key(user_id: str, video_id: str) -> str:
@@ -246,11 +250,17 @@ class Exporter:
             cached = CachedLink.decode((await self._links.get(cache_key)).value or b"")
         except KeyNotFoundError:
             cached = None
+        except (nats.errors.Error, TimeoutError) as error:  # the cache is lost or away: sign anew
+            log.warning("link cache unavailable", error=repr(error))
+            cached = None
         if cached is not None and cached.usable(now, self._url_ttl_s):
             return cached.url, cached.expires_at
         url = await self._c.store.presign_get(object_key, self._url_ttl_s, filename=filename)
         link = CachedLink(url, now + timedelta(seconds=self._url_ttl_s))
-        await self._links.put(cache_key, link.encode())
+        try:
+            await self._links.put(cache_key, link.encode())
+        except (nats.errors.Error, TimeoutError) as error:
+            log.warning("link not cached", error=repr(error))
         return link.url, link.expires_at
 
 

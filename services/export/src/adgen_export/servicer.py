@@ -1,21 +1,13 @@
 from __future__ import annotations
 
-import uuid
-
 import grpc
 
-from adgen.common.v1 import common_pb2
 from adgen.export.v1 import export_service_pb2, export_service_pb2_grpc
 from adgen_export.publishing import Exporter, to_timestamp
-from adgen_kernel.errors import InvalidArgument
 from adgen_kernel.request_limits import ASPECT_RATIOS
 
-
-def _uuid(value: str, field: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise InvalidArgument(f"{field} must be a UUID, got {value!r}") from None
+# The ids and the shape are checked against the contract before a call gets here (adgen_kernel.validation).
+_SHAPES = {value: name for name, value in ASPECT_RATIOS.items()}
 
 
 class ExportServicer(export_service_pb2_grpc.ExportServiceServicer):
@@ -26,28 +18,21 @@ class ExportServicer(export_service_pb2_grpc.ExportServiceServicer):
         self, request: export_service_pb2.ExportRequest, context: grpc.aio.ServicerContext
     ) -> export_service_pb2.ExportResponse:
         final, poster = await self._exporter.export(
-            _uuid(request.video_id, "video_id"), _uuid(request.user_id, "user_id"), request.spec, request.refined_key
+            request.video_id, request.user_id, request.spec, request.refined_key
         )
         return export_service_pb2.ExportResponse(final_key=final, poster_key=poster)
 
     async def GetDownloadUrl(
         self, request: export_service_pb2.GetDownloadUrlRequest, context: grpc.aio.ServicerContext
     ) -> export_service_pb2.GetDownloadUrlResponse:
-        shape = ""
-        if request.aspect_ratio != common_pb2.ASPECT_RATIO_UNSPECIFIED:
-            shapes = {value: name for name, value in ASPECT_RATIOS.items()}
-            if request.aspect_ratio not in shapes:
-                raise InvalidArgument(f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)} or unspecified")
-            shape = shapes[request.aspect_ratio]
-        url, expires = await self._exporter.download_url(
-            _uuid(request.video_id, "video_id"), _uuid(request.user_id, "user_id"), shape
-        )
+        shape = _SHAPES.get(request.aspect_ratio, "")  # unspecified: the primary
+        url, expires = await self._exporter.download_url(request.video_id, request.user_id, shape)
         return export_service_pb2.GetDownloadUrlResponse(url=url, expires_at=to_timestamp(expires))
 
     async def GetRenditions(
         self, request: export_service_pb2.GetRenditionsRequest, context: grpc.aio.ServicerContext
     ) -> export_service_pb2.GetRenditionsResponse:
-        found = await self._exporter.renditions(_uuid(request.video_id, "video_id"), _uuid(request.user_id, "user_id"))
+        found = await self._exporter.renditions(request.video_id, request.user_id)
         return export_service_pb2.GetRenditionsResponse(
             renditions=[
                 export_service_pb2.Rendition(

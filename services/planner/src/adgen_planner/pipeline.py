@@ -11,6 +11,7 @@ from adgen.chunks.v1 import chunks_service_pb2, chunks_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2
+from adgen_kernel.budget import BudgetExceeded, quote_refusal
 from adgen_kernel.errors import InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
@@ -31,6 +32,29 @@ class Planned:
     spec: common_pb2.Spec
     usage: Usage | None
     local: bool
+
+
+def _estimate(planned: Planned) -> quote.Quote:
+    spec, plan, usage = planned.spec, planned.spec.chunk_plan, planned.usage
+    chunks_per_beat = Counter(slot.beat_index for slot in plan.slots)
+    return quote.estimate(
+        [quote.BeatWork(b.index, chunks_per_beat[b.index], bool(b.reference_asset_ids)) for b in spec.beats],
+        video_model=plan.video_model,
+        price_per_clip_micros=plan.price_per_clip_micros,
+        local=planned.local,
+        plan_line=quote.Line(common_pb2.PHASE_PLAN, "openai", usage.model, usage.tokens, usage.usd_micros)
+        if usage
+        else None,
+    )
+
+
+def check_budget(request: common_pb2.VideoRequest, planned: Planned) -> None:
+    """The plan a video got must fit its cap: the gateway refused caps below the quote at creation,
+    but a language model's plan need not be the one quoted. Refused before anything is paid."""
+    cap = request.max_cost_micros if request.HasField("max_cost_micros") else None
+    reason = quote_refusal(cap, _estimate(planned).total_micros)
+    if reason is not None:
+        raise BudgetExceeded(f"max_cost_usd: {reason}")
 
 
 class Planner:
@@ -85,18 +109,8 @@ class Planner:
 
     async def quote(self, request: common_pb2.VideoRequest, user_id: str) -> planner_service_pb2.QuoteResponse:
         planned = await self.compose(request, user_id)
-        spec, plan, local = planned.spec, planned.spec.chunk_plan, planned.local
-        chunks_per_beat = Counter(slot.beat_index for slot in plan.slots)
-        usage = planned.usage
-        estimate = quote.estimate(
-            [quote.BeatWork(b.index, chunks_per_beat[b.index], bool(b.reference_asset_ids)) for b in spec.beats],
-            video_model=plan.video_model,
-            price_per_clip_micros=plan.price_per_clip_micros,
-            local=local,
-            plan_line=quote.Line(common_pb2.PHASE_PLAN, "openai", usage.model, usage.tokens, usage.usd_micros)
-            if usage
-            else None,
-        )
+        spec, local = planned.spec, planned.local
+        estimate = _estimate(planned)
         return planner_service_pb2.QuoteResponse(
             spec=spec,
             cost_micros=estimate.total_micros,
@@ -145,6 +159,7 @@ class Planner:
                     units=planned.usage.tokens,
                     usd_micros=planned.usage.usd_micros,
                 )
+            check_budget(work.request, planned)
             async with db.acquire() as conn, conn.transaction():
                 # A video cancelled while it was being planned keeps its plan (a retry starts from it)
                 # but not a running status.

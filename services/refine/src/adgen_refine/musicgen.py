@@ -48,7 +48,7 @@ from adgen_kernel.provider_calls import (
     raise_when_throttled,
 )
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import record_cost
+from adgen_kernel.video_state import record_cost, reserve_budget
 from adgen_refine.music import ENERGY_TEMPO, archetype_bpm, fit_with_fades, normalise_loudness
 from adgen_refine.settings import RefineSettings
 
@@ -184,6 +184,8 @@ class MusicGen:
         if await store.exists(stored):
             data = await store.get_bytes(stored)
         else:
+            # Over the video's budget cap this raises, and refine plays the free synthesised bed.
+            await reserve_budget(self._c.db, video_id, f"{video_id}:music", PRICE_MICROS)
             data = await self._generate(video_id, user_id, spec)
             await store.put_bytes(stored, data, "application/octet-stream")
         await record_cost(

@@ -222,6 +222,16 @@ class Refiner:
             phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_REFINE),
         )
         refined = await self.refine(vid, work.user_id, work.spec)
+        if (
+            not refined.reused
+            and await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid) == "completed"
+        ):
+            # Another delivery of this work (one the reconciler re-enqueued after the work stream
+            # was lost) exported the video while this one rendered: export has already cleaned the
+            # intermediates up, so what this delivery wrote would be orphaned.
+            await self._c.store.delete(*self._written_keys(vid, work.user_id, work.spec))
+            log.info("video already exported; discarded this refine's output", video_id=vid)
+            return
         await emit(
             js,
             vid,
@@ -234,6 +244,16 @@ class Refiner:
             events_pb2.ExportWork(video_id=vid, user_id=work.user_id, spec=work.spec, refined_key=refined.video_key),
             msg_id(vid, run, "export:0"),
         )
+
+    @staticmethod
+    def _written_keys(video_id: str, user_id: str, spec: common_pb2.Spec) -> list[str]:
+        primary = keys.refined_key(user_id, video_id)
+        return [
+            *(keys.refined_key(user_id, video_id, r.tag) for r in renditions(spec)),
+            captions_key_beside(primary),
+            keys.music_key(user_id, video_id),
+            keys.music_prediction_key(user_id, video_id),
+        ]
 
     async def dead_letter(self, work: events_pb2.RefineWork, error: BaseException) -> None:
         await fail_video(

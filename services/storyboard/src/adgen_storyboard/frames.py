@@ -1,4 +1,12 @@
-"""The storyboard's work: one image per beat, stored, recorded, and its beat's first chunk started."""
+"""The storyboard's work: one image per beat, stored, recorded, and its beat's first chunk started.
+
+A beat's product reference that is not the user's to use (another user's asset, a deleted one, an id
+that is not one) is treated two ways. A `RenderFrame` call names it: NOT_FOUND (or INVALID_ARGUMENT)
+with the asset id, before anything is drawn, since the caller can fix its spec. A queued frame keeps
+drawing the beat without the product and logs why: the planner already refused such requests when
+the video was accepted, so at that point the asset was deleted mid-render, and failing the whole
+video for a missing product shot would cost the user more than the shot.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +21,12 @@ from adgen.assets.v1 import assets_service_pb2, assets_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_kernel import keys
-from adgen_kernel.errors import InvalidArgument
+from adgen_kernel.errors import InvalidArgument, NotFound
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
+from adgen_kernel.prediction_record import FrameRowRecord
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost
+from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
 from adgen_storyboard.control_image import canny_edges
 from adgen_storyboard.image_bounds import UnusableImage, read_bounded
 from adgen_storyboard.providers import BeatImageRequest, ImageProvider, ProductReference
@@ -91,12 +100,14 @@ class Storyboard:
         self._assets = assets
         self._images = images
 
-    async def _product(self, user_id: str, beat: common_pb2.Beat) -> ProductLookup:
-        """The beat's product, or none and the reason: a bad reference never fails the beat."""
+    async def _asset(
+        self, user_id: str, beat: common_pb2.Beat, *, strict: bool
+    ) -> tuple[assets_service_pb2.Asset | None, str]:
+        """The beat's product asset as the assets service shows it to this user, or none and the reason.
+        `strict` (a caller's RenderFrame): a reference that is not the user's is the caller's error."""
         if not beat.reference_asset_ids:
-            return ProductLookup(None)
+            return None, ""
         asset_id = beat.reference_asset_ids[0]
-        without = f"beat {beat.index}: product asset {asset_id}"
         try:
             response = await self._assets.GetAsset(
                 assets_service_pb2.GetAssetRequest(user_id=user_id, asset_id=asset_id), timeout=10
@@ -104,16 +115,34 @@ class Storyboard:
         except grpc.aio.AioRpcError as error:
             if error.code() not in UNAVAILABLE_ASSET:
                 raise
-            return ProductLookup(None, f"{without} is not available to this user ({error.details()}); drawn without it")
-        data = await self._object(response.asset.original_key)
+            if strict and error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                raise InvalidArgument(
+                    f"spec.beats[{beat.index}].reference_asset_ids: {asset_id[:64]!r} is not an asset id"
+                ) from None
+            if strict:
+                raise NotFound(
+                    f"spec.beats[{beat.index}].reference_asset_ids: asset {asset_id} not found for this user"
+                ) from None
+            return None, (
+                f"beat {beat.index}: product asset {asset_id} is not available to this user ({error.details()});"
+                " drawn without it"
+            )
+        return response.asset, ""
+
+    async def _product(self, beat: common_pb2.Beat, asset: assets_service_pb2.Asset | None) -> ProductLookup:
+        """The asset's image (and edges), or none and the reason: a bad stored image never fails the beat."""
+        if asset is None:
+            return ProductLookup(None)
+        without = f"beat {beat.index}: product asset {asset.asset_id}"
+        data = await self._object(asset.original_key)
         if data is None:
             return ProductLookup(None, f"{without} has no stored image; drawn without it")
         try:
             image = await asyncio.to_thread(read_bounded, data)
         except UnusableImage as error:
             return ProductLookup(None, f"{without} cannot be used: {error}; drawn without it")
-        edges = await self._edges(response.asset.edges_key, image) if self._images.wants_edges else None
-        return ProductLookup(ProductReference(asset_id, image, edges))
+        edges = await self._edges(asset.edges_key, image) if self._images.wants_edges else None
+        return ProductLookup(ProductReference(asset.asset_id, image, edges))
 
     async def _edges(self, edges_key: str, image: np.ndarray) -> np.ndarray:
         """The Canny map the assets service cached at upload; computed here only when it is missing."""
@@ -134,20 +163,30 @@ class Storyboard:
                 return None
             raise
 
-    async def render(self, video_id: str, user_id: str, spec: common_pb2.Spec, beat_index: int) -> RenderedFrame:
-        """Draws (or reuses) the beat's image at its fixed key; safe to call again."""
+    async def render(
+        self, video_id: str, user_id: str, spec: common_pb2.Spec, beat_index: int, *, strict_assets: bool = False
+    ) -> RenderedFrame:
+        """Draws (or reuses) the beat's image at its fixed key; safe to call again. With `strict_assets`
+        a product reference the user may not use is refused (NOT_FOUND naming it), even for a reuse."""
         key = keys.storyboard_key(user_id, video_id, beat_index)
         frame_request(spec, beat_index, None)  # refuses a beat outside the plan before any work
+        beat = spec.beats[beat_index]
+        asset, unavailable = await self._asset(user_id, beat, strict=True) if strict_assets else (None, "")
         if await self._c.store.exists(key):
             return RenderedFrame(key, reused=True)
-        beat = spec.beats[beat_index]
-        lookup = await self._product(user_id, beat)
+        if not strict_assets:
+            asset, unavailable = await self._asset(user_id, beat, strict=False)
+        lookup = ProductLookup(None, unavailable) if unavailable else await self._product(beat, asset)
         product = lookup.product
         request = BeatImageRequest(
             frame=frame_request(spec, beat_index, product.image if product else None),
             prompt=beat_prompt(spec, beat),
             product=product,
+            unit=f"{video_id}:frame:{beat_index}",
+            record=FrameRowRecord(self._c.db, video_id, beat_index),  # what a restarted worker resumes
         )
+        # The video's budget cap holds this image's price before the provider is called.
+        await reserve_budget(self._c.db, video_id, f"{video_id}:frame:{beat_index}", self._images.price_micros(request))
         image = await self._images.image_for(request)
         notes = ((lookup.note,) if lookup.note else ()) + image.notes
         for note in notes:

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from adgen_kernel.prediction_record import NoRecord, PredictionRecord
 from adgen_storyboard.settings import StoryboardSettings
 from adgen_storyboard.studio import FrameRequest, encode_png, render_frame
 
@@ -31,6 +32,10 @@ class BeatImageRequest:
     frame: FrameRequest  # size, beat, style, text and the product pixels, as the studio draws them
     prompt: str
     product: ProductReference | None = None
+    # The frame as a unit of paid work ("{video_id}:frame:{beat}") and where it remembers the
+    # prediction drawing it, so that a restarted worker resumes it; none outside the pipeline.
+    unit: str = ""
+    record: PredictionRecord = field(default_factory=NoRecord)
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,13 @@ class ImageProvider(Protocol):
     name: str
     wants_edges: bool  # whether the product's edge map should be loaded for it
 
-    async def image_for(self, request: BeatImageRequest) -> BeatImage: ...
+    def price_micros(self, request: BeatImageRequest) -> int:
+        """The most `image_for` can charge for this request: what the video's budget reserves."""
+        ...
+
+    async def image_for(self, request: BeatImageRequest) -> BeatImage:
+        """The beat's image; a paid provider resumes the prediction `request.record` holds."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -56,6 +67,9 @@ class StudioImages:
 
     name = "studio"
     wants_edges = False
+
+    def price_micros(self, request: BeatImageRequest) -> int:
+        return 0
 
     async def image_for(self, request: BeatImageRequest) -> BeatImage:
         png = await asyncio.to_thread(lambda: encode_png(render_frame(request.frame)))

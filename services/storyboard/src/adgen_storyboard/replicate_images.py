@@ -5,12 +5,19 @@ Each request is retried on throttling, server and network errors (backoff with j
 honoured); at most `concurrency` predictions run at once; a prediction not finished within the
 timeout is canceled. When the ControlNet model fails, the beat is drawn by plain flux-dev and the
 reason travels with the image, so the ledger and the log say what happened.
+
+A prediction is paid for the moment it is created, so a frame is never paid for twice: every create
+carries a tag (the frame's unit and the model, as an extra input the models ignore), written to the
+frame's row before the create is sent, and the prediction id right after it answers. A worker that
+draws the frame again polls the recorded prediction, or, when the create's answer was lost, finds it
+by its tag among the recent predictions before posting anything again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -23,13 +30,16 @@ from replicate.prediction import Prediction
 
 from adgen_kernel.errors import FailedPrecondition, Unavailable
 from adgen_kernel.logs import get_logger
+from adgen_kernel.prediction_record import PredictionRecord
 from adgen_kernel.provider_calls import (
     ProviderCall,
     ProviderCalls,
     RateLimited,
     RetryPolicy,
     http_status,
+    is_refusal,
     is_transient,
+    may_have_landed,
     raise_when_throttled,
 )
 from adgen_storyboard.control_image import cover, place_edges, png_data_uri
@@ -49,6 +59,10 @@ CONTROL_STEPS = 45
 CONTROL_GUIDANCE = 5.0
 FLUX_ASPECTS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 TERMINAL = ("succeeded", "failed", "canceled")
+UNSUCCESSFUL = ("failed", "canceled")
+TAG_INPUT = "adgen_tag"  # an extra input the models ignore: finds a create whose answer was lost
+# How far back a lost create is looked for: Replicate lists newest first, 100 a page.
+RECONCILE_PAGES = 5
 
 T = TypeVar("T")
 
@@ -70,6 +84,7 @@ class ReplicateConfig:
     base_url: str | None = None
     concurrency: int = 4
     timeout_s: float = 180.0
+    request_timeout_s: float = 30.0
     max_attempts: int = 4
     backoff_s: float = 1.0
     poll_interval_s: float = 0.5
@@ -83,6 +98,7 @@ class ReplicateConfig:
             base_url=settings.replicate_base_url,
             concurrency=settings.replicate_concurrency,
             timeout_s=settings.replicate_timeout_s,
+            request_timeout_s=settings.replicate_request_timeout_s,
             max_attempts=settings.replicate_max_attempts,
             backoff_s=settings.replicate_backoff_s,
             poll_interval_s=settings.replicate_poll_interval_s,
@@ -127,6 +143,12 @@ def controlnet_input(request: BeatImageRequest) -> dict[str, Any]:
     }
 
 
+def unit_tag(request: BeatImageRequest, model: str) -> str | None:
+    """The tag a create for this frame and model carries, the same on every attempt (a product beat
+    may try two models); none outside the pipeline, where nothing is resumed."""
+    return f"{request.unit}:{model}" if request.unit else None
+
+
 def _as_provider_error(what: str, error: BaseException, attempts: int) -> BaseException:
     status = http_status(error)
     if isinstance(error, replicate.exceptions.ReplicateError):
@@ -158,26 +180,42 @@ class ReplicateImages:
         self._config = config
         # The SDK does not retry a throttled POST and drops the headers; the hook keeps Retry-After.
         self._client = replicate.Client(
-            api_token=config.api_token, base_url=config.base_url, event_hooks={"response": [raise_when_throttled]}
+            api_token=config.api_token,
+            base_url=config.base_url,
+            timeout=httpx.Timeout(config.request_timeout_s),
+            event_hooks={"response": [raise_when_throttled]},
         )
         self._client.poll_interval = config.poll_interval_s
         policy = RetryPolicy(config.max_attempts, config.backoff_s, config.longest_wait_s)
         self._calls = ProviderCalls("replicate", policy, concurrency=config.concurrency, per_model=False)
 
+    def price_micros(self, request: BeatImageRequest) -> int:
+        # A product beat tries controlnet first; its flux-dev fallback costs less.
+        return PRICE_MICROS[FLUX_CONTROLNET if request.product is not None else FLUX_DEV]
+
     async def image_for(self, request: BeatImageRequest) -> BeatImage:
         frame = request.frame
         if request.product is None:
-            return self._beat_image(await self._generate(FLUX_DEV, flux_input(request)), request, FLUX_DEV)
-        try:
-            picture = await self._generate(FLUX_CONTROLNET, controlnet_input(request))
-            return self._beat_image(picture, request, FLUX_CONTROLNET)
-        except ReplicateFailure as error:
+            return self._beat_image(await self._generate(FLUX_DEV, flux_input(request), request), request, FLUX_DEV)
+        recorded = await request.record.load()
+        if recorded.tag is not None and recorded.tag == unit_tag(request, FLUX_DEV):
+            # The worker had already fallen back when it stopped: its flux-dev prediction is paid for.
             note = (
-                f"beat {frame.beat_index}: {FLUX_CONTROLNET} failed ({error.message}); "
+                f"beat {frame.beat_index}: {FLUX_CONTROLNET} failed on an earlier attempt; "
                 f"drawn by {FLUX_DEV} without the product's edges"
             )
-            log.warning("controlnet failed, using flux-dev", beat_index=frame.beat_index, reason=error.message)
-        picture = await self._generate(FLUX_DEV, flux_input(request))
+            log.warning("resuming the flux-dev fallback", beat_index=frame.beat_index, unit=request.unit)
+        else:
+            try:
+                picture = await self._generate(FLUX_CONTROLNET, controlnet_input(request), request)
+                return self._beat_image(picture, request, FLUX_CONTROLNET)
+            except ReplicateFailure as error:
+                note = (
+                    f"beat {frame.beat_index}: {FLUX_CONTROLNET} failed ({error.message}); "
+                    f"drawn by {FLUX_DEV} without the product's edges"
+                )
+                log.warning("controlnet failed, using flux-dev", beat_index=frame.beat_index, reason=error.message)
+        picture = await self._generate(FLUX_DEV, flux_input(request), request)
         return self._beat_image(picture, request, FLUX_DEV, model=FALLBACK_MODEL, notes=(note,))
 
     async def aclose(self) -> None:
@@ -196,24 +234,23 @@ class ReplicateImages:
         png = encode_png(cover(pixels, frame.width, frame.height))
         return BeatImage(png, "replicate", model or priced, PRICE_MICROS[priced], notes)
 
-    async def _generate(self, model: str, inputs: dict[str, Any]) -> np.ndarray:
-        """One prediction, start to a usable image, holding one of the provider's slots throughout."""
+    async def _generate(self, model: str, inputs: dict[str, Any], request: BeatImageRequest) -> np.ndarray:
+        """One prediction, start (or resumption) to a usable image, holding one of the provider's slots
+        throughout."""
         async with self._calls.call(model) as call:
             prediction: Prediction | None = None
             try:
                 async with asyncio.timeout(self._config.timeout_s):
-                    prediction = await self._request(
-                        call, "create", lambda: self._client.models.predictions.async_create(model=model, input=inputs)
-                    )
+                    prediction = await self._prediction(call, model, inputs, request)
                     poll = self._client.predictions.async_get
                     while prediction.status not in TERMINAL:
                         await asyncio.sleep(self._config.poll_interval_s)
                         prediction = await self._request(call, "poll", lambda pid=prediction.id: poll(pid))
-                    url = self._output_url(model, prediction)
+                    url = await self._output_url(model, prediction, request.record)
                     picture = await self._request(call, "output", lambda: FileOutput(url, self._client).aread())
             except TimeoutError:
-                if prediction is not None and prediction.status not in TERMINAL:
-                    await self._cancel(prediction)
+                if prediction is not None and prediction.status not in TERMINAL and await self._cancel(prediction):
+                    await request.record.forget()  # canceled: the next attempt creates a new one
                 raise ProviderUnavailable(
                     f"{model}: no result within {self._config.timeout_s:g} s"
                     + (f"; prediction {prediction.id} canceled" if prediction is not None else "")
@@ -225,11 +262,78 @@ class ReplicateImages:
             call.billed(PRICE_MICROS[model])
             return pixels
 
+    async def _prediction(
+        self, call: ProviderCall, model: str, inputs: dict[str, Any], request: BeatImageRequest
+    ) -> Prediction:
+        """The prediction drawing this frame with `model`: the recorded one, a lost create found by its
+        tag, or a new one."""
+        tag = unit_tag(request, model)
+        recorded = await request.record.load() if tag is not None else None
+        if recorded is not None and recorded.tag == tag:
+            if recorded.prediction_id:
+                pid = recorded.prediction_id
+                prediction = await self._request(call, "poll", lambda: self._client.predictions.async_get(pid))
+                if prediction.status not in UNSUCCESSFUL:
+                    log.info("resuming a paid prediction", unit=request.unit, prediction=prediction.id)
+                    return prediction
+                await request.record.forget()
+            else:
+                found = await self._find(call, tag)
+                if found is not None:
+                    log.info("a lost create was found by its tag", unit=request.unit, prediction=found.id)
+                    await request.record.created(found.id)
+                    return found
+        return await self._create(call, model, inputs, tag or uuid.uuid4().hex, request.record)
+
+    async def _create(
+        self, call: ProviderCall, model: str, inputs: dict[str, Any], tag: str, record: PredictionRecord
+    ) -> Prediction:
+        """A create whose answer may be lost (a timeout, a dropped connection, a 5xx) is looked up by
+        the tag it carries before it is posted again: a lost create is paid for, and must be used."""
+        tagged = {**inputs, TAG_INPUT: tag}
+        await record.begin(tag)
+
+        async def send() -> Prediction:
+            # The SDK sends creates without a timeout; an answer that does not come counts as lost.
+            return await asyncio.wait_for(
+                self._client.models.predictions.async_create(model=model, input=tagged),
+                self._config.request_timeout_s,
+            )
+
+        async def look_for_it(error: BaseException) -> Prediction | None:
+            if not may_have_landed(error):
+                return None
+            found = await self._find(call, tag)
+            if found is not None:
+                log.info("a lost create was found by its tag", model=model, prediction=found.id)
+            return found
+
+        prediction = await self._request(call, "create", send, recover=look_for_it)
+        await record.created(prediction.id)
+        return prediction
+
+    async def _find(self, call: ProviderCall, tag: str) -> Prediction | None:
+        """The newest live prediction carrying `tag`, among the recent ones (listed newest first)."""
+        cursor: Any = ...
+        for _ in range(RECONCILE_PAGES):
+            page = await self._request(call, "list", lambda cursor=cursor: self._client.predictions.async_list(cursor))
+            for prediction in page.results:
+                if (prediction.input or {}).get(TAG_INPUT) == tag and prediction.status not in UNSUCCESSFUL:
+                    return prediction
+            if not page.next:
+                return None
+            cursor = page.next
+        return None
+
     @staticmethod
-    def _output_url(model: str, prediction: Prediction) -> str:
+    async def _output_url(model: str, prediction: Prediction, record: PredictionRecord) -> str:
+        if prediction.status in UNSUCCESSFUL:
+            await record.forget()  # the next attempt creates a new prediction
         if prediction.status == "failed":
-            reason = prediction.error or "no reason given"
-            raise PredictionFailed(f"{model}: prediction {prediction.id} failed: {reason}")
+            reason = str(prediction.error or "no reason given")
+            message = f"{model}: prediction {prediction.id} failed: {reason}"
+            # A refused input stays refused; a crash (out of memory, a lost worker) may not happen again.
+            raise PredictionFailed(message) if is_refusal(reason) else ProviderUnavailable(message)
         if prediction.status == "canceled":
             raise PredictionFailed(f"{model}: prediction {prediction.id} was canceled")
         url = _first_url(prediction.output)
@@ -237,16 +341,24 @@ class ReplicateImages:
             raise PredictionFailed(f"{model}: prediction {prediction.id} succeeded without an image URL")
         return url
 
-    async def _cancel(self, prediction: Prediction) -> None:
+    async def _cancel(self, prediction: Prediction) -> bool:
         try:
             await asyncio.wait_for(self._client.predictions.async_cancel(prediction.id), timeout=10)
         except (replicate.exceptions.ReplicateError, httpx.HTTPError, RateLimited, TimeoutError) as error:
             log.warning("could not cancel a timed-out prediction", prediction=prediction.id, error=str(error))
+            return False
+        return True
 
-    async def _request(self, call: ProviderCall, name: str, send: Callable[[], Awaitable[T]]) -> T:
+    async def _request(
+        self,
+        call: ProviderCall,
+        name: str,
+        send: Callable[[], Awaitable[T]],
+        recover: Callable[[BaseException], Awaitable[T | None]] | None = None,
+    ) -> T:
         """`send()` under the retry policy; what it finally fails with, said as a provider error."""
         try:
-            return await call.request(name, send)
+            return await call.request(name, send, recover=recover)
         except Exception as error:
             mapped = _as_provider_error(f"{call.model} {name}", error, self._config.max_attempts)
             if mapped is error:

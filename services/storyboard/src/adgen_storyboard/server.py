@@ -8,16 +8,18 @@ from adgen.storyboard.v1 import storyboard_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, grpc_channel, run
 from adgen_storyboard.frames import Storyboard
-from adgen_storyboard.providers import image_provider
+from adgen_storyboard.providers import ImageProvider, image_provider
 from adgen_storyboard.servicer import StoryboardServicer
 from adgen_storyboard.settings import StoryboardSettings
 
 
-async def build(connections: Connections) -> ServiceApp:
+async def build(connections: Connections, images: ImageProvider | None = None) -> ServiceApp:
+    """The service; `images` replaces the provider the settings choose (the scheduler benchmark's
+    simulated one)."""
     settings = connections.settings
     assert isinstance(settings, StoryboardSettings)
     channel = grpc_channel(settings.assets_addr)
-    images = image_provider(settings)
+    images = images or image_provider(settings)
     storyboard = Storyboard(connections, assets_service_pb2_grpc.AssetsServiceStub(channel), images)
     return ServiceApp(
         servicers=[

@@ -89,7 +89,7 @@ VIDEO_STATUS_FAILED: VideoStatus
 VIDEO_STATUS_CANCELLED: VideoStatus
 
 class VideoRequest(_message.Message):
-    __slots__ = ("prompt", "duration_s", "creativity", "aspect_ratio", "video_model", "asset_ids", "seed", "extra_aspect_ratios")
+    __slots__ = ("prompt", "duration_s", "creativity", "aspect_ratio", "video_model", "asset_ids", "seed", "extra_aspect_ratios", "max_cost_micros")
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
     CREATIVITY_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +98,7 @@ class VideoRequest(_message.Message):
     ASSET_IDS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     EXTRA_ASPECT_RATIOS_FIELD_NUMBER: _ClassVar[int]
+    MAX_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
     prompt: str
     duration_s: int
     creativity: float
@@ -106,7 +107,8 @@ class VideoRequest(_message.Message):
     asset_ids: _containers.RepeatedScalarFieldContainer[str]
     seed: int
     extra_aspect_ratios: _containers.RepeatedScalarFieldContainer[AspectRatio]
-    def __init__(self, prompt: _Optional[str] = ..., duration_s: _Optional[int] = ..., creativity: _Optional[float] = ..., aspect_ratio: _Optional[_Union[AspectRatio, str]] = ..., video_model: _Optional[str] = ..., asset_ids: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., extra_aspect_ratios: _Optional[_Iterable[_Union[AspectRatio, str]]] = ...) -> None: ...
+    max_cost_micros: int
+    def __init__(self, prompt: _Optional[str] = ..., duration_s: _Optional[int] = ..., creativity: _Optional[float] = ..., aspect_ratio: _Optional[_Union[AspectRatio, str]] = ..., video_model: _Optional[str] = ..., asset_ids: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., extra_aspect_ratios: _Optional[_Iterable[_Union[AspectRatio, str]]] = ..., max_cost_micros: _Optional[int] = ...) -> None: ...
 
 class Style(_message.Message):
     __slots__ = ("aesthetic", "palette", "mood", "lighting")

@@ -1,14 +1,15 @@
-"""Where a chunk remembers the paid prediction that renders it, so that no crash makes us pay twice.
+"""Where a unit of paid work (a chunk, a storyboard frame) remembers the prediction that renders it, so
+that no crash makes us pay twice.
 
 The tag is written before a create is sent and the id as soon as the create answers. A worker that
-starts a chunk again therefore finds, in order: an id (poll that prediction), a tag without an id
+starts the unit again therefore finds, in order: an id (poll that prediction), a tag without an id
 (a create was sent and its answer never seen: look the tag up at the provider), or nothing (create).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import asyncpg
 
@@ -33,7 +34,7 @@ class PredictionRecord(Protocol):
 
 
 class NoRecord:
-    """For renders outside the pipeline (no chunks row): nothing to resume from."""
+    """For renders outside the pipeline (no unit row): nothing to resume from."""
 
     async def load(self) -> RecordedPrediction:
         return RecordedPrediction(None, None)
@@ -49,18 +50,22 @@ class NoRecord:
 
 
 @dataclass(frozen=True)
-class ChunkRowRecord:
-    """The prediction columns of one `chunks` row."""
+class _UnitRowRecord:
+    """The `prediction_id` / `prediction_tag` columns of one row keyed by (video_id, index); a unit
+    without a row records nothing and finds nothing."""
+
+    table: ClassVar[str]
+    index_column: ClassVar[str]
 
     db: asyncpg.Pool
     video_id: str
-    chunk_index: int
+    index: int
 
     async def load(self) -> RecordedPrediction:
         row = await self.db.fetchrow(
-            "SELECT prediction_id, prediction_tag FROM chunks WHERE video_id = $1 AND chunk_index = $2",
+            f"SELECT prediction_id, prediction_tag FROM {self.table} WHERE video_id = $1 AND {self.index_column} = $2",
             self.video_id,
-            self.chunk_index,
+            self.index,
         )
         if row is None:
             return RecordedPrediction(None, None)
@@ -77,8 +82,23 @@ class ChunkRowRecord:
 
     async def _set(self, assignments: str, *values: str) -> None:
         await self.db.execute(
-            f"UPDATE chunks SET {assignments}, updated_at = now() WHERE video_id = $1 AND chunk_index = $2",
+            f"UPDATE {self.table} SET {assignments}, updated_at = now()"
+            f" WHERE video_id = $1 AND {self.index_column} = $2",
             self.video_id,
-            self.chunk_index,
+            self.index,
             *values,
         )
+
+
+class ChunkRowRecord(_UnitRowRecord):
+    """The prediction of one `chunks` row: ChunkRowRecord(db, video_id, chunk_index)."""
+
+    table = "chunks"
+    index_column = "chunk_index"
+
+
+class FrameRowRecord(_UnitRowRecord):
+    """The prediction of one `frames` row (a storyboard image): FrameRowRecord(db, video_id, beat_index)."""
+
+    table = "frames"
+    index_column = "beat_index"
