@@ -18,6 +18,13 @@ from adgen_kernel.serve import start_service
 @contextlib.asynccontextmanager
 async def extra_gateway(stack: Stack, **overrides: object) -> AsyncIterator[str]:
     """Yields the base URL of a gateway started with `overrides`."""
+    async with extra_gateway_addresses(stack, **overrides) as (url, _):
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def extra_gateway_addresses(stack: Stack, **overrides: object) -> AsyncIterator[tuple[str, str]]:
+    """Yields the REST base URL and the gRPC address of a gateway started with `overrides`."""
     http_port = free_port()
     settings = GatewaySettings(
         **{
@@ -40,6 +47,6 @@ async def extra_gateway(stack: Stack, **overrides: object) -> AsyncIterator[str]
                         break
                 except httpx.HTTPError:
                     continue
-        yield url
+        yield url, f"127.0.0.1:{service.port}"
     finally:
         await service.stop()

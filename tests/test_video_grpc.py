@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 
 import grpc
+import httpx
 import pytest
+from gateways import extra_gateway_addresses
 
 from adgen.common.v1 import common_pb2 as c
 from adgen.video.v1 import video_service_pb2 as v
@@ -91,3 +93,42 @@ async def test_video_service_creates_reads_and_streams_a_video(stack) -> None:  
     assert final.spec.duration_s == 10 and len(final.spec.beats) >= 1
     assert final.cost.lines and final.cost.total_micros == sum(line.usd_micros for line in final.cost.lines)
     assert final.completed_at.ToDatetime() >= final.created_at.ToDatetime()
+
+
+async def refusal(call) -> tuple[grpc.StatusCode, str, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """The status, message and trailing metadata of a call that must fail."""
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call
+    error = raised.value
+    return error.code(), error.details() or "", dict(error.trailing_metadata() or ())
+
+
+async def test_video_service_shares_the_rest_rate_limits(stack) -> None:  # type: ignore[no-untyped-def]
+    """One bucket per user across REST and gRPC (burst 3, a token per 1000 s): two gRPC calls and one
+    REST call pass, the next call on either surface is refused with a retry-after; another user is
+    not affected; calls without a valid key are charged to the caller's address."""
+    limits = {
+        "rate_limit_per_s": 0.001,
+        "rate_limit_burst": 3,
+        "rate_limit_anonymous_per_s": 0.001,
+        "rate_limit_anonymous_burst": 2,
+    }
+    async with extra_gateway_addresses(stack, **limits) as (url, address):
+        alice, bob = await stack.new_user(f"grpc-rl-{uuid.uuid4().hex[:8]}"), await stack.new_user("grpc-rl-bob")
+        async with grpc.aio.insecure_channel(address) as channel, httpx.AsyncClient(base_url=url) as rest:
+            stub = video_service_pb2_grpc.VideoServiceStub(channel)
+            for _ in range(2):
+                await stub.ListVideos(v.ListVideosRequest(), metadata=auth(alice))
+            assert (await rest.get("/v1/videos", headers={"Authorization": f"Bearer {alice}"})).status_code == 200
+            code, details, trailers = await refusal(stub.ListVideos(v.ListVideosRequest(), metadata=auth(alice)))
+            assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "too many requests" in details, details
+            assert int(trailers["retry-after"]) >= 1
+            limited = await rest.get("/v1/videos", headers={"Authorization": f"Bearer {alice}"})
+            assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+            await stub.ListVideos(v.ListVideosRequest(), metadata=auth(bob))
+
+            for guess in ("adg_guess", "adg_guess2"):
+                code, _, _ = await refusal(stub.ListVideos(v.ListVideosRequest(), metadata=auth(guess)))
+                assert code == grpc.StatusCode.UNAUTHENTICATED
+            code, _, trailers = await refusal(stub.ListVideos(v.ListVideosRequest(), metadata=auth("adg_guess3")))
+            assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and int(trailers["retry-after"]) >= 1

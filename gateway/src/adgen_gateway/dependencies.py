@@ -17,7 +17,7 @@ from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.export import ExportClient
 from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.errors import Problem
-from adgen_gateway.rate_limits import RateLimits, TokenBuckets, retry_after_header
+from adgen_gateway.rate_limits import RateLimits, charge
 from adgen_gateway.stream_tokens import InvalidStreamToken, StreamTokens
 from adgen_kernel.storage import ObjectStore
 
@@ -40,17 +40,6 @@ def backends(request: Request) -> Backends:
 
 
 bearer = HTTPBearer(auto_error=False, description="Your API key: `Authorization: Bearer adg_…`")
-
-
-def charge(buckets: TokenBuckets, key: str) -> None:
-    """One request against `key`'s rate limit; 429 with `Retry-After` when its bucket is empty."""
-    wait = buckets.take(key)
-    if wait:
-        raise Problem(
-            429,
-            f"too many requests; try again in {retry_after_header(wait)} s",
-            headers={"Retry-After": retry_after_header(wait)},
-        )
 
 
 def charge_address(request: Request) -> None:

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from adgen_gateway.rate_limits import RateLimited
 from adgen_kernel.logs import get_logger
 from adgen_kernel.request_limits import FieldError
 
@@ -127,6 +128,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, error: Problem) -> JSONResponse:
         return problem_response(error.status, error.detail, errors=error.errors, headers=error.headers)
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_: Request, error: RateLimited) -> JSONResponse:
+        return problem_response(429, str(error), headers={"Retry-After": str(error.retry_after_s)})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:

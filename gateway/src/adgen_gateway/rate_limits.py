@@ -18,6 +18,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from adgen_kernel.errors import ResourceExhausted
+
 
 @dataclass
 class TokenBuckets:
@@ -56,6 +58,19 @@ class TokenBuckets:
 def retry_after_header(wait_s: float) -> str:
     """`Retry-After` in whole seconds, never 0 (a client told 0 would retry at once and fail again)."""
     return str(max(1, math.ceil(wait_s)))
+
+
+class RateLimited(ResourceExhausted):
+    """A caller over its request rate: 429 with `Retry-After` over REST (errors.py), RESOURCE_EXHAUSTED
+    with `retry-after` trailing metadata over gRPC (the kernel's error mapping)."""
+
+
+def charge(buckets: TokenBuckets, key: str) -> None:
+    """One request against `key`'s rate limit; raises `RateLimited` when its bucket is empty."""
+    wait = buckets.take(key)
+    if wait:
+        seconds = retry_after_header(wait)
+        raise RateLimited(f"too many requests; try again in {seconds} s", retry_after_s=int(seconds))
 
 
 @dataclass(frozen=True)

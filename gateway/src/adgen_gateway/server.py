@@ -85,7 +85,7 @@ async def build(connections: Connections) -> ServiceApp:
         servicers=[
             Servicer(
                 video_service_pb2_grpc.add_VideoServiceServicer_to_server,
-                VideoServicer(connections.db, connections.js, chunks, assets, planner),
+                VideoServicer(connections.db, connections.js, chunks, assets, planner, backends.limits),
                 "adgen.video.v1.VideoService",
             )
         ],

@@ -19,6 +19,7 @@ from adgen_gateway.auth import User, user_for_key
 from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.planner import PlannerClient
+from adgen_gateway.rate_limits import RateLimits, charge
 from adgen_gateway.video_request import budget_errors, video_request_errors
 from adgen_gateway.videos import (
     STATUS,
@@ -77,27 +78,44 @@ def _terminal_event(view: VideoView) -> events_pb2.Event:
     return event
 
 
+def _peer_host(peer: str) -> str:
+    """The address part of a gRPC peer (`ipv4:127.0.0.1:5000`, `ipv6:[::1]:5000`), without the port."""
+    return peer.rpartition(":")[0] or peer
+
+
 class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
     """Ids, page sizes and the request's own limits are checked against the contract before a call
     gets here (`adgen_kernel.validation`); what needs the database or a backend is checked here."""
 
     def __init__(
-        self, db: asyncpg.Pool, js: JetStreamContext, chunks: ChunksClient, assets: AssetsClient, planner: PlannerClient
+        self,
+        db: asyncpg.Pool,
+        js: JetStreamContext,
+        chunks: ChunksClient,
+        assets: AssetsClient,
+        planner: PlannerClient,
+        limits: RateLimits,
     ) -> None:
         self._db = db
         self._js = js
         self._chunks = chunks
         self._assets = assets
         self._planner = planner
+        self._limits = limits
 
     async def _user(self, context: grpc.aio.ServicerContext) -> User:
+        """The caller, charged one request against the same rate limits as REST: per user (REST and
+        gRPC share the bucket), or per client address when no valid key was sent."""
         metadata = dict(context.invocation_metadata() or ())
         scheme, _, key = str(metadata.get("authorization", "")).partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
+            charge(self._limits.addresses, _peer_host(context.peer()))
             raise Unauthenticated("missing API key: send 'authorization: Bearer <your key>' metadata")
         user = await user_for_key(self._db, key.strip())
         if user is None:
+            charge(self._limits.addresses, _peer_host(context.peer()))
             raise Unauthenticated("unknown API key")
+        charge(self._limits.users, user.user_id)
         return user
 
     async def _view(self, user: User, video_id: str) -> VideoView:
