@@ -245,7 +245,8 @@ async def measure_per_user(
         f"adgen (the service's code): per-user HNSW, ef_search by size, from {search_plan.INDEX_BUILD_ROWS} rows;"
         " exact below"
     )
-    chosen = search_plan.scan(queries[-1].user, await conn.fetchval(search.READY_INDEX_SQL, queries[-1].user), depth)
+    ready = await conn.fetchrow(search.READY_INDEX_SQL, queries[-1].user)
+    chosen = search_plan.scan(None if ready is None else (ready["index_name"], ready["rows_indexed"]), depth)
     index = await index_of(pool, search.INDEX_SQL, queries[-1], chosen.ef_search) if chosen.index else "exact"
     measured.append((label, *await timed(service, queries), index))
     return measured
@@ -357,7 +358,8 @@ async def measure_scale(scale: str) -> tuple[list[list[str]], list[str]]:
         + f"), {QUERIES_PER_BUCKET} queries per size bucket. COPY of the shuffled rows {load_s:.0f} s; migration "
         f"0005 (generated halfvec column) on the loaded table {migration_s:.0f} s; HNSW (m 16, ef_construction 64, "
         f"1 parallel worker) built in {build_s:.0f} s. The service's maintenance pass built {len(built)} per-user "
-        f"HNSW indexes (users with >= {search_plan.INDEX_BUILD_ROWS} rows; m 16, ef_construction 64, CREATE INDEX "
+        f"HNSW indexes (users with >= {search_plan.INDEX_BUILD_ROWS} rows; m {search_plan.INDEX_BUILD.m}, "
+        f"ef_construction {search_plan.INDEX_BUILD.ef_construction}, CREATE INDEX "
         f"CONCURRENTLY one after another: two table scans each) in {per_user_s:.0f} s. pgvector {version}, "
         f"shared_buffers {SHARED_BUFFERS}, every plan after a warm pass.",
     ]

@@ -23,9 +23,10 @@ from adgen.assets.v1 import assets_service_pb2 as pb
 from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.events.v1 import events_pb2
 from adgen_assets.embeddings import load_embedder
-from adgen_assets.search import INDEX_SETTINGS_SQL, INDEX_SQL
+from adgen_assets.search import INDEX_SETTINGS_SQL, INDEX_SQL, nearest
 from adgen_assets.search_indexes import Pass, SearchIndexes
 from adgen_assets.search_plan import (
+    INDEX_BUILD,
     INDEX_BUILD_ROWS,
     INDEX_DROP_ROWS,
     index_name,
@@ -398,6 +399,16 @@ async def test_a_large_library_is_searched_through_its_own_index_and_never_shows
                 assert [r.score for r in found] == sorted((r.score for r in found), reverse=True)
         assert np.mean(recalls) >= 0.99, recalls
 
+        # The index path's settings hold for its own session only: the pool's reset puts them back.
+        single = await create_pool(infra.database_url, min_size=1, max_size=1)
+        try:
+            found, chosen = await nearest(single, uuid.UUID(owner), vectors[0], [], 10)
+            assert chosen.index == owners_index and len(found) == 10
+            after = "SELECT current_setting('enable_sort'), current_setting('plan_cache_mode')"
+            assert tuple(await single.fetchrow(after)) == ("on", "auto")
+        finally:
+            await single.close()
+
         # Shrunk far below the threshold: the record goes first, then the index; the exact plan again.
         await db.execute(
             "DELETE FROM assets WHERE user_id = $1 AND asset_id <> ALL($2::uuid[])",
@@ -416,5 +427,39 @@ async def test_a_large_library_is_searched_through_its_own_index_and_never_shows
         scores[0] = -np.inf
         assert [r.asset.asset_id for r in found] == [mine[i] for i in np.argsort(-scores, kind="stable")[:10]]
         assert "exact" in [s.attributes.get("adgen.assets.search_scan") for s in spans.get_finished_spans()]
+    finally:
+        await pool.close()
+
+
+async def test_an_index_built_with_other_parameters_is_replaced_new_one_first(clip_assets, db, infra) -> None:  # type: ignore[no-untyped-def]
+    owner = await new_user(db)
+    rng = np.random.default_rng(8)
+    vectors = rng.normal(size=(INDEX_BUILD_ROWS, 512))
+    await insert_embedded(db, owner, (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32))
+    # The first version's index: named without a build tag, pgvector's default parameters.
+    legacy = f"assets_hnsw_{uuid.UUID(owner).hex}"
+    await db.execute(
+        f"CREATE INDEX {legacy} ON assets USING hnsw (embedding_half halfvec_cosine_ops) WHERE user_id = '{owner}'"
+    )
+    await db.execute(
+        "INSERT INTO asset_search_indexes (user_id, index_name, rows_indexed) VALUES ($1, $2, $3)",
+        uuid.UUID(owner),
+        legacy,
+        INDEX_BUILD_ROWS,
+    )
+    pool = await create_pool(infra.database_url, min_size=1, max_size=2)
+    try:
+        indexes = SearchIndexes(pool, build_rows=INDEX_BUILD_ROWS, drop_rows=INDEX_DROP_ROWS)
+        done = await maintained(indexes)
+        current = index_name(uuid.UUID(owner))
+        assert current != legacy and current in done.built and legacy in done.dropped
+        assert await valid_indexes(db, legacy, current) == {current}
+        assert (
+            await db.fetchval("SELECT index_name FROM asset_search_indexes WHERE user_id = $1", uuid.UUID(owner))
+            == current
+        )
+        options = await db.fetchval("SELECT reloptions FROM pg_class WHERE relname = $1", current)
+        assert sorted(options) == sorted(f"{k}={v}" for k, v in vars(INDEX_BUILD).items())
+        assert (await maintained(indexes)).built == []
     finally:
         await pool.close()

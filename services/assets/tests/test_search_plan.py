@@ -80,10 +80,12 @@ def test_the_vector_text_form_round_trips(vector: np.ndarray) -> None:
 
 def test_small_libraries_scan_exactly_and_indexed_ones_walk_their_own_index() -> None:
     user = uuid.uuid4()
-    assert search_plan.scan(user, None, 20) == search_plan.Scan(None)
-    indexed = search_plan.scan(user, 5_000, 20)
-    assert indexed.index == search_plan.index_name(user) and search_plan.index_owner(indexed.index) == user
-    assert len(indexed.index) <= 63  # a Postgres identifier
+    assert search_plan.scan(None, 20) == search_plan.Scan(None)
+    indexed = search_plan.scan((search_plan.index_name(user), 5_000), 20)
+    assert indexed == search_plan.Scan(search_plan.index_name(user), search_plan.ef_search(5_000, 20))
+    assert search_plan.index_owner(indexed.index) == user
+    widest = search_plan.index_name(user, search_plan.HnswBuild(m=100, ef_construction=1_000))
+    assert len(widest) <= 63  # a Postgres identifier
 
 
 def test_ef_search_grows_with_the_library_and_always_covers_the_rows_kept() -> None:
@@ -97,7 +99,18 @@ def test_ef_search_grows_with_the_library_and_always_covers_the_rows_kept() -> N
 def test_only_names_this_module_made_are_per_user_indexes() -> None:
     user = uuid.uuid4()
     assert search_plan.index_owner(search_plan.index_name(user)) == user
-    for other in ("assets_pkey", "assets_user_created", f"assets_hnsw_{{{user}}}", "assets_hnsw_xyz", "assets_hnsw_"):
+    other_build = search_plan.index_name(user, search_plan.HnswBuild(m=8, ef_construction=32))
+    assert other_build != search_plan.index_name(user) and search_plan.index_owner(other_build) == user
+    assert search_plan.index_owner(f"assets_hnsw_{user.hex}") == user  # the first version's, untagged
+    for other in (
+        "assets_pkey",
+        "assets_user_created",
+        f"assets_hnsw_{{{user}}}",
+        f"assets_hnsw_m16_{user.hex}",
+        f"assets_hnsw_x_{user.hex}",
+        "assets_hnsw_xyz",
+        "assets_hnsw_",
+    ):
         assert search_plan.index_owner(other) is None
 
 
@@ -116,8 +129,30 @@ def test_index_changes_build_the_missing_drop_the_shrunk_the_gone_and_the_invali
     changes = search_plan.index_changes(rows, existing, build_rows=1_000, drop_rows=500)
     assert changes.build == [broken, grown]  # largest library first
     assert changes.drop == sorted([name(shrunk), name(gone), name(broken)])
+    assert changes.retire == []
     # Nothing left to do once that is applied.
     after = {name(big): True, name(middling): True, name(broken): True, name(grown): True}
-    assert search_plan.index_changes(rows, after, 1_000, 500) == search_plan.IndexChanges([], [])
+    assert search_plan.index_changes(rows, after, 1_000, 500) == search_plan.IndexChanges([], [], [])
     with pytest.raises(ValueError, match="drop_rows"):
         search_plan.index_changes(rows, existing, build_rows=100, drop_rows=500)
+
+
+def test_indexes_built_with_other_parameters_are_replaced_new_one_first() -> None:
+    big, middling, shrunk, both, broken = (uuid.uuid4() for _ in range(5))
+    name = search_plan.index_name
+    old = search_plan.HnswBuild(search_plan.INDEX_BUILD.m * 2, search_plan.INDEX_BUILD.ef_construction)
+    rows = {big: 50_000, middling: 700, shrunk: 100, both: 9_000, broken: 3_000}
+    existing = {
+        f"assets_hnsw_{big.hex}": True,  # the first version's name: pgvector's default parameters
+        name(middling, old): True,  # between the thresholds, still indexed: replaced as well
+        name(shrunk, old): True,  # too small for any index now: just dropped
+        name(both, old): True,  # its replacement is already built (a pass stopped before retiring)
+        name(both): True,
+        name(broken, old): False,  # interrupted: dropped before the build
+    }
+    changes = search_plan.index_changes(rows, existing, build_rows=1_000, drop_rows=500)
+    assert changes.build == [big, broken, middling]
+    assert changes.drop == sorted([name(shrunk, old), name(broken, old)])
+    assert changes.retire == sorted([f"assets_hnsw_{big.hex}", name(middling, old), name(both, old)])
+    after = {name(u): True for u in (big, middling, both, broken)}
+    assert search_plan.index_changes(rows, after, 1_000, 500) == search_plan.IndexChanges([], [], [])

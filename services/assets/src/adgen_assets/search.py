@@ -44,29 +44,36 @@ _NEAREST = (
 _DISTANCE = "embedding_half <=> $2::vector::halfvec(512)"
 EXACT_SQL = _NEAREST.format(order=f"({_DISTANCE}) + 0")
 INDEX_SQL = _NEAREST.format(order=_DISTANCE)
-# For the index path's transaction: the walk's candidate list; a plan made for this user id (a generic
-# plan cannot prove the partial index's predicate); and no sort of the user's rows, which makes the
-# planner take the rows in the index's order rather than sort the B-tree's (its estimate favours the
-# sort up to a few thousand rows, where the exact scan measured slower).
+# For the index path: the walk's candidate list; a plan made for this user id (a generic plan cannot
+# prove the partial index's predicate); and no sort of the user's rows, which makes the planner take
+# the rows in the index's order rather than sort the B-tree's (its estimate favours the sort up to a few
+# thousand rows, where the exact scan measured slower). Session settings rather than a transaction's:
+# BEGIN and COMMIT would be two more round trips, and the pool's reset on release (RESET ALL) puts
+# them back before the connection serves anything else.
 INDEX_SETTINGS_SQL = (
-    "SELECT set_config('hnsw.ef_search', $1, true), set_config('plan_cache_mode', 'force_custom_plan', true),"
-    " set_config('enable_sort', 'off', true)"
+    "SELECT set_config('hnsw.ef_search', $1, false), set_config('plan_cache_mode', 'force_custom_plan', false),"
+    " set_config('enable_sort', 'off', false)"
 )
-READY_INDEX_SQL = "SELECT rows_indexed FROM asset_search_indexes WHERE user_id = $1"
+READY_INDEX_SQL = "SELECT index_name, rows_indexed FROM asset_search_indexes WHERE user_id = $1"
 
 
 async def nearest(
     db: asyncpg.Pool, user: uuid.UUID, vector: np.ndarray, exclude: list[uuid.UUID], limit: int
 ) -> tuple[list[asyncpg.Record], search_plan.Scan]:
     """The caller's `limit` assets nearest to `vector`, best first, never another user's row; and the
-    scan that found them (the user's own HNSW index when it is ready, else the exact one)."""
+    scan that found them (the user's own HNSW index when it is ready, else the exact one). One
+    connection throughout: three round trips and the pool's reset for the index path, two for the
+    exact one (round trips are a good part of a search's time on a busy machine, bench/report.md)."""
     depth = search_plan.rerank_depth(limit)
-    chosen = search_plan.scan(user, await db.fetchval(READY_INDEX_SQL, user), depth + len(exclude))
-    trace.get_current_span().set_attribute("adgen.assets.search_scan", chosen.index or "exact")
     args = (user, search_plan.vector_literal(vector), exclude, limit, depth)
-    if chosen.index is None:
-        return await db.fetch(EXACT_SQL, *args), chosen
-    async with db.acquire() as conn, conn.transaction():
+    async with db.acquire() as conn:
+        ready = await conn.fetchrow(READY_INDEX_SQL, user)
+        chosen = search_plan.scan(
+            None if ready is None else (ready["index_name"], ready["rows_indexed"]), depth + len(exclude)
+        )
+        trace.get_current_span().set_attribute("adgen.assets.search_scan", chosen.index or "exact")
+        if chosen.index is None:
+            return await conn.fetch(EXACT_SQL, *args), chosen
         await conn.execute(INDEX_SETTINGS_SQL, str(chosen.ef_search))
         return await conn.fetch(INDEX_SQL, *args), chosen
 

@@ -1,11 +1,13 @@
 """Keeps a partial HNSW index for each large asset library (search_plan decides which and why).
 
 One pass: count each user's embedded assets, read the per-user indexes in the catalog, and apply
-`search_plan.index_changes`: build the missing ones (largest library first) with CREATE INDEX
-CONCURRENTLY, outside any transaction, so uploads, renames and deletes carry on while it runs; then
-record the index in `asset_search_indexes`, which is what sends searches down the index path. Drops go
-the other way round: the record first (searches go back to the exact plan), then DROP INDEX
-CONCURRENTLY. An interrupted build leaves an INVALID index, which the next pass drops and builds again.
+`search_plan.index_changes`: build the missing ones (largest library first, with the graph parameters
+of `search_plan.INDEX_BUILD`) with CREATE INDEX CONCURRENTLY, outside any transaction, so uploads,
+renames and deletes carry on while it runs; then record the index in `asset_search_indexes`, which is
+what sends searches down the index path. Drops go the other way round: the record first (searches go
+back to the exact plan), then DROP INDEX CONCURRENTLY. An interrupted build leaves an INVALID index,
+which the next pass drops and builds again. An index built with other parameters (its name carries
+them) is replaced: the new one is built and recorded, then the old one dropped.
 Each pass also sets every record's `rows_indexed` to the library's current count: it picks ef_search.
 
 Every replica runs the loop; a session advisory lock lets one pass run at a time across them.
@@ -76,6 +78,9 @@ class SearchIndexes:
                     done.dropped.append(name)
                 for user in changes.build:
                     done.built.append(await self._build(conn, user))
+                for name in changes.retire:  # their replacements are recorded: no search waits on these
+                    await self._drop(conn, name)
+                    done.dropped.append(name)
                 # Libraries grow: their ef_search follows the count of this pass.
                 await conn.execute(
                     "UPDATE asset_search_indexes r SET rows_indexed = c.rows"
@@ -96,7 +101,8 @@ class SearchIndexes:
         # Identifiers and the literal cannot be parameters in DDL: both come from a uuid.UUID.
         await conn.execute(
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON assets"
-            f" USING hnsw (embedding_half halfvec_cosine_ops) WHERE user_id = '{user}'"
+            f" USING hnsw (embedding_half halfvec_cosine_ops) WITH ({search_plan.INDEX_BUILD.options})"
+            f" WHERE user_id = '{user}'"
         )
         rows = await conn.fetchval(
             "SELECT count(*) FROM assets WHERE user_id = $1 AND embedding_half IS NOT NULL", user
@@ -104,7 +110,7 @@ class SearchIndexes:
         recorded = await conn.fetchval(
             "INSERT INTO asset_search_indexes (user_id, index_name, rows_indexed)"
             " SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM users WHERE user_id = $1)"
-            " ON CONFLICT (user_id) DO UPDATE SET rows_indexed = $3, built_at = now() RETURNING true",
+            " ON CONFLICT (user_id) DO UPDATE SET index_name = $2, rows_indexed = $3, built_at = now() RETURNING true",
             user,
             name,
             rows,

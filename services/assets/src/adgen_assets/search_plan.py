@@ -12,7 +12,11 @@ side by side at 100 000 vectors / 100 users and 1 000 000 / 1 000 (bench/report.
   recall 1.0 but costs ~1-2 us per row: under 5 ms p95 only for libraries under ~1 000 rows.
 * A partial HNSW index over one user's rows (`search_indexes` builds it once a library passes
   `INDEX_BUILD_ROWS`) has no filter to lose rows to: its graph holds only that user's vectors, so a
-  walk with a generous `ef_search` finds the true neighbours, and latency grows with log(rows).
+  walk with a generous `ef_search` finds the true neighbours. Its cost is the graph elements the walk
+  visits (~1-1.5 us each, measured as buffer hits), and on the bench's vectors (isotropic 512-dim
+  noise around 4 centres per user: the true neighbours are nearly equidistant from the query, so the
+  graph has little locality to follow) recall 0.99 takes ~2 000 visits at 10k rows, ~3 000 at 20k,
+  ~7 700 at 50k and ~13 000 at 150k.
 
 So: libraries under the threshold take the exact plan; larger ones with a ready index take the
 index, walked with `ef_search(rows)` and its best `rerank_depth` re-scored at full precision. The
@@ -20,13 +24,26 @@ planner uses a partial index only when it sees the user id at plan time, so that
 `plan_cache_mode = force_custom_plan` (the id stays a bound parameter). A library that passed the
 threshold before its index is built keeps the exact plan: slower, never less correct.
 
-Measured at 1M (one run, 2 shared cores under load): p95 ms / recall@10 for libraries < 1k, 1k-10k
-and >= 10k rows 3.1 / 1.000, 5.2 / 1.000, 17.5 / 0.990, against 5.2, 24.1 and 239.1 ms for the exact
-plan alone. The largest libraries miss 5 ms: recall 0.99 on the bench's vectors needs ef_search 300-500.
+How the graph is built (`INDEX_BUILD`) was measured against the walk on single libraries of 5k-150k
+rows (recall@10 after the re-score, 100 queries each, load average 0.5-2 on 2 cores). m 16, 24 and
+32 with ef_construction 64, 128 and 200 all lie on one curve of recall against elements visited: a
+larger m reaches a recall at a smaller ef_search, but visits as many elements to get there, so no
+build bought latency at equal recall (at 150k rows and 7 400-8 600 visits: 0.950 for m 16 / 64,
+0.964 for 24 / 64, 0.956 for 32 / 64, 0.958 for 32 / 128). ef_construction above 64 changed nothing
+measurable. What m 32
+does buy is reach: m 16 needs ef_search ~1 000 (pgvector's ceiling) for 0.99 at 150k rows (0.95 at
+400), m 32 gets there at ~450. So m 32 / ef_construction 64: 2.3x m 16's build time (150k rows: 251 s
+against 109 s, one core, 1 GB maintenance_work_mem), where m 32 / 128 took 443 s for the same recall.
+
+The walk then meets 5 ms only up to ~20k rows: recall 0.99 costs ~11 ms at 50k and ~20 ms at 150k
+of execution alone on the bench's 2 cores. The service at 1M (bench/report.md, load average 1-2):
+p95 ms / recall@10 for libraries < 1k, 1k-10k and >= 10k rows 2.9 / 1.000, 3.7 / 0.999 and
+18.9 / 0.998, against 3.2, 21.0 and 202.0 ms for the exact plan alone.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,8 +69,31 @@ RERANK_MARGIN = 10
 INDEX_BUILD_ROWS = 1_000
 INDEX_DROP_ROWS = 500
 INDEX_PREFIX = "assets_hnsw_"
+
+
+@dataclass(frozen=True)
+class HnswBuild:
+    """How a per-user HNSW graph is built: pgvector's `m` (links per node, twice that on the ground
+    layer) and `ef_construction` (the candidate list while linking)."""
+
+    m: int
+    ef_construction: int
+
+    @property
+    def tag(self) -> str:
+        return f"m{self.m}_e{self.ef_construction}"
+
+    @property
+    def options(self) -> str:
+        """The index's WITH clause."""
+        return f"m = {self.m}, ef_construction = {self.ef_construction}"
+
+
+_TAG = re.compile(r"m[0-9]+_e[0-9]+")
+INDEX_BUILD = HnswBuild(m=32, ef_construction=64)  # measured in the module docstring
 EF_SEARCH_MAX = 1_000  # pgvector's ceiling
-EF_BY_ROWS = ((5_000, 100), (20_000, 200), (50_000, 300), (2**63, 500))  # (libraries under, ef_search)
+# (libraries under, ef_search) for INDEX_BUILD's graphs, see ef_search().
+EF_BY_ROWS = ((10_000, 60), (20_000, 100), (35_000, 200), (50_000, 300), (100_000, 400), (2**63, 600))
 
 
 @dataclass(frozen=True)
@@ -105,30 +145,39 @@ class Scan:
     ef_search: int = 0
 
 
-def scan(user: uuid.UUID, rows_indexed: int | None, depth: int) -> Scan:
-    """The index path for a user whose index is ready (`rows_indexed` when it was built), else exact."""
-    if rows_indexed is None:
+def scan(ready: tuple[str, int] | None, depth: int) -> Scan:
+    """The index path for a user whose index is ready (`ready`: its name and the library's rows, as
+    recorded by the maintenance pass), else the exact one."""
+    if ready is None:
         return Scan(None)
-    return Scan(index_name(user), ef_search(rows_indexed, depth))
+    index, rows = ready
+    return Scan(index, ef_search(rows, depth))
 
 
 def ef_search(rows: int, depth: int) -> int:
     """The HNSW candidate list for a library of `rows`, never fewer than twice the rows the search keeps.
-    Measured on the bench's clustered vectors at 1M rows: recall@10 for 1k-10k-row libraries 0.999 at
-    ef_search 100; for 10k-180k rows 0.954 at 100, 0.977 at 200, 0.989 at 300, 0.995 at 500."""
+    The smallest that gave recall@10 >= 0.99 at the top of each band on the bench's vectors, m 32 /
+    ef_construction 64 (100 queries each): 10k rows 0.994 at 60; 20k 0.998 at 100 (0.992 at 80); 35k
+    0.995 at 200 (0.991 at 150); 50k 0.991 at 300, 0.995 at 400; 150k 0.989 at 400 (0.994 at 600 with
+    ef_construction 128)."""
     base = next(ef for limit, ef in EF_BY_ROWS if rows < limit)
     return min(EF_SEARCH_MAX, max(base, 2 * depth))
 
 
-def index_name(user: uuid.UUID) -> str:
-    return f"{INDEX_PREFIX}{user.hex}"
+def index_name(user: uuid.UUID, build: HnswBuild | None = None) -> str:
+    """`assets_hnsw_<m>_<ef_construction>_<user hex>`: the name says how the graph was built, so that
+    a change of INDEX_BUILD shows in the catalog as indexes to replace."""
+    return f"{INDEX_PREFIX}{(build or INDEX_BUILD).tag}_{user.hex}"
 
 
 def index_owner(name: str) -> uuid.UUID | None:
-    """The user a per-user index belongs to, from its name; None for any other index."""
+    """The user a per-user index belongs to, from its name; None for any other index. Names without a
+    build tag (`assets_hnsw_<user hex>`) are the first version's, built with pgvector's defaults."""
     if not name.startswith(INDEX_PREFIX):
         return None
-    suffix = name.removeprefix(INDEX_PREFIX)
+    tag, _, suffix = name.removeprefix(INDEX_PREFIX).rpartition("_")
+    if tag and not _TAG.fullmatch(tag):
+        return None
     try:
         owner = uuid.UUID(hex=suffix)
     except ValueError:
@@ -139,7 +188,8 @@ def index_owner(name: str) -> uuid.UUID | None:
 @dataclass(frozen=True)
 class IndexChanges:
     build: list[uuid.UUID]  # users to build an index for, largest library first
-    drop: list[str]  # index names to drop
+    drop: list[str]  # index names to drop before the builds
+    retire: list[str]  # indexes built otherwise than INDEX_BUILD, to drop once their replacement is built
 
 
 def index_changes(
@@ -151,19 +201,24 @@ def index_changes(
     """What the maintenance pass changes. `embedded_rows`: each user's embedded assets (users with
     none may be absent); `existing`: the per-user indexes in the catalog, name -> valid. An invalid
     index (a build that was interrupted) is dropped and built again; an index of a user who shrank
-    below `drop_rows`, or is gone, is dropped."""
+    below `drop_rows`, or is gone, is dropped. A valid index built with other parameters than
+    INDEX_BUILD is replaced: the new one is built first and the old one retired after it, so that the
+    library is never without an index meanwhile."""
     if not 0 <= drop_rows <= build_rows:
         raise ValueError(f"drop_rows {drop_rows} must be between 0 and build_rows {build_rows}")
-    drop = []
-    kept = set()
+    drop, retire = [], []
+    kept, stale = set(), set()
     for name, valid in existing.items():
         owner = index_owner(name)
         if owner is None:
             continue
-        if valid and embedded_rows.get(owner, 0) >= drop_rows:
+        if not valid or embedded_rows.get(owner, 0) < drop_rows:
+            drop.append(name)
+        elif name == index_name(owner):
             kept.add(owner)
         else:
-            drop.append(name)
-    build = [u for u, n in embedded_rows.items() if n >= build_rows and u not in kept]
+            retire.append(name)
+            stale.add(owner)
+    build = [u for u, n in embedded_rows.items() if (n >= build_rows or u in stale) and u not in kept]
     build.sort(key=lambda u: -embedded_rows[u])
-    return IndexChanges(build, sorted(drop))
+    return IndexChanges(build, sorted(drop), sorted(retire))
