@@ -4,6 +4,7 @@ advance and play the result; the same with the event stream blocked, so the page
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
@@ -220,6 +221,35 @@ async def test_upload_preview_start_watch_and_play(stack, browser, tmp_path, rep
     artifacts.mkdir(exist_ok=True)
     shutil.copy(shot, artifacts / "web-page.png")
     assert shot.stat().st_size > 10_000
+    assert problems.seen == []
+
+
+async def test_a_video_opened_mid_render_never_moves_the_bar_back(stack, browser) -> None:  # type: ignore[no-untyped-def]
+    """The event stream replays a video's history from its start, each event with the progress of its
+    time; a page opened on a running video has shown the current progress already, so the replayed
+    older snapshots must not pull the bar back to 0."""
+    key = await stack.new_user(f"web-mid-{uuid.uuid4().hex[:8]}")
+    prompt = "10 second ad for a cast iron skillet, sizzling"
+    async with stack.client(key) as client:
+        created = await client.post("/v1/videos", json={"prompt": prompt, "duration_s": 10})
+        assert created.status_code == 202, created.text
+        video_path = f"/v1/videos/{created.json()['id']}"
+        for _ in range(1200):
+            if (await client.get(video_path)).json()["progress"].get("percent", 0) > 0:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the video never progressed")
+    page, problems = await open_page(browser, stack.url)
+    await sign_in(page, key)
+    await page.get_by_role("button", name=prompt).click()
+    duration = await play_result(page)
+    assert abs(duration - 10.0) < 0.2, duration
+    assert await page.locator("#transport").get_attribute("data-mode") == "sse", "followed by the stream"
+    percents = await page.evaluate("() => window.percents")
+    assert percents[0] > 0, percents
+    assert percents == sorted(percents), f"the bar went backwards: {percents}"
+    assert percents[-1] == 100.0
     assert problems.seen == []
 
 

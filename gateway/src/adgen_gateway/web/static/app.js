@@ -16,7 +16,7 @@ const STATUS_NAMES = { VIDEO_STATUS_QUEUED: "Queued", VIDEO_STATUS_PLANNING: "Pl
 let api = null;
 // One seed per page: a preview and the start that follows it, with the same inputs, get the same plan.
 const seed = crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
-const watching = { id: null, follower: null, chunks: new Set(), framesShown: 0, framesWanted: 0, loading: false };
+const watching = { id: null, follower: null, chunks: new Set(), framesShown: 0, framesWanted: 0, loading: false, shownAt: 0 };
 let pastToken = null;
 
 function el(tag, props = {}, ...children) {
@@ -263,6 +263,13 @@ $("video-form").addEventListener("submit", (event) => {
 
 function renderProgress(progress, kind, event) {
   const p = progress || {};
+  if (kind === "chunk_ready" && event && event.chunk_ready) watching.chunks.add(Number(event.chunk_ready.chunk_index || 0));
+  // The stream replays the video's history from its start, each event with the progress as it was
+  // then, while the page has already shown the current state: an older snapshot must not move the
+  // bar back. (A retry's progress is newer, so it is shown.)
+  const at = p.updated_at ? Date.parse(p.updated_at) : NaN;
+  if (at < watching.shownAt) return;
+  if (!Number.isNaN(at)) watching.shownAt = at;
   const percent = Number(p.percent || 0);
   $("bar").value = percent;
   $("percent").textContent = `${Math.floor(percent)}%`;
@@ -280,7 +287,6 @@ function renderProgress(progress, kind, event) {
   $("cost").textContent = usd(micros(p.cost_micros));
   $("eta").textContent = p.eta_s === undefined || p.eta_s === null ? "—" : p.eta_s > 0 ? duration(p.eta_s) : "done";
 
-  if (kind === "chunk_ready" && event && event.chunk_ready) watching.chunks.add(Number(event.chunk_ready.chunk_index || 0));
   renderChunks(Number(p.chunks_total || 0), Number(p.chunks_done || 0));
   watching.framesWanted = Math.max(watching.framesWanted, Number(p.frames_done || 0));
   if (kind === "frame_ready" || watching.framesWanted > watching.framesShown) loadFrames();
@@ -370,7 +376,15 @@ function showResult(video) {
 
 function resetWatch(id) {
   if (watching.follower) watching.follower.stop();
-  Object.assign(watching, { id, follower: null, chunks: new Set(), framesShown: 0, framesWanted: 0, loading: false });
+  Object.assign(watching, {
+    id,
+    follower: null,
+    chunks: new Set(),
+    framesShown: 0,
+    framesWanted: 0,
+    loading: false,
+    shownAt: 0,
+  });
   $("frames").replaceChildren();
   $("chunks").replaceChildren();
   $("result").hidden = true;
