@@ -30,11 +30,12 @@ from adgen.video.v1 import video_service_pb2_grpc
 from adgen_chunks.model_registry import REGISTRY
 from adgen_chunks.providers import ClipProviders, StudioClips
 from adgen_chunks.rendering import Chunks
-from adgen_chunks.replicate_video import TAG_INPUT, ReplicateVideo, ReplicateVideoConfig
+from adgen_chunks.replicate_video import ReplicateVideo, ReplicateVideoConfig
 from adgen_chunks.settings import ChunksSettings
 from adgen_kernel import keys
 from adgen_kernel.budget import BudgetExceeded
 from adgen_kernel.errors import is_retryable
+from adgen_kernel.replicate_tags import TAG_INPUT
 from adgen_kernel.serve import Connections, ServiceApp, grpc_channel, start_service
 from adgen_kernel.video_state import reserve_budget, to_json
 from adgen_storyboard.frames import Storyboard

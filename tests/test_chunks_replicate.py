@@ -27,10 +27,11 @@ from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen_chunks.model_registry import REGISTRY
 from adgen_chunks.providers import ClipProviders, StudioClips
 from adgen_chunks.rendering import Chunks, decode_png
-from adgen_chunks.replicate_video import TAG_INPUT, ReplicateVideo, ReplicateVideoConfig
+from adgen_chunks.replicate_video import ReplicateVideo, ReplicateVideoConfig
 from adgen_chunks.settings import ChunksSettings
 from adgen_kernel import keys
 from adgen_kernel.jetstream import WorkContext
+from adgen_kernel.replicate_tags import TAG_INPUT
 from adgen_kernel.serve import Connections, ServiceApp, start_service
 from adgen_kernel.storage import ObjectStore
 from adgen_kernel.video_state import to_json

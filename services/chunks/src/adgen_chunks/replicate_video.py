@@ -45,14 +45,10 @@ from adgen_kernel.provider_calls import (
     may_have_landed,
     raise_when_throttled,
 )
+from adgen_kernel.replicate_tags import TAG_INPUT, TERMINAL, UNSUCCESSFUL, find_by_tag
 
 log = get_logger(__name__)
 
-TAG_INPUT = "adgen_tag"
-TERMINAL = ("succeeded", "failed", "canceled")
-UNSUCCESSFUL = ("failed", "canceled")
-# How far back a lost create is looked for: Replicate lists newest first, 100 a page.
-RECONCILE_PAGES = 5
 
 T = TypeVar("T")
 
@@ -222,16 +218,11 @@ class ReplicateVideo:
 
     async def _find(self, call: ProviderCall, tag: str) -> Prediction | None:
         """The newest live prediction carrying `tag`, among the recent ones."""
-        cursor: Any = ...
-        for _ in range(RECONCILE_PAGES):
-            page = await self._request(call, "list", lambda cursor=cursor: self._client.predictions.async_list(cursor))
-            for prediction in page.results:
-                if (prediction.input or {}).get(TAG_INPUT) == tag and prediction.status not in UNSUCCESSFUL:
-                    return prediction
-            if not page.next:
-                return None
-            cursor = page.next
-        return None
+
+        def page(cursor: Any) -> Awaitable[Any]:
+            return self._request(call, "list", lambda: self._client.predictions.async_list(cursor))
+
+        return await find_by_tag(page, tag)
 
     async def _wait(self, call: ProviderCall, prediction: Prediction) -> Prediction:
         interval = self._config.poll_interval_s

@@ -47,6 +47,7 @@ from adgen_kernel.provider_calls import (
     http_status,
     raise_when_throttled,
 )
+from adgen_kernel.replicate_tags import TERMINAL
 from adgen_kernel.serve import Connections
 from adgen_kernel.video_state import record_cost, reserve_budget
 from adgen_refine.music import ENERGY_TEMPO, archetype_bpm, fit_with_fades, normalise_loudness
@@ -57,7 +58,6 @@ log = get_logger(__name__)
 MUSICGEN: Final = "meta/musicgen"
 MUSICGEN_MODEL: Final = "stereo-large"
 PRICE_MICROS: Final = 150_000  # per track
-TERMINAL: Final = ("succeeded", "failed", "canceled")
 _MAX_DOWNLOAD_BYTES: Final = 64 * 1024 * 1024  # a minute of 48 kHz stereo float WAV is 23 MB
 
 _STYLES: Final = {

@@ -42,6 +42,7 @@ from adgen_kernel.provider_calls import (
     may_have_landed,
     raise_when_throttled,
 )
+from adgen_kernel.replicate_tags import TAG_INPUT, TERMINAL, UNSUCCESSFUL, find_by_tag
 from adgen_storyboard.control_image import cover, place_edges, png_data_uri
 from adgen_storyboard.image_bounds import UnusableImage, read_bounded
 from adgen_storyboard.providers import BeatImage, BeatImageRequest
@@ -58,11 +59,6 @@ CONTROL_STRENGTH = 0.5
 CONTROL_STEPS = 45
 CONTROL_GUIDANCE = 5.0
 FLUX_ASPECTS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
-TERMINAL = ("succeeded", "failed", "canceled")
-UNSUCCESSFUL = ("failed", "canceled")
-TAG_INPUT = "adgen_tag"  # an extra input the models ignore: finds a create whose answer was lost
-# How far back a lost create is looked for: Replicate lists newest first, 100 a page.
-RECONCILE_PAGES = 5
 
 T = TypeVar("T")
 
@@ -313,17 +309,12 @@ class ReplicateImages:
         return prediction
 
     async def _find(self, call: ProviderCall, tag: str) -> Prediction | None:
-        """The newest live prediction carrying `tag`, among the recent ones (listed newest first)."""
-        cursor: Any = ...
-        for _ in range(RECONCILE_PAGES):
-            page = await self._request(call, "list", lambda cursor=cursor: self._client.predictions.async_list(cursor))
-            for prediction in page.results:
-                if (prediction.input or {}).get(TAG_INPUT) == tag and prediction.status not in UNSUCCESSFUL:
-                    return prediction
-            if not page.next:
-                return None
-            cursor = page.next
-        return None
+        """The newest live prediction carrying `tag`, among the recent ones."""
+
+        def page(cursor: Any) -> Awaitable[Any]:
+            return self._request(call, "list", lambda: self._client.predictions.async_list(cursor))
+
+        return await find_by_tag(page, tag)
 
     @staticmethod
     async def _output_url(model: str, prediction: Prediction, record: PredictionRecord) -> str:
