@@ -18,9 +18,9 @@ import cv2
 import grpc
 import numpy as np
 import pytest
+from driven import driven_chunks, driven_storyboard
 from fakes.replicate_api import FakeReplicate, video_output
 
-from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2 as planner_pb
@@ -28,19 +28,15 @@ from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen.video.v1 import video_service_pb2 as video_pb
 from adgen.video.v1 import video_service_pb2_grpc
 from adgen_chunks.model_registry import REGISTRY
-from adgen_chunks.providers import ClipProviders, StudioClips
 from adgen_chunks.rendering import Chunks
-from adgen_chunks.replicate_video import ReplicateVideo, ReplicateVideoConfig
-from adgen_chunks.settings import ChunksSettings
+from adgen_chunks.replicate_video import ReplicateVideoConfig
 from adgen_kernel import keys
 from adgen_kernel.budget import BudgetExceeded
 from adgen_kernel.errors import is_retryable
 from adgen_kernel.replicate_tags import TAG_INPUT
-from adgen_kernel.serve import Connections, ServiceApp, grpc_channel, start_service
 from adgen_kernel.video_state import reserve_budget, to_json
 from adgen_storyboard.frames import Storyboard
 from adgen_storyboard.replicate_images import FLUX_DEV, PRICE_MICROS, ReplicateConfig, ReplicateImages
-from adgen_storyboard.settings import StoryboardSettings
 
 pytestmark = pytest.mark.xdist_group("stack")
 
@@ -60,62 +56,19 @@ def fake() -> Iterator[FakeReplicate]:
 @pytest.fixture(scope="module")
 async def chunks(stack, fake: FakeReplicate) -> AsyncIterator[Chunks]:  # type: ignore[no-untyped-def]
     """Chunks on the stack's infrastructure, paying Replicate (the fake); driven by the tests."""
-    e = stack.endpoints
-    settings = ChunksSettings(
-        nats_url=e.nats_url,
-        database_url=e.database_url,
-        s3_endpoint=e.s3_endpoint,
-        s3_access_key=e.s3_access_key,
-        s3_secret_key=e.s3_secret_key,
-        s3_region=e.s3_region,
-        s3_bucket=e.s3_bucket,
-        log_json=True,
-    )
     config = ReplicateVideoConfig(
         api_token=fake.token, base_url=fake.url, poll_interval_s=0.01, longest_poll_s=0.05, backoff_s=0.01
     )
-    built: list[Chunks] = []
-
-    async def factory(connections: Connections) -> ServiceApp:
-        providers = ClipProviders(StudioClips(), ReplicateVideo(config))
-        built.append(Chunks(connections, providers))
-        return ServiceApp(on_close=[providers.aclose])
-
-    running = await start_service("chunks-budget", settings, factory)
-    try:
-        yield built[0]
-    finally:
-        await running.stop()
+    async with driven_chunks(stack, config, "chunks-budget") as chunks:
+        yield chunks
 
 
 @pytest.fixture(scope="module")
 async def storyboard(stack, fake: FakeReplicate) -> AsyncIterator[Storyboard]:  # type: ignore[no-untyped-def]
     """A Storyboard drawing with Replicate's flux-dev (the fake), driven by the tests."""
-    e = stack.endpoints
-    settings = StoryboardSettings(
-        nats_url=e.nats_url,
-        database_url=e.database_url,
-        s3_endpoint=e.s3_endpoint,
-        s3_access_key=e.s3_access_key,
-        s3_secret_key=e.s3_secret_key,
-        s3_region=e.s3_region,
-        s3_bucket=e.s3_bucket,
-        assets_addr=stack.address("assets"),
-        log_json=True,
-    )
     images = ReplicateImages(ReplicateConfig(api_token=fake.token, base_url=fake.url, poll_interval_s=0.01))
-    built: list[Storyboard] = []
-
-    async def factory(connections: Connections) -> ServiceApp:
-        channel = grpc_channel(stack.address("assets"))
-        built.append(Storyboard(connections, assets_service_pb2_grpc.AssetsServiceStub(channel), images))
-        return ServiceApp(on_close=[channel.close, images.aclose])
-
-    running = await start_service("storyboard-budget", settings, factory)
-    try:
-        yield built[0]
-    finally:
-        await running.stop()
+    async with driven_storyboard(stack, images, "storyboard-budget") as storyboard:
+        yield storyboard
 
 
 @pytest.fixture

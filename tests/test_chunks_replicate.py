@@ -17,6 +17,7 @@ import cv2
 import grpc
 import numpy as np
 import pytest
+from driven import driven_chunks
 from fakes.replicate_api import FakeReplicate, Script, data_uri_image, video_output
 from media_checks import decode
 
@@ -25,14 +26,11 @@ from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2 as planner_pb
 from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen_chunks.model_registry import REGISTRY
-from adgen_chunks.providers import ClipProviders, StudioClips
 from adgen_chunks.rendering import Chunks, decode_png
-from adgen_chunks.replicate_video import ReplicateVideo, ReplicateVideoConfig
-from adgen_chunks.settings import ChunksSettings
+from adgen_chunks.replicate_video import ReplicateVideoConfig
 from adgen_kernel import keys
 from adgen_kernel.jetstream import WorkContext
 from adgen_kernel.replicate_tags import TAG_INPUT
-from adgen_kernel.serve import Connections, ServiceApp, start_service
 from adgen_kernel.storage import ObjectStore
 from adgen_kernel.video_state import to_json
 
@@ -52,19 +50,8 @@ def fake() -> Iterator[FakeReplicate]:
 
 @pytest.fixture(scope="module")
 async def chunks(stack, fake: FakeReplicate) -> AsyncIterator[Chunks]:  # type: ignore[no-untyped-def]
-    """A Chunks with Replicate on the stack's infrastructure and no worker of its own: the stack's
-    chunks service keeps the queue, this one is driven by the tests."""
-    e = stack.endpoints
-    settings = ChunksSettings(
-        nats_url=e.nats_url,
-        database_url=e.database_url,
-        s3_endpoint=e.s3_endpoint,
-        s3_access_key=e.s3_access_key,
-        s3_secret_key=e.s3_secret_key,
-        s3_region=e.s3_region,
-        s3_bucket=e.s3_bucket,
-        log_json=True,
-    )
+    """A Chunks with Replicate and no worker of its own: the stack's chunks service keeps the queue,
+    this one is driven by the tests."""
     config = ReplicateVideoConfig(
         api_token=fake.token,
         base_url=fake.url,
@@ -73,18 +60,8 @@ async def chunks(stack, fake: FakeReplicate) -> AsyncIterator[Chunks]:  # type: 
         backoff_s=0.01,
         request_timeout_s=0.5,
     )
-    built: list[Chunks] = []
-
-    async def factory(connections: Connections) -> ServiceApp:
-        providers = ClipProviders(StudioClips(), ReplicateVideo(config))
-        built.append(Chunks(connections, providers))
-        return ServiceApp(on_close=[providers.aclose])
-
-    running = await start_service("chunks-under-test", settings, factory)
-    try:
-        yield built[0]
-    finally:
-        await running.stop()
+    async with driven_chunks(stack, config) as chunks:
+        yield chunks
 
 
 def store(stack) -> ObjectStore:  # type: ignore[no-untyped-def]

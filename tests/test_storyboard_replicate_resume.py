@@ -18,6 +18,7 @@ import cv2
 import grpc
 import numpy as np
 import pytest
+from driven import driven_storyboard
 from fakes.replicate_api import FakeReplicate, Script
 from PIL import Image
 
@@ -25,7 +26,6 @@ from adgen.assets.v1 import assets_service_pb2 as assets_pb
 from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen_kernel import keys
-from adgen_kernel.serve import Connections, ServiceApp, grpc_channel, start_service
 from adgen_kernel.video_state import to_json
 from adgen_storyboard.frames import Storyboard
 from adgen_storyboard.replicate_images import (
@@ -36,7 +36,6 @@ from adgen_storyboard.replicate_images import (
     ReplicateConfig,
     ReplicateImages,
 )
-from adgen_storyboard.settings import StoryboardSettings
 from adgen_storyboard.studio import decode_image
 
 pytestmark = pytest.mark.xdist_group("stack")
@@ -53,35 +52,13 @@ def fake() -> Iterator[FakeReplicate]:
 
 @pytest.fixture(scope="module")
 async def storyboard(stack, fake: FakeReplicate) -> AsyncIterator[Storyboard]:  # type: ignore[no-untyped-def]
-    """A Storyboard with Replicate on the stack's infrastructure and no worker of its own: the test
-    drives it, and stands in for the worker that dies and the one that takes the frame over."""
-    e = stack.endpoints
-    settings = StoryboardSettings(
-        nats_url=e.nats_url,
-        database_url=e.database_url,
-        s3_endpoint=e.s3_endpoint,
-        s3_access_key=e.s3_access_key,
-        s3_secret_key=e.s3_secret_key,
-        s3_region=e.s3_region,
-        s3_bucket=e.s3_bucket,
-        assets_addr=stack.address("assets"),
-        log_json=True,
-    )
+    """A Storyboard with Replicate and no worker of its own: the test drives it, and stands in for the
+    worker that dies and the one that takes the frame over."""
     images = ReplicateImages(
         ReplicateConfig(api_token=fake.token, base_url=fake.url, poll_interval_s=0.01, backoff_s=0.01)
     )
-    built: list[Storyboard] = []
-
-    async def factory(connections: Connections) -> ServiceApp:
-        channel = grpc_channel(stack.address("assets"))
-        built.append(Storyboard(connections, assets_service_pb2_grpc.AssetsServiceStub(channel), images))
-        return ServiceApp(on_close=[channel.close, images.aclose])
-
-    running = await start_service("storyboard-resume-under-test", settings, factory)
-    try:
-        yield built[0]
-    finally:
-        await running.stop()
+    async with driven_storyboard(stack, images, "storyboard-resume-under-test") as storyboard:
+        yield storyboard
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import cv2
 import grpc
 import numpy as np
 import pytest
+from driven import driven_storyboard
 from fakes.replicate_api import FakeReplicate, huge_png_header
 from PIL import Image
 from structlog.testing import capture_logs
@@ -28,15 +29,13 @@ from adgen.planner.v1 import planner_service_pb2 as planner_pb
 from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen_kernel import keys
 from adgen_kernel.jetstream import WorkContext
-from adgen_kernel.serve import Connections, ServiceApp, grpc_channel, start_service
 from adgen_kernel.storage import ObjectStore
 from adgen_kernel.video_state import to_json
 from adgen_storyboard.control_image import canny_edges, place_edges
 from adgen_storyboard.frames import Storyboard
 from adgen_storyboard.image_bounds import read_bounded
-from adgen_storyboard.providers import ImageProvider, StudioImages
+from adgen_storyboard.providers import StudioImages
 from adgen_storyboard.replicate_images import FLUX_CONTROLNET, FLUX_DEV, ReplicateConfig, ReplicateImages
-from adgen_storyboard.settings import StoryboardSettings
 from adgen_storyboard.studio import decode_image
 
 pytestmark = pytest.mark.xdist_group("stack")
@@ -50,48 +49,16 @@ def fake() -> Iterator[FakeReplicate]:
         yield server
 
 
-def settings(stack) -> StoryboardSettings:  # type: ignore[no-untyped-def]
-    e = stack.endpoints
-    return StoryboardSettings(
-        nats_url=e.nats_url,
-        database_url=e.database_url,
-        s3_endpoint=e.s3_endpoint,
-        s3_access_key=e.s3_access_key,
-        s3_secret_key=e.s3_secret_key,
-        s3_region=e.s3_region,
-        s3_bucket=e.s3_bucket,
-        assets_addr=stack.address("assets"),
-        log_json=True,
-    )
-
-
-async def storyboard_with(stack, images: ImageProvider) -> AsyncIterator[Storyboard]:  # type: ignore[no-untyped-def]
-    """A Storyboard on the stack's infrastructure with the given provider; no worker of its own, so
-    the stack's storyboard service keeps the frame queue and this one is driven by the test."""
-    built: list[Storyboard] = []
-
-    async def factory(connections: Connections) -> ServiceApp:
-        channel = grpc_channel(stack.address("assets"))
-        built.append(Storyboard(connections, assets_service_pb2_grpc.AssetsServiceStub(channel), images))
-        return ServiceApp(on_close=[channel.close, images.aclose])
-
-    running = await start_service("storyboard-under-test", settings(stack), factory)
-    try:
-        yield built[0]
-    finally:
-        await running.stop()
-
-
 @pytest.fixture(scope="module")
 async def replicate_storyboard(stack, fake: FakeReplicate) -> AsyncIterator[Storyboard]:  # type: ignore[no-untyped-def]
     config = ReplicateConfig(api_token=fake.token, base_url=fake.url, poll_interval_s=0.01, backoff_s=0.01)
-    async for storyboard in storyboard_with(stack, ReplicateImages(config)):
+    async with driven_storyboard(stack, ReplicateImages(config)) as storyboard:
         yield storyboard
 
 
 @pytest.fixture(scope="module")
 async def studio_storyboard(stack) -> AsyncIterator[Storyboard]:  # type: ignore[no-untyped-def]
-    async for storyboard in storyboard_with(stack, StudioImages()):
+    async with driven_storyboard(stack, StudioImages()) as storyboard:
         yield storyboard
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import Stack
+from driven import driven_chunks
 from fakes.replicate_api import FakeReplicate, Script, video_output
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
@@ -20,12 +21,9 @@ from test_chunks_replicate import chunk_ledger, new_video, planned_spec
 
 from adgen.events.v1 import events_pb2
 from adgen_chunks.model_registry import REGISTRY
-from adgen_chunks.providers import ClipProviders, StudioClips
 from adgen_chunks.rendering import Chunks
-from adgen_chunks.replicate_video import ReplicateVideo, ReplicateVideoConfig
-from adgen_chunks.settings import ChunksSettings
+from adgen_chunks.replicate_video import ReplicateVideoConfig
 from adgen_kernel.jetstream import WorkContext
-from adgen_kernel.serve import Connections, ServiceApp, start_service
 
 PLAN_CHUNKS = "/adgen.chunks.v1.ChunksService/PlanChunks"
 HAILUO = REGISTRY["hailuo_fast"]
@@ -152,32 +150,11 @@ def fake() -> Iterator[FakeReplicate]:
 @pytest.fixture(scope="module")
 async def replicate_chunks(stack: Stack, fake: FakeReplicate) -> AsyncIterator[Chunks]:
     """A Chunks rendering through the fake Replicate, driven by the test (no worker of its own)."""
-    e = stack.endpoints
-    settings = ChunksSettings(
-        nats_url=e.nats_url,
-        database_url=e.database_url,
-        s3_endpoint=e.s3_endpoint,
-        s3_access_key=e.s3_access_key,
-        s3_secret_key=e.s3_secret_key,
-        s3_region=e.s3_region,
-        s3_bucket=e.s3_bucket,
-        log_json=True,
-    )
     config = ReplicateVideoConfig(
         api_token=fake.token, base_url=fake.url, poll_interval_s=0.01, longest_poll_s=0.05, backoff_s=0.01
     )
-    built: list[Chunks] = []
-
-    async def factory(connections: Connections) -> ServiceApp:
-        providers = ClipProviders(StudioClips(), ReplicateVideo(config))
-        built.append(Chunks(connections, providers))
-        return ServiceApp(on_close=[providers.aclose])
-
-    running = await start_service("chunks-traced", settings, factory)
-    try:
-        yield built[0]
-    finally:
-        await running.stop()
+    async with driven_chunks(stack, config, "chunks-traced") as chunks:
+        yield chunks
 
 
 def descendants(spans: list[ReadableSpan], root: ReadableSpan) -> list[ReadableSpan]:
