@@ -191,11 +191,14 @@ def chunks_factory(trace: Trace, latency_s: float, clip_slots: int | None) -> Ca
     return build
 
 
-def storyboard_factory(trace: Trace, latency_s: float) -> Callable[[Connections], object]:
-    """The storyboard service with the simulated image provider."""
+def storyboard_factory(trace: Trace, latency_s: float, image_slots: int | None) -> Callable[[Connections], object]:
+    """The storyboard service with the simulated image provider and (when `image_slots` is given) a
+    fleet-wide limit on it."""
 
     async def build(connections: Connections) -> ServiceApp:
-        return await build_storyboard(connections, SimImages(latency_s, trace))
+        return await build_storyboard(
+            connections, SimImages(latency_s, trace), {SimImages.name: image_slots} if image_slots else {}
+        )
 
     return build
 
@@ -218,6 +221,7 @@ async def start_services(
     chunk_concurrency: int,
     frame_concurrency: int,
     clip_slots: int | None = None,
+    image_slots: int | None = None,
 ) -> Services:
     base = base_settings(endpoints)
     running: list[RunningService] = []
@@ -233,7 +237,9 @@ async def start_services(
         )
         running.append(await start_service("planner", planner, build_planner))
         storyboard = StoryboardSettings(**base, worker_concurrency=frame_concurrency, assets_addr=NO_ASSETS)
-        running.append(await start_service("storyboard", storyboard, storyboard_factory(trace, options.image)))
+        running.append(
+            await start_service("storyboard", storyboard, storyboard_factory(trace, options.image, image_slots))
+        )
     except BaseException:
         await Services(running).stop()
         raise
@@ -445,8 +451,9 @@ async def measure(options: Options) -> Report:
                     trace,
                     chunk_replicas=1,
                     chunk_concurrency=2 * C,
-                    frame_concurrency=C,
+                    frame_concurrency=2 * C,
                     clip_slots=C,
+                    image_slots=C,
                 )
                 try:
                     await run_batch(db, js, watcher, trace, options, 1)  # warm-up: connections, caches, consumers

@@ -73,3 +73,70 @@ async def test_a_crashed_holder_frees_its_slots_and_unlimited_names_pass(infra) 
     finally:
         await crashed.aclose()
         await survivor.aclose()
+
+
+async def test_a_freed_slot_goes_to_the_longest_chain_not_the_first_come(infra) -> None:  # type: ignore[no-untyped-def]
+    name = f"provider-{uuid.uuid4().hex[:8]}"
+    slots = SharedSlots(infra.database_url, {name: 1}, poll_s=0.02, gather_s=0)
+    order: list[int] = []
+    try:
+        async with slots.hold(name):
+
+            async def call(priority: int) -> None:
+                async with slots.hold(name, priority=priority):
+                    order.append(priority)
+
+            tasks = [asyncio.create_task(call(p)) for p in (1, 3, 2)]
+            await until(lambda: slots.waiting(name) == 3, "three calls waiting")
+        await asyncio.gather(*tasks)
+        assert order == [3, 2, 1]
+    finally:
+        await slots.aclose()
+
+
+async def test_a_burst_is_ranked_together_before_the_first_grant(infra) -> None:  # type: ignore[no-untyped-def]
+    name = f"provider-{uuid.uuid4().hex[:8]}"
+    slots = SharedSlots(infra.database_url, {name: 1}, poll_s=0.02, gather_s=0.05)
+    order: list[str] = []
+
+    async def call(what: str, priority: int) -> None:
+        async with slots.hold(name, priority=priority):
+            order.append(what)
+
+    try:
+        # The short chain asks first, on a free slot; the long one a moment later wins the slot.
+        await asyncio.gather(call("short", 1), call("long", 4))
+        assert order == ["long", "short"]
+    finally:
+        await slots.aclose()
+
+
+async def test_a_beats_next_chunk_inherits_the_slot_and_a_lapsed_hold_frees_it(infra) -> None:  # type: ignore[no-untyped-def]
+    name = f"provider-{uuid.uuid4().hex[:8]}"
+    slots = SharedSlots(infra.database_url, {name: 1}, poll_s=0.02, gather_s=0, hold_over_s=30)
+    try:
+        async with slots.hold(name, priority=2, unit="v:chunk:0", successor="v:chunk:1"):
+            other = asyncio.create_task(slots.hold(name, priority=9).__aenter__())
+            await until(lambda: slots.waiting(name) == 1, "another call waiting")
+        # The clip ended; its slot is kept for the beat's next chunk, not given to the waiting call.
+        async with slots.hold(name, priority=1, unit="v:chunk:1") as inherited:
+            assert inherited == 0
+            assert not other.done()
+        assert await asyncio.wait_for(other, 10) == 0  # the chain ended: the waiter gets it
+    finally:
+        await slots.aclose()
+
+    lapsing = SharedSlots(infra.database_url, {name: 1}, poll_s=0.02, gather_s=0, hold_over_s=0.05)
+    try:
+        async with lapsing.hold(name, unit="w:chunk:0", successor="w:chunk:1"):
+            pass
+        # The successor went to another replica: the hold lapses and anyone may take the slot.
+        async with lapsing.hold(name) as slot:
+            assert slot == 0
+        with pytest.raises(RuntimeError):
+            async with lapsing.hold(name, unit="w:chunk:2", successor="w:chunk:3"):
+                raise RuntimeError("the provider failed")
+        # A failed call keeps nothing for its successor.
+        assert await asyncio.wait_for(lapsing.hold(name).__aenter__(), 10) == 0
+    finally:
+        await lapsing.aclose()

@@ -41,6 +41,7 @@ T = TypeVar("T")
 _tracer = trace.get_tracer("adgen.storage")
 
 UNREACHABLE_PATIENCE_S = 45.0
+MISSING = frozenset({"404", "NoSuchKey", "NotFound"})  # S3 error codes for an object that is not there
 _UNREACHABLE = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError, ReadTimeoutError)
 
 
@@ -159,6 +160,15 @@ class ObjectStore:
 
         return await self._call("GetObject", run, key)
 
+    async def get_bytes_if_exists(self, key: str) -> bytes | None:
+        """The object, or None when it is not stored (one request, where exists + get would be two)."""
+        try:
+            return await self.get_bytes(key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in MISSING:
+                return None
+            raise
+
     async def download_file(self, key: str, path: Path) -> None:
         await self._call("GetObject", lambda: self._client.download_file(self.bucket, key, str(path)), key)
 
@@ -168,7 +178,7 @@ class ObjectStore:
                 self._client.head_object(Bucket=self.bucket, Key=key)
                 return True
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                if error.response.get("Error", {}).get("Code") in MISSING:
                     return False
                 raise
 

@@ -31,7 +31,6 @@ from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.prediction_record import ChunkRowRecord, NoRecord
 from adgen_kernel.serve import Connections
 from adgen_kernel.shared_slots import SharedSlots
-from adgen_kernel.storage import ObjectStore
 from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
 
 T = TypeVar("T")
@@ -51,9 +50,9 @@ def _slot(spec: common_pb2.Spec, chunk_index: int) -> common_pb2.ChunkSlot:
     return slots[chunk_index]
 
 
-async def _all_exist(store: ObjectStore, *keys_: str) -> bool:
-    """Whether every non-empty key is stored, asked at once."""
-    return all(await asyncio.gather(*(store.exists(key) for key in keys_ if key)))
+def _clips_left_in_beat(spec: common_pb2.Spec, slot: common_pb2.ChunkSlot) -> int:
+    """This chunk and the ones after it in its beat: the chain it holds up."""
+    return sum(1 for s in spec.chunk_plan.slots if s.beat_index == slot.beat_index and s.index >= slot.index)
 
 
 async def _together(*steps: Awaitable[T]) -> list[T]:
@@ -90,9 +89,10 @@ class Chunks:
             key = keys.storyboard_key(user_id, video_id, slot.beat_index)
         else:
             key = keys.handoff_key(user_id, video_id, slot.index - 1)
-        if not await self._c.store.exists(key):
+        data = await self._c.store.get_bytes_if_exists(key)
+        if data is None:
             raise FailedPrecondition(f"chunk {slot.index} cannot start: its init frame {key} does not exist yet")
-        return await asyncio.to_thread(decode_png, await self._c.store.get_bytes(key))
+        return await asyncio.to_thread(decode_png, data)
 
     def _clip_request(
         self, video_id: str, spec: common_pb2.Spec, slot: common_pb2.ChunkSlot, model: VideoModel, init: np.ndarray
@@ -133,8 +133,9 @@ class Chunks:
         handoff_key = keys.handoff_key(user_id, video_id, chunk_index) if slot.handoff_frame >= 0 else ""
         store = self._c.store
         # Whether it is stored already and its init frame: asked at once, the frame is needed unless it is.
+        # The hand-off frame is stored before the clip, so a stored clip means both are.
         stored, init = await asyncio.gather(
-            _all_exist(store, clip_key, handoff_key),
+            store.exists(clip_key),
             self._init_frame(video_id, user_id, slot),
             return_exceptions=True,
         )
@@ -158,7 +159,14 @@ class Chunks:
             # Only the provider call holds a slot of the provider's fleet-wide limit (if it has one),
             # so a worker may run more handlers than the provider has slots: storing and recording
             # one clip overlaps with rendering the next.
-            async with self._slots.hold(model.provider):
+            # The slot goes to the clip with the longest chain behind it, and passes on to the beat's
+            # next chunk when there is one (kernel/shared_slots.py: why).
+            async with self._slots.hold(
+                model.provider,
+                priority=_clips_left_in_beat(spec, slot),
+                unit=request.unit,
+                successor=f"{video_id}:chunk:{chunk_index + 1}" if handoff_key else None,
+            ):
                 clip = await provider.clip_for(request, path)
             if handoff_key:
                 if clip.handoff is None:

@@ -11,11 +11,11 @@ video for a missing product shot would cost the user more than the shot.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import grpc
 import numpy as np
-from botocore.exceptions import ClientError
 
 from adgen.assets.v1 import assets_service_pb2, assets_service_pb2_grpc
 from adgen.common.v1 import common_pb2
@@ -26,6 +26,7 @@ from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.prediction_record import FrameRowRecord
 from adgen_kernel.serve import Connections
+from adgen_kernel.shared_slots import SharedSlots
 from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
 from adgen_storyboard.control_image import canny_edges
 from adgen_storyboard.image_bounds import UnusableImage, read_bounded
@@ -42,7 +43,6 @@ POSITIONS = {
 ENERGIES = {common_pb2.ENERGY_LOW: "low", common_pb2.ENERGY_MEDIUM: "medium", common_pb2.ENERGY_HIGH: "high"}
 # What the assets service says when the asset is not this user's to use: the beat goes on without it.
 UNAVAILABLE_ASSET = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED)
-MISSING_OBJECT = ("NoSuchKey", "404", "NotFound")
 
 
 def frame_request(spec: common_pb2.Spec, beat_index: int, product: np.ndarray | None) -> FrameRequest:
@@ -94,11 +94,16 @@ class ProductLookup:
 
 class Storyboard:
     def __init__(
-        self, connections: Connections, assets: assets_service_pb2_grpc.AssetsServiceStub, images: ImageProvider
+        self,
+        connections: Connections,
+        assets: assets_service_pb2_grpc.AssetsServiceStub,
+        images: ImageProvider,
+        slots: SharedSlots | None = None,
     ) -> None:
         self._c = connections
         self._assets = assets
         self._images = images
+        self._slots = slots or SharedSlots(connections.settings.database_url, {})
 
     async def _asset(
         self, user_id: str, beat: common_pb2.Beat, *, strict: bool
@@ -134,7 +139,7 @@ class Storyboard:
         if asset is None:
             return ProductLookup(None)
         without = f"beat {beat.index}: product asset {asset.asset_id}"
-        data = await self._object(asset.original_key)
+        data = await self._c.store.get_bytes_if_exists(asset.original_key)
         if data is None:
             return ProductLookup(None, f"{without} has no stored image; drawn without it")
         try:
@@ -146,7 +151,7 @@ class Storyboard:
 
     async def _edges(self, edges_key: str, image: np.ndarray) -> np.ndarray:
         """The Canny map the assets service cached at upload; computed here only when it is missing."""
-        data = await self._object(edges_key) if edges_key else None
+        data = await self._c.store.get_bytes_if_exists(edges_key) if edges_key else None
         if data is not None:
             try:
                 cached = await asyncio.to_thread(read_bounded, data)
@@ -155,24 +160,27 @@ class Storyboard:
                 log.warning("cached edge map unusable, recomputing it", edges_key=edges_key, reason=str(error))
         return await asyncio.to_thread(canny_edges, image)
 
-    async def _object(self, key: str) -> bytes | None:
-        try:
-            return await self._c.store.get_bytes(key)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in MISSING_OBJECT:
-                return None
-            raise
-
     async def render(
-        self, video_id: str, user_id: str, spec: common_pb2.Spec, beat_index: int, *, strict_assets: bool = False
+        self,
+        video_id: str,
+        user_id: str,
+        spec: common_pb2.Spec,
+        beat_index: int,
+        *,
+        strict_assets: bool = False,
+        stored: Callable[[], Awaitable[None]] | None = None,
     ) -> RenderedFrame:
         """Draws (or reuses) the beat's image at its fixed key; safe to call again. With `strict_assets`
-        a product reference the user may not use is refused (NOT_FOUND naming it), even for a reuse."""
+        a product reference the user may not use is refused (NOT_FOUND naming it), even for a reuse.
+        `stored` runs as soon as the image is stored (the beat's first chunk may start from it), before
+        its cost is recorded."""
         key = keys.storyboard_key(user_id, video_id, beat_index)
         frame_request(spec, beat_index, None)  # refuses a beat outside the plan before any work
         beat = spec.beats[beat_index]
         asset, unavailable = await self._asset(user_id, beat, strict=True) if strict_assets else (None, "")
         if await self._c.store.exists(key):
+            if stored is not None:
+                await stored()
             return RenderedFrame(key, reused=True)
         if not strict_assets:
             asset, unavailable = await self._asset(user_id, beat, strict=False)
@@ -187,13 +195,18 @@ class Storyboard:
         )
         # The video's budget cap holds this image's price before the provider is called.
         await reserve_budget(self._c.db, video_id, f"{video_id}:frame:{beat_index}", self._images.price_micros(request))
-        image = await self._images.image_for(request)
+        # The image of the beat with the longest chain of clips behind it goes first (kernel/shared_slots.py).
+        chain = sum(1 for s in spec.chunk_plan.slots if s.beat_index == beat_index)
+        async with self._slots.hold(self._images.name, priority=chain):
+            image = await self._images.image_for(request)
         notes = ((lookup.note,) if lookup.note else ()) + image.notes
         for note in notes:
             log.warning("storyboard fallback", video_id=video_id, beat_index=beat_index, note=note)
         # Stored before it is charged: a crash in between loses a ledger row, never pays twice, since
         # a redelivery finds the image and does not call the provider again.
         await self._c.store.put_bytes(key, image.png, "image/png")
+        if stored is not None:
+            await stored()
         if await self._video_exists(video_id):  # internal callers may render outside a video
             await record_cost(
                 self._c.db,
@@ -221,7 +234,20 @@ class Storyboard:
             work.video_id,
             work.beat_index,
         )
-        frame = await self.render(work.video_id, work.user_id, work.spec, work.beat_index)
+        first = next(s for s in work.spec.chunk_plan.slots if s.beat_index == work.beat_index and s.index_in_beat == 0)
+
+        async def start_first_chunk() -> None:
+            """The beat's first chunk, published as soon as its init frame (this image) is stored."""
+            await publish_work(
+                js,
+                "chunk",
+                events_pb2.ChunkWork(
+                    video_id=work.video_id, user_id=work.user_id, spec=work.spec, chunk_index=first.index
+                ),
+                msg_id(work.video_id, run, f"chunk:{first.index}"),
+            )
+
+        frame = await self.render(work.video_id, work.user_id, work.spec, work.beat_index, stored=start_first_chunk)
         done = await db.fetchval(
             "WITH updated AS (UPDATE frames SET status = 'done', image_key = $3, updated_at = now()"
             "  WHERE video_id = $1 AND beat_index = $2 RETURNING 1)"
@@ -235,13 +261,6 @@ class Storyboard:
             work.video_id,
             msg_id(work.video_id, run, f"frame_ready:{work.beat_index}"),
             frame_ready=events_pb2.FrameReady(beat_index=work.beat_index, image_key=frame.image_key, frames_done=done),
-        )
-        first = next(s for s in work.spec.chunk_plan.slots if s.beat_index == work.beat_index and s.index_in_beat == 0)
-        await publish_work(
-            js,
-            "chunk",
-            events_pb2.ChunkWork(video_id=work.video_id, user_id=work.user_id, spec=work.spec, chunk_index=first.index),
-            msg_id(work.video_id, run, f"chunk:{first.index}"),
         )
 
     async def dead_letter(self, work: events_pb2.FrameWork, error: BaseException) -> None:

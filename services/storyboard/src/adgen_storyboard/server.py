@@ -7,20 +7,25 @@ from adgen.events.v1 import events_pb2
 from adgen.storyboard.v1 import storyboard_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, grpc_channel, run
+from adgen_kernel.shared_slots import SharedSlots
 from adgen_storyboard.frames import Storyboard
 from adgen_storyboard.providers import ImageProvider, image_provider
 from adgen_storyboard.servicer import StoryboardServicer
 from adgen_storyboard.settings import StoryboardSettings
 
 
-async def build(connections: Connections, images: ImageProvider | None = None) -> ServiceApp:
-    """The service; `images` replaces the provider the settings choose (the scheduler benchmark's
-    simulated one)."""
+async def build(
+    connections: Connections, images: ImageProvider | None = None, limits: dict[str, int] | None = None
+) -> ServiceApp:
+    """The service; `images` and `limits` (images in flight per provider, across every replica)
+    replace what the settings choose (the scheduler benchmark's simulated provider and its limit)."""
     settings = connections.settings
     assert isinstance(settings, StoryboardSettings)
     channel = grpc_channel(settings.assets_addr)
     images = images or image_provider(settings)
-    storyboard = Storyboard(connections, assets_service_pb2_grpc.AssetsServiceStub(channel), images)
+    limits = {"replicate": settings.replicate_max_in_flight} if limits is None else limits
+    slots = SharedSlots(settings.database_url, limits)
+    storyboard = Storyboard(connections, assets_service_pb2_grpc.AssetsServiceStub(channel), images, slots)
     return ServiceApp(
         servicers=[
             Servicer(
@@ -30,7 +35,7 @@ async def build(connections: Connections, images: ImageProvider | None = None) -
             )
         ],
         handlers=[WorkHandler("frame", events_pb2.FrameWork, storyboard.handle, storyboard.dead_letter)],
-        on_close=[channel.close, images.aclose],
+        on_close=[channel.close, images.aclose, slots.aclose],
     )
 
 

@@ -12,6 +12,9 @@ class StoryboardSettings(ServiceSettings):
     )
     replicate_base_url: str | None = Field(default=None, description="Replicate API base URL (a local fake in tests)")
     replicate_concurrency: int = Field(default=4, ge=1, description="Replicate predictions running at once")
+    replicate_max_in_flight: int = Field(
+        default=16, ge=1, description="image predictions running at once across every storyboard replica"
+    )
     replicate_timeout_s: float = Field(default=180.0, gt=0, description="a prediction not done by then is canceled")
     replicate_request_timeout_s: float = Field(
         default=30.0, gt=0, description="one HTTP request; a create that times out is looked up by its tag"
