@@ -111,18 +111,40 @@ async def test_a_burst_is_ranked_together_before_the_first_grant(infra) -> None:
         await slots.aclose()
 
 
-async def test_a_beats_next_chunk_inherits_the_slot_and_a_lapsed_hold_frees_it(infra) -> None:  # type: ignore[no-untyped-def]
+async def test_a_beats_next_chunk_inherits_the_slot_unless_a_longer_chain_waits(infra) -> None:  # type: ignore[no-untyped-def]
     name = f"provider-{uuid.uuid4().hex[:8]}"
     slots = SharedSlots(infra.database_url, {name: 1}, poll_s=0.02, gather_s=0, hold_over_s=30)
     try:
-        async with slots.hold(name, priority=2, unit="v:chunk:0", successor="v:chunk:1"):
-            other = asyncio.create_task(slots.hold(name, priority=9).__aenter__())
-            await until(lambda: slots.waiting(name) == 1, "another call waiting")
-        # The clip ended; its slot is kept for the beat's next chunk, not given to the waiting call.
-        async with slots.hold(name, priority=1, unit="v:chunk:1") as inherited:
-            assert inherited == 0
-            assert not other.done()
-        assert await asyncio.wait_for(other, 10) == 0  # the chain ended: the waiter gets it
+        async with slots.hold(name, priority=3, unit="v:chunk:0", successor="v:chunk:1", successor_priority=2):
+            short = asyncio.create_task(slots.hold(name, priority=1).__aenter__())
+            await until(lambda: slots.waiting(name) == 1, "a shorter chain waiting")
+        # The clip ended; its slot is kept for the beat's next chunk, not given to the shorter chain.
+        async with slots.hold(name, priority=2, unit="v:chunk:1", successor="v:chunk:2", successor_priority=1) as kept:
+            assert kept == 0
+            assert not short.done()
+            longer = asyncio.create_task(slots.hold(name, priority=4).__aenter__())
+            await until(lambda: slots.waiting(name) == 2, "a longer chain waiting too")
+        # A waiter ranked above the successor takes the slot at once; the successor waits its turn.
+        assert await asyncio.wait_for(longer, 10) == 0
+        assert slots.waiting(name) == 1 and not short.done()
+    finally:
+        await slots.aclose()
+
+
+async def test_no_slot_waits_for_a_successor_that_cannot_arrive(infra) -> None:  # type: ignore[no-untyped-def]
+    name = f"provider-{uuid.uuid4().hex[:8]}"
+    # Two handlers. The first holds the slot and hands it on; the second waits with a shorter chain.
+    slots = SharedSlots(infra.database_url, {name: 1}, poll_s=0.02, gather_s=0, hold_over_s=30, handlers=2)
+    try:
+        async with slots.hold(name, priority=3, successor="v:chunk:1", successor_priority=2):
+            waiter = asyncio.create_task(slots.hold(name, priority=1).__aenter__())
+            await until(lambda: slots.waiting(name) == 1, "the other handler waiting")
+        # The first handler is free again, so the successor may still come on it: the slot waits.
+        assert not waiter.done()
+        # It took other work instead, which waits too: both handlers wait, no successor can arrive.
+        other = asyncio.create_task(slots.hold(name, priority=0).__aenter__())
+        assert await asyncio.wait_for(waiter, 10) == 0
+        assert not other.done()
     finally:
         await slots.aclose()
 

@@ -30,6 +30,7 @@ import heapq
 import itertools
 import random
 import zlib
+from collections import Counter
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ class _Waiter:
 class _Reservation:
     name: str
     slot: int
+    priority: int  # the successor's
     lapse: asyncio.TimerHandle
 
 
@@ -72,12 +74,18 @@ class SharedSlots:
         poll_s: float = 0.25,
         gather_s: float = GATHER_S,
         hold_over_s: float = HOLD_OVER_S,
+        handlers: int | None = None,
     ) -> None:
+        """`handlers`: how many calls this process runs at once that may wait here (its worker
+        concurrency). When all of them hold or wait for a slot, a successor cannot arrive, so no slot
+        is kept for one."""
         self._url = database_url
         self._limits = dict(limits)
         self._poll_s = poll_s
         self._gather_s = gather_s
         self._hold_over_s = hold_over_s
+        self._handlers = handlers
+        self._holding: Counter[str] = Counter()  # blocks running now, by name
         self._conn: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()  # one query at a time on the connection
         self._held: set[tuple[str, int]] = set()  # every slot this process has locked, reserved ones too
@@ -97,11 +105,19 @@ class SharedSlots:
 
     @asynccontextmanager
     async def hold(
-        self, name: str, *, priority: int = 0, unit: str | None = None, successor: str | None = None
+        self,
+        name: str,
+        *,
+        priority: int = 0,
+        unit: str | None = None,
+        successor: str | None = None,
+        successor_priority: int | None = None,
     ) -> AsyncIterator[int | None]:
         """Waits for a slot of `name` and holds it for the block; a name without a limit passes
-        straight through (yields None). `unit` takes the slot a predecessor kept for it, if any; when
-        the block ends without an error and names a `successor`, the slot is kept for that unit."""
+        straight through (yields None). `unit` takes the slot a predecessor kept for it, if any. When
+        the block ends without an error and names a `successor` (ranked `successor_priority`, by
+        default as this one), the slot is kept for that unit unless a waiter ranked as high or higher
+        is here already."""
         limit = self._limits.get(name)
         if not limit:
             yield None
@@ -109,20 +125,34 @@ class SharedSlots:
         slot = self._take_reserved(name, unit)
         if slot is None:
             slot = await self._wait_for_slot(name, limit, priority)
-        handed_on = False
+        self._holding[name] += 1
+        kept_for = None
         try:
             yield slot
-            handed_on = successor is not None and self._hold_over_s > 0
+            kept_for = successor
         finally:
-            if handed_on:
-                assert successor is not None
-                self._reserve(name, slot, successor)
+            self._holding[name] -= 1
+            rank = priority if successor_priority is None else successor_priority
+            if kept_for is not None and self._may_keep(name, rank):
+                self._reserve(name, slot, kept_for, rank)
             else:
                 await self._release(name, slot)
+
+    def _may_keep(self, name: str, priority: int) -> bool:
+        """Whether a freed slot may wait for a successor ranked `priority`: no waiter here ranks as
+        high, and a handler is left for the successor to arrive on."""
+        if self._hold_over_s <= 0:
+            return False
+        if any(-w.rank[0] >= priority for w in self._waiters.get(name, ()) if not w.granted.done()):
+            return False
+        return self._handlers is None or self.waiting(name) + self._holding[name] < self._handlers
 
     async def _wait_for_slot(self, name: str, limit: int, priority: int) -> int:
         waiter = _Waiter((-priority, next(self._arrivals)), asyncio.get_running_loop().create_future())
         heapq.heappush(self._waiters.setdefault(name, []), waiter)
+        for successor, reservation in list(self._reserved.items()):  # does a kept slot still wait?
+            if reservation.name == name and not self._may_keep(name, reservation.priority):
+                self._lapse(successor)
         dispatcher = self._dispatchers.get(name)
         if dispatcher is None or dispatcher.done():
             self._dispatchers[name] = asyncio.create_task(self._dispatch(name, limit))
@@ -175,9 +205,9 @@ class SharedSlots:
                     return slot
         return None
 
-    def _reserve(self, name: str, slot: int, successor: str) -> None:
+    def _reserve(self, name: str, slot: int, successor: str, priority: int) -> None:
         lapse = asyncio.get_running_loop().call_later(self._hold_over_s, self._lapse, successor)
-        self._reserved[successor] = _Reservation(name, slot, lapse)
+        self._reserved[successor] = _Reservation(name, slot, priority, lapse)
 
     def _take_reserved(self, name: str, unit: str | None) -> int | None:
         reservation = self._reserved.get(unit) if unit is not None else None
@@ -188,7 +218,7 @@ class SharedSlots:
         return reservation.slot
 
     def _lapse(self, successor: str) -> None:
-        """The successor did not come here in time: the slot goes to whoever waits."""
+        """The successor did not come here in time, or a better waiter did: the slot goes to the best."""
         reservation = self._reserved.pop(successor, None)
         if reservation is not None:
             self._in_background(self._release(reservation.name, reservation.slot))

@@ -161,11 +161,13 @@ class Chunks:
             # one clip overlaps with rendering the next.
             # The slot goes to the clip with the longest chain behind it, and passes on to the beat's
             # next chunk when there is one (kernel/shared_slots.py: why).
+            left = _clips_left_in_beat(spec, slot)
             async with self._slots.hold(
                 model.provider,
-                priority=_clips_left_in_beat(spec, slot),
+                priority=left,
                 unit=request.unit,
                 successor=f"{video_id}:chunk:{chunk_index + 1}" if handoff_key else None,
+                successor_priority=left - 1,
             ):
                 clip = await provider.clip_for(request, path)
             if handoff_key:

@@ -22,7 +22,7 @@ async def build(
     assert isinstance(settings, ChunksSettings)
     providers = providers or clip_providers(settings)
     limits = {"replicate": settings.replicate_max_in_flight} if limits is None else limits
-    slots = SharedSlots(settings.database_url, limits)
+    slots = SharedSlots(settings.database_url, limits, handlers=settings.worker_concurrency)
     chunks = Chunks(connections, providers, slots)
     return ServiceApp(
         servicers=[
