@@ -17,8 +17,10 @@ possible online, where work arrives a few milliseconds apart:
   burst (four videos planned within 15 ms) is ranked together instead of served in arrival order.
 * `hold_over_s`: a holder that names its `successor` (the next chunk of the beat, which starts from
   this one's hand-off frame) passes its slot on to it: the slot stays taken for up to that long
-  instead of going to a shorter chain that happened to be waiting when the clip ended. A successor
-  that another replica picks up lets the hold lapse and waits like any other unit.
+  instead of going to a shorter chain that happened to be waiting when the clip ended. It is not kept
+  when a waiter ranked as high as the successor is here (that one takes it), nor when every handler
+  of the process (`handlers`) holds or waits for a slot, so that none is left for the successor to
+  arrive on. A successor that another replica picks up lets the hold lapse.
 
 Both cost a few tens of milliseconds against provider calls of 8-45 s.
 """
