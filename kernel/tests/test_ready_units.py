@@ -90,3 +90,14 @@ def test_running_the_frontier_to_the_end_does_each_unit_once(work: VideoWork, rn
     missing = {Unit("frame", b) for b, d in work.frames_done.items() if not d}
     missing |= {Unit("chunk", c.index) for c in work.chunks if not c.done}
     assert sorted(ran[:-1]) == sorted(missing) and ran[-1] == Unit("refine")
+
+
+def test_clips_ahead_counts_the_beats_chain_from_a_chunk_on() -> None:
+    from adgen.common.v1 import common_pb2
+    from adgen_kernel.ready_units import clips_ahead
+
+    # Beats 0 (chunks 0-2), 1 (chunk 3), 2 (chunks 4-5).
+    slots = [common_pb2.ChunkSlot(index=i, beat_index=b) for i, b in enumerate((0, 0, 0, 1, 2, 2))]
+    assert [clips_ahead(slots, 0), clips_ahead(slots, 1), clips_ahead(slots, 2)] == [3, 1, 2]
+    assert [clips_ahead(slots, 0, i) for i in (0, 1, 2)] == [3, 2, 1]
+    assert clips_ahead(slots, 2, 5) == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, order=True)
@@ -58,6 +59,22 @@ def ready_units(work: VideoWork) -> list[Unit]:
     if work.chunks and all(c.done for c in work.chunks):
         ready.append(Unit("refine"))
     return ready
+
+
+class PlannedChunk(Protocol):
+    """A chunk slot of a plan (`common_pb2.ChunkSlot`), as far as the graph needs it."""
+
+    @property
+    def beat_index(self) -> int: ...
+
+    @property
+    def index(self) -> int: ...
+
+
+def clips_ahead(slots: Iterable[PlannedChunk], beat_index: int, from_chunk: int = 0) -> int:
+    """The beat's clips from chunk `from_chunk` on: the chain a unit of that beat holds up, which
+    ranks it for the provider slots (the beat's image counts all of them)."""
+    return sum(1 for s in slots if s.beat_index == beat_index and s.index >= from_chunk)
 
 
 def describe(units: Iterable[Unit]) -> list[str]:

@@ -29,6 +29,7 @@ from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition, InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.prediction_record import ChunkRowRecord, NoRecord
+from adgen_kernel.ready_units import clips_ahead
 from adgen_kernel.serve import Connections
 from adgen_kernel.shared_slots import SharedSlots
 from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
@@ -48,11 +49,6 @@ def _slot(spec: common_pb2.Spec, chunk_index: int) -> common_pb2.ChunkSlot:
     if not 0 <= chunk_index < len(slots):
         raise InvalidArgument(f"chunk_index {chunk_index} is out of range: the plan has {len(slots)} chunks")
     return slots[chunk_index]
-
-
-def _clips_left_in_beat(spec: common_pb2.Spec, slot: common_pb2.ChunkSlot) -> int:
-    """This chunk and the ones after it in its beat: the chain it holds up."""
-    return sum(1 for s in spec.chunk_plan.slots if s.beat_index == slot.beat_index and s.index >= slot.index)
 
 
 async def _together(*steps: Awaitable[T]) -> list[T]:
@@ -161,7 +157,7 @@ class Chunks:
             # one clip overlaps with rendering the next.
             # The slot goes to the clip with the longest chain behind it, and passes on to the beat's
             # next chunk when there is one (kernel/shared_slots.py: why).
-            left = _clips_left_in_beat(spec, slot)
+            left = clips_ahead(spec.chunk_plan.slots, slot.beat_index, slot.index)
             async with self._slots.hold(
                 model.provider,
                 priority=left,

@@ -15,6 +15,7 @@ from adgen_kernel.budget import BudgetExceeded, quote_refusal
 from adgen_kernel.errors import InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
+from adgen_kernel.ready_units import clips_ahead
 from adgen_kernel.request_limits import request_errors
 from adgen_kernel.serve import Connections
 from adgen_kernel.video_state import FINISHED, emit, fail_video, from_json, msg_id, record_cost, to_json
@@ -184,8 +185,8 @@ class Planner:
         )
         # Every beat's frame starts now: the chunks of a beat follow its frame, not the other beats'.
         # Longest chain of chunks first: the queue serves in order, and the longest beat sets the end.
-        chain = Counter(slot.beat_index for slot in spec.chunk_plan.slots)
-        for beat in sorted(spec.beats, key=lambda b: (-chain[b.index], b.index)):
+        slots = spec.chunk_plan.slots
+        for beat in sorted(spec.beats, key=lambda b: (-clips_ahead(slots, b.index), b.index)):
             await publish_work(
                 js,
                 "frame",

@@ -25,6 +25,7 @@ from adgen_kernel.errors import InvalidArgument, NotFound
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.prediction_record import FrameRowRecord
+from adgen_kernel.ready_units import clips_ahead
 from adgen_kernel.serve import Connections
 from adgen_kernel.shared_slots import SharedSlots
 from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
@@ -196,8 +197,7 @@ class Storyboard:
         # The video's budget cap holds this image's price before the provider is called.
         await reserve_budget(self._c.db, video_id, f"{video_id}:frame:{beat_index}", self._images.price_micros(request))
         # The image of the beat with the longest chain of clips behind it goes first (kernel/shared_slots.py).
-        chain = sum(1 for s in spec.chunk_plan.slots if s.beat_index == beat_index)
-        async with self._slots.hold(self._images.name, priority=chain):
+        async with self._slots.hold(self._images.name, priority=clips_ahead(spec.chunk_plan.slots, beat_index)):
             image = await self._images.image_for(request)
         notes = ((lookup.note,) if lookup.note else ()) + image.notes
         for note in notes:
