@@ -11,9 +11,10 @@ from opentelemetry import trace
 
 from adgen.assets.v1 import assets_service_pb2 as pb
 from adgen.events.v1 import events_pb2
-from adgen_assets import search_plan
+from adgen_assets import library_index, search_plan
 from adgen_assets.embeddings import ClipEmbedder
 from adgen_assets.library import parse_uuid, to_proto
+from adgen_assets.search_cache import SearchCache
 from adgen_kernel.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
@@ -36,14 +37,26 @@ _NEAREST = (
     f"SELECT {_ROW}, true AS embedded, best.score FROM ("
     " SELECT asset_id, 1 - (embedding <=> $2::vector) AS score FROM ("
     "  SELECT asset_id, embedding FROM assets"
-    "  WHERE user_id = $1 AND embedding_half IS NOT NULL AND NOT (asset_id = ANY($3::uuid[]))"
+    "  WHERE user_id = $1 AND embedding_half IS NOT NULL AND NOT (asset_id = ANY($3::uuid[])){among}"
     "  ORDER BY {order} LIMIT $5"
     " ) AS candidates ORDER BY score DESC LIMIT $4"
     ") AS best JOIN assets a ON a.asset_id = best.asset_id AND a.user_id = $1 ORDER BY best.score DESC"
 )
 _DISTANCE = "embedding_half <=> $2::vector::halfvec(512)"
-EXACT_SQL = _NEAREST.format(order=f"({_DISTANCE}) + 0")
-INDEX_SQL = _NEAREST.format(order=_DISTANCE)
+EXACT_SQL = _NEAREST.format(order=f"({_DISTANCE}) + 0", among="")
+INDEX_SQL = _NEAREST.format(order=_DISTANCE, among="")
+# The in-memory path: only the cache's candidates ($6) and the rows embedded since its snapshot, through
+# the primary key and (user_id, embedded_xid) in one bitmap. The snapshot's xmin is written into the
+# text (an integer from Postgres), so every plan, generic ones included, sees how few rows it selects.
+_MEMORY_SQL = _NEAREST.format(
+    order=f"({_DISTANCE}) + 0", among=" AND (asset_id = ANY($6::uuid[]) OR embedded_xid >= '{xmin}'::xid8)"
+)
+
+
+def memory_sql(xmin: int) -> str:
+    return _MEMORY_SQL.replace("{xmin}", str(int(xmin)))
+
+
 # For the index path: the walk's candidate list; a plan made for this user id (a generic plan cannot
 # prove the partial index's predicate); and no sort of the user's rows, which makes the planner take
 # the rows in the index's order rather than sort the B-tree's (its estimate favours the sort up to a few
@@ -58,20 +71,34 @@ READY_INDEX_SQL = "SELECT index_name, rows_indexed FROM asset_search_indexes WHE
 
 
 async def nearest(
-    db: asyncpg.Pool, user: uuid.UUID, vector: np.ndarray, exclude: list[uuid.UUID], limit: int
+    db: asyncpg.Pool,
+    user: uuid.UUID,
+    vector: np.ndarray,
+    exclude: list[uuid.UUID],
+    limit: int,
+    cache: SearchCache | None = None,
 ) -> tuple[list[asyncpg.Record], search_plan.Scan]:
     """The caller's `limit` assets nearest to `vector`, best first, never another user's row; and the
-    scan that found them (the user's own HNSW index when it is ready, else the exact one). One
-    connection throughout: three round trips and the pool's reset for the index path, two for the
-    exact one (round trips are a good part of a search's time on a busy machine, bench/report.md)."""
+    scan that found them: the replica's in-memory index of the library (one round trip), else the user's
+    own HNSW index when it is ready (three and the pool's reset), else the exact one (two). A large
+    library's miss asks the cache to build its index. Round trips are a good part of a search's time on
+    a busy machine (bench/report.md)."""
     depth = search_plan.rerank_depth(limit)
     args = (user, search_plan.vector_literal(vector), exclude, limit, depth)
+    cached = cache.get(user) if cache is not None else None
+    if cached is not None:
+        trace.get_current_span().set_attribute("adgen.assets.search_scan", search_plan.IN_MEMORY.label)
+        count = library_index.candidates_for(depth + len(exclude))
+        candidates = await asyncio.to_thread(cached.index.candidates, vector, count)
+        return await db.fetch(memory_sql(cached.xmin), *args, candidates), search_plan.IN_MEMORY
     async with db.acquire() as conn:
         ready = await conn.fetchrow(READY_INDEX_SQL, user)
         chosen = search_plan.scan(
             None if ready is None else (ready["index_name"], ready["rows_indexed"]), depth + len(exclude)
         )
-        trace.get_current_span().set_attribute("adgen.assets.search_scan", chosen.index or "exact")
+        if cache is not None and ready is not None:
+            cache.want(user, ready["rows_indexed"])
+        trace.get_current_span().set_attribute("adgen.assets.search_scan", chosen.label)
         if chosen.index is None:
             return await conn.fetch(EXACT_SQL, *args), chosen
         await conn.execute(INDEX_SETTINGS_SQL, str(chosen.ef_search))
@@ -79,10 +106,17 @@ async def nearest(
 
 
 class AssetSearch:
-    def __init__(self, connections: Connections, embedder: ClipEmbedder | None, missing_reason: str) -> None:
+    def __init__(
+        self,
+        connections: Connections,
+        embedder: ClipEmbedder | None,
+        missing_reason: str,
+        cache: SearchCache | None = None,
+    ) -> None:
         self._c = connections
         self._embedder = embedder
         self._missing_reason = missing_reason
+        self._cache = cache
 
     def _require_model(self) -> ClipEmbedder:
         if self._embedder is None:
@@ -170,7 +204,7 @@ class AssetSearch:
         return np.stack([search_plan.parse_vector(found[a]) for a in assets])
 
     async def _nearest(self, user: uuid.UUID, vector: np.ndarray, exclude: list[uuid.UUID], limit: int) -> list:
-        return (await nearest(self._c.db, user, vector, exclude, limit))[0]
+        return (await nearest(self._c.db, user, vector, exclude, limit, self._cache))[0]
 
     @staticmethod
     def _scored(rows: list, min_score: float) -> list[pb.ScoredAsset]:

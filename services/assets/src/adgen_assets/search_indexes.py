@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from adgen_assets import search_plan
+from adgen_assets.search_cache import SearchCache
 from adgen_kernel.logs import get_logger
 
 log = get_logger(__name__)
@@ -127,18 +128,25 @@ class SearchIndexes:
         log.info("search index dropped", index=name)
 
 
-def maintenance_task(indexes: SearchIndexes, interval_s: float) -> Callable[[asyncio.Event], Awaitable[None]]:
-    """A ServiceApp task: a pass now and every `interval_s` until the service stops."""
+def maintenance_task(
+    indexes: SearchIndexes, cache: SearchCache, interval_s: float
+) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """A ServiceApp task: a pass now and every `interval_s` until the service stops: the per-user
+    indexes (one replica at a time), then this replica's in-memory ones."""
 
     async def run(stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            try:
-                await indexes.maintain()
-            except Exception as error:  # Postgres away for a moment: the next pass catches up
-                log.warning("search index maintenance failed", error=repr(error))
-            try:
-                await asyncio.wait_for(stopping.wait(), timeout=interval_s)
-            except TimeoutError:
-                pass
+        try:
+            while not stopping.is_set():
+                for name, step in (("search index", indexes.maintain), ("search cache", cache.refresh)):
+                    try:
+                        await step()
+                    except Exception as error:  # Postgres away for a moment: the next pass catches up
+                        log.warning(f"{name} maintenance failed", error=repr(error))
+                try:
+                    await asyncio.wait_for(stopping.wait(), timeout=interval_s)
+                except TimeoutError:
+                    pass
+        finally:
+            await cache.close()
 
     return run

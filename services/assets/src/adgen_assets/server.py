@@ -1,5 +1,5 @@
 """adgen-assets: settings -> connections -> CLIP model (when there are weights) -> AssetsService, and the
-maintenance of per-user search indexes."""
+maintenance of per-user search indexes and of the replica's in-memory ones."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from adgen_assets.embeddings import load_embedder
 from adgen_assets.library import Library
 from adgen_assets.quota import Quota
 from adgen_assets.search import AssetSearch
+from adgen_assets.search_cache import SearchCache
 from adgen_assets.search_indexes import SearchIndexes, maintenance_task
 from adgen_assets.servicer import AssetsServicer
 from adgen_assets.settings import AssetsSettings, assets_settings
@@ -24,7 +25,13 @@ log = get_logger(__name__)
 async def build(connections: Connections) -> ServiceApp:
     settings = assets_settings(connections.settings)
     embedder, reason = await asyncio.to_thread(load_embedder, settings)
-    search = AssetSearch(connections, embedder, reason)
+    cache = SearchCache(
+        connections.db,
+        min_rows=settings.search_cache_min_rows,
+        memory_mb=settings.search_cache_memory_mb,
+        fresh_rows=settings.search_cache_fresh_rows,
+    )
+    search = AssetSearch(connections, embedder, reason, cache)
     handlers: list[WorkHandler] = []
     if embedder is None:
         # Uploads still work; their embed items wait in the queue for a replica that has weights.
@@ -48,7 +55,7 @@ async def build(connections: Connections) -> ServiceApp:
             )
         ],
         handlers=handlers,
-        tasks=[maintenance_task(indexes, settings.search_index_interval_s)],
+        tasks=[maintenance_task(indexes, cache, settings.search_index_interval_s)],
     )
 
 

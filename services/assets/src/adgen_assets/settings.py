@@ -29,6 +29,19 @@ class AssetsSettings(ServiceSettings):
         default=1024, ge=64, description="maintenance_work_mem of an index build (a 180k-row graph needs ~400)"
     )
     search_index_interval_s: float = Field(default=60.0, gt=0, description="seconds between index maintenance passes")
+    search_cache_min_rows: int = Field(
+        default=search_plan.MEMORY_MIN_ROWS,
+        ge=1,
+        description="embedded assets from which a library is searched in memory (per replica)",
+    )
+    search_cache_memory_mb: int = Field(
+        default=1024, ge=1, description="memory of a replica's in-memory library indexes (~540 bytes per asset)"
+    )
+    search_cache_fresh_rows: int = Field(
+        default=1_000,
+        ge=0,
+        description="assets embedded since a library's in-memory index was built that trigger a rebuild",
+    )
     asset_quota_count: int = Field(default=QUOTA_ASSETS, ge=1, description="assets one user may store")
     asset_quota_bytes: int = Field(default=QUOTA_BYTES, ge=1, description="bytes one user may store (all objects)")
 
