@@ -161,6 +161,14 @@ async def test_the_memory_cap_keeps_the_most_recently_searched_libraries(db, poo
     await cache.build(users[2])
     assert [cache.get(u) is not None for u in users] == [True, False, True]
 
+    # A library that would not fit alone is not cached, and a search's miss does not build it again.
+    large = uuid.UUID(await new_user(db))
+    await insert_embedded(db, str(large), library(33, 2_100))  # ~1.1 MB
+    small = SearchCache(pool, min_rows=1_000, memory_mb=1, fresh_rows=1_000)
+    assert await small.build(large) is None and small.libraries == {}
+    small.want(large, 2_100)
+    assert small.libraries == {} and small.building == set()
+
 
 async def test_the_service_warms_a_large_library_and_then_searches_it_in_memory(infra, db, spans, stack) -> None:  # type: ignore[no-untyped-def]
     """`stack` sets up tracing, so the service's spans reach `spans`."""

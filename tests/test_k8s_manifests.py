@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("gateway", "planner", "storyboard", "chunks", "refine", "export", "assets")
 # Settings holding credentials beyond the SecretStr fields: the database URL carries a password.
 SECRET_URL_FIELDS = {"database_url"}
-# Variables the processes read that are not adgen settings: OpenTelemetry's own.
-FOREIGN_PREFIXES = ("OTEL_",)
+# Variables the processes read that are not adgen settings.
+FOREIGN_PREFIXES = ("OTEL_", "OMP_")  # read by the OpenTelemetry SDK; by OpenMP (torch, faiss)
 
 Manifest = dict[str, Any]
 

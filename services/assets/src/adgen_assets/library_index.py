@@ -20,7 +20,7 @@ layout that scans clearly fewer rows (FINER_GAIN).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import faiss
@@ -81,13 +81,13 @@ class LibraryIndex:
     def build(cls, ids: Sequence[uuid.UUID], vectors: np.ndarray, seed: int = 0) -> LibraryIndex:
         """Trains and fills an index over `vectors` (unit rows, float32 or float16), with the layout that
         reaches RECALL_TARGET scanning the fewest rows (every list, if nothing else does)."""
-        x = np.ascontiguousarray(vectors, dtype=np.float32)
+        x = vectors  # kept as given (float16 from search_cache: half the memory); float32 a block at a time
         if x.ndim != 2 or x.shape[1] != DIMS or len(x) != len(ids) or len(x) < K + 1:
             raise ValueError(f"need more than {K} vectors of {DIMS} dims and one id each, got {x.shape}")
         rng = np.random.default_rng(seed)
         best: tuple[faiss.IndexIVFScalarQuantizer, Tuning] | None = None
         for nlist in [n for n in NLISTS if n * ROWS_PER_LIST <= len(x)] or [NLISTS[0]]:
-            index = _trained(x, nlist, seed)
+            index = _trained(x, nlist, rng)
             tuning = _tune(index, x, *_calibration(x, index, rng))
             if best is not None and tuning.scanned > FINER_GAIN * best[1].scanned:
                 break  # finer lists did not pay: the next ones will not either
@@ -110,16 +110,24 @@ def _search(index: faiss.IndexIVFScalarQuantizer, queries: np.ndarray, count: in
     return index.search_preassigned(queries, count, lists, scores)
 
 
-def _trained(x: np.ndarray, nlist: int, seed: int) -> faiss.IndexIVFScalarQuantizer:
+def _trained(x: np.ndarray, nlist: int, rng: np.random.Generator) -> faiss.IndexIVFScalarQuantizer:
     quantizer = faiss.IndexFlatIP(DIMS)
     index = faiss.IndexIVFScalarQuantizer(
         quantizer, DIMS, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
     )
-    index.cp.seed = seed
     index.nprobe = nlist  # _search chooses the lists: -1 marks one not to scan
-    index.train(x)
-    index.add(x)
+    # k-means on up to 256 rows a list (what faiss would sample anyway); the 8-bit ranges on those too.
+    sample = x[np.sort(rng.choice(len(x), size=min(len(x), 256 * nlist), replace=False))]
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    for start, block in _blocks(x):
+        index.add_with_ids(block, np.arange(start, start + len(block), dtype=np.int64))
     return index
+
+
+def _blocks(x: np.ndarray, rows: int = 16_384) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, float32 copy) of each block of `rows` rows."""
+    for start in range(0, len(x), rows):
+        yield start, np.ascontiguousarray(x[start : start + rows], dtype=np.float32)
 
 
 def _calibration(
@@ -128,16 +136,19 @@ def _calibration(
     """Queries like the service's and their exact top-K: own vectors; unit means of 8 vectors of one list;
     unit means of 3 vectors from anywhere."""
     n = CALIBRATION_QUERIES
-    _, assigned = index.quantizer.search(x, 1)
-    assigned = assigned[:, 0]
+    assigned = np.concatenate([index.quantizer.search(block, 1)[1][:, 0] for _, block in _blocks(x)])
     one_list = []
     for chosen in rng.choice(assigned, size=n):
         members = np.flatnonzero(assigned == chosen)
         one_list.append(x[rng.choice(members, size=min(8, len(members)), replace=False)].mean(axis=0))
     mixed = x[rng.integers(0, len(x), size=(n, 3))].mean(axis=1)
-    queries = np.vstack([x[rng.choice(len(x), size=min(n, len(x)), replace=False)], np.array(one_list), mixed])
+    own = x[rng.choice(len(x), size=min(n, len(x)), replace=False)]
+    queries = np.vstack([own, np.array(one_list), mixed]).astype(np.float32)
     queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
-    return queries, np.argsort(-(queries @ x.T), axis=1)[:, :K]
+    scores = np.empty((len(queries), len(x)), np.float32)
+    for start, block in _blocks(x):
+        scores[:, start : start + len(block)] = queries @ block.T
+    return queries, np.argpartition(-scores, K, axis=1)[:, :K]  # the true top K, in no order
 
 
 def _tune(index: faiss.IndexIVFScalarQuantizer, x: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> Tuning:

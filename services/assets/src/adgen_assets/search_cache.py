@@ -13,7 +13,8 @@ one the index has not seen.
 `refresh` (the maintenance loop, every replica) rebuilds a library whose fresh rows passed
 `fresh_rows` (each search scans them exactly) or whose count moved by more than REBUILD_DRIFT (deletes:
 their candidates are slots lost), and forgets one that fell below `min_rows`. The indexes of a replica
-share `memory_mb`; the least recently searched go first.
+share `memory_mb`; the least recently searched go first, and a library that would not fit alone is not
+kept (nor built again for TOO_LARGE_RETRY_S).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from adgen_kernel.logs import get_logger
 
 log = get_logger(__name__)
 
+BUILD_PREFETCH = 5_000  # rows a build reads per round trip
+TOO_LARGE_RETRY_S = 3_600.0  # a library that did not fit alone is not tried again for this long
 REBUILD_DRIFT = 0.05  # share of a library deleted (or added) since the build that triggers a rebuild
 # The snapshot (its xmin), then the library's embeddings, both in one REPEATABLE READ transaction.
 # halfvec_send is the type's binary output: 2 bytes of dimensions, 2 unused, then big-endian float16s.
@@ -61,11 +64,17 @@ class SearchCache:
         self._fresh_rows = fresh_rows
         self._libraries: OrderedDict[uuid.UUID, CachedLibrary] = OrderedDict()
         self._building: dict[uuid.UUID, asyncio.Task[CachedLibrary | None]] = {}
+        self._too_large: dict[uuid.UUID, float] = {}  # not built again before this monotonic time
 
     @property
     def libraries(self) -> dict[uuid.UUID, CachedLibrary]:
         """What this replica holds, least recently searched first."""
         return dict(self._libraries)
+
+    @property
+    def building(self) -> set[uuid.UUID]:
+        """The libraries whose index is being built."""
+        return set(self._building)
 
     def get(self, user: uuid.UUID) -> CachedLibrary | None:
         library = self._libraries.get(user)
@@ -76,8 +85,11 @@ class SearchCache:
     def want(self, user: uuid.UUID, rows: int) -> None:
         """A search of a library of `rows` missed the cache: build its index in the background if it is
         large enough and no build is under way."""
-        if rows >= self.min_rows and user not in self._building and user not in self._libraries:
-            self._start(user)
+        if rows < self.min_rows or user in self._building or user in self._libraries:
+            return
+        if self._too_large.get(user, 0.0) > time.monotonic():
+            return
+        self._start(user)
 
     def _start(self, user: uuid.UUID) -> asyncio.Task[CachedLibrary | None]:
         task = asyncio.get_running_loop().create_task(self._build_logged(user))
@@ -94,18 +106,26 @@ class SearchCache:
 
     async def build(self, user: uuid.UUID) -> CachedLibrary | None:
         """Reads the library in one snapshot and indexes it; None (and nothing cached) when it has fewer
-        than `min_rows` embedded rows. Replaces the previous index of the library once done."""
+        than `min_rows` embedded rows or would not fit in the memory alone. Replaces the previous index
+        of the library once done."""
         started = time.perf_counter()
+        ids: list[uuid.UUID] = []
+        halves = bytearray()
         async with self._db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             xmin = int(await conn.fetchval(SNAPSHOT_SQL))
-            records = await conn.fetch(VECTORS_SQL, user)
-        if len(records) < self.min_rows:
+            async for record in conn.cursor(VECTORS_SQL, user, prefetch=BUILD_PREFETCH):
+                ids.append(record["asset_id"])
+                halves += record["half"][4:]
+        if len(ids) < self.min_rows:
             self._libraries.pop(user, None)
             return None
-        ids = [r["asset_id"] for r in records]
-        halves = np.frombuffer(b"".join(r["half"][4:] for r in records), dtype=">f2").reshape(len(records), -1)
-        del records
-        index = await asyncio.to_thread(LibraryIndex.build, ids, halves)
+        vectors = np.frombuffer(halves, dtype=">f2").reshape(len(ids), -1).astype(np.float16)
+        del halves
+        index = await asyncio.to_thread(LibraryIndex.build, ids, vectors)
+        if index.nbytes > self._budget:
+            self._too_large[user] = time.monotonic() + TOO_LARGE_RETRY_S
+            log.warning("library larger than the search cache", user_id=str(user), mb=round(index.nbytes / 2**20))
+            return None
         library = CachedLibrary(index, xmin, time.time())
         self._libraries[user] = library
         self._libraries.move_to_end(user)
@@ -124,7 +144,7 @@ class SearchCache:
         return library
 
     def _evict(self) -> None:
-        while len(self._libraries) > 1 and sum(lib.index.nbytes for lib in self._libraries.values()) > self._budget:
+        while sum(lib.index.nbytes for lib in self._libraries.values()) > self._budget:
             user, _ = self._libraries.popitem(last=False)
             log.info("search cache evicted", user_id=str(user))
 

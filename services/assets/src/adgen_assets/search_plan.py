@@ -19,10 +19,13 @@ side by side at 100 000 vectors / 100 users and 1 000 000 / 1 000 (bench/report.
   ~7 700 at 50k and ~13 000 at 150k.
 
 So: libraries under the threshold take the exact plan; larger ones with a ready index take the
-index, walked with `ef_search(rows)` and its best `rerank_depth` re-scored at full precision. The
-planner uses a partial index only when it sees the user id at plan time, so that query runs with
-`plan_cache_mode = force_custom_plan` (the id stays a bound parameter). A library that passed the
-threshold before its index is built keeps the exact plan: slower, never less correct.
+index, walked with `ef_search(rows)` and its best `rerank_depth` re-scored at full precision; from
+MEMORY_MIN_ROWS, where the walk stops meeting 5 ms, the replica's in-memory index of the library
+(library_index, search_cache) proposes candidates and Postgres re-scores them (docs/architecture.md,
+"Large libraries"). The planner uses a partial index only when it sees the user id at plan time,
+so that query runs with `plan_cache_mode = force_custom_plan` (the id stays a bound parameter). A
+library that passed a threshold before its index is built keeps the plan below it: slower, never
+less correct.
 
 How the graph is built (`INDEX_BUILD`) was measured against the walk on single libraries of 5k-150k
 rows (recall@10 after the re-score, 100 queries each, load average 0.5-2 on 2 cores). m 16, 24 and
@@ -30,8 +33,7 @@ rows (recall@10 after the re-score, 100 queries each, load average 0.5-2 on 2 co
 larger m reaches a recall at a smaller ef_search, but visits as many elements to get there, so no
 build bought latency at equal recall (at 150k rows and 7 400-8 600 visits: 0.950 for m 16 / 64,
 0.964 for 24 / 64, 0.956 for 32 / 64, 0.958 for 32 / 128). ef_construction above 64 changed nothing
-measurable. What m 32
-does buy is reach: m 16 needs ef_search ~1 000 (pgvector's ceiling) for 0.99 at 150k rows (0.95 at
+measurable. What m 32 does buy is reach: m 16 needs ef_search ~1 000 (pgvector's ceiling) for 0.99 at 150k rows (0.95 at
 400), m 32 gets there at ~450. So m 32 / ef_construction 64: 2.3x m 16's build time (150k rows: 251 s
 against 109 s, one core, 1 GB maintenance_work_mem), where m 32 / 128 took 443 s for the same recall.
 

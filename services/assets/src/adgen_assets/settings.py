@@ -35,7 +35,7 @@ class AssetsSettings(ServiceSettings):
         description="embedded assets from which a library is searched in memory (per replica)",
     )
     search_cache_memory_mb: int = Field(
-        default=1024, ge=1, description="memory of a replica's in-memory library indexes (~540 bytes per asset)"
+        default=512, ge=1, description="memory of a replica's in-memory library indexes (~540 bytes per asset)"
     )
     search_cache_fresh_rows: int = Field(
         default=1_000,
