@@ -15,6 +15,7 @@ import asyncpg
 import numpy as np
 import pytest
 from conftest import base_settings
+from prometheus_client import REGISTRY
 from test_assets_search import insert_embedded, maintained, new_user, plan_indexes, stub_for
 
 from adgen.assets.v1 import assets_service_pb2 as pb
@@ -191,6 +192,7 @@ async def test_the_service_warms_a_large_library_and_then_searches_it_in_memory(
             await maintained(SearchIndexes(indexes_pool, build_rows=1_000, drop_rows=500))
         finally:
             await indexes_pool.close()
+        memory_searches = REGISTRY.get_sample_value("adgen_asset_searches_total", {"scan": "memory"}) or 0.0
         channel, stub = stub_for(service)
         scans: list[str] = []
         async with channel:
@@ -211,5 +213,7 @@ async def test_the_service_warms_a_large_library_and_then_searches_it_in_memory(
                     break
                 await asyncio.sleep(0.1)
         assert scans[0] != "memory" and scans[-1] == "memory", scans
+        assert REGISTRY.get_sample_value("adgen_asset_searches_total", {"scan": "memory"}) == memory_searches + 1
+        assert (REGISTRY.get_sample_value("adgen_asset_search_cache_bytes") or 0) >= ROWS * 512
     finally:
         await service.stop()

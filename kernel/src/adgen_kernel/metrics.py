@@ -63,6 +63,16 @@ PHASE_DURATION = Histogram(
     buckets=_WORK_BUCKETS,
 )
 
+ASSET_SEARCHES = Counter(
+    "adgen_asset_searches",
+    "Asset searches by the plan that ran: memory (the replica's index of a large library), index (the "
+    "user's HNSW index), exact.",
+    ["scan"],
+)
+ASSET_SEARCH_CACHE_BYTES = Gauge(
+    "adgen_asset_search_cache_bytes", "Memory held by this replica's in-memory indexes of large libraries."
+)
+
 
 async def observe_completed_video(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> None:
     """Counts a completed video, its ledger total and its phase durations (call once per video)."""

@@ -18,6 +18,7 @@ from adgen_assets.search_cache import SearchCache
 from adgen_kernel.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
+from adgen_kernel.metrics import ASSET_SEARCHES
 from adgen_kernel.serve import Connections
 
 log = get_logger(__name__)
@@ -87,7 +88,7 @@ async def nearest(
     args = (user, search_plan.vector_literal(vector), exclude, limit, depth)
     cached = cache.get(user) if cache is not None else None
     if cached is not None:
-        trace.get_current_span().set_attribute("adgen.assets.search_scan", search_plan.IN_MEMORY.label)
+        _record(search_plan.IN_MEMORY)
         count = library_index.candidates_for(depth + len(exclude))
         candidates = await asyncio.to_thread(cached.index.candidates, vector, count)
         return await db.fetch(memory_sql(cached.xmin), *args, candidates), search_plan.IN_MEMORY
@@ -98,11 +99,16 @@ async def nearest(
         )
         if cache is not None and ready is not None:
             cache.want(user, ready["rows_indexed"])
-        trace.get_current_span().set_attribute("adgen.assets.search_scan", chosen.label)
+        _record(chosen)
         if chosen.index is None:
             return await conn.fetch(EXACT_SQL, *args), chosen
         await conn.execute(INDEX_SETTINGS_SQL, str(chosen.ef_search))
         return await conn.fetch(INDEX_SQL, *args), chosen
+
+
+def _record(scan: search_plan.Scan) -> None:
+    trace.get_current_span().set_attribute("adgen.assets.search_scan", scan.label)
+    ASSET_SEARCHES.labels(scan.kind).inc()
 
 
 class AssetSearch:

@@ -30,6 +30,7 @@ import numpy as np
 
 from adgen_assets.library_index import LibraryIndex
 from adgen_kernel.logs import get_logger
+from adgen_kernel.metrics import ASSET_SEARCH_CACHE_BYTES
 
 log = get_logger(__name__)
 
@@ -118,6 +119,7 @@ class SearchCache:
                 halves += record["half"][4:]
         if len(ids) < self.min_rows:
             self._libraries.pop(user, None)
+            self._fit()
             return None
         vectors = np.frombuffer(halves, dtype=">f2").reshape(len(ids), -1).astype(np.float16)
         del halves
@@ -129,7 +131,7 @@ class SearchCache:
         library = CachedLibrary(index, xmin, time.time())
         self._libraries[user] = library
         self._libraries.move_to_end(user)
-        self._evict()
+        self._fit()
         log.info(
             "search cache built",
             user_id=str(user),
@@ -143,10 +145,12 @@ class SearchCache:
         )
         return library
 
-    def _evict(self) -> None:
-        while sum(lib.index.nbytes for lib in self._libraries.values()) > self._budget:
+    def _fit(self) -> None:
+        """Evicts the least recently searched libraries past the memory; the gauge follows what is held."""
+        while (held := sum(lib.index.nbytes for lib in self._libraries.values())) > self._budget:
             user, _ = self._libraries.popitem(last=False)
             log.info("search cache evicted", user_id=str(user))
+        ASSET_SEARCH_CACHE_BYTES.set(held)
 
     async def refresh(self) -> list[uuid.UUID]:
         """Rebuilds the libraries that drifted and forgets the ones that shrank; returns the rebuilt."""
@@ -155,6 +159,7 @@ class SearchCache:
             drift = await self._db.fetchrow(DRIFT_SQL, user, str(library.xmin))
             if drift["rows"] < self.min_rows:
                 self._libraries.pop(user, None)
+                self._fit()
                 continue
             moved = abs(drift["rows"] - library.index.rows) > REBUILD_DRIFT * library.index.rows
             if (drift["fresh"] > self._fresh_rows or moved) and user not in self._building:

@@ -38,9 +38,10 @@ measurable. What m 32 does buy is reach: m 16 needs ef_search ~1 000 (pgvector's
 against 109 s, one core, 1 GB maintenance_work_mem), where m 32 / 128 took 443 s for the same recall.
 
 The walk then meets 5 ms only up to ~20k rows: recall 0.99 costs ~11 ms at 50k and ~20 ms at 150k
-of execution alone on the bench's 2 cores. The service at 1M (bench/report.md, load average 1-2):
-p95 ms / recall@10 for libraries < 1k, 1k-10k and >= 10k rows 2.9 / 1.000, 3.7 / 0.999 and
-18.9 / 0.998, against 3.2, 21.0 and 202.0 ms for the exact plan alone.
+of execution alone on the bench's 2 cores; hence the in-memory path from MEMORY_MIN_ROWS. The service
+at 1M (bench/report.md, load average 1-2): p95 ms / recall@10 for libraries < 1k, 1k-10k and >= 10k
+rows 3.1 / 1.000, 3.2 / 0.998 and 4.4 / 1.000 (20.0 / 0.999 for >= 10k through the HNSW walk; 194 ms
+for the exact plan alone).
 """
 
 from __future__ import annotations
@@ -152,8 +153,13 @@ class Scan:
     in_memory: bool = False
 
     @property
+    def kind(self) -> str:
+        return "memory" if self.in_memory else "index" if self.index else "exact"
+
+    @property
     def label(self) -> str:
-        return "memory" if self.in_memory else self.index or "exact"
+        """The kind, or the index's name: what a trace shows."""
+        return self.index or self.kind
 
 
 IN_MEMORY = Scan(None, in_memory=True)
