@@ -171,6 +171,18 @@ async def test_the_memory_cap_keeps_the_most_recently_searched_libraries(db, poo
     assert small.libraries == {} and small.building == set()
 
 
+async def test_a_starting_replica_builds_the_largest_libraries_that_fit(db, pool) -> None:  # type: ignore[no-untyped-def]
+    fits, too_large = uuid.UUID(await new_user(db)), uuid.UUID(await new_user(db))
+    await insert_embedded(db, str(fits), library(40, 3_000))  # ~1.6 MB
+    await insert_embedded(db, str(too_large), library(41, 4_000))  # ~2.1 MB: more than the memory
+    await maintained(SearchIndexes(pool, build_rows=1_000, drop_rows=500))  # the HNSW records carry the sizes
+    # From 1 500 rows: the other libraries of this module (at most 2 100 rows, ~1.1 MB) come after
+    # `fits` and no longer fit beside it.
+    cache = SearchCache(pool, min_rows=1_500, memory_mb=2, fresh_rows=1_000)
+    assert await cache.warm() == [fits]
+    assert list(cache.libraries) == [fits] and cache.libraries[fits].index.rows == 3_000
+
+
 async def test_the_service_warms_a_large_library_and_then_searches_it_in_memory(infra, db, spans, stack) -> None:  # type: ignore[no-untyped-def]
     """`stack` sets up tracing, so the service's spans reach `spans`."""
     owner = await new_user(db)
@@ -182,6 +194,7 @@ async def test_the_service_warms_a_large_library_and_then_searches_it_in_memory(
         search_index_interval_s=3600,
         search_index_build_rows=1_000,
         search_cache_min_rows=1_000,
+        search_cache_warm=False,  # the first search asks for the build
     )
     service = await start_service("assets", settings, build)
     try:

@@ -31,6 +31,7 @@ K = 10  # calibration measures recall@10, the default search limit
 NLISTS = (8, 16, 32, 64)
 ROWS_PER_LIST = 500  # fewest rows per list worth the extra list
 RECALL_TARGET = 0.99  # recall@10 of the worst kind of calibration query
+BYTES_PER_ROW = DIMS + 8 + 16  # the 8-bit code, its id in the list, the asset id
 CANDIDATES_PER_RESULT = 5  # rows returned for exact re-scoring, per row the search keeps
 MIN_CANDIDATES = 100
 CALIBRATION_QUERIES = 48  # of each kind
@@ -75,7 +76,7 @@ class LibraryIndex:
     @property
     def nbytes(self) -> int:
         """Memory held: codes, list ids, centres and the row ids."""
-        return self.rows * (self._index.code_size + 8 + 16) + self._index.nlist * DIMS * 4
+        return self.rows * BYTES_PER_ROW + self._index.nlist * DIMS * 4
 
     @classmethod
     def build(cls, ids: Sequence[uuid.UUID], vectors: np.ndarray, seed: int = 0) -> LibraryIndex:

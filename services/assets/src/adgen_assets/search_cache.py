@@ -1,8 +1,9 @@
 """In-memory search indexes for the largest libraries (library_index), per replica; Postgres stays the
 source of truth.
 
-A library of at least `min_rows` embedded assets gets a LibraryIndex the first time it is searched (the
-search that asks for it still runs in Postgres; the build runs beside it). The index only *proposes*
+A library of at least `min_rows` embedded assets gets a LibraryIndex when the replica starts (`warm`:
+the largest that fit in the memory) or the first time it is searched (the search that asks for it
+still runs in Postgres; the build runs beside it). The index only *proposes*
 rows: search.nearest re-scores its candidates in Postgres, filtered to the caller (a deleted row, or
 one that is not the caller's, drops out there), together with every row the index may not know: the
 build reads the library in one snapshot and keeps that snapshot's xmin, and a row whose embedding was
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 import asyncpg
 import numpy as np
 
-from adgen_assets.library_index import LibraryIndex
+from adgen_assets.library_index import BYTES_PER_ROW, LibraryIndex
 from adgen_kernel.logs import get_logger
 from adgen_kernel.metrics import ASSET_SEARCH_CACHE_BYTES
 
@@ -44,6 +45,8 @@ VECTORS_SQL = (
     "SELECT asset_id, halfvec_send(embedding_half) AS half FROM assets"
     " WHERE user_id = $1 AND embedding_half IS NOT NULL"
 )
+# Libraries to build at start, largest first: the per-user HNSW records carry their sizes.
+WARM_SQL = "SELECT user_id, rows_indexed FROM asset_search_indexes WHERE rows_indexed >= $1 ORDER BY rows_indexed DESC"
 DRIFT_SQL = (
     "SELECT count(*) FILTER (WHERE embedding_half IS NOT NULL) AS rows,"
     " count(*) FILTER (WHERE embedded_xid >= $2::text::xid8) AS fresh FROM assets WHERE user_id = $1"
@@ -151,6 +154,21 @@ class SearchCache:
             user, _ = self._libraries.popitem(last=False)
             log.info("search cache evicted", user_id=str(user))
         ASSET_SEARCH_CACHE_BYTES.set(held)
+
+    async def warm(self) -> list[uuid.UUID]:
+        """Builds the indexes of the largest libraries that fit in the memory together, largest first, and
+        returns them: what a replica does once at start, so that a restart does not send the largest
+        libraries down the slow path until each is searched."""
+        room, planned = self._budget, []
+        for record in await self._db.fetch(WARM_SQL, self.min_rows):
+            need = record["rows_indexed"] * BYTES_PER_ROW
+            if need <= room:
+                room -= need
+                planned.append(record["user_id"])
+        for user in planned:
+            if user not in self._libraries and user not in self._building:
+                await self._start(user)
+        return planned
 
     async def refresh(self) -> list[uuid.UUID]:
         """Rebuilds the libraries that drifted and forgets the ones that shrank; returns the rebuilt."""

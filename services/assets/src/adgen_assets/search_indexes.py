@@ -129,19 +129,28 @@ class SearchIndexes:
 
 
 def maintenance_task(
-    indexes: SearchIndexes, cache: SearchCache, interval_s: float
+    indexes: SearchIndexes, cache: SearchCache, interval_s: float, *, warm: bool = True
 ) -> Callable[[asyncio.Event], Awaitable[None]]:
     """A ServiceApp task: a pass now and every `interval_s` until the service stops: the per-user
-    indexes (one replica at a time), then this replica's in-memory ones."""
+    indexes (one replica at a time), then this replica's in-memory ones (built for the largest
+    libraries after the first pass when `warm`, kept fresh after every pass)."""
 
     async def run(stopping: asyncio.Event) -> None:
+        warming = warm
         try:
             while not stopping.is_set():
-                for name, step in (("search index", indexes.maintain), ("search cache", cache.refresh)):
-                    try:
-                        await step()
-                    except Exception as error:  # Postgres away for a moment: the next pass catches up
-                        log.warning(f"{name} maintenance failed", error=repr(error))
+                try:
+                    await indexes.maintain()
+                except Exception as error:  # Postgres away for a moment: the next pass catches up
+                    log.warning("search index maintenance failed", error=repr(error))
+                try:
+                    if warming:
+                        await cache.warm()
+                        warming = False
+                    else:
+                        await cache.refresh()
+                except Exception as error:
+                    log.warning("search cache maintenance failed", error=repr(error))
                 try:
                     await asyncio.wait_for(stopping.wait(), timeout=interval_s)
                 except TimeoutError:

@@ -55,7 +55,7 @@ async def build(connections: Connections) -> ServiceApp:
             )
         ],
         handlers=handlers,
-        tasks=[maintenance_task(indexes, cache, settings.search_index_interval_s)],
+        tasks=[maintenance_task(indexes, cache, settings.search_index_interval_s, warm=settings.search_cache_warm)],
     )
 
 

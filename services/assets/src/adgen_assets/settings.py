@@ -37,6 +37,9 @@ class AssetsSettings(ServiceSettings):
     search_cache_memory_mb: int = Field(
         default=512, ge=1, description="memory of a replica's in-memory library indexes (~540 bytes per asset)"
     )
+    search_cache_warm: bool = Field(
+        default=True, description="build the largest libraries' in-memory indexes at start-up, not on first search"
+    )
     search_cache_fresh_rows: int = Field(
         default=1_000,
         ge=0,
