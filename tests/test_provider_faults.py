@@ -28,6 +28,7 @@ from adgen_cli.infra import InfraEndpoints
 from adgen_kernel import keys
 from adgen_kernel.db import create_pool
 from adgen_kernel.errors import is_retryable
+from adgen_kernel.replicate_predictions import ProviderUnavailable
 from adgen_kernel.serve import Connections
 from adgen_kernel.settings import ServiceSettings
 from adgen_kernel.storage import ObjectStore
@@ -35,7 +36,7 @@ from adgen_planner.composer import PlanRequest
 from adgen_planner.llm_composer import OpenAiComposer, TokenPrices
 from adgen_refine.musicgen import MUSICGEN, MusicGen, MusicGenConfig, MusicGenFailed
 from adgen_storyboard.providers import BeatImageRequest
-from adgen_storyboard.replicate_images import FLUX_DEV, ProviderUnavailable, ReplicateConfig, ReplicateImages
+from adgen_storyboard.replicate_images import FLUX_DEV, ReplicateConfig, ReplicateImages
 from adgen_storyboard.studio import FrameRequest
 
 pytestmark = pytest.mark.xdist_group("stack")

@@ -26,13 +26,13 @@ from adgen.assets.v1 import assets_service_pb2 as assets_pb
 from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen_kernel import keys
+from adgen_kernel.replicate_tags import TAG_INPUT
 from adgen_kernel.video_state import to_json
 from adgen_storyboard.frames import Storyboard
 from adgen_storyboard.replicate_images import (
     FALLBACK_MODEL,
     FLUX_CONTROLNET,
     FLUX_DEV,
-    TAG_INPUT,
     ReplicateConfig,
     ReplicateImages,
 )

@@ -18,15 +18,11 @@ from adgen_chunks.clip_conform import source_index
 from adgen_chunks.clip_io import read_frames
 from adgen_chunks.model_registry import REGISTRY, VideoModel
 from adgen_chunks.providers import ClipProviders, ClipRequest, StudioClips
-from adgen_chunks.replicate_video import (
-    TAG_INPUT,
-    PredictionRefused,
-    ProviderUnavailable,
-    ReplicateVideo,
-    ReplicateVideoConfig,
-)
+from adgen_chunks.replicate_video import ReplicateVideo, ReplicateVideoConfig
 from adgen_kernel.errors import FailedPrecondition, is_retryable
 from adgen_kernel.prediction_record import RecordedPrediction
+from adgen_kernel.replicate_predictions import PredictionRefused, ProviderUnavailable
+from adgen_kernel.replicate_tags import TAG_INPUT
 
 HAILUO = REGISTRY["hailuo_fast"]
 FAKE_SIZE = (342, 192)  # a quarter of hailuo's 1366×768 keeps the fake's encodes fast

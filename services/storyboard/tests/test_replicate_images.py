@@ -17,6 +17,8 @@ from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from adgen_kernel.errors import is_retryable
+from adgen_kernel.replicate_predictions import PredictionRefused, ProviderUnavailable
+from adgen_kernel.replicate_tags import TAG_INPUT
 from adgen_storyboard.control_image import place_edges
 from adgen_storyboard.image_bounds import WORKING_EDGE, UnusableImage, read_bounded
 from adgen_storyboard.providers import BeatImageRequest, ProductReference, StudioImages, image_provider
@@ -24,9 +26,6 @@ from adgen_storyboard.replicate_images import (
     FALLBACK_MODEL,
     FLUX_CONTROLNET,
     FLUX_DEV,
-    TAG_INPUT,
-    PredictionFailed,
-    ProviderUnavailable,
     ReplicateConfig,
     ReplicateImages,
     flux_aspect,
@@ -159,7 +158,7 @@ async def test_server_errors_past_the_retry_budget_give_a_clear_retryable_error(
 
 async def test_a_failed_prediction_is_reported_and_not_retried(fake: FakeReplicate) -> None:
     fake.script(FLUX_DEV, Script("fail", error="NSFW content detected"))
-    with pytest.raises(PredictionFailed) as raised:
+    with pytest.raises(PredictionRefused) as raised:
         await provider(fake).image_for(plain())
     assert "failed: NSFW content detected" in raised.value.message
     assert not is_retryable(raised.value)
@@ -168,7 +167,7 @@ async def test_a_failed_prediction_is_reported_and_not_retried(fake: FakeReplica
 
 async def test_a_canceled_prediction_is_an_error(fake: FakeReplicate) -> None:
     fake.script(FLUX_DEV, Script("cancel"))
-    with pytest.raises(PredictionFailed, match="was canceled"):
+    with pytest.raises(PredictionRefused, match="was canceled"):
         await provider(fake).image_for(plain())
 
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import numpy as np
@@ -28,21 +27,12 @@ import replicate
 from replicate.helpers import FileOutput
 from replicate.prediction import Prediction
 
-from adgen_kernel.errors import FailedPrecondition, Unavailable
+from adgen_kernel import replicate_predictions
 from adgen_kernel.logs import get_logger
 from adgen_kernel.prediction_record import PredictionRecord
-from adgen_kernel.provider_calls import (
-    ProviderCall,
-    ProviderCalls,
-    RateLimited,
-    RetryPolicy,
-    http_status,
-    is_refusal,
-    is_transient,
-    may_have_landed,
-    raise_when_throttled,
-)
-from adgen_kernel.replicate_tags import TAG_INPUT, TERMINAL, UNSUCCESSFUL, find_by_tag
+from adgen_kernel.provider_calls import ProviderCall, ProviderCalls, RateLimited, RetryPolicy, is_refusal
+from adgen_kernel.replicate_predictions import PredictionRefused, ProviderUnavailable, ReplicatePredictions, first_url
+from adgen_kernel.replicate_tags import TERMINAL, UNSUCCESSFUL
 from adgen_storyboard.control_image import cover, place_edges, png_data_uri
 from adgen_storyboard.image_bounds import UnusableImage, read_bounded
 from adgen_storyboard.providers import BeatImage, BeatImageRequest
@@ -60,18 +50,8 @@ CONTROL_STEPS = 45
 CONTROL_GUIDANCE = 5.0
 FLUX_ASPECTS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 
-T = TypeVar("T")
-
-
-class ProviderUnavailable(Unavailable):
-    """Replicate stayed throttled, erroring or unreachable past the retries, or was too slow."""
-
-
-class PredictionFailed(FailedPrecondition):
-    """Replicate answered, and the answer was no: a failed or canceled prediction, a refused request."""
-
-
-ReplicateFailure = (ProviderUnavailable, PredictionFailed)
+# Any failure of one model's prediction: a product beat then falls back to plain flux-dev.
+ReplicateFailure = (ProviderUnavailable, PredictionRefused)
 
 
 @dataclass(frozen=True)
@@ -145,43 +125,17 @@ def unit_tag(request: BeatImageRequest, model: str) -> str | None:
     return f"{request.unit}:{model}" if request.unit else None
 
 
-def _as_provider_error(what: str, error: BaseException, attempts: int) -> BaseException:
-    status = http_status(error)
-    if isinstance(error, replicate.exceptions.ReplicateError):
-        said = f"HTTP {status} {error.title or ''}: {error.detail or ''}".replace(" :", ":")
-    elif isinstance(error, httpx.HTTPStatusError):
-        said = f"HTTP {status}"
-    else:
-        said = str(error) or type(error).__name__
-    if is_transient(error):
-        return ProviderUnavailable(f"{what}: {said} (gave up after {attempts} attempts)")
-    if status is not None:
-        return PredictionFailed(f"{what}: Replicate refused the request: {said}")
-    return error
-
-
-def _first_url(output: Any) -> str | None:
-    if isinstance(output, str):
-        return output
-    if isinstance(output, list) and output and isinstance(output[0], str):
-        return output[0]
-    return None
-
-
 class ReplicateImages:
     name = "replicate"
     wants_edges = True
 
     def __init__(self, config: ReplicateConfig) -> None:
         self._config = config
-        # The SDK does not retry a throttled POST and drops the headers; the hook keeps Retry-After.
-        self._client = replicate.Client(
-            api_token=config.api_token,
-            base_url=config.base_url,
-            timeout=httpx.Timeout(config.request_timeout_s),
-            event_hooks={"response": [raise_when_throttled]},
+        sdk = replicate_predictions.client(config.api_token, config.base_url, config.request_timeout_s)
+        sdk.poll_interval = config.poll_interval_s
+        self._predictions = ReplicatePredictions(
+            sdk, request_timeout_s=config.request_timeout_s, max_attempts=config.max_attempts
         )
-        self._client.poll_interval = config.poll_interval_s
         policy = RetryPolicy(config.max_attempts, config.backoff_s, config.longest_wait_s)
         self._calls = ProviderCalls("replicate", policy, concurrency=config.concurrency, per_model=False)
 
@@ -215,7 +169,7 @@ class ReplicateImages:
         return self._beat_image(picture, request, FLUX_DEV, model=FALLBACK_MODEL, notes=(note,))
 
     async def aclose(self) -> None:
-        await self._client._async_client.aclose()  # the SDK offers no public close
+        await self._predictions.aclose()
 
     def _beat_image(
         self,
@@ -238,12 +192,12 @@ class ReplicateImages:
             try:
                 async with asyncio.timeout(self._config.timeout_s):
                     prediction = await self._prediction(call, model, inputs, request)
-                    poll = self._client.predictions.async_get
                     while prediction.status not in TERMINAL:
                         await asyncio.sleep(self._config.poll_interval_s)
-                        prediction = await self._request(call, "poll", lambda pid=prediction.id: poll(pid))
+                        prediction = await self._predictions.get(call, prediction.id)
                     url = await self._output_url(model, prediction, request.record)
-                    picture = await self._request(call, "output", lambda: FileOutput(url, self._client).aread())
+                    sdk = self._predictions.sdk
+                    picture = await self._predictions.request(call, "output", lambda: FileOutput(url, sdk).aread())
             except TimeoutError:
                 if prediction is not None and prediction.status not in TERMINAL and await self._cancel(prediction):
                     await request.record.forget()  # canceled: the next attempt creates a new one
@@ -254,7 +208,7 @@ class ReplicateImages:
             try:
                 pixels = read_bounded(picture)
             except UnusableImage as error:
-                raise PredictionFailed(f"{model}: the returned image is unusable: {error}") from None
+                raise PredictionRefused(f"{model}: the returned image is unusable: {error}") from None
             call.billed(PRICE_MICROS[model])
             return pixels
 
@@ -267,54 +221,18 @@ class ReplicateImages:
         recorded = await request.record.load() if tag is not None else None
         if recorded is not None and recorded.tag == tag:
             if recorded.prediction_id:
-                pid = recorded.prediction_id
-                prediction = await self._request(call, "poll", lambda: self._client.predictions.async_get(pid))
+                prediction = await self._predictions.get(call, recorded.prediction_id)
                 if prediction.status not in UNSUCCESSFUL:
                     log.info("resuming a paid prediction", unit=request.unit, prediction=prediction.id)
                     return prediction
                 await request.record.forget()
             else:
-                found = await self._find(call, tag)
+                found = await self._predictions.find(call, tag)
                 if found is not None:
                     log.info("a lost create was found by its tag", unit=request.unit, prediction=found.id)
                     await request.record.created(found.id)
                     return found
-        return await self._create(call, model, inputs, tag or uuid.uuid4().hex, request.record)
-
-    async def _create(
-        self, call: ProviderCall, model: str, inputs: dict[str, Any], tag: str, record: PredictionRecord
-    ) -> Prediction:
-        """A create whose answer may be lost (a timeout, a dropped connection, a 5xx) is looked up by
-        the tag it carries before it is posted again: a lost create is paid for, and must be used."""
-        tagged = {**inputs, TAG_INPUT: tag}
-        await record.begin(tag)
-
-        async def send() -> Prediction:
-            # The SDK sends creates without a timeout; an answer that does not come counts as lost.
-            return await asyncio.wait_for(
-                self._client.models.predictions.async_create(model=model, input=tagged),
-                self._config.request_timeout_s,
-            )
-
-        async def look_for_it(error: BaseException) -> Prediction | None:
-            if not may_have_landed(error):
-                return None
-            found = await self._find(call, tag)
-            if found is not None:
-                log.info("a lost create was found by its tag", model=model, prediction=found.id)
-            return found
-
-        prediction = await self._request(call, "create", send, recover=look_for_it)
-        await record.created(prediction.id)
-        return prediction
-
-    async def _find(self, call: ProviderCall, tag: str) -> Prediction | None:
-        """The newest live prediction carrying `tag`, among the recent ones."""
-
-        def page(cursor: Any) -> Awaitable[Any]:
-            return self._request(call, "list", lambda: self._client.predictions.async_list(cursor))
-
-        return await find_by_tag(page, tag)
+        return await self._predictions.create(call, model, inputs, tag or uuid.uuid4().hex, request.record)
 
     @staticmethod
     async def _output_url(model: str, prediction: Prediction, record: PredictionRecord) -> str:
@@ -324,34 +242,18 @@ class ReplicateImages:
             reason = str(prediction.error or "no reason given")
             message = f"{model}: prediction {prediction.id} failed: {reason}"
             # A refused input stays refused; a crash (out of memory, a lost worker) may not happen again.
-            raise PredictionFailed(message) if is_refusal(reason) else ProviderUnavailable(message)
+            raise PredictionRefused(message) if is_refusal(reason) else ProviderUnavailable(message)
         if prediction.status == "canceled":
-            raise PredictionFailed(f"{model}: prediction {prediction.id} was canceled")
-        url = _first_url(prediction.output)
+            raise PredictionRefused(f"{model}: prediction {prediction.id} was canceled")
+        url = first_url(prediction.output)
         if url is None:
-            raise PredictionFailed(f"{model}: prediction {prediction.id} succeeded without an image URL")
+            raise PredictionRefused(f"{model}: prediction {prediction.id} succeeded without an image URL")
         return url
 
     async def _cancel(self, prediction: Prediction) -> bool:
         try:
-            await asyncio.wait_for(self._client.predictions.async_cancel(prediction.id), timeout=10)
+            await asyncio.wait_for(self._predictions.sdk.predictions.async_cancel(prediction.id), timeout=10)
         except (replicate.exceptions.ReplicateError, httpx.HTTPError, RateLimited, TimeoutError) as error:
             log.warning("could not cancel a timed-out prediction", prediction=prediction.id, error=str(error))
             return False
         return True
-
-    async def _request(
-        self,
-        call: ProviderCall,
-        name: str,
-        send: Callable[[], Awaitable[T]],
-        recover: Callable[[BaseException], Awaitable[T | None]] | None = None,
-    ) -> T:
-        """`send()` under the retry policy; what it finally fails with, said as a provider error."""
-        try:
-            return await call.request(name, send, recover=recover)
-        except Exception as error:
-            mapped = _as_provider_error(f"{call.model} {name}", error, self._config.max_attempts)
-            if mapped is error:
-                raise
-            raise mapped from error
