@@ -104,10 +104,16 @@ class LibraryIndex:
         return [uuid.UUID(bytes=self._ids[i].tobytes()) for i in found[0] if i >= 0]
 
 
+def _probed(index: faiss.IndexIVFScalarQuantizer, queries: np.ndarray, margin: float) -> tuple:
+    """For each query, every list with its centre's score, -1 for a list whose centre scores more than
+    `margin` below the best one (not scanned)."""
+    scores, lists = index.quantizer.search(queries, index.nlist)
+    return scores, np.where(scores >= scores[:, :1] - margin, lists, -1)
+
+
 def _search(index: faiss.IndexIVFScalarQuantizer, queries: np.ndarray, count: int, margin: float) -> tuple:
     """Scans, for each query, the lists whose centre scores within `margin` of its best centre."""
-    scores, lists = index.quantizer.search(queries, index.nlist)
-    lists = np.where(scores >= scores[:, :1] - margin, lists, -1)
+    scores, lists = _probed(index, queries, margin)
     return index.search_preassigned(queries, count, lists, scores)
 
 
@@ -167,6 +173,6 @@ def _tune(index: faiss.IndexIVFScalarQuantizer, x: np.ndarray, queries: np.ndarr
         recall = float(min(kind.mean() for kind in np.array_split(hits, KINDS)))
         if recall >= RECALL_TARGET:
             break
-    scores, lists = index.quantizer.search(queries, index.nlist)
-    scanned = np.where(scores >= scores[:, :1] - margin, sizes[lists], 0).sum(axis=1).mean() / len(x)
+    _, lists = _probed(index, queries, margin)
+    scanned = np.where(lists >= 0, sizes[lists], 0).sum(axis=1).mean() / len(x)
     return Tuning(index.nlist, margin, recall, float(scanned))

@@ -33,9 +33,10 @@ rows (recall@10 after the re-score, 100 queries each, load average 0.5-2 on 2 co
 larger m reaches a recall at a smaller ef_search, but visits as many elements to get there, so no
 build bought latency at equal recall (at 150k rows and 7 400-8 600 visits: 0.950 for m 16 / 64,
 0.964 for 24 / 64, 0.956 for 32 / 64, 0.958 for 32 / 128). ef_construction above 64 changed nothing
-measurable. What m 32 does buy is reach: m 16 needs ef_search ~1 000 (pgvector's ceiling) for 0.99 at 150k rows (0.95 at
-400), m 32 gets there at ~450. So m 32 / ef_construction 64: 2.3x m 16's build time (150k rows: 251 s
-against 109 s, one core, 1 GB maintenance_work_mem), where m 32 / 128 took 443 s for the same recall.
+measurable. What m 32 does buy is reach: m 16 needs ef_search ~1 000 (pgvector's ceiling) for 0.99
+at 150k rows (0.95 at 400), m 32 gets there at ~450. So m 32 / ef_construction 64: 2.3x m 16's
+build time (150k rows: 251 s against 109 s, one core, 1 GB maintenance_work_mem), where m 32 / 128
+took 443 s for the same recall.
 
 The walk then meets 5 ms only up to ~20k rows: recall 0.99 costs ~11 ms at 50k and ~20 ms at 150k
 of execution alone on the bench's 2 cores; hence the in-memory path from MEMORY_MIN_ROWS. The service
