@@ -16,7 +16,7 @@ const STATUS_NAMES = { VIDEO_STATUS_QUEUED: "Queued", VIDEO_STATUS_PLANNING: "Pl
 let api = null;
 // One seed per page: a preview and the start that follows it, with the same inputs, get the same plan.
 const seed = crypto.getRandomValues(new Uint32Array(1))[0] % 2 ** 31;
-const watching = { id: null, follower: null, chunks: new Set(), framesShown: 0, framesWanted: 0, loading: false, shownAt: 0 };
+const watching = { id: null, follower: null, chunks: new Set(), framesShown: 0, framesWanted: 0, loading: false, shownAt: 0, shownPercent: 0 };
 let pastToken = null;
 
 function el(tag, props = {}, ...children) {
@@ -266,11 +266,14 @@ function renderProgress(progress, kind, event) {
   if (kind === "chunk_ready" && event && event.chunk_ready) watching.chunks.add(Number(event.chunk_ready.chunk_index || 0));
   // The stream replays the video's history from its start, each event with the progress as it was
   // then, while the page has already shown the current state: an older snapshot must not move the
-  // bar back. (A retry's progress is newer, so it is shown.)
+  // bar back. Older is an earlier time, or a lower percent: services stamp their events' times
+  // themselves, so two events can arrive in the opposite order of their times, but the gateway's
+  // percent never decreases over a video's history (a retry keeps what was done).
   const at = p.updated_at ? Date.parse(p.updated_at) : NaN;
-  if (at < watching.shownAt) return;
-  if (!Number.isNaN(at)) watching.shownAt = at;
   const percent = Number(p.percent || 0);
+  if (at < watching.shownAt || percent < watching.shownPercent) return;
+  if (!Number.isNaN(at)) watching.shownAt = at;
+  watching.shownPercent = percent;
   $("bar").value = percent;
   $("percent").textContent = `${Math.floor(percent)}%`;
   const phaseAt = PHASES.indexOf(p.phase);
@@ -384,6 +387,7 @@ function resetWatch(id) {
     framesWanted: 0,
     loading: false,
     shownAt: 0,
+    shownPercent: 0,
   });
   $("frames").replaceChildren();
   $("chunks").replaceChildren();
