@@ -4,9 +4,9 @@ SHELL := bash
 VENV := .venv
 PY := $(VENV)/bin/python
 ADGEN := $(VENV)/bin/adgen
-PROMPT ?= 30 second ad for a matte-black titanium watch, luxury feel
+PROMPT ?= 30 second ad for Morning Roast espresso, warm and inviting
 
-.PHONY: help setup generate check-generated lint test browser up down demo bench chaos k8s-render
+.PHONY: help setup generate check-generated lint test browser fonts up down demo bench chaos k8s-render
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -27,21 +27,25 @@ lint: setup ## buf lint (STANDARD) and ruff
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
-test: check-generated lint k8s-render browser ## Everything CI runs: generated-code check, lint, manifests, the three test tiers
+test: check-generated lint k8s-render browser fonts ## Everything CI runs: generated-code check, lint, manifests, the three test tiers
 	@$(PY) -m pytest -q
 
 browser: setup ## Debian's chromium for the web page's browser test (installed when missing)
-	@scripts/browser.sh
+	@scripts/debian.sh browser
 
-up: setup ## Start the local stack (NATS, Postgres, S3, all services, gateway)
+fonts: ## Debian's DejaVu fonts for the studio's supers (installed when missing)
+	@scripts/debian.sh fonts
+
+up: setup fonts ## Start the local stack (NATS, Postgres, S3, all services, gateway)
 	@$(ADGEN) up
 
 down: ## Stop the local stack
 	@$(ADGEN) down
 
-demo: setup ## A fresh machine to an MP4 in out/: starts the stack and renders PROMPT
+demo: setup fonts ## A fresh machine to an MP4 in out/: starts the stack and renders PROMPT
 	@$(ADGEN) up
-	@$(ADGEN) generate "$(PROMPT)" --duration 30 --out out/demo.mp4
+	@$(PY) scripts/demo_photo.py out/coffee.png >/dev/null
+	@$(ADGEN) generate "$(PROMPT)" --duration 30 --image out/coffee.png --out out/demo.mp4
 	@echo "The stack is still running: 'make down' stops it."
 
 bench: setup ## Run the benchmarks in bench/ and write bench/report.md (make bench ONLY="planner refine")

@@ -1,4 +1,4 @@
-"""The web page at `/`, driven in headless Chromium (Debian's package, installed by scripts/browser.sh)
+"""The web page at `/`, driven in headless Chromium (Debian's package, installed by scripts/debian.sh)
 through Playwright: sign in, upload a product image, preview the plan, start a video, watch it
 advance and play the result; the same with the event stream blocked, so the page must poll."""
 
@@ -49,7 +49,7 @@ document.addEventListener("DOMContentLoaded", () => {
 @pytest.fixture
 async def browser(tmp_path: Path) -> AsyncIterator[BrowserContext]:
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"no Chromium at {CHROMIUM}: run scripts/browser.sh (or set ADGEN_CHROMIUM)")
+        pytest.fail(f"no Chromium at {CHROMIUM}: run scripts/debian.sh (or set ADGEN_CHROMIUM)")
     async with async_playwright() as playwright:
         context = await playwright.chromium.launch_persistent_context(
             str(tmp_path / "profile"),  # a fresh profile each test

@@ -10,12 +10,22 @@ import typer
 from rich.console import Console
 
 from adgen_cli import views
+from adgen_cli.api import Api
 from adgen_cli.options import Json, connect
 from adgen_cli.outcome import EXIT_CODES_HELP, CliError, ExitCode, print_json
 
 app = typer.Typer(help="Upload, list and search your product images.", no_args_is_help=True, epilog=EXIT_CODES_HELP)
 err = Console(stderr=True)
 out = Console()
+
+
+def upload_file(api: Api, path: Path, name: str | None = None) -> dict:
+    """One image through the assets intake: the asset as the API answers it."""
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    with path.open("rb") as file:
+        return api.post(
+            "/v1/assets", files={"file": (path.name, file, content_type)}, data={"name": name} if name else {}
+        )
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -35,13 +45,7 @@ def upload(
     uploaded = []
     with connect(ctx, as_json) as api:
         for path in files:
-            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            with path.open("rb") as file:
-                asset = api.post(
-                    "/v1/assets",
-                    files={"file": (path.name, file, content_type)},
-                    data={"name": name} if name else {},
-                )
+            asset = upload_file(api, path, name)
             uploaded.append(asset)
             if not as_json:
                 for twin in asset.get("near_duplicates") or []:

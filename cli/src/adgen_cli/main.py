@@ -136,6 +136,10 @@ def generate(
     video_model: Annotated[str | None, typer.Option(help="Image-to-video model key")] = None,
     creativity: Annotated[float, typer.Option(help="0.0 … 1.0")] = 0.5,
     asset: Annotated[list[str] | None, typer.Option(help="Product image id (repeatable; see `adgen assets`)")] = None,
+    image: Annotated[
+        list[Path] | None,
+        typer.Option(help="Product photo to upload and feature (repeatable)", exists=True, dir_okay=False),
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Fixes every random choice, so the plan repeats")] = None,
     as_json: Json = False,
 ) -> None:
@@ -148,11 +152,12 @@ def generate(
     }
     if video_model:
         body["video_model"] = video_model
-    if asset:
-        body["asset_ids"] = asset
     if seed is not None:
         body["seed"] = seed
     with connect(ctx, as_json) as api:
+        asset_ids = [*(asset or []), *(assets.upload_file(api, path)["asset_id"] for path in image or [])]
+        if asset_ids:
+            body["asset_ids"] = asset_ids
         created = api.post("/v1/videos", body)
         video_id = created["id"]
         try:

@@ -1,7 +1,8 @@
 """One small interface, "the clip for this chunk", and the choice of who animates it.
 
-The studio animator runs in-process for free; the other registry models are Replicate
-image-to-video models and need a token. Either way the clip is written losslessly at the plan's
+The studio animator runs in-process for free and renders every chunk from the beat's storyboard
+image; the other registry models are Replicate image-to-video models, start from the init frame
+and need a token. Either way the clip is written losslessly at the plan's
 frame rate and the output size, with at least the frames the chunk uses, and the hand-off frame is
 returned, so what refine receives does not depend on the provider.
 """
@@ -38,6 +39,9 @@ class ClipRequest:
     beat_offset_frames: int
     seed: int
     record: PredictionRecord
+    # The beat's storyboard image (RGB uint8, output size), which the studio renders every chunk from
+    # (animator.py: why); None for other providers, which start from `init`.
+    storyboard: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -59,19 +63,24 @@ class ClipProvider(Protocol):
 
 
 class StudioClips:
-    """The built-in animator: the beat's camera movement applied to the init frame."""
+    """The built-in animator: every chunk rendered from the beat's storyboard image at absolute beat time.
+
+    The init frame is not used (a chunk's frames do not depend on the chunk before it), but the
+    hand-off frame is still returned, so the chunk graph is the same as for any other provider."""
 
     async def clip_for(self, request: ClipRequest, path: Path) -> RenderedClip:
         return await asyncio.to_thread(self._render, request, path)
 
     @staticmethod
     def _render(request: ClipRequest, path: Path) -> RenderedClip:
+        if request.storyboard is None:
+            raise FailedPrecondition(f"{request.unit}: the studio renders from the beat's storyboard image, none given")
         handoff: list[np.ndarray] = []
 
         def frames():  # type: ignore[no-untyped-def]
             for i, frame in enumerate(
                 animate(
-                    request.init,
+                    request.storyboard,
                     camera_movement=request.camera_movement,
                     fps=request.fps,
                     frame_count=request.clip_frames,

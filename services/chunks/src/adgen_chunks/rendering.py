@@ -1,7 +1,8 @@
 """The chunks service's work: render one chunk from its init frame, record it, start what it unblocks.
 
 A chunk's dependencies are its beat's storyboard image (first chunk of a beat) or the hand-off frame
-of the chunk right before it, so the beat's next chunk is published as soon as the hand-off frame is
+of the chunk right before it (a studio chunk also reads its beat's storyboard image, which it renders
+from), so the beat's next chunk is published as soon as the hand-off frame is
 stored, before this one's clip, cost and status are (a crash in between redelivers this chunk, which
 renders the same hand-off frame again without paying twice). Independent steps run at once. When
 the last chunk of a video is recorded, refine is enqueued once: the decision is made inside a
@@ -60,6 +61,10 @@ async def _together(*steps: Awaitable[T]) -> list[T]:
     return outcomes  # type: ignore[return-value]
 
 
+async def _nothing() -> None:
+    return None
+
+
 def encode_png(image: np.ndarray) -> bytes:
     ok, data = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     if not ok:
@@ -85,13 +90,26 @@ class Chunks:
             key = keys.storyboard_key(user_id, video_id, slot.beat_index)
         else:
             key = keys.handoff_key(user_id, video_id, slot.index - 1)
+        return await self._image(key, f"chunk {slot.index} cannot start: its init frame")
+
+    async def _storyboard_frame(self, video_id: str, user_id: str, slot: common_pb2.ChunkSlot) -> np.ndarray:
+        key = keys.storyboard_key(user_id, video_id, slot.beat_index)
+        return await self._image(key, f"chunk {slot.index} cannot start: its beat's storyboard image")
+
+    async def _image(self, key: str, what: str) -> np.ndarray:
         data = await self._c.store.get_bytes_if_exists(key)
         if data is None:
-            raise FailedPrecondition(f"chunk {slot.index} cannot start: its init frame {key} does not exist yet")
+            raise FailedPrecondition(f"{what} {key} does not exist yet")
         return await asyncio.to_thread(decode_png, data)
 
     def _clip_request(
-        self, video_id: str, spec: common_pb2.Spec, slot: common_pb2.ChunkSlot, model: VideoModel, init: np.ndarray
+        self,
+        video_id: str,
+        spec: common_pb2.Spec,
+        slot: common_pb2.ChunkSlot,
+        model: VideoModel,
+        init: np.ndarray,
+        storyboard: np.ndarray | None = None,
     ) -> ClipRequest:
         plan = spec.chunk_plan
         beat = spec.beats[slot.beat_index]
@@ -110,6 +128,7 @@ class Chunks:
             beat_offset_frames=slot.start_frame - beat.start_s * fps,
             seed=spec.seed * 1000 + beat.index,
             record=ChunkRowRecord(self._c.db, video_id, slot.index) if not model.is_local else NoRecord(),
+            storyboard=storyboard,
         )
 
     async def render(
@@ -128,27 +147,40 @@ class Chunks:
         clip_key = keys.chunk_key(user_id, video_id, chunk_index)
         handoff_key = keys.handoff_key(user_id, video_id, chunk_index) if slot.handoff_frame >= 0 else ""
         store = self._c.store
-        # Whether it is stored already and its init frame: asked at once, the frame is needed unless it is.
+        model: VideoModel | None = None
+        try:
+            model = get_model(spec.chunk_plan.video_model)
+        except UnknownVideoModel as error:
+            unknown = InvalidArgument(f"spec.chunk_plan.video_model: {error}")
+        # The studio renders every chunk from its beat's storyboard image (animator.py: why); the init
+        # frame is still read, as the gate that the chunk before has handed off. Only the studio reads
+        # the storyboard besides, so other providers' chunks cost no extra read.
+        from_storyboard = slot.init_source == common_pb2.INIT_SOURCE_STORYBOARD
+        read_storyboard = model is not None and model.is_local and not from_storyboard
+        # Whether it is stored already and its frames: asked at once, the frames are needed unless it is.
         # The hand-off frame is stored before the clip, so a stored clip means both are.
-        stored, init = await asyncio.gather(
+        stored, init, storyboard = await asyncio.gather(
             store.exists(clip_key),
             self._init_frame(video_id, user_id, slot),
+            self._storyboard_frame(video_id, user_id, slot) if read_storyboard else _nothing(),
             return_exceptions=True,
         )
         if stored is True:
             if handed_off is not None:
                 await handed_off()
             return RenderedChunk(clip_key, handoff_key, reused=True)
-        for outcome in (stored, init):
+        for outcome in (stored, init, storyboard):
             if isinstance(outcome, BaseException):
                 raise outcome
         assert isinstance(init, np.ndarray)
-        try:
-            model = get_model(spec.chunk_plan.video_model)
-        except UnknownVideoModel as error:
-            raise InvalidArgument(f"spec.chunk_plan.video_model: {error}") from None
+        if model is None:
+            raise unknown from None
+        if model.is_local and from_storyboard:
+            storyboard = init
         provider = self._providers.for_model(model)
-        request = self._clip_request(video_id, spec, slot, model, init)
+        request = self._clip_request(
+            video_id, spec, slot, model, init, storyboard if isinstance(storyboard, np.ndarray) else None
+        )
         await reserve_budget(self._c.db, video_id, request.unit, model.price_per_clip_micros)  # the video's cap
         with tempfile.TemporaryDirectory(prefix="adgen-chunk-") as folder:
             path = Path(folder) / "clip.mp4"
