@@ -49,8 +49,8 @@ def test_realistic_prompts_get_a_fitting_story(prompt: str, archetype: str, cate
     assert all(d.suits(tags) for d in definitions)
     assert ARCHETYPES[archetype].energy_curve.allows([d.energy for d in definitions])
     assert any(b.shows_product for b in plan.beats)
-    for beat in plan.beats:
-        assert beat.reference_asset_ids == (("asset-1",) if beat.shows_product else ())
+    # The product is on screen all through: every beat carries the image, not only "product" beats.
+    assert all(beat.reference_asset_ids == ("asset-1",) for beat in plan.beats)
     assert plan.beats[0].headline and plan.beats[-1].headline == plan.call_to_action
 
 
@@ -208,3 +208,12 @@ def test_every_plan_is_valid_and_deterministic(
 def test_plans_without_a_requested_duration_are_valid(prompt: str, creativity: float, seed: int) -> None:
     plan = check(compose(PlanRequest(prompt, creativity=creativity, seed=seed)))
     assert plan.duration_s in VALID_DURATIONS_S
+
+
+@pytest.mark.parametrize("prompt", ["30 second ad for a titanium watch", "ad for a minimalist desk lamp"])
+def test_with_product_images_every_beat_has_references_and_without_none(prompt: str) -> None:
+    with_images = check(compose(PlanRequest(prompt, asset_ids=("asset-1", "asset-2"))))
+    assert all(beat.reference_asset_ids == ("asset-1", "asset-2") for beat in with_images.beats)
+    assert "2 product images, rotated round robin, on every beat" in with_images.notes
+    without = check(compose(PlanRequest(prompt)))
+    assert all(beat.reference_asset_ids == () for beat in without.beats)

@@ -25,12 +25,13 @@ from opentelemetry.trace import StatusCode
 
 from adgen_kernel.telemetry import setup_tracing
 from adgen_planner.composer import PlanRequest, compose
-from adgen_planner.llm_answer import AdPlanAnswer
+from adgen_planner.llm_answer import AdPlanAnswer, to_plan
 from adgen_planner.llm_composer import OpenAiComposer, TokenPrices, compose_with_rules
-from adgen_planner.prompt_reading import instruction_phrases
+from adgen_planner.prompt_reading import instruction_phrases, read_prompt
 from adgen_planner.prompt_safety import USER_DATA_CLOSE, USER_DATA_OPEN, smuggled
 from adgen_planner.server import openai_composer
 from adgen_planner.settings import PlannerSettings
+from adgen_planner.spec_rules import check
 
 MODEL = "gpt-4o-mini"
 PRICES = TokenPrices(input_usd_per_mtok=0.15, output_usd_per_mtok=0.60)
@@ -288,3 +289,11 @@ def test_the_rule_based_composer_never_forwards_smuggled_instructions(prompt: st
     for b in plan.beats:
         assert smuggled(b.prompt, prompt) is None, b.prompt
         assert smuggled(b.headline, prompt) is None
+
+
+def test_the_models_plan_puts_the_product_images_on_every_beat() -> None:
+    request = PlanRequest(WATCH.prompt, duration_s=25, asset_ids=("a1", "a2"))
+    plan = check(to_plan(AdPlanAnswer.model_validate(watch_plan()), request, read_prompt(request.prompt)).plan)
+    assert all(beat.reference_asset_ids == ("a1", "a2") for beat in plan.beats)
+    bare = to_plan(AdPlanAnswer.model_validate(watch_plan()), WATCH, read_prompt(WATCH.prompt)).plan
+    assert all(beat.reference_asset_ids == () for beat in bare.beats)

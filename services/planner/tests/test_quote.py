@@ -7,7 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adgen.common.v1 import common_pb2
+from adgen_planner.composer import PlanRequest, compose
+from adgen_planner.pipeline import Planned, _estimate
 from adgen_planner.quote import REMOTE, STUDIO, BeatWork, Line, estimate
+from adgen_planner.spec_mapping import plan_to_spec
 
 HAILUO_MICROS = 190_000
 
@@ -65,3 +68,21 @@ def test_cost_is_per_call_and_time_is_the_slowest_beat(beats: list[tuple[int, bo
     # The graph beats a row of phases whenever more than one beat has chunks to render.
     sequential = REMOTE.plan_s + len(beats) * REMOTE.image_s + clips * REMOTE.clip_s + REMOTE.refine_s + REMOTE.export_s
     assert q.estimated_seconds <= sequential
+
+
+def test_a_plan_with_product_images_prices_every_beats_image_as_controlnet() -> None:
+    # Every beat now carries the product (composer.py), and the storyboard draws every beat that has
+    # a product with ControlNet on Replicate: the quote prices exactly that, no flux-dev image left.
+    request = common_pb2.VideoRequest(prompt="20 second ad for a titanium watch", duration_s=20)
+    for asset_ids, controlnet in ((("a1", "a2"), True), ((), False)):
+        spec = plan_to_spec(compose(PlanRequest(request.prompt, duration_s=20, asset_ids=asset_ids)), request)
+        spec.chunk_plan.slots.extend(common_pb2.ChunkSlot(index=b.index, beat_index=b.index) for b in spec.beats)
+        spec.chunk_plan.video_model, spec.chunk_plan.price_per_clip_micros = "hailuo_fast", HAILUO_MICROS
+        by_model = {line.model: line for line in _estimate(Planned(spec, None, local=False)).lines}
+        images = len(spec.beats)
+        if controlnet:
+            assert by_model["xlabs-ai/flux-dev-controlnet"].units == images
+            assert "black-forest-labs/flux-dev" not in by_model
+        else:
+            assert by_model["black-forest-labs/flux-dev"].units == images
+            assert "xlabs-ai/flux-dev-controlnet" not in by_model

@@ -9,7 +9,7 @@ import pytest
 
 from adgen_planner.beat_library import Energy, Position
 from adgen_planner.composer import Plan, PlanRequest, compose
-from adgen_planner.spec_rules import InvalidPlan, check, creativity_to_temperature, violations
+from adgen_planner.spec_rules import InvalidPlan, check, creativity_to_temperature, violations, without_product_note
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_a_composed_plan_is_valid(plan: Plan) -> None:
         (lambda p: with_beat(p, 1, camera_movement=""), "camera movement"),
         (lambda p: with_beat(p, 1, energy="loud"), "energy"),
         (lambda p: with_beat(p, 1, position=Position.OPENING), "placed as opening"),
-        (lambda p: with_beat(p, 2, shows_product=False, reference_asset_ids=("a1",)), "does not show the product"),
+        (lambda p: with_beat(p, 2, reference_asset_ids=()), "beat 2 (lifestyle_context) has no product references"),
         (lambda p: dataclasses.replace(p, style=dataclasses.replace(p.style, palette=("red",))), "palette"),
         (lambda p: dataclasses.replace(p, style=dataclasses.replace(p.style, palette=())), "palette"),
     ],
@@ -71,3 +71,10 @@ def test_creativity_maps_to_temperature(creativity: float, temperature: float) -
 def test_creativity_out_of_range_is_refused(bad: float) -> None:
     with pytest.raises(ValueError, match="creativity"):
         creativity_to_temperature(bad)
+
+
+def test_a_beat_without_the_product_is_allowed_only_as_a_recorded_choice(plan: Plan) -> None:
+    gap = with_beat(plan, 2, reference_asset_ids=())
+    assert any("has no product references" in v for v in violations(gap))
+    chosen = dataclasses.replace(gap, notes=(*gap.notes, without_product_note(2) + ": a mood shot by choice"))
+    assert violations(chosen) == []

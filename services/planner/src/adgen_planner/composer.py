@@ -5,6 +5,10 @@ product's category and the prompt's mood words vote); the beat sequence (every w
 archetype's narrative stages with compatible beats to exactly the duration, within its energy
 curve, ranked by how closely it follows the suggested beats); then the words and look of each beat.
 
+Product images go on every beat, not only on the beats whose subject is the product itself: the
+product is what the ad sells, so it is on screen all through (hero, detail, in its setting, the
+packshot); a beat without it would have to be a deliberate choice recorded in the plan's notes.
+
 Creativity widens the choice among ranked sequences: at 0 the best one is always taken; above 0 a
 random generator seeded from the prompt, seed and creativity samples the ranking with a temperature
 that grows with creativity. The same request therefore always gives the same plan.
@@ -129,6 +133,8 @@ def compose(request: PlanRequest) -> Plan:
         else f"call to action not stated: {call_to_action!r} for {category.category_id}"
     )
     setting = reading.setting or category.setting
+    if request.asset_ids:
+        notes.append(product_images_note(len(request.asset_ids)))
     beats = _beats(
         chosen.beat_ids, product, reading.brand, call_to_action, setting, style, category.benefits, request.asset_ids
     )
@@ -143,6 +149,12 @@ def compose(request: PlanRequest) -> Plan:
         beats=beats,
         notes=tuple(notes),
     )
+
+
+def product_images_note(count: int) -> str:
+    """The note recording that every beat carries the request's product images."""
+    images = "1 product image" if count == 1 else f"{count} product images, rotated round robin,"
+    return f"{images} on every beat"
 
 
 def validate(request: PlanRequest) -> None:
@@ -378,7 +390,8 @@ def _beats(
                 shows_product=beat.shows_product,
                 headline=sanitise(headline),
                 subline=sanitise(subline),
-                reference_asset_ids=asset_ids if beat.shows_product else (),
+                # Every beat features the product when the request has images (see references.py).
+                reference_asset_ids=asset_ids,
             )
         )
         start += beat.duration_s

@@ -3,7 +3,7 @@
 The model chooses the archetype, a sequence of library beats, the words of each beat and the mood.
 Everything else stays ours: beat lengths, start times, shot types, camera moves and energies come
 from the beat library; the palette from the user's stated colours or the mood; product references
-from the request. `AdPlanAnswer` is the structured-output contract (its JSON schema is sent to the
+from the request, on every beat. `AdPlanAnswer` is the structured-output contract (its JSON schema is sent to the
 model); `to_plan` turns an answer into a `Plan`, repairing what can be repaired and recording each
 repair, and the caller runs the result through `spec_rules.check` like any other plan.
 """
@@ -17,7 +17,15 @@ from pydantic import BaseModel, ConfigDict
 
 from adgen_planner.archetypes import ARCHETYPES, MOOD_PALETTES
 from adgen_planner.beat_library import FIELD_WORD_CAPS, LIBRARY, PROMPT_WORD_LIMIT
-from adgen_planner.composer import FALLBACK_PRODUCT, Plan, PlannedBeat, PlanRequest, Style, plan_duration
+from adgen_planner.composer import (
+    FALLBACK_PRODUCT,
+    Plan,
+    PlannedBeat,
+    PlanRequest,
+    Style,
+    plan_duration,
+    product_images_note,
+)
 from adgen_planner.prompt_reading import CATEGORIES, MOODS, PromptReading, sanitise
 from adgen_planner.prompt_safety import smuggled
 
@@ -144,11 +152,13 @@ def to_plan(answer: AdPlanAnswer, request: PlanRequest, reading: PromptReading) 
                 shows_product=definition.shows_product,
                 headline=_text(beat.headline, TEXT_WORD_CAP, f"{where} headline", repairs),
                 subline=_text(beat.subline, TEXT_WORD_CAP, f"{where} subline", repairs),
-                reference_asset_ids=request.asset_ids if definition.shows_product else (),
+                reference_asset_ids=request.asset_ids,  # every beat features the product
             )
         )
         start += definition.duration_s
     notes.append(f"archetype {answer.archetype_id} (chosen by the model)")
+    if request.asset_ids:
+        notes.append(product_images_note(len(request.asset_ids)))
     notes.append("beats: " + ", ".join(b.beat_id for b in beats))
     notes += [f"repaired: {r}" for r in repairs]
     plan = Plan(

@@ -1,12 +1,15 @@
-"""The reference mapping: which of the request's product images each product beat shows.
+"""The reference mapping: which of the request's product images each beat shows.
 
 The images must be the caller's own; the planner asks the assets service (GetAsset with the
 caller's user id, its only way in), so another user's asset is NOT_FOUND exactly as it is everywhere
 else, and a plan never names an image its storyboard could not use.
 
-Every product beat keeps all of the request's images (a ControlNet or a later phase may use any),
-in an order that puts a different image first on each product beat, round robin: the storyboard
-composites the first, so each supplied image is featured instead of the first one on every beat.
+Every beat carries the request's images (the composers put them on all beats: the product is on
+screen through the whole ad, not only in the beats about the product itself), and keeps all of them
+(a ControlNet or a later phase may use any), in an order that puts a different image first on each
+beat, round robin: the storyboard composites the first, so each supplied image is featured instead of
+the first one on every beat. A beat the plan deliberately leaves without images is skipped by the
+rotation, so the images still alternate over the beats that show them.
 Choosing by CLIP likeness between a beat's description and the images was considered; it needs a
 search restricted to the request's images, which SearchAssets does not offer, and a ranking over the
 user's whole library could miss some of them. Round robin is deterministic, costs no model, and works
@@ -53,7 +56,7 @@ async def verify_assets(
 
 
 def rotate_references(spec: common_pb2.Spec) -> None:
-    """Puts a different image first on each product beat, round robin, keeping them all."""
+    """Puts a different image first on each beat that has images, round robin, keeping them all."""
     shown = 0
     for beat in spec.beats:
         ids = list(beat.reference_asset_ids)

@@ -2,7 +2,8 @@
 
 Both the rule-based composer and a generative one are checked here before a plan leaves the
 planner, so downstream services (storyboard, chunks, refine) can rely on these facts without
-re-checking them.
+re-checking them. One of them: with product images every beat carries them (the product is on
+screen all through the ad); a beat without them is allowed only when the notes say so.
 """
 
 from __future__ import annotations
@@ -85,12 +86,28 @@ def violations(plan: Plan) -> list[str]:
         for name, text in (("prompt", beat.prompt), ("headline", beat.headline), ("subline", beat.subline)):
             if sanitise(text) != text:
                 found.append(f"{where} {name} carries unsafe or unnormalised text")
-        if beat.reference_asset_ids and not beat.shows_product:
-            found.append(f"{where} has product references but does not show the product")
+    found += _product_gaps(plan)
     palette = plan.style.palette
     if not palette or not all(isinstance(c, str) and _HEX.fullmatch(c) for c in palette):
         found.append(f"palette {palette!r} must be one or more #RRGGBB colours")
     return found
+
+
+def without_product_note(index: int) -> str:
+    """How a plan records a deliberate beat without the product (the only way to have one)."""
+    return f"beat {index} without the product"
+
+
+def _product_gaps(plan: Plan) -> list[str]:
+    """With product images, every beat carries them unless the notes say that beat goes without."""
+    if not any(b.reference_asset_ids for b in plan.beats):
+        return []
+    return [
+        f"beat {i} ({beat.beat_id}) has no product references though the plan has product images;"
+        f" a beat without the product needs the note {without_product_note(i)!r}"
+        for i, beat in enumerate(plan.beats)
+        if not beat.reference_asset_ids and not any(without_product_note(i) in note for note in plan.notes)
+    ]
 
 
 def check(plan: Plan) -> Plan:

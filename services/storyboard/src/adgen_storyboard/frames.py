@@ -6,6 +6,11 @@ with the asset id, before anything is drawn, since the caller can fix its spec. 
 drawing the beat without the product and logs why: the planner already refused such requests when
 the video was accepted, so at that point the asset was deleted mid-render, and failing the whole
 video for a missing product shot would cost the user more than the shot.
+
+How the product was shown (the studio's cut-out treatment and its confidence) and every fallback
+taken are the frame's notes: logged, and carried on its FrameReady event, so the progress stream
+tells the user what was made of their photo. A reused image has no notes (they were sent with it
+the first time).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ POSITIONS = {
 ENERGIES = {common_pb2.ENERGY_LOW: "low", common_pb2.ENERGY_MEDIUM: "medium", common_pb2.ENERGY_HIGH: "high"}
 # What the assets service says when the asset is not this user's to use: the beat goes on without it.
 UNAVAILABLE_ASSET = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED)
+UNNAMED_PRODUCT = "the product"  # what the planner names a product the prompt did not name
 
 
 def frame_request(spec: common_pb2.Spec, beat_index: int, product: np.ndarray | None) -> FrameRequest:
@@ -68,7 +74,15 @@ def frame_request(spec: common_pb2.Spec, beat_index: int, product: np.ndarray | 
         subline="",
         product_image=product,
         seed=spec.seed * 1000 + beat.index,
+        brand=wordmark(spec),
     )
+
+
+def wordmark(spec: common_pb2.Spec) -> str:
+    """The name a frame without a product image sets as its hero: the brand, else the product's name
+    (not the planner's placeholder for an unnamed product, which is no name to set large)."""
+    name = spec.brand.strip() or spec.product_name.strip()
+    return "" if name.lower() == UNNAMED_PRODUCT else name
 
 
 def beat_prompt(spec: common_pb2.Spec, beat: common_pb2.Beat) -> str:
@@ -260,7 +274,9 @@ class Storyboard:
             js,
             work.video_id,
             msg_id(work.video_id, run, f"frame_ready:{work.beat_index}"),
-            frame_ready=events_pb2.FrameReady(beat_index=work.beat_index, image_key=frame.image_key, frames_done=done),
+            frame_ready=events_pb2.FrameReady(
+                beat_index=work.beat_index, image_key=frame.image_key, frames_done=done, notes=frame.notes
+            ),
         )
 
     async def dead_letter(self, work: events_pb2.FrameWork, error: BaseException) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from adgen_kernel.prediction_record import NoRecord, PredictionRecord
 from adgen_storyboard.settings import StoryboardSettings
-from adgen_storyboard.studio import FrameRequest, encode_png, render_frame
+from adgen_storyboard.studio import FrameRequest, draw, encode_png
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,8 @@ class ImageProvider(Protocol):
 
 
 class StudioImages:
-    """The built-in renderer: free, deterministic, and it composites the product and the beat's text."""
+    """The built-in renderer: free, deterministic; it features the product in every beat it is given
+    (cut out or framed, see studio.py) and composites the beat's text."""
 
     name = "studio"
     wants_edges = False
@@ -72,8 +73,13 @@ class StudioImages:
         return 0
 
     async def image_for(self, request: BeatImageRequest) -> BeatImage:
-        png = await asyncio.to_thread(lambda: encode_png(render_frame(request.frame)))
-        return BeatImage(png=png, provider="studio", model="studio-renderer", usd_micros=0)
+        def render() -> tuple[bytes, tuple[str, ...]]:
+            drawing = draw(request.frame)
+            return encode_png(drawing.image), drawing.notes
+
+        png, notes = await asyncio.to_thread(render)
+        # the notes say how the product was shown (cut out, framed) or why it was not
+        return BeatImage(png=png, provider="studio", model="studio-renderer", usd_micros=0, notes=notes)
 
     async def aclose(self) -> None:
         return None

@@ -95,14 +95,16 @@ class PhaseCompleted(_message.Message):
     def __init__(self, phase: _Optional[_Union[_common_pb2.Phase, str]] = ..., warning: _Optional[str] = ...) -> None: ...
 
 class FrameReady(_message.Message):
-    __slots__ = ("beat_index", "image_key", "frames_done")
+    __slots__ = ("beat_index", "image_key", "frames_done", "notes")
     BEAT_INDEX_FIELD_NUMBER: _ClassVar[int]
     IMAGE_KEY_FIELD_NUMBER: _ClassVar[int]
     FRAMES_DONE_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
     beat_index: int
     image_key: str
     frames_done: int
-    def __init__(self, beat_index: _Optional[int] = ..., image_key: _Optional[str] = ..., frames_done: _Optional[int] = ...) -> None: ...
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, beat_index: _Optional[int] = ..., image_key: _Optional[str] = ..., frames_done: _Optional[int] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ChunkReady(_message.Message):
     __slots__ = ("chunk_index", "clip_key", "chunks_done")
