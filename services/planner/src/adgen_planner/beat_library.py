@@ -49,8 +49,9 @@ _ENERGY_RANK = {Energy.LOW: 0, Energy.MEDIUM: 1, Energy.HIGH: 2}
 class BeatDefinition:
     """One shot of the library.
 
-    `shows_product` marks beats whose subject is the product itself: those are the beats that
-    receive the user's product images as references (and a Canny-edge storyboard).
+    `shows_product` marks beats whose subject is the product itself (a hero or detail shot rather
+    than a scene around it). Every beat receives the user's product images as references when the
+    request has some; the flag says how central the product is, not whether it is shown.
     """
 
     beat_id: str
