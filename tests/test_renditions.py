@@ -240,7 +240,7 @@ async def test_one_refine_and_one_export_deliver_every_shape(connections: Connec
     async with httpx.AsyncClient() as client:
         vtt = (await client.get(links[2].captions[0])).text  # type: ignore[index]
         poster = (await client.get(links[2].poster[0])).content
-    assert vtt.startswith("WEBVTT") and "Goodbye" in vtt and poster[:2] == b"\xff\xd8"
+    assert vtt.startswith("WEBVTT") and "Hello" in vtt and poster[:2] == b"\xff\xd8"
 
     # A redelivered export changes nothing and still has every shape.
     await exporter.handle(work, WorkContext(2, "test"))

@@ -16,7 +16,7 @@ from adgen_refine.captions import Caption
 from adgen_refine.luts import shipped_table
 from adgen_refine.refining import music_for
 from adgen_refine.stitch import OutputFormat, render_final
-from adgen_refine.supers import TimedSuper, render_super
+from adgen_refine.supers import render_caption
 from adgen_refine.timeline import Placement, Transition
 
 FPS = 24
@@ -112,21 +112,22 @@ def test_the_grade_and_the_supers_are_in_the_encoded_frames(tmp_path: Path) -> N
     paths = {0: write_chunk(tmp_path / "grey.mp4", [grey] * 24), 1: write_chunk(tmp_path / "grey2.mp4", [grey] * 24)}
     placements = [Placement(0, 0, 0, 24, 0), Placement(1, 1, 24, 24, 0)]
     caption = Caption(1, (("headline", "Hello"),), first_frame=30, end_frame=46, fade_frames=4)
-    layer = render_super(caption.lines, 192, 108)
+    layer = render_caption(caption, 192, 108, FPS, [grey])
     out = tmp_path / "graded.mp4"
     render_final(
         paths, placements, 48, {1: Transition("dissolve", 6)}, None, 48_000, OutputFormat(192, 108, FPS, crf=4), out,
-        grade=shipped_table("cinematic_warm"), supers=[TimedSuper(caption, layer)],
+        grade=shipped_table("cinematic_warm"), supers=[layer],
     )  # fmt: skip
     frames = frames_of(out)
     assert len(frames) == 48
     r, _, b = frames[5][:20, :20].reshape(-1, 3).mean(axis=0)
     assert r / b > 1.15, "warm grade"
     box = layer.box
-    inside = frames[38][box.top : box.bottom, box.left : box.right][~layer.text_mask].mean()
-    before = frames[20][box.top : box.bottom, box.left : box.right].mean()
-    assert inside < before - 30, "the band darkens the picture while the caption shows"
-    assert abs(frames[47][box.top : box.bottom, box.left : box.right].mean() - before) < 3, "and is gone after"
+    mask = layer.glyph_mask(108, 192)[box.top : box.bottom, box.left : box.right]
+    inside = frames[38][box.top : box.bottom, box.left : box.right][mask].mean()
+    before = frames[20][box.top : box.bottom, box.left : box.right][mask].mean()
+    assert abs(inside - before) > 60, "the glyphs stand out from the grey while the caption shows"
+    assert abs(frames[47][box.top : box.bottom, box.left : box.right].mean() - before) < 3, "and are gone after"
 
     identity = tmp_path / "identity.mp4"
     fmt = OutputFormat(192, 108, FPS, crf=0)

@@ -1,11 +1,17 @@
 """What text an ad shows, when, and the WebVTT sidecar that carries the same text.
 
-* **What:** each beat's ``headline`` and ``subline``; the closing (last) beat also carries the
-  plan's call to action unless one of its lines already says it. Beats without text get nothing.
+* **What:** each beat's ``headline`` and ``subline``. The plan's call to action is not a line of
+  the closing beat any more but the **end card**: the brand name (``spec.brand``, else
+  ``spec.product_name``) over the CTA, in the closing beat's last 1.75 s (at most half of that
+  beat). A closing-beat line that already says the CTA is left to the end card, not repeated.
+  Beats without text get nothing.
 * **When, in frames:** from a quarter second into the beat (after a beat transition has settled) to
-  a quarter second before its end, fading in and out over 0.4 s (at most a third of the visible
-  span each). Burned-in supers and the sidecar cue share this one window, so the cue times are the
-  frames where the text is on screen, exact to the frame.
+  a quarter second before its end (the closing beat's caption ends where the end card begins, and
+  is dropped when that leaves it under 0.75 s); the text leaves over 0.4 s (at most a third of the
+  window). How words arrive inside the window is ``supers``' choice; the window is the frames with
+  any of the text on screen. Burned-in supers and the sidecar cue share this one window, so the cue
+  times are the frames where the text is on screen, exact to the frame. The end card holds to the
+  last frame of the video.
 """
 
 from __future__ import annotations
@@ -17,17 +23,22 @@ from adgen.common.v1 import common_pb2
 
 _SETTLE_S: Final = 0.25
 _FADE_S: Final = 0.4
+END_CARD_S: Final = 1.75
+_MIN_CAPTION_S: Final = 0.75
 
 
 @dataclass(frozen=True)
 class Caption:
     beat_index: int
     lines: tuple[tuple[str, str], ...]
-    """(role, text) in reading order; role is "headline", "subline" or "cta"."""
+    """(role, text) in reading order; role is "headline", "subline", or on the end card "brand"
+    and "cta"."""
     first_frame: int
     end_frame: int
     """Exclusive: the first frame without the text."""
     fade_frames: int
+    shot_type: str = ""
+    end_card: bool = False
 
     def opacity(self, frame: int) -> float:
         """0 outside the window, ramping linearly over ``fade_frames`` at both ends, else 1."""
@@ -37,32 +48,47 @@ class Caption:
         return min(1.0, since / (self.fade_frames + 1), until / (self.fade_frames + 1))
 
 
+def brand_name(spec: common_pb2.Spec) -> str:
+    return spec.brand.strip() or spec.product_name.strip()
+
+
 def captions(spec: common_pb2.Spec) -> list[Caption]:
-    """One caption per beat that has text, in beat order."""
+    """One caption per beat that has text, in beat order, then the end card (if there is a brand
+    name or a CTA)."""
     fps = spec.output.fps
     if fps <= 0:
         raise ValueError(f"output.fps must be positive, got {fps}")
     settle, fade = round(_SETTLE_S * fps), round(_FADE_S * fps)
-    last = max((b.index for b in spec.beats), default=-1)
+    beats = sorted(spec.beats, key=lambda b: b.index)
+    cta, brand = spec.call_to_action.strip(), brand_name(spec)
     result = []
-    for beat in sorted(spec.beats, key=lambda b: b.index):
-        lines = [(role, text.strip()) for role, text in (("headline", beat.headline), ("subline", beat.subline))]
-        cta = spec.call_to_action.strip()
-        if beat.index == last and cta and cta.casefold() not in {t.casefold() for _, t in lines}:
-            lines.append(("cta", cta))
-        lines = [(role, text) for role, text in lines if text]
-        if not lines:
-            continue
+    for beat in beats:
         start, end = beat.start_s * fps, (beat.start_s + beat.duration_s) * fps
+        closing = beat is beats[-1]
+        card: Caption | None = None
+        if closing and (cta or brand):
+            length = min(round(END_CARD_S * fps), (end - start) // 2)
+            card_lines = tuple((role, text) for role, text in (("brand", brand), ("cta", cta)) if text)
+            card = Caption(beat.index, card_lines, end - length, end, round(0.3 * fps), beat.shot_type, end_card=True)
+            end = card.first_frame + settle
+        lines = [(role, text.strip()) for role, text in (("headline", beat.headline), ("subline", beat.subline))]
+        if closing and cta:
+            lines = [(role, text) for role, text in lines if text.casefold() != cta.casefold()]
+        lines = [(role, text) for role, text in lines if text]
         first, stop = start + settle, end - settle
         if stop - first < 3:
             first, stop = start, end
-        result.append(Caption(beat.index, tuple(lines), first, stop, min(fade, (stop - first) // 3)))
+        if lines and (card is None or stop - first >= _MIN_CAPTION_S * fps):
+            window = stop - first
+            result.append(Caption(beat.index, tuple(lines), first, stop, min(fade, window // 3), beat.shot_type))
+        if card is not None:
+            result.append(card)
     return result
 
 
 def webvtt(spec: common_pb2.Spec) -> str:
-    """The WebVTT sidecar: one cue per beat with text, timed to the frames the text is shown."""
+    """The WebVTT sidecar: one cue per caption (and the end card), timed to the frames the text is
+    shown."""
     fps = spec.output.fps
     cues = ["WEBVTT", ""]
     for number, caption in enumerate(captions(spec), start=1):

@@ -31,8 +31,8 @@ from adgen_refine.grade_choice import choose_grade
 from adgen_refine.luts import GradeTable, shipped_table
 from adgen_refine.music import normalise_loudness, synthesise_music
 from adgen_refine.musicgen import MusicGen
-from adgen_refine.stitch import OutputFormat, render_final, subject_focus
-from adgen_refine.supers import supers_for
+from adgen_refine.stitch import OutputFormat, render_final, sample_frames, subject_focus
+from adgen_refine.supers import Fonts, TextTrack, load_fonts, sample_frames_of, supers_for
 from adgen_refine.timeline import Placement, Transition, choose_transition
 
 SAMPLE_RATE = 48_000
@@ -88,6 +88,24 @@ def music_for(spec: common_pb2.Spec) -> np.ndarray:
     return normalise_loudness(audio, SAMPLE_RATE)
 
 
+def supers_of(
+    spec: common_pb2.Spec,
+    fmt: OutputFormat,
+    paths: dict[int, Path],
+    grade: GradeTable | None,
+    focus: dict[int, tuple[float, float]],
+    fonts: Fonts | None = None,
+) -> list[TextTrack]:
+    """The supers of one rendition, laid out on a few frames of each caption's window as this
+    rendition shows them (its own size and crop, graded), before any text."""
+    shown = captions(spec)
+    wanted = sorted({f for c in shown if not c.end_card for f in sample_frames_of(c, fmt.fps)})
+    samples = sample_frames(
+        paths, placements(spec), spec.chunk_plan.total_frames, transitions(spec), fmt, wanted, grade=grade, focus=focus
+    )
+    return supers_for(shown, fmt.width, fmt.height, fmt.fps, samples, palette=spec.style.palette, fonts=fonts)
+
+
 @dataclass(frozen=True)
 class RefinedVideo:
     video_key: str
@@ -107,8 +125,10 @@ class Refiner:
         preset: str,
         music: MusicSource = music_for,
         musicgen: MusicGen | None = None,
+        fonts: Fonts | None = None,
     ) -> None:
         self._c = connections
+        self._fonts = fonts or load_fonts()
         self._crf = crf
         self._preset = preset
         self._music = music
@@ -177,6 +197,8 @@ class Refiner:
         supers laid out for its shape."""
         fmt = OutputFormat(width=output.width, height=output.height, fps=output.fps, crf=self._crf, preset=self._preset)
         slots = placements(spec)
+        focus = subject_focus(paths, slots, fmt.width, fmt.height)
+        supers = supers_of(spec, fmt, paths, grade, focus, self._fonts)
         render_final(
             paths,
             slots,
@@ -187,8 +209,8 @@ class Refiner:
             fmt,
             out,
             grade=grade,
-            supers=supers_for(captions(spec), fmt.width, fmt.height),
-            focus=subject_focus(paths, slots, fmt.width, fmt.height),
+            supers=supers,
+            focus=focus,
         )
 
     async def _music_or_silence(

@@ -10,6 +10,7 @@ from adgen_refine.musicgen import MusicGen, MusicGenConfig
 from adgen_refine.refining import SAMPLE_RATE, Refiner
 from adgen_refine.servicer import RefineServicer
 from adgen_refine.settings import RefineSettings
+from adgen_refine.supers import load_fonts
 
 
 async def build(connections: Connections) -> ServiceApp:
@@ -18,7 +19,9 @@ async def build(connections: Connections) -> ServiceApp:
     musicgen = None
     if settings.music_provider == "replicate":
         musicgen = MusicGen(connections, MusicGenConfig.from_settings(settings), sample_rate=SAMPLE_RATE)
-    refiner = Refiner(connections, crf=settings.crf, preset=settings.preset, musicgen=musicgen)
+    refiner = Refiner(
+        connections, crf=settings.crf, preset=settings.preset, musicgen=musicgen, fonts=load_fonts(settings.font_dir)
+    )
     return ServiceApp(
         servicers=[
             Servicer(

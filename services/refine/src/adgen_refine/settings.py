@@ -1,15 +1,22 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
 from adgen_kernel.settings import ServiceSettings
+from adgen_refine.supers import DEFAULT_FONT_DIR
 
 
 class RefineSettings(ServiceSettings):
     crf: int = Field(default=20, ge=0, le=51, description="quality of the one lossy H.264 encode")
     preset: str = Field(default="veryfast", description="x264 preset of the final encode")
+    font_dir: Path = Field(
+        default=DEFAULT_FONT_DIR,
+        description="folder with DejaVuSans-Bold.ttf and DejaVuSans.ttf for the supers (Debian's fonts-dejavu-core); "
+        "a missing file means Pillow's bundled font, with a warning",
+    )
     music_provider: Literal["synth", "replicate"] = Field(
         default="synth",
         description="where the music bed comes from: the built-in synthesiser, or Replicate's MusicGen "

@@ -20,7 +20,9 @@ Decisions made here:
   once to 8 bits. Before blending, a later chunk of a beat is exposure-matched to the chunk it
   continues (``seams``).
 * **Then the text.** The supers are drawn on the graded, blended picture, so brand text keeps its
-  colours.
+  colours; each text track (``supers``) blends itself into the frames of its window. The pictures
+  the supers are laid out on come from ``sample_frames``: a few frames per caption, made the same
+  way before the render starts.
 * **One encode, constant frame rate:** H.264 (libx264, yuv420p, BT.709 limited range, tagged as
   such; the conversion is one ``cv2.transform`` and a 2x2 chroma average, a third of what swscale
   takes for the same frame), ``pts = frame number`` in a ``1/fps`` time base, ``+faststart`` so playback can start
@@ -49,7 +51,7 @@ from scipy.signal import resample_poly
 from adgen_refine.framing import CENTRE, crop_centre
 from adgen_refine.luts import GradeTable
 from adgen_refine.seams import EASE_S, ExposureMatch, apply_match, channel_stats, match_exposure, seam_strength
-from adgen_refine.supers import TimedSuper
+from adgen_refine.supers import TextTrack
 from adgen_refine.timeline import Contribution, Placement, Transition, compose_timeline
 
 AUDIO_RATE: Final = 48_000
@@ -89,7 +91,7 @@ def render_final(
     out_path: Path,
     *,
     grade: GradeTable | None = None,
-    supers: Sequence[TimedSuper] = (),
+    supers: Sequence[TextTrack] = (),
     match_seams: bool = True,
     focus: Mapping[int, tuple[float, float]] | None = None,
 ) -> None:
@@ -198,7 +200,7 @@ def _pictures(
     placements: Sequence[Placement],
     fmt: OutputFormat,
     grade: GradeTable | None,
-    supers: Sequence[TimedSuper],
+    supers: Sequence[TextTrack],
     match_seams: bool,
     focus: Mapping[int, tuple[float, float]],
 ) -> Iterator[av.VideoFrame]:
@@ -212,13 +214,13 @@ def _pictures(
             for c in parts:
                 if last_use[c.chunk] == t:
                     sources.pop(c.chunk).close()
-            shown = [(s, s.caption.opacity(t)) for s in supers]
-            if any(opacity > 0 for _, opacity in shown):
+            shown = [s for s in supers if s.active(t)]
+            if shown:
                 # The blend may be a chunk's cached frame, which a held dissolve frame shows
                 # again: draw the text on a copy.
                 image = image.copy()
-            for layer, opacity in shown:
-                layer.layer.blend_into(image, opacity)
+            for track in shown:
+                track.draw(image, t)
             yield yuv420_frame(image)
     finally:
         for source in sources.values():
@@ -341,6 +343,48 @@ def fit_to_cover(image: np.ndarray, width: int, height: int, focus: tuple[float,
         interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
         image = cv2.resize(image, (scaled_w, scaled_h), interpolation=interpolation)
     return np.ascontiguousarray(image[y : y + height, x : x + width])
+
+
+def sample_frames(
+    chunk_paths: Mapping[int, Path],
+    placements: Sequence[Placement],
+    total_frames: int,
+    transitions: Mapping[int, Transition],
+    fmt: OutputFormat,
+    frames: Sequence[int],
+    *,
+    grade: GradeTable | None = None,
+    focus: Mapping[int, tuple[float, float]] | None = None,
+) -> dict[int, np.ndarray]:
+    """The output pictures at ``frames`` as ``render_final`` blends them before any text (without
+    the seams' exposure match, a small correction that eases out within a second), for laying
+    the supers out on them. Each chunk a sample needs is decoded once, forward, up to its last
+    needed frame; only the needed frames are converted, graded and fitted."""
+    timeline = compose_timeline(placements, total_frames, transitions)
+    wanted = sorted({f for f in frames if 0 <= f < total_frames})
+    by_chunk: dict[int, set[int]] = {}
+    for t in wanted:
+        for c in timeline[t]:
+            by_chunk.setdefault(c.chunk, set()).add(c.local_frame)
+    pictures: dict[tuple[int, int], np.ndarray] = {}
+    for chunk, locals_ in sorted(by_chunk.items()):
+        source = _ChunkSource(chunk, chunk_paths[chunk], fmt, grade, (focus or {}).get(chunk, CENTRE))
+        try:
+            for local in sorted(locals_):
+                pictures[chunk, local] = source.image(local)
+        finally:
+            source.close()
+    result = {}
+    for t in wanted:
+        parts = timeline[t]
+        if not parts:
+            result[t] = np.zeros((fmt.height, fmt.width, 3), np.uint8)
+            continue
+        layers = [(pictures[c.chunk, c.local_frame], c.weight) for c in parts]
+        (first, w1), *rest = layers
+        second, w2 = rest[0] if rest else (first, 0.0)
+        result[t] = first if not rest and w1 == 1.0 else cv2.addWeighted(first, w1, second, w2, 0.0)
+    return result
 
 
 def subject_focus(
