@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import asyncpg
 import cv2
 import httpx
 import numpy as np
@@ -115,6 +116,27 @@ async def play_result(page: Page) -> float:
     return float(await player.evaluate("v => v.duration"))
 
 
+async def play_from_history(page: Page, facts: str) -> None:
+    """The newest past video, finished: its poster is an image that loads, it says what it is, and it
+    plays right there, with its captions track loaded from the store."""
+    item = page.locator("#past li").first
+    await expect(item).to_contain_text("completed")
+    await expect(item.locator(".past-facts")).to_contain_text(facts)
+    await page.wait_for_function(
+        "() => { const i = document.querySelector('#past li .poster'); return i && i.complete && i.naturalWidth > 0; }"
+    )
+    download = await item.get_by_role("link", name="Download MP4").get_attribute("href")
+    await item.get_by_role("button", name="Play").click()
+    player = item.locator("video")
+    await expect(player).to_have_count(1)
+    await player.evaluate("v => { v.muted = true; return v.play(); }")
+    await page.wait_for_function("() => document.querySelector('#past li video').currentTime > 0.5")
+    assert download and download == await player.evaluate("v => v.currentSrc")
+    # 2 = LOADED: the WebVTT came through (the links are another origin: CORS, crossorigin).
+    await page.wait_for_function("() => document.querySelector('#past li video track').readyState === 2")
+    assert await player.evaluate("v => v.textTracks[0].kind") == "captions"
+
+
 async def test_a_wrong_api_key_is_refused_with_a_message(stack, browser) -> None:  # type: ignore[no-untyped-def]
     page, problems = await open_page(browser, stack.url)
     await page.get_by_label("API key").fill("adg_not-a-real-key")
@@ -169,6 +191,21 @@ async def test_controls_are_labelled_errors_sit_by_their_field_and_a_phone_fits(
     await page.get_by_label("What is the ad about?").focus()
     await page.keyboard.press("Tab")
     assert await page.evaluate("() => document.activeElement.id") == "duration"
+
+    # "Auto" says what the length will be, read from the prompt as the planner reads it.
+    auto = page.locator("#duration option").first
+    await page.get_by_label("What is the ad about?").fill("20 second ad for Morning Roast, a single-origin coffee")
+    await expect(auto).to_have_text("Auto — 20 s from your text")
+    await page.get_by_label("What is the ad about?").fill("ad for Morning Roast, half a minute")
+    await expect(auto).to_have_text("Auto — 30 s from your text")
+    await page.get_by_label("What is the ad about?").fill("ad for Morning Roast")
+    await expect(auto).to_have_text("Auto — 30 s by default")
+    await page.get_by_role("button", name="Preview plan").click()
+    await expect(page.locator("#plan-summary")).to_contain_text("30 s")
+    await page.get_by_label("What is the ad about?").fill("a 15s spot for Morning Roast")
+    await expect(auto).to_have_text("Auto — 15 s from your text")
+    await page.get_by_role("button", name="Preview plan").click()
+    await expect(page.locator("#plan-summary")).to_contain_text("15 s")
     assert problems.seen == []
 
 
@@ -213,13 +250,15 @@ async def test_upload_preview_start_watch_and_play(stack, browser, tmp_path, rep
     assert await chunks.count() >= 1
     await expect(page.locator("#chunks li:not(.done)")).to_have_count(0)
     await expect(page.locator("#status")).to_contain_text("Completed")
-    await expect(page.locator("#past li").first).to_contain_text("completed")
+    await play_from_history(page, "10 s · 16:9 · $0.00 · version 1")
 
     shot = tmp_path / "web-page.png"
     await page.screenshot(path=str(shot), full_page=True)
     artifacts = repo_root / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     shutil.copy(shot, artifacts / "web-page.png")
+    if os.environ.get("ADGEN_UPDATE_DOCS_SCREENSHOT"):  # the README's picture of the page
+        shutil.copy(shot, repo_root / "docs" / "web-page.png")
     assert shot.stat().st_size > 10_000
     assert problems.seen == []
 
@@ -242,7 +281,7 @@ async def test_a_video_opened_mid_render_never_moves_the_bar_back(stack, browser
             pytest.fail("the video never progressed")
     page, problems = await open_page(browser, stack.url)
     await sign_in(page, key)
-    await page.get_by_role("button", name=prompt).click()
+    await page.get_by_role("button", name=prompt, exact=True).click()
     duration = await play_result(page)
     assert abs(duration - 10.0) < 0.2, duration
     assert await page.locator("#transport").get_attribute("data-mode") == "sse", "followed by the stream"
@@ -282,14 +321,49 @@ async def test_cancel_then_retry_from_the_page(stack, browser) -> None:  # type:
     await page.get_by_label("What is the ad about?").fill("10 second ad for a brass desk lamp")
     await page.get_by_label("Length").select_option("10")
     await page.get_by_role("button", name="Start").click()
-    await page.get_by_role("button", name="Cancel").click()
+    watch = page.locator("#watch")
+    await watch.get_by_role("button", name="Cancel").click()
     await expect(page.locator("#failure")).to_contain_text("cancelled")
     await expect(page.locator("#status")).to_contain_text("Cancelled")
-    await expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+    await expect(watch.get_by_role("button", name="Cancel")).to_be_hidden()
+    await expect(page.locator("#past li").first).to_contain_text("Cancelled.")
 
-    await page.get_by_role("button", name="Retry").click()
+    await watch.get_by_role("button", name="Retry", exact=True).click()
     duration = await play_result(page)
     assert abs(duration - 10.0) < 0.2, duration
     await expect(page.locator("#failure")).to_be_hidden()
     await expect(page.locator("#status")).to_contain_text("Completed")
+    assert problems.seen == []
+
+
+async def test_a_failed_video_in_the_history_says_why_and_retries(stack, browser) -> None:  # type: ignore[no-untyped-def]
+    key = await stack.new_user(f"web-failed-{uuid.uuid4().hex[:8]}")
+    prompt = "10 second ad for a linen tote bag"
+    async with stack.client(key) as client:
+        created = await client.post("/v1/videos", json={"prompt": prompt, "duration_s": 10})
+        assert created.status_code == 202, created.text
+        video_id = created.json()["id"]
+        assert (await client.post(f"/v1/videos/{video_id}/cancel")).status_code == 202
+    # A provider's failure, as the workers record it (kernel video_state.fail_video).
+    db = await asyncpg.connect(stack.endpoints.database_url)
+    try:
+        await db.execute(
+            "UPDATE videos SET status = 'failed', error = 'chunk 2: the provider timed out',"
+            " failed_phase = 'PHASE_CHUNKS' WHERE video_id = $1",
+            video_id,
+        )
+    finally:
+        await db.close()
+    page, problems = await open_page(browser, stack.url)
+    await sign_in(page, key)
+    item = page.locator("#past li").first
+    await expect(item.locator(".badge")).to_have_text("failed")
+    await expect(item).to_contain_text("Failed: chunk 2: the provider timed out")
+    await expect(item.locator(".past-facts")).to_contain_text("version 1")
+    await item.get_by_role("button", name="Retry").click()
+    await expect(page.locator("#watch")).to_be_visible()
+    await expect(page.locator("#past li").first.locator(".past-facts")).to_contain_text("version 2")
+    await expect(page.locator("#status")).not_to_contain_text("Failed")
+    async with stack.client(key) as client:  # not rendered to the end: this test is about the page
+        await client.post(f"/v1/videos/{video_id}/cancel")
     assert problems.seen == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -49,6 +50,16 @@ def test_the_video_request_reuses_the_shared_limits() -> None:
     shared = [f"request.{e.field}" for e in request_errors(bad)]
     assert shared == ["request.prompt", "request.duration_s", "request.creativity"]
     assert fields(video_pb.CreateVideoRequest(request=bad)) == shared
+
+
+@pytest.mark.parametrize("bad", [7, 5, 61, 65, -5, -30, 2**31 - 1])
+def test_a_duration_of_0_is_not_given_and_explicit_bad_ones_are_refused(bad: int) -> None:
+    """proto3 cannot tell 0 from unset: 0 means "the prompt's length, else 30 s" (adgen_kernel.durations)."""
+    assert fields(video_pb.CreateVideoRequest(request=good_request(duration_s=0))) == []
+    assert fields(planner_pb.PlanRequest(request=good_request(duration_s=0))) == []
+    refused = [f"request.{e.field}: {e.message}" for e in request_errors(good_request(duration_s=bad))]
+    assert refused == ["request.duration_s: must be a multiple of 5 between 10 and 60 seconds"]
+    assert fields(planner_pb.QuoteRequest(request=good_request(duration_s=bad))) == ["request.duration_s"]
 
 
 def test_required_messages_and_optional_scalars() -> None:

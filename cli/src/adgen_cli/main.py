@@ -121,6 +121,17 @@ def users_create(ctx: typer.Context, name: str, as_json: Json = False) -> None:
         typer.echo(key)
 
 
+DURATION_HELP = (
+    "Seconds: a multiple of 5 from 10 to 60 (default: the length PROMPT states, e.g. '20 second ad …', else 30)"
+)
+
+
+def _duration(seconds: int | None) -> dict[str, int]:
+    """The body's `duration_s`: left out unless given, so the gateway and planner read the length
+    from the prompt (adgen_kernel.durations) rather than overruling it with a default of ours."""
+    return {} if seconds is None else {"duration_s": seconds}
+
+
 @app.command(epilog=EXIT_CODES_HELP)
 def generate(
     ctx: typer.Context,
@@ -128,7 +139,7 @@ def generate(
     output: Annotated[
         Path | None, typer.Option("--out", "-o", help="Where to write the MP4 (default <video id>.mp4)")
     ] = None,
-    duration: Annotated[int, typer.Option(help="Seconds: a multiple of 5 from 10 to 60")] = 30,
+    duration: Annotated[int | None, typer.Option(help=DURATION_HELP, show_default=False)] = None,
     aspect_ratio: Annotated[
         list[str] | None,
         typer.Option(help="16:9, 9:16, 1:1 …; repeat it for more renditions (the first is the one downloaded)"),
@@ -146,7 +157,7 @@ def generate(
     """Turn PROMPT into an MP4 ad, watching it live. Ctrl-C offers to leave it rendering."""
     body: dict[str, object] = {
         "prompt": prompt,
-        "duration_s": duration,
+        **_duration(duration),
         "aspect_ratio": aspect_ratio[0] if len(aspect_ratio or []) == 1 else (aspect_ratio or "16:9"),
         "creativity": creativity,
     }
@@ -206,13 +217,13 @@ def _beats_table(spec: dict) -> Table:
 def plan(
     ctx: typer.Context,
     prompt: str,
-    duration: Annotated[int, typer.Option(help="Seconds: a multiple of 5 from 10 to 60")] = 30,
+    duration: Annotated[int | None, typer.Option(help=DURATION_HELP, show_default=False)] = None,
     video_model: Annotated[str | None, typer.Option(help="Image-to-video model key to quote")] = None,
     seed: Annotated[int | None, typer.Option(help="Fixes every random choice, so the plan repeats")] = None,
     as_json: Json = False,
 ) -> None:
     """Preview the plan for PROMPT and what rendering it would cost and take; nothing is rendered."""
-    body: dict[str, object] = {"prompt": prompt, "duration_s": duration}
+    body: dict[str, object] = {"prompt": prompt, **_duration(duration)}
     if video_model:
         body["video_model"] = video_model
     if seed is not None:

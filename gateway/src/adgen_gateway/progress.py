@@ -144,3 +144,78 @@ def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
     p.updated_at.CopyFrom(event.occurred_at)
     _update_eta(previous, p, event.occurred_at)
     return p
+
+
+# What a status in Postgres says of the phase, for a video whose snapshot is gone: the phase it is in,
+# or for a finished one the last it reached (a failed one says its own, `failed_phase`).
+_PHASE_OF_STATUS = {
+    c.VIDEO_STATUS_QUEUED: c.PHASE_UNSPECIFIED,
+    c.VIDEO_STATUS_PLANNING: c.PHASE_PLAN,
+    c.VIDEO_STATUS_RENDERING: c.PHASE_STORYBOARD,
+    c.VIDEO_STATUS_REFINING: c.PHASE_REFINE,
+    c.VIDEO_STATUS_EXPORTING: c.PHASE_EXPORT,
+    c.VIDEO_STATUS_COMPLETED: c.PHASE_EXPORT,
+}
+_COUNTS = ("beats_total", "frames_done", "chunks_total", "chunks_done", "cost_micros")
+
+
+def recorded(
+    video_id: str,
+    status: c.VideoStatus.ValueType,
+    *,
+    error: str,
+    failed_phase: c.Phase.ValueType,
+    spec: c.Spec | None,
+    frames_done: int,
+    chunks_done: int,
+    cost_micros: int,
+) -> c.Progress:
+    """The progress Postgres alone can tell: the status is its truth, and the counts outlive the
+    snapshot (which expires an hour after a video's last event). Without an ETA: that needs the
+    events' times, which only the snapshot keeps."""
+    p = c.Progress(video_id=video_id, status=status, error=error, cost_micros=cost_micros)
+    if spec is not None:
+        p.beats_total, p.chunks_total = len(spec.beats), len(spec.chunk_plan.slots)
+        p.frames_done, p.chunks_done = frames_done, chunks_done
+    if status == c.VIDEO_STATUS_FAILED:
+        p.failed_phase = p.phase = failed_phase
+    elif status == c.VIDEO_STATUS_CANCELLED:
+        p.phase = _phase_of_counts(p)
+    else:
+        p.phase = max(_PHASE_OF_STATUS[status], _phase_of_counts(p) if status != c.VIDEO_STATUS_QUEUED else 0)
+    return _finish(p, percent=_percent(p))
+
+
+def _phase_of_counts(p: c.Progress) -> c.Phase.ValueType:
+    if p.chunks_done:
+        return c.PHASE_CHUNKS
+    return c.PHASE_STORYBOARD if p.beats_total else c.PHASE_UNSPECIFIED
+
+
+def _finish(p: c.Progress, *, percent: float) -> c.Progress:
+    p.percent = 100.0 if p.status == c.VIDEO_STATUS_COMPLETED else percent
+    p.message = _message(p)
+    if p.status == c.VIDEO_STATUS_COMPLETED:
+        p.eta_s = 0.0
+    elif p.status in TERMINAL:
+        p.ClearField("eta_s")
+    return p
+
+
+def settled(snapshot: c.Progress | None, from_postgres: c.Progress) -> c.Progress:
+    """The one progress a video shows, wherever it is read (GET /v1/videos and /v1/videos/{id},
+    gRPC GetVideo and ListVideos): the snapshot the events were folded into, unless Postgres has
+    moved on. Its status is then Postgres's (the projector is a moment behind a video that has
+    just finished, or just been retried), and the counts are the larger of the two, so a list read
+    in that moment shows neither zeros nor a video still running."""
+    if snapshot is None:
+        return from_postgres
+    if (snapshot.status in TERMINAL) == (from_postgres.status in TERMINAL):
+        return snapshot
+    p = c.Progress()
+    p.CopyFrom(snapshot)
+    for name in _COUNTS:
+        setattr(p, name, max(getattr(snapshot, name), getattr(from_postgres, name)))
+    p.phase = max(snapshot.phase, from_postgres.phase)
+    p.status, p.error, p.failed_phase = from_postgres.status, from_postgres.error, from_postgres.failed_phase
+    return _finish(p, percent=max(snapshot.percent, _percent(p)))

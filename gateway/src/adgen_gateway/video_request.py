@@ -32,8 +32,12 @@ class CreateVideoBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prompt: UnicodeText = Field(description="What the ad is about", max_length=PROMPT_MAX_CHARS)
-    duration_s: int = Field(
-        30, ge=DURATION_MIN_S, le=DURATION_MAX_S, description="Length in seconds: a multiple of 5 from 10 to 60"
+    duration_s: int | None = Field(
+        None,
+        ge=DURATION_MIN_S,
+        le=DURATION_MAX_S,
+        description="Length in seconds: a multiple of 5 from 10 to 60; omitted = the length the prompt states "
+        '("20 second ad …"), else 30. The plan\'s notes say which applied',
     )
     creativity: float = Field(0.5, ge=0.0, le=1.0, description="0.0 predictable … 1.0 adventurous")
     aspect_ratio: AspectRatioName | list[AspectRatioName] = Field(
@@ -71,7 +75,7 @@ async def video_request(
     shapes = body.aspect_ratio if isinstance(body.aspect_ratio, list) else [body.aspect_ratio]
     request = c.VideoRequest(
         prompt=body.prompt,
-        duration_s=body.duration_s,
+        duration_s=body.duration_s or 0,  # 0: not given (adgen_kernel.durations)
         creativity=body.creativity,
         aspect_ratio=ASPECT_RATIOS[shapes[0]],
         extra_aspect_ratios=[ASPECT_RATIOS[name] for name in shapes[1:]],

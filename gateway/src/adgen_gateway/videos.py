@@ -17,7 +17,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from adgen.common.v1 import common_pb2 as c
 from adgen.events.v1 import events_pb2
 from adgen_gateway.paging import decode_cursor, encode_cursor
-from adgen_gateway.progress import TERMINAL, fold
+from adgen_gateway.progress import TERMINAL, fold, recorded, settled
 from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
 from adgen_kernel.ready_units import describe
 from adgen_kernel.resume import enqueue, ready_units_of
@@ -144,21 +144,25 @@ async def save_progress(js: JetStreamContext, event: events_pb2.Event) -> None:
     raise RuntimeError(f"progress of {event.video_id} kept changing; giving up this update")
 
 
-def _progress_from_row(row: asyncpg.Record) -> c.Progress:
-    status = STATUS[row["status"]]
-    progress = c.Progress(video_id=str(row["video_id"]), status=status)
-    if status == c.VIDEO_STATUS_COMPLETED:
-        progress.percent = 100.0
-        progress.eta_s = 0.0
-        progress.message = "done"
-    elif status == c.VIDEO_STATUS_FAILED:
-        progress.error = row["error"] or ""
-        progress.message = f"failed: {progress.error}"
-    elif status == c.VIDEO_STATUS_CANCELLED:
-        progress.message = "cancelled"
-    else:
-        progress.message = row["status"]
-    return progress
+async def _progress_from_postgres(
+    db: asyncpg.Pool, row: asyncpg.Record, spec: c.Spec | None, cost: c.Cost
+) -> c.Progress:
+    video_id = str(row["video_id"])
+    done = await db.fetchrow(
+        "SELECT (SELECT count(*) FROM frames WHERE video_id = $1 AND status = 'done') AS frames,"
+        " (SELECT count(*) FROM chunks WHERE video_id = $1 AND status = 'done') AS chunks",
+        row["video_id"],
+    )
+    return recorded(
+        video_id,
+        STATUS[row["status"]],
+        error=(row["error"] or "") if row["status"] == "failed" else "",
+        failed_phase=c.Phase.Value(row["failed_phase"]) if row["failed_phase"] else c.PHASE_UNSPECIFIED,
+        spec=spec,
+        frames_done=done["frames"],
+        chunks_done=done["chunks"],
+        cost_micros=cost.total_micros,
+    )
 
 
 async def get_video(db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, video_id: str) -> VideoView | None:
@@ -202,21 +206,29 @@ async def list_videos(
 
 
 async def _view(db: asyncpg.Pool, js: JetStreamContext, row: asyncpg.Record) -> VideoView:
+    """A video as every read shows it (one video or a page of them, REST or gRPC): the progress is
+    `settled` from the snapshot and, when that is missing or behind, from Postgres."""
     video_id = str(row["video_id"])
-    progress = await stored_progress(js, video_id)
-    from_row = _progress_from_row(row)
-    if progress is None or (from_row.status in TERMINAL and progress.status not in TERMINAL):
-        progress = from_row
+    spec = from_json(row["spec"], c.Spec()) if row["spec"] else None
+    cost = await cost_of(db, video_id)
+    snapshot = await stored_progress(js, video_id)
+    if snapshot is not None and (snapshot.status in TERMINAL) == (STATUS[row["status"]] in TERMINAL):
+        progress = snapshot  # what `settled` gives, without asking Postgres for the counts
+    else:
+        progress = settled(snapshot, await _progress_from_postgres(db, row, spec, cost))
+    if snapshot is None:
+        # Only where there is nothing to lose: the projector stays the one writer of a snapshot that
+        # exists, or an event it has yet to fold (a cost, a last chunk) would be dropped behind a
+        # finished status.
         kv = await js.key_value(PROGRESS_BUCKET)
         await kv.put(video_id, progress.SerializeToString())
-    spec = from_json(row["spec"], c.Spec()) if row["spec"] else None
     return VideoView(
         video_id=video_id,
         status=row["status"],
         request=from_json(row["request"], c.VideoRequest()),
         spec=spec,
         progress=progress,
-        cost=await cost_of(db, video_id),
+        cost=cost,
         error=row["error"] or "",
         created_at=row["created_at"].isoformat(),
         completed_at=row["completed_at"].isoformat() if row["completed_at"] else "",

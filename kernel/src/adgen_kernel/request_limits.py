@@ -34,6 +34,16 @@ def _has_control_characters(text: str) -> bool:
     return any(ord(c) < 32 and c not in "\n\t" for c in text)
 
 
+def duration_given(duration_s: int | None) -> bool:
+    """0 is proto3's unset and None REST's omitted: the planner then reads the length from the
+    prompt, else takes 30 s (adgen_kernel.durations). Anything else is an explicit choice."""
+    return duration_s is not None and duration_s != 0
+
+
+def valid_duration(duration_s: int) -> bool:
+    return DURATION_MIN_S <= duration_s <= DURATION_MAX_S and duration_s % DURATION_STEP_S == 0
+
+
 def request_errors(request: common_pb2.VideoRequest) -> list[FieldError]:
     """Every way the request breaks the limits, each naming its field."""
     errors: list[FieldError] = []
@@ -44,8 +54,7 @@ def request_errors(request: common_pb2.VideoRequest) -> list[FieldError]:
         errors.append(FieldError("prompt", f"must be at most {PROMPT_MAX_CHARS} characters"))
     elif _has_control_characters(request.prompt):
         errors.append(FieldError("prompt", "must not contain control characters"))
-    duration = request.duration_s
-    if not (DURATION_MIN_S <= duration <= DURATION_MAX_S) or duration % DURATION_STEP_S:
+    if duration_given(request.duration_s) and not valid_duration(request.duration_s):
         errors.append(
             FieldError(
                 "duration_s",

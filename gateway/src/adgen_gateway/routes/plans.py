@@ -1,4 +1,5 @@
-"""REST: /v1/plans and /v1/quotes — what a request would become and cost, without rendering it."""
+"""REST: /v1/plans and /v1/quotes — what a request would become and cost, without rendering it;
+/v1/plans/duration — only the length it would get, cheap enough to ask while a person types."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from adgen_gateway.auth import User
 from adgen_gateway.dependencies import Backends, backends, current_user
 from adgen_gateway.routes.videos import cost_json
 from adgen_gateway.video_request import CreateVideoBody, video_request
+from adgen_kernel.durations import duration_of
 from adgen_kernel.video_state import to_json
 
 router = APIRouter(prefix="/v1", tags=["plans"])
@@ -36,3 +38,14 @@ async def quote(
         "slowest_beat": response.slowest_beat,
         "spec": to_json(response.spec),
     }
+
+
+@router.post(
+    "/plans/duration",
+    summary="The length a request would get, and why, without planning it",
+    description="The request's `duration_s` when given, else the length its prompt states, else 30 s: what the "
+    "plan will have (its notes say the same). Nothing is planned, so no model is asked and nothing is paid.",
+)
+async def duration(body: CreateVideoBody, user: Annotated[User, Depends(current_user)]) -> dict:
+    chosen = duration_of(body.duration_s, body.prompt)
+    return {"duration_s": chosen.seconds, "source": chosen.source, "note": chosen.note}

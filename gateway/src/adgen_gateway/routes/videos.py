@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -76,6 +77,12 @@ def _view_json(view: VideoView) -> dict:
     }
 
 
+async def _video_json(b: Backends, view: VideoView, user_id: str) -> dict:
+    """A video as both the list and the one-video read show it: the same progress (`settled`),
+    and the renditions with their pre-signed links (video, poster, captions) once completed."""
+    return {**_view_json(view), "renditions": await renditions_json(b.export, view, user_id)}
+
+
 def _too_many(busy: TooManyActiveVideos) -> Problem:
     return Problem(429, str(busy), headers={"Retry-After": "30"})
 
@@ -115,7 +122,12 @@ async def create(
     return {"id": video_id, "status": "queued", "links": _links(video_id)}
 
 
-@router.get("", summary="Your videos, newest first", responses=problems(400))
+@router.get(
+    "",
+    summary="Your videos, newest first",
+    description="Each as `GET /v1/videos/{id}` shows it: progress, plan, cost, and renditions with their links.",
+    responses=problems(400),
+)
 async def list_(
     user: Annotated[User, Depends(current_user)],
     b: Annotated[Backends, Depends(backends)],
@@ -126,7 +138,8 @@ async def list_(
         page = await list_videos(b.db, b.js, user_id=user.user_id, page_size=page_size, page_token=page_token or "")
     except ValueError as error:
         raise Problem(400, str(error), errors=[FieldError("page_token", str(error))]) from None
-    return {"videos": [_view_json(v) for v in page.videos], "next_page_token": page.next_page_token or None}
+    videos = await asyncio.gather(*(_video_json(b, v, user.user_id) for v in page.videos))
+    return {"videos": list(videos), "next_page_token": page.next_page_token or None}
 
 
 @router.get("/{video_id}", summary="Status, progress, plan, cost and error of a video", responses=problems(404))
@@ -136,7 +149,7 @@ async def read(
     view = await get_video(b.db, b.js, user_id=user.user_id, video_id=canonical_video_id(video_id))
     if view is None:
         raise Problem(404, f"video {video_id} not found")
-    return {**_view_json(view), "renditions": await renditions_json(b.export, view, user.user_id)}
+    return await _video_json(b, view, user.user_id)
 
 
 @router.get(

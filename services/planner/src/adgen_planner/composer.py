@@ -23,6 +23,7 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
+from adgen_kernel.durations import planned_duration
 from adgen_planner.archetypes import (
     ARCHETYPES,
     CATEGORY_ARCHETYPES,
@@ -34,7 +35,6 @@ from adgen_planner.beat_library import FIELD_WORD_CAPS, LIBRARY, BeatDefinition,
 from adgen_planner.prompt_reading import CATEGORIES, MOODS, PromptReading, mood_of, read_prompt, sanitise
 from adgen_planner.spec_rules import DURATION_STEP_S, MAX_DURATION_S, MIN_DURATION_S, VALID_DURATIONS_S
 
-DEFAULT_DURATION_S = 30
 MAX_BEATS = 8
 # Middle shots are shared among the middle stages: a stage with many shots of the same idea would
 # read as a loop, so a stage gets at most its share (three each when there are two stages).
@@ -168,20 +168,10 @@ def validate(request: PlanRequest) -> None:
 
 
 def plan_duration(requested: int | None, from_prompt: int | None, notes: list[str]) -> int:
-    """The request's duration, else the prompt's snapped to a valid length, else the default."""
-    if requested:
-        notes.append(f"duration from request: {requested} s")
-        return requested
-    if from_prompt is None:
-        notes.append(f"duration not stated: default {DEFAULT_DURATION_S} s")
-        return DEFAULT_DURATION_S
-    clamped = min(max(from_prompt, MIN_DURATION_S), MAX_DURATION_S)
-    snapped = math.floor(clamped / DURATION_STEP_S + 0.5) * DURATION_STEP_S
-    if snapped == from_prompt:
-        notes.append(f"duration from prompt: {snapped} s")
-    else:
-        notes.append(f"prompt asks for {from_prompt} s: using {snapped} s (plans are 10–60 s in steps of 5)")
-    return snapped
+    """The duration by precedence (`adgen_kernel.durations`: request, prompt, default), noted."""
+    chosen = planned_duration(requested, from_prompt)
+    notes.append(chosen.note)
+    return chosen.seconds
 
 
 def _archetype(reading: PromptReading, notes: list[str]) -> Archetype:

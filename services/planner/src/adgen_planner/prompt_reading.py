@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from adgen_kernel.durations import NUMBER_WORD, read_duration
+
 MAX_FIELD_WORDS = 6
 MAX_PROMPT_CHARS = 2000
 GENERAL_CATEGORY = "general"
@@ -308,23 +310,8 @@ _COLOUR_PATTERN = re.compile(
 _NOT_COLOURS = re.compile(r"\b(?:black\s+friday|white\s+paper|red\s+carpet|green\s+light)\b", re.IGNORECASE)
 
 # ---------------------------------------------------------------------------------------------
-# Duration, brand, call to action, setting
-
-# fmt: off
-_NUMBER_WORDS = {
-    "ten": 10, "fifteen": 15, "twenty": 20, "twenty-five": 25, "thirty": 30, "forty": 40, "forty-five": 45,
-    "fifty": 50, "fifty-five": 55, "sixty": 60, "ninety": 90,
-}
-# fmt: on
-_NUMBER_WORD = "|".join(w.replace("-", r"[\s-]+") for w in sorted(_NUMBER_WORDS, key=len, reverse=True))
-_DURATION_PATTERNS: tuple[tuple[re.Pattern[str], int | None], ...] = (
-    (re.compile(r"\bhalf[\s-]+(?:a[\s-]+)?minute\b", re.I), 30),
-    (re.compile(r"\bquarter[\s-]+(?:of[\s-]+)?(?:a[\s-]+)?minute\b", re.I), 15),
-    (re.compile(r"(?<![\w.])(\d{1,3})\s*-?\s*(?:s|secs?|seconds?)\b", re.I), 1),
-    (re.compile(r"(?<![\w.])(\d{1,2}(?:\.\d+)?)\s*-?\s*(?:mins?|minutes?)\b", re.I), 60),
-    (re.compile(r"\b(" + _NUMBER_WORD + r")[\s-]+seconds?\b", re.I), None),
-    (re.compile(r"\b(?:a|one)[\s-]+minute\b", re.I), 60),
-)
+# Brand, call to action, setting (the duration is read by adgen_kernel.durations, which the gateway
+# shares)
 
 _CAPITALISED = r"[A-Z0-9][\w&'’.+-]*"
 _BRAND_PATTERNS: tuple[re.Pattern[str], ...] = (
@@ -403,7 +390,7 @@ _FILLER = frozenset(
 )
 _DURATION_WORDS = re.compile(
     r"(?<![\w-])(?:\d{1,3}\s*-?\s*(?:s|secs?|seconds?|mins?|minutes?)|half[\s-]+(?:a[\s-]+)?minute"
-    r"|(?:a|one)[\s-]+minute|(?:" + _NUMBER_WORD + r")[\s-]+seconds?)"
+    r"|(?:a|one)[\s-]+minute|(?:" + NUMBER_WORD + r")[\s-]+seconds?)"
     r"(?![\w-])",
     re.IGNORECASE,
 )
@@ -428,21 +415,6 @@ class PromptReading:
     brand: str | None
     call_to_action: str | None
     setting: str | None
-
-
-def read_duration(text: str) -> int | None:
-    """Seconds the prompt asks for ("15 second", "30s", "half a minute", "a minute"), earliest mention first."""
-    found: list[tuple[int, int]] = []
-    for pattern, unit in _DURATION_PATTERNS:
-        for match in pattern.finditer(text):
-            if unit is None:
-                seconds = _NUMBER_WORDS[re.sub(r"[\s-]+", "-", match.group(1).lower())]
-            elif pattern.groups:
-                seconds = round(float(match.group(1)) * unit)
-            else:
-                seconds = unit
-            found.append((match.start(), seconds))
-    return min(found)[1] if found else None
 
 
 def read_colours(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

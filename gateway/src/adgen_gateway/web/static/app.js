@@ -7,6 +7,7 @@ import { follow, isTerminal } from "./watch.js";
 const $ = (id) => document.getElementById(id);
 const KEY = "adgen.apiKey";
 const PHASES = ["PHASE_PLAN", "PHASE_STORYBOARD", "PHASE_CHUNKS", "PHASE_REFINE", "PHASE_EXPORT"];
+const ASPECT_NAMES = { ASPECT_RATIO_16_9: "16:9", ASPECT_RATIO_9_16: "9:16", ASPECT_RATIO_1_1: "1:1" };
 const PHASE_NAMES = { PHASE_PLAN: "planning", PHASE_STORYBOARD: "storyboard", PHASE_CHUNKS: "animation",
   PHASE_REFINE: "finishing", PHASE_EXPORT: "export" };
 const STATUS_NAMES = { VIDEO_STATUS_QUEUED: "Queued", VIDEO_STATUS_PLANNING: "Planning",
@@ -83,6 +84,7 @@ async function signIn(key, { quiet = false } = {}) {
   $("sign-out").hidden = false;
   $("prompt").focus();
   if (models) fillModels(models);
+  autoLength();
   loadAssets();
   loadPast(true);
 }
@@ -105,6 +107,33 @@ $("sign-out").addEventListener("click", () => {
 // ---- form choices -----------------------------------------------------------------------------
 
 for (let s = 10; s <= 60; s += 5) $("duration").append(el("option", { value: String(s), textContent: `${s} s` }));
+
+// "Auto" says what it will become: the gateway reads the length from the prompt as the planner
+// will (POST /v1/plans/duration), so the page has no reading of its own to drift from it.
+const AUTO = { timer: 0, asked: 0 };
+const AUTO_SOURCES = { prompt: "from your text", default: "by default" };
+
+function autoLength() {
+  clearTimeout(AUTO.timer);
+  const prompt = $("prompt").value.trim();
+  const option = $("duration").options[0];
+  if (!api || !prompt) {
+    option.textContent = "Auto";
+    return;
+  }
+  AUTO.timer = setTimeout(async () => {
+    const asked = ++AUTO.asked;
+    try {
+      const chosen = await api.post("/v1/plans/duration", { prompt });
+      if (asked !== AUTO.asked) return;
+      option.textContent = `Auto — ${chosen.duration_s} s ${AUTO_SOURCES[chosen.source] || ""}`.trim();
+      option.title = chosen.note;
+    } catch {
+      if (asked === AUTO.asked) option.textContent = "Auto";
+    }
+  }, 300);
+}
+$("prompt").addEventListener("input", autoLength);
 $("creativity").addEventListener("input", () => {
   $("creativity-value").value = Number($("creativity").value).toFixed(1);
 });
@@ -356,6 +385,21 @@ function setMode(mode) {
   $("transport").textContent = mode === "sse" ? "live stream" : "checking every 2 s";
 }
 
+// A rendition on a <video>: its link, poster and captions. The links are the store's (another
+// origin), so the element asks with CORS: a captions track from elsewhere loads only then.
+function setMedia(player, rendition) {
+  player.crossOrigin = "anonymous";
+  player.poster = rendition.poster_url || "";
+  player.querySelectorAll("track").forEach((track) => track.remove());
+  if (rendition.captions_url) {
+    // Loaded but hidden: the text is burned into the picture already; the viewer's CC button shows it.
+    const track = el("track", { kind: "captions", src: rendition.captions_url, srclang: "en", label: "Captions" });
+    player.append(track);
+    track.track.mode = "hidden";
+  }
+  player.src = rendition.download_url;
+}
+
 // A completed video's JSON carries pre-signed links to each rendition, the primary one first.
 function showResult(video) {
   const renditions = (video.renditions || []).filter((r) => r.download_url);
@@ -365,8 +409,7 @@ function showResult(video) {
     $("failure-text").textContent = "The video is done but has no download link yet; open it again in a moment.";
     return;
   }
-  $("player").poster = primary.poster_url || "";
-  $("player").src = primary.download_url;
+  setMedia($("player"), primary);
   $("download").href = primary.download_url;
   $("download").textContent = `Download MP4 (${primary.aspect_ratio})`;
   $("other-renditions").replaceChildren(
@@ -394,6 +437,7 @@ function resetWatch(id) {
   $("result").hidden = true;
   $("player").removeAttribute("src");
   $("player").removeAttribute("poster");
+  $("player").querySelectorAll("track").forEach((track) => track.remove());
   $("failure").hidden = true;
   setMode("");
   $("transport").textContent = "—";
@@ -452,20 +496,77 @@ $("retry").addEventListener("click", () =>
 
 // ---- past videos ------------------------------------------------------------------------------
 
+// Each past video says what it is: its poster, length, shape, cost, status and version (the run:
+// a retry makes a new one). A finished one plays here and downloads; a failed one says why and
+// offers Retry. The list carries the same renditions and links as one video's read.
+function pastFacts(video, primary) {
+  const spec = video.spec || {};
+  const shape = primary ? primary.aspect_ratio : ASPECT_NAMES[(video.request || {}).aspect_ratio] || "";
+  return [
+    spec.duration_s ? `${spec.duration_s} s` : "length not planned yet",
+    shape,
+    usd((video.cost && video.cost.total_usd) || 0),
+    `version ${video.run || 1}`,
+  ].filter(Boolean).join(" · ");
+}
+
+function pastItem(video) {
+  const renditions = (video.renditions || []).filter((r) => r.download_url);
+  const primary = renditions.find((r) => r.primary) || renditions[0];
+  const prompt = (video.request && video.request.prompt) || video.id;
+  const open = el("button", { type: "button", className: "link" }, prompt);
+  open.addEventListener("click", () => showVideo(video.id));
+  const when = el("time", { dateTime: video.created_at, textContent: new Date(video.created_at).toLocaleString() });
+  const badge = el("span", { className: `badge ${video.status}`, textContent: video.status });
+  const media = el("div", { className: "past-media" });
+  const body = el("div", { className: "past-body" }, open,
+    el("p", { className: "past-facts" }, badge, " ", pastFacts(video, primary)), when);
+  const item = el("li", { className: "past-item" }, media, body);
+  item.dataset.id = video.id;
+  if (primary) {
+    const poster = el("img", { className: "poster", src: primary.poster_url || "", alt: `Poster of “${prompt}”`, loading: "lazy" });
+    const play = el("button", { type: "button", className: "quiet", textContent: "Play" });
+    play.setAttribute("aria-label", `Play “${prompt}”`);
+    play.addEventListener("click", () => {
+      const player = el("video", { controls: true, playsInline: true, preload: "auto", className: "past-player" });
+      setMedia(player, primary);
+      media.replaceChildren(player);
+      player.play().catch(() => {}); // a browser may want a second click; the controls are there
+    });
+    media.append(poster);
+    const download = el("a", { href: primary.download_url, download: "", textContent: `Download MP4 (${primary.aspect_ratio})` });
+    body.append(el("div", { className: "actions" }, play, download));
+  } else {
+    media.append(el("span", { className: "poster none", textContent: STATUS_NAMES[video.progress && video.progress.status] || video.status }));
+  }
+  if (video.status === "failed" || video.status === "cancelled") {
+    const reason = video.status === "failed" ? `Failed: ${video.error || "no reason given"}` : "Cancelled.";
+    const retry = el("button", { type: "button", textContent: "Retry" });
+    retry.setAttribute("aria-label", `Retry “${prompt}”`);
+    const note = el("p", { className: "failure", textContent: reason });
+    retry.addEventListener("click", () =>
+      busy(retry, async () => {
+        try {
+          await api.post(videoPath(video.id, "/retry"));
+          showVideo(video.id);
+          loadPast(true);
+        } catch (error) {
+          note.textContent = `Could not retry: ${error.message}`;
+        }
+      }),
+    );
+    body.append(note, el("div", { className: "actions" }, retry));
+  }
+  return item;
+}
+
 async function loadPast(fresh) {
   if (fresh) pastToken = null;
   const query = new URLSearchParams({ page_size: "10" });
   if (pastToken) query.set("page_token", pastToken);
   try {
     const { videos, next_page_token: next } = await api.get(`/v1/videos?${query}`);
-    const items = videos.map((video) => {
-      const when = new Date(video.created_at).toLocaleString();
-      const prompt = (video.request && video.request.prompt) || video.id;
-      const open = el("button", { type: "button", className: "link" }, prompt);
-      open.addEventListener("click", () => showVideo(video.id));
-      return el("li", {}, open, el("span", { className: `badge ${video.status}`, textContent: video.status }),
-        el("time", { dateTime: video.created_at, textContent: when }));
-    });
+    const items = videos.map(pastItem);
     if (fresh) $("past").replaceChildren(...items);
     else $("past").append(...items);
     pastToken = next || null;
