@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import skimage.data
 from conftest import Stack
 from media_checks import decode
 from PIL import Image
@@ -44,11 +45,15 @@ async def user_cli(stack: Stack, prefix: str) -> Cli:
 
 async def test_generate_download_list_and_show(stack: Stack, tmp_path: Path) -> None:
     cli = await user_cli(stack, "cli-gen")
+    photo = tmp_path / "mug.png"
+    Image.fromarray(skimage.data.coffee()).save(photo)
     made = await cli.json(
         "generate",
         "10 second ad for a ceramic mug",
         "--duration",
         "10",
+        "--image",
+        str(photo),
         "--aspect-ratio",
         "16:9",
         "--aspect-ratio",
@@ -57,6 +62,9 @@ async def test_generate_download_list_and_show(stack: Stack, tmp_path: Path) -> 
         str(tmp_path / "a.mp4"),
     )
     assert made["status"] == "completed" and made["file"] == str(tmp_path / "a.mp4")
+    uploaded = (await cli.json("assets", "list"))["assets"]
+    assert [a["name"] for a in uploaded] == ["mug.png"], "--image went through the assets intake"
+    assert all(b["reference_asset_ids"] == [uploaded[0]["asset_id"]] for b in made["spec"]["beats"])
     assert decode(Path(made["file"])).duration_s == pytest.approx(10.0, abs=0.1)
     video_id = made["id"]
 
@@ -177,6 +185,10 @@ async def test_assets_upload_list_and_search(stack: Stack, tmp_path: Path) -> No
     not_an_image.write_text("not an image")
     refused = await cli.json("assets", "upload", str(not_an_image), code=2)
     assert 400 <= refused["error"]["status"] < 500
+    # `generate --image` uploads first: a photo the intake refuses starts no video.
+    no_video = await cli.json("generate", "10 second ad for a red mug", "--image", str(not_an_image), code=2)
+    assert 400 <= no_video["error"]["status"] < 500
+    assert (await cli.json("videos", "list"))["videos"] == []
 
     # Search answers 503 when the CLIP weights are not installed: the CLI says "unavailable" (5).
     async with stack.client(cli.env["ADGEN_API_KEY"]) as client:

@@ -136,7 +136,8 @@ async def test_failed_music_ships_a_silent_video_with_a_warning_and_a_clean_expo
     assert len(frames) == 48 and (frames[0].width, frames[0].height) == (WIDTH, HEIGHT)
     assert (await c.store.get_bytes(row["poster_key"]))[:2] == b"\xff\xd8"
     vtt = (await c.store.get_bytes(captions_key(user, video))).decode()
-    assert vtt.startswith("WEBVTT") and "Hello" in vtt and "Goodbye\nShop now" in vtt
+    # The 1 s closing beat is too short for its own line beside the end card: the card's CTA is the cue.
+    assert vtt.startswith("WEBVTT") and "Hello" in vtt and "Shop now" in vtt
     assert await c.store.list_keys(keys.chunks_prefix(user, video)) == [], "intermediates deleted"
 
     url, expires = await exporter.download_url(video, user)

@@ -102,7 +102,7 @@ CORPUS: dict[str, Bad] = {
     "prompt is an object": Bad("POST", V, 422, "prompt", **create({"prompt": {"$ne": ""}})),
     "prompt is null": Bad("POST", V, 422, "prompt", **create({"prompt": None})),
     "duration is a fraction": Bad("POST", V, 422, "duration_s", **create({"duration_s": 15.5})),
-    "duration is null": Bad("POST", V, 422, "duration_s", **create({"duration_s": None})),
+    "duration is a word": Bad("POST", V, 422, "duration_s", **create({"duration_s": "thirty"})),
     "duration is negative": Bad("POST", V, 422, "duration_s", **create({"duration_s": -15})),
     "duration is 2**64": Bad("POST", V, 422, "duration_s", **create({"duration_s": 2**64})),
     "creativity is a word": Bad("POST", V, 422, "creativity", **create({"creativity": "high"})),
