@@ -64,7 +64,8 @@ async def test_four_chunks_workers_share_eight_videos(tmp_path_factory: pytest.T
                 )
                 assert created.status_code == 202, created.text
                 ids.append((key, created.json()["id"]))
-            deadline = time.monotonic() + 90
+            # A guard against a hang, not a speed target (that is bench/): 8 studio videos on 2 cores.
+            deadline = time.monotonic() + 240
             pending = dict(ids)
             while pending and time.monotonic() < deadline:
                 for key, video_id in list(pending.items()):
