@@ -14,31 +14,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from media_checks import FROZEN_LUMA_LEVELS, encode_decode_luma, frozen_runs, luma_steps
 
-from adgen_chunks.animator import EFFECTS_FADE_S, Atmosphere, _sprites, animate, camera_path, transform
+from adgen_chunks.animator import (
+    EFFECTS_FADE_S,
+    KNOWN_MOVEMENTS,
+    Atmosphere,
+    _sprites,
+    animate,
+    camera_path,
+    transform,
+)
 from adgen_chunks.clip_io import frame_at, read_frames, write_clip
 from adgen_chunks.model_registry import get_model
 from adgen_chunks.providers import ClipRequest, StudioClips
 from adgen_kernel.errors import FailedPrecondition
 from adgen_kernel.prediction_record import NoRecord
 
-MOVEMENTS = (
-    "slow_dolly_in",
-    "slow_push_in",
-    "push_in",
-    "slow_pan",
-    "pan_across",
-    "whip_pan",
-    "tracking_shot",
-    "handheld_follow",
-    "crane_down",
-    "crane_up",
-    "slow_orbit",
-    "fast_cuts",
-    "reveal",
-    "static",
-    "static_hold",
-    "a_movement_nobody_defined",
-)
+MOVEMENTS = (*sorted(KNOWN_MOVEMENTS), "a_movement_nobody_defined")
 MOVING = tuple(m for m in MOVEMENTS if m not in ("static", "static_hold"))
 FPS = 12
 
