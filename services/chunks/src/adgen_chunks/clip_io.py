@@ -16,8 +16,10 @@ import av
 import numpy as np
 
 CODEC: Final[Literal["libx264rgb"]] = "libx264rgb"
-# Lossless either way; "veryfast" is where x264's speed stops buying much and the files stay compact.
-OPTIONS = {"crf": "0", "preset": "veryfast"}
+# Lossless either way. "ultrafast" (no CABAC, simplest search): studio pictures move in every frame,
+# so nothing is skipped, and at 1280x720 a frame cost 34 ms to write and 27 ms to read at
+# "veryfast" against 7 and 8 ms here, for files about a quarter larger.
+OPTIONS = {"crf": "0", "preset": "ultrafast"}
 
 
 def write_clip(frames: Iterable[np.ndarray], fps: int, path: Path) -> int:
