@@ -85,3 +85,17 @@ def test_a_retried_video_is_running_again_before_the_projector_hears_of_it() -> 
         4,
     )
     assert shown.percent >= 60.0 and shown.message == "storyboard 3/3 · chunks 4/6"
+
+
+def test_a_completed_snapshot_whose_last_frame_event_is_late_shows_every_unit_done() -> None:
+    snapshot = c.Progress(
+        status=c.VIDEO_STATUS_COMPLETED,
+        phase=c.PHASE_EXPORT,
+        beats_total=3,
+        frames_done=2,
+        chunks_total=6,
+        chunks_done=5,
+    )
+    shown = settled(snapshot, from_postgres(c.VIDEO_STATUS_COMPLETED))
+    assert (shown.frames_done, shown.chunks_done) == (3, 6)
+    assert (snapshot.frames_done, snapshot.chunks_done) == (2, 5), "the stored snapshot is left as it is"

@@ -209,13 +209,24 @@ def settled(snapshot: c.Progress | None, from_postgres: c.Progress) -> c.Progres
     just finished, or just been retried), and the counts are the larger of the two, so a list read
     in that moment shows neither zeros nor a video still running."""
     if snapshot is None:
-        return from_postgres
+        return _whole(from_postgres)
     if (snapshot.status in TERMINAL) == (from_postgres.status in TERMINAL):
-        return snapshot
+        return _whole(snapshot)
     p = c.Progress()
     p.CopyFrom(snapshot)
     for name in _COUNTS:
         setattr(p, name, max(getattr(snapshot, name), getattr(from_postgres, name)))
     p.phase = max(snapshot.phase, from_postgres.phase)
     p.status, p.error, p.failed_phase = from_postgres.status, from_postgres.error, from_postgres.failed_phase
-    return _finish(p, percent=max(snapshot.percent, _percent(p)))
+    return _whole(_finish(p, percent=max(snapshot.percent, _percent(p))))
+
+
+def _whole(p: c.Progress) -> c.Progress:
+    """A completed video has every frame and chunk done, even when a frame's or chunk's event is
+    folded in a moment after the completion (events of different services arrive in any order)."""
+    if p.status != c.VIDEO_STATUS_COMPLETED or (p.frames_done, p.chunks_done) == (p.beats_total, p.chunks_total):
+        return p
+    whole = c.Progress()
+    whole.CopyFrom(p)
+    whole.frames_done, whole.chunks_done = whole.beats_total, whole.chunks_total
+    return whole
