@@ -388,8 +388,25 @@ class WordLayer:
     text: str
 
 
+class _OnScreen:
+    """What a caption's text track knows of its time on screen: the caption's frames."""
+
+    caption: Caption
+
+    @property
+    def first_frame(self) -> int:
+        return self.caption.first_frame
+
+    @property
+    def end_frame(self) -> int:
+        return self.caption.end_frame
+
+    def active(self, frame: int) -> bool:
+        return self.caption.first_frame <= frame < self.caption.end_frame
+
+
 @dataclass(frozen=True)
-class CaptionSuper:
+class CaptionSuper(_OnScreen):
     """One caption's text, laid out and rendered once; ``draw`` blends it into a frame."""
 
     caption: Caption
@@ -406,14 +423,6 @@ class CaptionSuper:
     out_px: int
 
     @property
-    def first_frame(self) -> int:
-        return self.caption.first_frame
-
-    @property
-    def end_frame(self) -> int:
-        return self.caption.end_frame
-
-    @property
     def box(self) -> Box:
         """The text at rest (glyphs and shadows)."""
         return self.block.box
@@ -422,9 +431,6 @@ class CaptionSuper:
     def motion_box(self) -> Box:
         """Every pixel the text touches while it arrives and leaves."""
         return Box(self.box.left, self.box.top - self.out_px, self.box.right, self.box.bottom + self.rise_px)
-
-    def active(self, frame: int) -> bool:
-        return self.caption.first_frame <= frame < self.caption.end_frame
 
     def _arrived(self, word: WordLayer, frame: int) -> float:
         return _ease((frame - self.caption.first_frame - word.start + 1) / self.rise_frames)
@@ -714,7 +720,7 @@ _SCRIM_RISE: Final = 0.05  # of the height: how far the scrim's edge climbs over
 
 
 @dataclass(frozen=True)
-class EndCard:
+class EndCard(_OnScreen):
     """The closing card over the packshot: the brand name big and the CTA on an accent pill at the
     foot of the safe area, over a scrim that darkens the picture from just above the text down and
     climbs slowly while the card is shown; above it the product stays as the storyboard framed it.
@@ -734,14 +740,6 @@ class EndCard:
     feather_px: int
 
     @property
-    def first_frame(self) -> int:
-        return self.caption.first_frame
-
-    @property
-    def end_frame(self) -> int:
-        return self.caption.end_frame
-
-    @property
     def box(self) -> Box:
         boxes = [layer.box for layer in (self.brand_layer, self.plate, self.label_layer) if layer is not None]
         result = boxes[0]
@@ -753,9 +751,6 @@ class EndCard:
     def motion_box(self) -> Box:
         b = self.box
         return Box(b.left, b.top, b.right, b.bottom + self.rise_px)
-
-    def active(self, frame: int) -> bool:
-        return self.caption.first_frame <= frame < self.caption.end_frame
 
     def _progress(self, frame: int, delay: int = 0) -> float:
         return _ease((frame - self.caption.first_frame - delay + 1) / max(1, self.fade_frames))
