@@ -23,6 +23,7 @@ import io
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -40,8 +41,12 @@ from adgen_assets import search, search_plan
 from adgen_assets.embeddings import ClipEmbedder
 from adgen_assets.search_cache import CachedLibrary, SearchCache
 from adgen_assets.search_indexes import SearchIndexes
-from adgen_cli.infra import EmbeddedInfra
+from adgen_embedded.infra import EmbeddedInfra
 from adgen_kernel.db import create_pool, migrate, migration_files
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import seeding
 
 SCALES = {"100k": (100_000, 100), "1m": (1_000_000, 1_000), "smoke": (10_000, 20)}
 DEFAULT_SCALES = "100k,1m"
@@ -89,11 +94,7 @@ class Query:
 async def load(
     conn: asyncpg.Connection, rng: np.random.Generator, vectors: np.ndarray, owners: np.ndarray, users: int
 ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
-    user_ids = [uuid.uuid4() for _ in range(users)]
-    await conn.executemany(
-        "INSERT INTO users (user_id, name, api_key_hash) VALUES ($1, $2, $3)",
-        [(u, f"bench-{i}", u.bytes) for i, u in enumerate(user_ids)],
-    )
+    user_ids = [uuid.UUID((await seeding.user(conn, name=f"bench-{i}")).user_id) for i in range(users)]
     ids = [uuid.uuid4() for _ in range(len(vectors))]
     columns = [
         "asset_id", "user_id", "name", "source", "content_type", "width", "height",

@@ -21,8 +21,8 @@ import httpx
 import numpy as np
 from run import Report
 
-from adgen_cli.infra import free_port
 from adgen_cli.stack import DevStack
+from adgen_embedded.ports import free_port
 
 TARGET_S = 30.0
 DURATION_S = 30

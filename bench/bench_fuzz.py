@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fuzzing import Budget, fuzz
 
-from adgen_cli.infra import free_port
 from adgen_cli.stack import DevStack
+from adgen_embedded.ports import free_port
 
 UNLIMITED = "1000000"
 

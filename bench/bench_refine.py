@@ -23,9 +23,10 @@ from run import Report
 
 from adgen.common.v1 import common_pb2
 from adgen_refine.captions import captions
+from adgen_refine.encoding import OutputFormat
 from adgen_refine.luts import shipped_table
 from adgen_refine.refining import music_for, transitions
-from adgen_refine.stitch import OutputFormat, render_final
+from adgen_refine.stitch import render_final
 from adgen_refine.supers import supers_for
 from adgen_refine.timeline import Placement
 

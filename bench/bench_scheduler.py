@@ -50,8 +50,8 @@ from adgen.events.v1 import events_pb2
 from adgen_chunks.providers import ClipProviders, ClipRequest, RenderedClip
 from adgen_chunks.server import build as build_chunks
 from adgen_chunks.settings import ChunksSettings
-from adgen_cli.infra import EmbeddedInfra, InfraEndpoints
 from adgen_cli.stack import prepare
+from adgen_embedded.infra import EmbeddedInfra, InfraEndpoints
 from adgen_gateway import auth
 from adgen_gateway.videos import create_video
 from adgen_kernel.db import create_pool

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
 WATCHERS = 500
 EVENTS = 60
 INTERVAL_S = 0.1
@@ -128,11 +130,13 @@ def _percentile(values: list[float], q: float) -> float:
 
 async def _measure(state: Path) -> dict:
     import nats
+    import seeding
 
     from adgen.common.v1 import common_pb2 as c
     from adgen.events.v1 import events_pb2 as e
-    from adgen_cli.infra import EmbeddedInfra, free_port
-    from adgen_cli.stack import create_user, prepare
+    from adgen_cli.stack import prepare
+    from adgen_embedded.infra import EmbeddedInfra
+    from adgen_embedded.ports import free_port
     from adgen_gateway.server import build as build_gateway
     from adgen_gateway.settings import GatewaySettings
     from adgen_kernel.db import create_pool
@@ -164,17 +168,12 @@ async def _measure(state: Path) -> dict:
         )
         gateway = await start_service("gateway", settings, build_gateway)
         try:
-            name = f"bench-sse-{uuid.uuid4().hex[:8]}"
-            key = await create_user(endpoints.database_url, name)
-            video_id = str(uuid.uuid4())
             pool = await create_pool(endpoints.database_url)
             try:
-                user_id = await pool.fetchval("SELECT user_id FROM users WHERE name = $1", name)
-                await pool.execute(
-                    "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, 'rendering', $3)",
-                    video_id,
-                    user_id,
-                    {"prompt": "bench"},
+                user = await seeding.user(pool, name=f"bench-sse-{uuid.uuid4().hex[:8]}")
+                key = user.api_key
+                video_id = await seeding.video(
+                    pool, user_id=user.user_id, status="rendering", request={"prompt": "bench"}
                 )
             finally:
                 await pool.close()

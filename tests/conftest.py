@@ -1,5 +1,7 @@
 """Fixtures for the service and end-to-end tiers: a real NATS, Postgres and S3 started on free
-loopback ports for this test session, and the services built by the same factories as production."""
+loopback ports for this test session, the services built by the same factories as production, a
+pool and service connections on that infrastructure, and the fake Replicate. Rows are seeded
+through tests/seeding.py."""
 
 from __future__ import annotations
 
@@ -9,22 +11,28 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
+import nats
 import pytest
+from fakes.replicate_api import FakeReplicate
+from fixtures.replicate import replicate_fake
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from adgen_assets.server import build as build_assets
 from adgen_chunks.server import build as build_chunks
 from adgen_chunks.settings import ChunksSettings
-from adgen_cli.infra import EmbeddedInfra, InfraEndpoints, free_port
 from adgen_cli.stack import create_user, object_store, prepare
+from adgen_embedded.infra import EmbeddedInfra, InfraEndpoints
+from adgen_embedded.ports import free_port
 from adgen_export.server import build as build_export
 from adgen_export.settings import ExportSettings
 from adgen_gateway.server import build as build_gateway
 from adgen_gateway.settings import GatewaySettings
+from adgen_kernel.db import create_pool
 from adgen_kernel.logs import configure_logging
-from adgen_kernel.serve import RunningService, start_service
+from adgen_kernel.serve import Connections, RunningService, start_service
 from adgen_kernel.settings import ServiceSettings
 from adgen_kernel.storage import ObjectStore
 from adgen_kernel.telemetry import setup_tracing
@@ -53,6 +61,23 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfraEndpoints]:
         yield endpoints
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on the session's Postgres, made as the services make theirs (traced, jsonb as Python values)."""
+    pool = await create_pool(infra.database_url, max_size=12)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeReplicate]:
+    """One test module's fake Replicate (fixtures.replicate): its tests script it and read what it was sent."""
+    with replicate_fake() as server:
+        yield server
 
 
 # The session's tests share one gateway and one client address: limits far above what they send, so
@@ -101,6 +126,17 @@ class Stack:
 
     def client(self, api_key: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60)
+
+
+@pytest.fixture(scope="session")
+async def connections(infra: InfraEndpoints, db: asyncpg.Pool) -> AsyncIterator[Connections]:
+    """What a service's objects are built on (settings, NATS, the pool, the store), for tests that build one."""
+    settings = ServiceSettings(**base_settings(infra))  # type: ignore[arg-type]
+    nc = await nats.connect(infra.nats_url)
+    try:
+        yield Connections(settings=settings, nc=nc, js=nc.jetstream(), db=db, store=ObjectStore.from_settings(settings))
+    finally:
+        await nc.drain()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 from conftest import Stack, base_settings
 
-from adgen_cli.infra import free_port
+from adgen_embedded.ports import free_port
 from adgen_gateway.server import build as build_gateway
 from adgen_gateway.settings import GatewaySettings
 from adgen_kernel.serve import start_service

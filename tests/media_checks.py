@@ -119,7 +119,7 @@ def encode_decode_luma(frames: list[np.ndarray], fps: int) -> list[np.ndarray]:
     import tempfile
     from fractions import Fraction
 
-    from adgen_refine.stitch import OutputFormat, _video_stream, yuv420_frame
+    from adgen_refine.encoding import OutputFormat, _video_stream, yuv420_frame
 
     height, width = frames[0].shape[:2]
     fmt = OutputFormat(width=width, height=height, fps=fps)

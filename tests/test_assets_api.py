@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import struct
 import uuid
 import zlib
@@ -18,6 +17,7 @@ import httpx
 import nats
 import numpy as np
 import pytest
+import seeding
 from conftest import TEST_RATE_LIMITS, Stack, base_settings
 from gateways import extra_gateway
 from PIL import Image
@@ -30,12 +30,11 @@ from adgen_assets.quota import RETRY_AFTER_S
 from adgen_assets.search_plan import vector_literal
 from adgen_assets.server import build as build_assets
 from adgen_assets.settings import AssetsSettings
-from adgen_cli.infra import free_port
+from adgen_embedded.ports import free_port
 from adgen_gateway.server import build as build_gateway
 from adgen_gateway.settings import GatewaySettings
 from adgen_kernel.jetstream import publish_work
 from adgen_kernel.serve import RunningService, start_service
-from adgen_kernel.video_state import to_json
 
 pytestmark = pytest.mark.xdist_group("stack")
 
@@ -46,17 +45,9 @@ class Person:
     user_id: str
 
 
-async def person(stack: Stack, db: asyncpg.Connection) -> Person:
-    name = f"assets-{uuid.uuid4().hex[:10]}"
-    key = await stack.new_user(name)
-    return Person(key, str(await db.fetchval("SELECT user_id FROM users WHERE name = $1", name)))
-
-
-@pytest.fixture(scope="module")
-async def db(stack: Stack) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(stack.endpoints.database_url)
-    yield conn
-    await conn.close()
+async def person(db: asyncpg.Pool) -> Person:
+    user = await seeding.user(db)
+    return Person(user.api_key, user.user_id)
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (120, 80), colour: tuple[int, int, int] = (200, 40, 40)) -> bytes:
@@ -85,7 +76,7 @@ async def upload(
     return await client.post("/v1/assets", files={"file": (filename, data, "application/octet-stream")}, data=form)
 
 
-async def leftovers(stack: Stack, db: asyncpg.Connection, user_id: str) -> tuple[int, list[str]]:
+async def leftovers(stack: Stack, db: asyncpg.Pool, user_id: str) -> tuple[int, list[str]]:
     rows = await db.fetchval("SELECT count(*) FROM assets WHERE user_id = $1", uuid.UUID(user_id))
     return rows, await stack.store().list_keys(f"{user_id}/assets/")
 
@@ -101,8 +92,8 @@ def problem(response: httpx.Response, status: int, field: str) -> dict:
 ASSET_FIELDS = {"asset_id", "name", "source", "content_type", "width", "height", "created_at", "embedded", "urls"}
 
 
-async def test_happy_uploads_and_links_that_work(stack: Stack, db: asyncpg.Connection) -> None:
-    me = await person(stack, db)
+async def test_happy_uploads_and_links_that_work(stack: Stack, db: asyncpg.Pool) -> None:
+    me = await person(db)
     async with stack.client(me.key) as client, httpx.AsyncClient(timeout=30) as plain:
         for fmt, content_type in (("PNG", "image/png"), ("JPEG", "image/jpeg"), ("WEBP", "image/webp")):
             # The extension says nothing: the type comes from the bytes.
@@ -134,8 +125,8 @@ async def test_happy_uploads_and_links_that_work(stack: Stack, db: asyncpg.Conne
     assert rows == 4 and len(objects) == 12
 
 
-async def test_a_name_sent_after_the_file_is_applied(stack: Stack, db: asyncpg.Connection) -> None:
-    me = await person(stack, db)
+async def test_a_name_sent_after_the_file_is_applied(stack: Stack, db: asyncpg.Pool) -> None:
+    me = await person(db)
     body = (
         b'--b0\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n'
         b"Content-Type: image/png\r\n\r\n" + image_bytes("PNG") + b"\r\n"
@@ -168,7 +159,7 @@ async def test_a_name_sent_after_the_file_is_applied(stack: Stack, db: asyncpg.C
     ],
 )
 async def test_bad_uploads_are_refused_and_leave_nothing(
-    stack: Stack, db: asyncpg.Connection, case: str, status: int
+    stack: Stack, db: asyncpg.Pool, case: str, status: int
 ) -> None:
     whole = image_bytes("PNG", (400, 300))
     data = {
@@ -179,7 +170,7 @@ async def test_bad_uploads_are_refused_and_leave_nothing(
         "gif": image_bytes("GIF"),
         "60 MB": whole + b"\0" * (60 * 1024 * 1024),
     }[case]
-    me = await person(stack, db)
+    me = await person(db)
     async with stack.client(me.key) as client:
         response = await upload(client, data, filename="product.png")
     body = problem(response, status, "file")
@@ -189,8 +180,8 @@ async def test_bad_uploads_are_refused_and_leave_nothing(
     assert await leftovers(stack, db, me.user_id) == (0, [])
 
 
-async def test_a_60_mb_body_without_a_length_is_cut_off_at_the_limit(stack: Stack, db: asyncpg.Connection) -> None:
-    me = await person(stack, db)
+async def test_a_60_mb_body_without_a_length_is_cut_off_at_the_limit(stack: Stack, db: asyncpg.Pool) -> None:
+    me = await person(db)
 
     async def body() -> AsyncIterator[bytes]:
         yield b'--b1\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\n\r\n'
@@ -207,8 +198,8 @@ async def test_a_60_mb_body_without_a_length_is_cut_off_at_the_limit(stack: Stac
     assert await leftovers(stack, db, me.user_id) == (0, [])
 
 
-async def test_a_path_in_the_filename_never_reaches_the_key(stack: Stack, db: asyncpg.Connection) -> None:
-    me = await person(stack, db)
+async def test_a_path_in_the_filename_never_reaches_the_key(stack: Stack, db: asyncpg.Pool) -> None:
+    me = await person(db)
     async with stack.client(me.key) as client:
         first = await upload(client, image_bytes("PNG"), filename="../../etc/passwd.png")
         second = await upload(client, image_bytes("PNG"), filename="../../etc/passwd.png")
@@ -222,8 +213,8 @@ async def test_a_path_in_the_filename_never_reaches_the_key(stack: Stack, db: as
     assert not await stack.store().list_keys("etc/")
 
 
-async def test_bad_forms_name_the_field(stack: Stack, db: asyncpg.Connection) -> None:
-    me = await person(stack, db)
+async def test_bad_forms_name_the_field(stack: Stack, db: asyncpg.Pool) -> None:
+    me = await person(db)
     async with stack.client(me.key) as client:
         problem(await client.post("/v1/assets", json={"file": "x"}), 415, "file")
         no_file = await client.post("/v1/assets", data={"name": "only a name"}, files={"other": ("x", b"y")})
@@ -249,8 +240,8 @@ async def test_bad_forms_name_the_field(stack: Stack, db: asyncpg.Connection) ->
     assert await leftovers(stack, db, me.user_id) == (0, [])
 
 
-async def test_list_pages_newest_first(stack: Stack, db: asyncpg.Connection) -> None:
-    me = await person(stack, db)
+async def test_list_pages_newest_first(stack: Stack, db: asyncpg.Pool) -> None:
+    me = await person(db)
     async with stack.client(me.key) as client:
         made = []
         for i in range(5):
@@ -278,8 +269,8 @@ async def test_list_pages_newest_first(stack: Stack, db: asyncpg.Connection) -> 
         problem(await client.get("/v1/assets", params={"page_size": 101}), 422, "page_size")
 
 
-async def test_rename_keeps_the_keys_and_delete_removes_every_object(stack: Stack, db: asyncpg.Connection) -> None:
-    me = await person(stack, db)
+async def test_rename_keeps_the_keys_and_delete_removes_every_object(stack: Stack, db: asyncpg.Pool) -> None:
+    me = await person(db)
     async with stack.client(me.key) as client:
         asset = (await upload(client, image_bytes("JPEG"), filename="watch.jpg")).json()
         keep = (await upload(client, image_bytes("PNG"), filename="keep.png")).json()
@@ -310,8 +301,8 @@ async def test_rename_keeps_the_keys_and_delete_removes_every_object(stack: Stac
     assert (await leftovers(stack, db, me.user_id))[0] == 1 and keep["asset_id"]
 
 
-async def test_another_users_asset_is_not_found_everywhere(stack: Stack, db: asyncpg.Connection) -> None:
-    owner, stranger = await person(stack, db), await person(stack, db)
+async def test_another_users_asset_is_not_found_everywhere(stack: Stack, db: asyncpg.Pool) -> None:
+    owner, stranger = await person(db), await person(db)
     async with stack.client(owner.key) as mine, stack.client(stranger.key) as theirs:
         asset = (await upload(mine, image_bytes("PNG"))).json()["asset_id"]
         own = (await upload(theirs, image_bytes("PNG"))).json()["asset_id"]
@@ -339,8 +330,8 @@ async def test_another_users_asset_is_not_found_everywhere(stack: Stack, db: asy
     assert (await leftovers(stack, db, owner.user_id))[0] == 1
 
 
-async def test_without_clip_weights_search_says_so(stack: Stack, db: asyncpg.Connection) -> None:
-    me = await person(stack, db)
+async def test_without_clip_weights_search_says_so(stack: Stack, db: asyncpg.Pool) -> None:
+    me = await person(db)
     async with stack.client(me.key) as client:
         asset = (await upload(client, image_bytes("PNG"))).json()["asset_id"]
         for response in (
@@ -357,8 +348,8 @@ async def test_without_clip_weights_search_says_so(stack: Stack, db: asyncpg.Con
         problem(await client.get("/v1/assets/search", params={"q": "x", "min_score": 2}), 422, "min_score")
 
 
-async def test_video_requests_only_take_the_callers_own_assets(stack: Stack, db: asyncpg.Connection) -> None:
-    owner, stranger = await person(stack, db), await person(stack, db)
+async def test_video_requests_only_take_the_callers_own_assets(stack: Stack, db: asyncpg.Pool) -> None:
+    owner, stranger = await person(db), await person(db)
     async with stack.client(owner.key) as mine, stack.client(stranger.key) as theirs:
         asset = (await upload(mine, image_bytes("PNG"))).json()["asset_id"]
         second = (await upload(mine, image_bytes("JPEG"))).json()["asset_id"]
@@ -422,9 +413,9 @@ async def clip_gateway(stack: Stack) -> AsyncIterator[ClipGateway]:
 
 
 async def test_search_similar_and_recommendations_with_clip(
-    stack: Stack, db: asyncpg.Connection, clip_gateway: ClipGateway
+    stack: Stack, db: asyncpg.Pool, clip_gateway: ClipGateway
 ) -> None:
-    owner, stranger = await person(stack, db), await person(stack, db)
+    owner, stranger = await person(db), await person(db)
     headers = {"Authorization": f"Bearer {owner.key}"}
     async with httpx.AsyncClient(base_url=clip_gateway.url, headers=headers, timeout=60) as mine:
         first = (await upload(mine, image_bytes("PNG", colour=(240, 240, 240)))).json()
@@ -479,8 +470,8 @@ async def test_search_similar_and_recommendations_with_clip(
         assert np.isfinite(recommended.json()["results"][0]["score"])
 
 
-async def test_the_planner_checks_assets_through_the_assets_service(stack: Stack, db: asyncpg.Connection) -> None:
-    owner, stranger = await person(stack, db), await person(stack, db)
+async def test_the_planner_checks_assets_through_the_assets_service(stack: Stack, db: asyncpg.Pool) -> None:
+    owner, stranger = await person(db), await person(db)
     async with stack.client(owner.key) as mine:
         asset = (await upload(mine, image_bytes("PNG"))).json()["asset_id"]
     request = common_pb2.VideoRequest(
@@ -507,22 +498,16 @@ async def test_the_planner_checks_assets_through_the_assets_service(stack: Stack
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "user_id" in caught.value.details()
 
 
-async def test_a_queued_plan_naming_another_users_asset_fails_the_video(stack: Stack, db: asyncpg.Connection) -> None:
-    owner, stranger = await person(stack, db), await person(stack, db)
+async def test_a_queued_plan_naming_another_users_asset_fails_the_video(stack: Stack, db: asyncpg.Pool) -> None:
+    owner, stranger = await person(db), await person(db)
     async with stack.client(owner.key) as mine:
         asset = (await upload(mine, image_bytes("PNG"))).json()["asset_id"]
     request = common_pb2.VideoRequest(
         prompt="15 second ad for a titanium watch", duration_s=15, seed=5, aspect_ratio=common_pb2.ASPECT_RATIO_16_9
     )
     request.asset_ids.append(asset)
-    video_id = str(uuid.uuid4())
     # Past the gateway's check (as a direct producer of work would be): the planner refuses it itself.
-    await db.execute(
-        "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, 'queued', $3::jsonb)",
-        uuid.UUID(video_id),
-        uuid.UUID(stranger.user_id),
-        json.dumps(to_json(request)),
-    )
+    video_id = await seeding.video(db, user_id=stranger.user_id, status="queued", request=request)
     nc = await nats.connect(stack.endpoints.nats_url)
     try:
         work = events_pb2.PlanWork(video_id=video_id, user_id=stranger.user_id, request=request)
@@ -565,9 +550,9 @@ def over_quota(response: httpx.Response, *words: str) -> None:
 
 
 async def test_concurrent_uploads_stop_at_the_asset_quota_and_leave_nothing_behind(
-    stack: Stack, db: asyncpg.Connection, quota_gateway: str
+    stack: Stack, db: asyncpg.Pool, quota_gateway: str
 ) -> None:
-    me = await person(stack, db)
+    me = await person(db)
     async with httpx.AsyncClient(base_url=quota_gateway, headers={"Authorization": f"Bearer {me.key}"}) as client:
         colours = [(40 * i, 200 - 30 * i, 90) for i in range(6)]
         responses = await asyncio.gather(*(upload(client, image_bytes("PNG", colour=c)) for c in colours))
@@ -586,9 +571,9 @@ async def test_concurrent_uploads_stop_at_the_asset_quota_and_leave_nothing_behi
 
 
 async def test_an_upload_past_the_byte_quota_is_refused_and_leaves_nothing_behind(
-    stack: Stack, db: asyncpg.Connection, quota_gateway: str
+    stack: Stack, db: asyncpg.Pool, quota_gateway: str
 ) -> None:
-    me = await person(stack, db)
+    me = await person(db)
     noise = np.random.default_rng(1).integers(0, 255, size=(700, 700, 3), dtype=np.uint8)
     out = io.BytesIO()
     Image.fromarray(noise).save(out, "PNG")  # incompressible: ~1.4 MiB

@@ -15,6 +15,7 @@ import grpc
 import nats
 import numpy as np
 import pytest
+import seeding
 from conftest import base_settings
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
@@ -36,7 +37,7 @@ from adgen_assets.search_plan import (
 )
 from adgen_assets.server import build
 from adgen_assets.settings import AssetsSettings
-from adgen_cli.infra import InfraEndpoints
+from adgen_embedded.infra import InfraEndpoints
 from adgen_kernel.db import create_pool
 from adgen_kernel.jetstream import publish_work
 from adgen_kernel.serve import RunningService, start_service
@@ -52,21 +53,8 @@ async def clip_assets(infra: InfraEndpoints) -> AsyncIterator[RunningService]:
     await service.stop()
 
 
-@pytest.fixture(scope="module")
-async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(infra.database_url)
-    yield conn
-    await conn.close()
-
-
-async def new_user(db: asyncpg.Connection) -> str:
-    return str(
-        await db.fetchval(
-            "INSERT INTO users (name, api_key_hash) VALUES ($1, $2) RETURNING user_id",
-            f"search-{uuid.uuid4().hex[:10]}",
-            uuid.uuid4().bytes,
-        )
-    )
+async def new_user(db: asyncpg.Pool) -> str:
+    return (await seeding.user(db)).user_id
 
 
 def picture(colour: tuple[int, int, int], mark: tuple[int, int, int] = (255, 255, 255)) -> bytes:
@@ -85,7 +73,7 @@ async def upload(stub: assets_service_pb2_grpc.AssetsServiceStub, user_id: str, 
     return await stub.UploadAsset(parts())
 
 
-async def stored_vector(db: asyncpg.Connection, asset_id: str) -> np.ndarray | None:
+async def stored_vector(db: asyncpg.Pool, asset_id: str) -> np.ndarray | None:
     text = await db.fetchval("SELECT embedding::text FROM assets WHERE asset_id = $1", uuid.UUID(asset_id))
     return None if text is None else parse_vector(text)
 
@@ -197,19 +185,9 @@ async def test_similar_and_recommend_stay_within_the_callers_assets(clip_assets,
         assert recommended[0].score == pytest.approx(expected, abs=1e-4)
 
 
-async def insert_embedded(db: asyncpg.Connection, user_id: str, vectors: np.ndarray) -> list[str]:
+async def insert_embedded(db: asyncpg.Pool, user_id: str, vectors: np.ndarray) -> list[str]:
     """Rows straight into the table (no images: only the search reads them), embedded with `vectors`."""
-    ids = [uuid.uuid4() for _ in vectors]
-    await db.executemany(
-        "INSERT INTO assets (asset_id, user_id, name, source, content_type, width, height, original_key,"
-        " thumbnail_key, edges_key, embedding) VALUES ($1, $2, 'v.png', 'USER_UPLOAD', 'image/png', 1, 1, $3, 't', 'e',"
-        " $4::vector)",
-        [
-            (i, uuid.UUID(user_id), f"{user_id}/assets/{i}.png", vector_literal(v))
-            for i, v in zip(ids, vectors, strict=True)
-        ],
-    )
-    return [str(i) for i in ids]
+    return await seeding.assets(db, user_id=user_id, embeddings=[vector_literal(v) for v in vectors])
 
 
 async def test_a_library_larger_than_the_rerank_depth_gets_the_exact_top_and_never_a_strangers_copy(
@@ -324,11 +302,11 @@ async def maintained(indexes: SearchIndexes) -> Pass:
     return done
 
 
-async def recorded(db: asyncpg.Connection, user_id: str) -> int | None:
+async def recorded(db: asyncpg.Pool, user_id: str) -> int | None:
     return await db.fetchval("SELECT rows_indexed FROM asset_search_indexes WHERE user_id = $1", uuid.UUID(user_id))
 
 
-async def valid_indexes(db: asyncpg.Connection, *names: str) -> set[str]:
+async def valid_indexes(db: asyncpg.Pool, *names: str) -> set[str]:
     rows = await db.fetch(
         "SELECT c.relname FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid"
         " WHERE c.relname = ANY($1::text[]) AND i.indisvalid",
@@ -441,12 +419,7 @@ async def test_an_index_built_with_other_parameters_is_replaced_new_one_first(cl
     await db.execute(
         f"CREATE INDEX {legacy} ON assets USING hnsw (embedding_half halfvec_cosine_ops) WHERE user_id = '{owner}'"
     )
-    await db.execute(
-        "INSERT INTO asset_search_indexes (user_id, index_name, rows_indexed) VALUES ($1, $2, $3)",
-        uuid.UUID(owner),
-        legacy,
-        INDEX_BUILD_ROWS,
-    )
+    await seeding.search_index(db, user_id=owner, index_name=legacy, rows_indexed=INDEX_BUILD_ROWS)
     pool = await create_pool(infra.database_url, min_size=1, max_size=2)
     try:
         indexes = SearchIndexes(pool, build_rows=INDEX_BUILD_ROWS, drop_rows=INDEX_DROP_ROWS)

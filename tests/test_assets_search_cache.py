@@ -25,7 +25,7 @@ from adgen_assets.search_cache import SearchCache
 from adgen_assets.search_indexes import SearchIndexes
 from adgen_assets.server import build
 from adgen_assets.settings import AssetsSettings
-from adgen_cli.infra import InfraEndpoints
+from adgen_embedded.infra import InfraEndpoints
 from adgen_kernel.db import create_pool
 from adgen_kernel.serve import start_service
 

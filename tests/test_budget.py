@@ -8,18 +8,18 @@ Creation refuses a cap below the plan's quote over REST (422 naming max_cost_usd
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import cv2
 import grpc
 import numpy as np
 import pytest
+import seeding
 from driven import driven_chunks, driven_storyboard
-from fakes.replicate_api import FakeReplicate, video_output
+from fakes.replicate_api import FakeReplicate
+from fixtures.replicate import images_config, video_config
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
@@ -29,14 +29,14 @@ from adgen.video.v1 import video_service_pb2 as video_pb
 from adgen.video.v1 import video_service_pb2_grpc
 from adgen_chunks.model_registry import REGISTRY
 from adgen_chunks.rendering import Chunks
-from adgen_chunks.replicate_video import ReplicateVideoConfig
 from adgen_kernel import keys
 from adgen_kernel.budget import BudgetExceeded
 from adgen_kernel.errors import is_retryable
 from adgen_kernel.replicate_tags import TAG_INPUT
-from adgen_kernel.video_state import reserve_budget, to_json
+from adgen_kernel.serve import Connections
+from adgen_kernel.video_state import record_cost, reserve_budget
 from adgen_storyboard.frames import Storyboard
-from adgen_storyboard.replicate_images import FLUX_DEV, PRICE_MICROS, ReplicateConfig, ReplicateImages
+from adgen_storyboard.replicate_images import FLUX_DEV, PRICE_MICROS, ReplicateImages
 
 pytestmark = pytest.mark.xdist_group("stack")
 
@@ -47,37 +47,18 @@ WIDTH, HEIGHT = 160, 90
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeReplicate]:
-    with FakeReplicate() as server:
-        server.set_output(MODEL, video_output(HAILUO.image_input, HAILUO.clip_s, HAILUO.fps, (342, 192)))
-        yield server
-
-
-@pytest.fixture(scope="module")
 async def chunks(stack, fake: FakeReplicate) -> AsyncIterator[Chunks]:  # type: ignore[no-untyped-def]
     """Chunks on the stack's infrastructure, paying Replicate (the fake); driven by the tests."""
-    config = ReplicateVideoConfig(
-        api_token=fake.token, base_url=fake.url, poll_interval_s=0.01, longest_poll_s=0.05, backoff_s=0.01
-    )
-    async with driven_chunks(stack, config, "chunks-budget") as chunks:
+    async with driven_chunks(stack, video_config(fake), "chunks-budget") as chunks:
         yield chunks
 
 
 @pytest.fixture(scope="module")
 async def storyboard(stack, fake: FakeReplicate) -> AsyncIterator[Storyboard]:  # type: ignore[no-untyped-def]
     """A Storyboard drawing with Replicate's flux-dev (the fake), driven by the tests."""
-    images = ReplicateImages(ReplicateConfig(api_token=fake.token, base_url=fake.url, poll_interval_s=0.01))
+    images = ReplicateImages(images_config(fake))
     async with driven_storyboard(stack, images, "storyboard-budget") as storyboard:
         yield storyboard
-
-
-@pytest.fixture
-async def db(stack) -> AsyncIterator[asyncpg.Pool]:  # type: ignore[no-untyped-def]
-    pool = await asyncpg.create_pool(stack.endpoints.database_url, min_size=1, max_size=12)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 def request(duration_s: int, cap_micros: int | None) -> common_pb2.VideoRequest:
@@ -106,26 +87,8 @@ async def capped_video(
     stack, db: asyncpg.Pool, spec: common_pb2.Spec, wanted: common_pb2.VideoRequest
 ) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """A user and a rendering video whose stored request carries the cap, with its storyboards."""
-    user_id = str(
-        await db.fetchval(
-            "INSERT INTO users (name, api_key_hash) VALUES ($1, $2) RETURNING user_id",
-            f"budget-{uuid.uuid4().hex[:10]}",
-            os.urandom(32),
-        )
-    )
-    video_id = str(uuid.uuid4())
-    await db.execute(
-        "INSERT INTO videos (video_id, user_id, status, request, spec)"
-        " VALUES ($1, $2, 'rendering', $3::jsonb, $4::jsonb)",
-        video_id,
-        user_id,
-        json.dumps(to_json(wanted)),
-        json.dumps(to_json(spec)),
-    )
-    await db.executemany(
-        "INSERT INTO chunks (video_id, chunk_index, beat_index) VALUES ($1, $2, $3)",
-        [(video_id, s.index, s.beat_index) for s in spec.chunk_plan.slots],
-    )
+    user_id = (await seeding.user(db)).user_id
+    video_id = await seeding.video(db, user_id=user_id, status="rendering", request=wanted, spec=spec, chunks=True)
     store = stack.store()
     image = np.full((HEIGHT, WIDTH, 3), 120, np.uint8)
     png = cv2.imencode(".png", image)[1].tobytes()
@@ -179,7 +142,7 @@ async def test_a_cap_for_exactly_n_clips_stops_at_n_even_when_all_start_at_once(
 
 
 async def test_reservations_are_race_free_idempotent_and_the_ledger_replaces_them(  # type: ignore[no-untyped-def]
-    stack, db: asyncpg.Pool
+    stack, db: asyncpg.Pool, connections: Connections
 ) -> None:
     wanted = request(30, 5 * CLIP)  # exactly five units: the boundary is allowed
     spec = await planned_spec(stack, wanted)
@@ -196,13 +159,16 @@ async def test_reservations_are_race_free_idempotent_and_the_ledger_replaces_the
     with pytest.raises(BudgetExceeded):
         await reserve_budget(db, video_id, units[-1] + ":new", 1)
     # A unit whose call cost less than reserved frees the difference once its ledger row lands.
-    await db.execute(
-        "INSERT INTO cost_ledger (idempotency_key, video_id, phase, provider, model, units, usd_micros)"
-        " VALUES ($1, $2, 'PHASE_CHUNKS', 'replicate', $3, 1, $4)",
-        reserved[0],
-        uuid.UUID(video_id),
-        MODEL,
-        CLIP - 1000,
+    await record_cost(
+        db,
+        connections.js,
+        idempotency_key=reserved[0],
+        video_id=video_id,
+        phase=common_pb2.PHASE_CHUNKS,
+        provider="replicate",
+        model=MODEL,
+        units=1,
+        usd_micros=CLIP - 1000,
     )
     await reserve_budget(db, video_id, "one-more", 1000)
     with pytest.raises(BudgetExceeded):

@@ -6,10 +6,9 @@ from its own storyboard image, charged exactly clips × $0.19."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
+import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -17,8 +16,10 @@ import cv2
 import grpc
 import numpy as np
 import pytest
+import seeding
 from driven import driven_chunks
-from fakes.replicate_api import FakeReplicate, Script, data_uri_image, video_output
+from fakes.replicate_api import FakeReplicate, Script, data_uri_image
+from fixtures.replicate import video_config
 from media_checks import decode
 
 from adgen.common.v1 import common_pb2
@@ -27,12 +28,10 @@ from adgen.planner.v1 import planner_service_pb2 as planner_pb
 from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen_chunks.model_registry import REGISTRY
 from adgen_chunks.rendering import Chunks, decode_png
-from adgen_chunks.replicate_video import ReplicateVideoConfig
 from adgen_kernel import keys
 from adgen_kernel.jetstream import WorkContext
 from adgen_kernel.replicate_tags import TAG_INPUT
 from adgen_kernel.storage import ObjectStore
-from adgen_kernel.video_state import to_json
 
 pytestmark = pytest.mark.xdist_group("stack")
 
@@ -42,24 +41,10 @@ WIDTH, HEIGHT = 160, 90
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeReplicate]:
-    with FakeReplicate() as server:
-        server.set_output(MODEL, video_output(HAILUO.image_input, HAILUO.clip_s, HAILUO.fps, (342, 192)))
-        yield server
-
-
-@pytest.fixture(scope="module")
 async def chunks(stack, fake: FakeReplicate) -> AsyncIterator[Chunks]:  # type: ignore[no-untyped-def]
     """A Chunks with Replicate and no worker of its own: the stack's chunks service keeps the queue,
     this one is driven by the tests."""
-    config = ReplicateVideoConfig(
-        api_token=fake.token,
-        base_url=fake.url,
-        poll_interval_s=0.01,
-        longest_poll_s=0.05,
-        backoff_s=0.01,
-        request_timeout_s=0.5,
-    )
+    config = dataclasses.replace(video_config(fake), request_timeout_s=0.5)
     async with driven_chunks(stack, config) as chunks:
         yield chunks
 
@@ -97,39 +82,22 @@ def storyboard_png(beat: int) -> bytes:
     return cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes()
 
 
-async def new_video(stack, spec: common_pb2.Spec) -> tuple[str, str, asyncpg.Connection]:  # type: ignore[no-untyped-def]
+async def new_video(stack, db: asyncpg.Pool, spec: common_pb2.Spec) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """A user and a video in the rendering phase with its chunk rows and storyboard images."""
-    conn = await asyncpg.connect(stack.endpoints.database_url)
-    user_id = str(
-        await conn.fetchval(
-            "INSERT INTO users (name, api_key_hash) VALUES ($1, $2) RETURNING user_id",
-            f"chunks-{uuid.uuid4().hex[:10]}",
-            os.urandom(32),
-        )
-    )
-    video_id = str(uuid.uuid4())
-    await conn.execute(
-        "INSERT INTO videos (video_id, user_id, status, request, spec) VALUES ($1, $2, 'rendering', '{}', $3::jsonb)",
-        video_id,
-        user_id,
-        json.dumps(to_json(spec)),
-    )
-    await conn.executemany(
-        "INSERT INTO chunks (video_id, chunk_index, beat_index) VALUES ($1, $2, $3)",
-        [(video_id, s.index, s.beat_index) for s in spec.chunk_plan.slots],
-    )
+    user_id = (await seeding.user(db)).user_id
+    video_id = await seeding.video(db, user_id=user_id, status="rendering", spec=spec, chunks=True)
     s3 = store(stack)
     for beat in range(len(spec.beats)):
         await s3.put_bytes(keys.storyboard_key(user_id, video_id, beat), storyboard_png(beat), "image/png")
-    return user_id, video_id, conn
+    return user_id, video_id
 
 
 def creates_for(fake: FakeReplicate, video_id: str, chunk_index: int) -> list[dict]:
     return [i for i in fake.created(MODEL) if i.get(TAG_INPUT) == f"{video_id}:chunk:{chunk_index}"]
 
 
-async def chunk_ledger(conn: asyncpg.Connection, video_id: str) -> list[tuple[str, str, str, int, int]]:
-    rows = await conn.fetch(
+async def chunk_ledger(db: asyncpg.Pool, video_id: str) -> list[tuple[str, str, str, int, int]]:
+    rows = await db.fetch(
         "SELECT idempotency_key, provider, model, units, usd_micros FROM cost_ledger"
         " WHERE video_id = $1 AND phase = 'PHASE_CHUNKS' ORDER BY idempotency_key",
         uuid.UUID(video_id),
@@ -138,12 +106,12 @@ async def chunk_ledger(conn: asyncpg.Connection, video_id: str) -> list[tuple[st
 
 
 async def test_a_crashed_worker_resumes_polling_the_prediction_it_paid_for(  # type: ignore[no-untyped-def]
-    stack, fake: FakeReplicate, chunks: Chunks
+    stack, fake: FakeReplicate, chunks: Chunks, db: asyncpg.Pool
 ) -> None:
     spec = await planned_spec(stack, 10)
     first_slot = spec.chunk_plan.slots[0]
     assert (spec.beats[0].duration_s, first_slot.handoff_frame) == (5, -1)  # one 6 s clip covers the 5 s beat
-    user_id, video_id, conn = await new_video(stack, spec)
+    user_id, video_id = await new_video(stack, db, spec)
     try:
         fake.script(MODEL, Script("succeed", polls=40))
         work = events_pb2.ChunkWork(video_id=video_id, user_id=user_id, spec=spec, chunk_index=0)
@@ -152,7 +120,7 @@ async def test_a_crashed_worker_resumes_polling_the_prediction_it_paid_for(  # t
         while row is None or row["prediction_id"] is None:
             assert not first.done(), first
             await asyncio.sleep(0.01)
-            row = await conn.fetchrow("SELECT prediction_id, prediction_tag FROM chunks WHERE video_id = $1", video_id)
+            row = await db.fetchrow("SELECT prediction_id, prediction_tag FROM chunks WHERE video_id = $1", video_id)
         paid = row["prediction_id"]
         assert row["prediction_tag"] == f"{video_id}:chunk:0"
         assert fake.polls(paid) < 40, "the id is recorded before the prediction is finished"
@@ -164,37 +132,35 @@ async def test_a_crashed_worker_resumes_polling_the_prediction_it_paid_for(  # t
 
         assert len(creates_for(fake, video_id, 0)) == 1
         assert fake.polls(paid) == 40
-        row = await conn.fetchrow(
+        row = await db.fetchrow(
             "SELECT status, attempts, prediction_id FROM chunks WHERE video_id = $1", uuid.UUID(video_id)
         )
         assert (row["status"], row["attempts"], row["prediction_id"]) == ("done", 2, paid)
-        assert await chunk_ledger(conn, video_id) == [(f"{video_id}:chunk:0", "replicate", MODEL, 1, 190_000)]
+        assert await chunk_ledger(db, video_id) == [(f"{video_id}:chunk:0", "replicate", MODEL, 1, 190_000)]
     finally:
-        await conn.execute("UPDATE videos SET status = 'failed', error = 'test over' WHERE video_id = $1", video_id)
-        await conn.close()
+        await db.execute("UPDATE videos SET status = 'failed', error = 'test over' WHERE video_id = $1", video_id)
 
 
 async def test_a_create_whose_answer_is_lost_is_reconciled_by_its_tag(  # type: ignore[no-untyped-def]
-    stack, fake: FakeReplicate, chunks: Chunks
+    stack, fake: FakeReplicate, chunks: Chunks, db: asyncpg.Pool
 ) -> None:
     spec = await planned_spec(stack, 10)
-    user_id, video_id, conn = await new_video(stack, spec)
+    user_id, video_id = await new_video(stack, db, spec)
     try:
         fake.script(MODEL, Script("succeed", answer_delay_s=1.5))  # past the client's 0.5 s
         rendered = await chunks.render(video_id, user_id, spec, 0)
         assert not rendered.reused
         [created] = creates_for(fake, video_id, 0)
-        row = await conn.fetchrow("SELECT prediction_id FROM chunks WHERE video_id = $1", uuid.UUID(video_id))
+        row = await db.fetchrow("SELECT prediction_id FROM chunks WHERE video_id = $1", uuid.UUID(video_id))
         assert row["prediction_id"] is not None
-        assert await chunk_ledger(conn, video_id) == [(f"{video_id}:chunk:0", "replicate", MODEL, 1, 190_000)]
+        assert await chunk_ledger(db, video_id) == [(f"{video_id}:chunk:0", "replicate", MODEL, 1, 190_000)]
         assert np.array_equal(data_uri_image(created["first_frame_image"]), decode_png(storyboard_png(0)))
     finally:
-        await conn.execute("UPDATE videos SET status = 'failed', error = 'test over' WHERE video_id = $1", video_id)
-        await conn.close()
+        await db.execute("UPDATE videos SET status = 'failed', error = 'test over' WHERE video_id = $1", video_id)
 
 
 async def test_a_25_second_plan_on_hailuo_fast_is_25_seconds_and_costs_clips_times_19_cents(  # type: ignore[no-untyped-def]
-    stack, fake: FakeReplicate, chunks: Chunks, tmp_path: Path
+    stack, fake: FakeReplicate, chunks: Chunks, db: asyncpg.Pool, tmp_path: Path
 ) -> None:
     spec = await planned_spec(stack, 25)
     assert [b.duration_s for b in spec.beats] == [5, 5, 10, 5]
@@ -202,43 +168,40 @@ async def test_a_25_second_plan_on_hailuo_fast_is_25_seconds_and_costs_clips_tim
     assert (plan.video_model, plan.fps, plan.clip_frames, plan.total_frames) == ("hailuo_fast", 24, 144, 600)
     slots = list(plan.slots)
     assert [s.beat_index for s in slots] == [0, 1, 2, 2, 3]
-    user_id, video_id, conn = await new_video(stack, spec)
+    user_id, video_id = await new_video(stack, db, spec)
     s3 = store(stack)
-    try:
-        # Render every clip first, then deliver the work items: the stack's own chunks service (which
-        # has no Replicate token) then only ever finds clips that already exist.
-        for slot in slots:
-            await chunks.render(video_id, user_id, spec, slot.index)
-        for slot in slots:
-            [sent] = creates_for(fake, video_id, slot.index)
-            init = data_uri_image(sent["first_frame_image"])
-            if slot.index_in_beat == 0:
-                expected = decode_png(storyboard_png(slot.beat_index))  # its own beat's storyboard image
-            else:
-                expected = decode_png(await s3.get_bytes(keys.handoff_key(user_id, video_id, slot.index - 1)))
-            assert np.array_equal(init, expected), slot.index
-            assert sent["prompt"] == spec.beats[slot.beat_index].prompt
-        for slot in slots:
-            work = events_pb2.ChunkWork(video_id=video_id, user_id=user_id, spec=spec, chunk_index=slot.index)
-            await chunks.handle(work, WorkContext(delivery=1, subject="adgen.work.chunk"))
+    # Render every clip first, then deliver the work items: the stack's own chunks service (which
+    # has no Replicate token) then only ever finds clips that already exist.
+    for slot in slots:
+        await chunks.render(video_id, user_id, spec, slot.index)
+    for slot in slots:
+        [sent] = creates_for(fake, video_id, slot.index)
+        init = data_uri_image(sent["first_frame_image"])
+        if slot.index_in_beat == 0:
+            expected = decode_png(storyboard_png(slot.beat_index))  # its own beat's storyboard image
+        else:
+            expected = decode_png(await s3.get_bytes(keys.handoff_key(user_id, video_id, slot.index - 1)))
+        assert np.array_equal(init, expected), slot.index
+        assert sent["prompt"] == spec.beats[slot.beat_index].prompt
+    for slot in slots:
+        work = events_pb2.ChunkWork(video_id=video_id, user_id=user_id, spec=spec, chunk_index=slot.index)
+        await chunks.handle(work, WorkContext(delivery=1, subject="adgen.work.chunk"))
 
-        ledger = await chunk_ledger(conn, video_id)
-        assert ledger == sorted((f"{video_id}:chunk:{s.index}", "replicate", MODEL, 1, 190_000) for s in slots)
-        assert sum(row[4] for row in ledger) == len(slots) * 190_000 == 950_000
+    ledger = await chunk_ledger(db, video_id)
+    assert ledger == sorted((f"{video_id}:chunk:{s.index}", "replicate", MODEL, 1, 190_000) for s in slots)
+    assert sum(row[4] for row in ledger) == len(slots) * 190_000 == 950_000
 
-        # The stack refines and exports the clips; the final video is the planned 25 s to the frame.
-        final_key = None
-        for _ in range(600):
-            row = await conn.fetchrow("SELECT status, error, final_key FROM videos WHERE video_id = $1", video_id)
-            assert row["status"] != "failed", row["error"]
-            if row["status"] == "completed":
-                final_key = row["final_key"]
-                break
-            await asyncio.sleep(0.1)
-        assert final_key, "the video did not complete"
-        await s3.download_file(final_key, tmp_path / "final.mp4")
-        video = decode(tmp_path / "final.mp4")
-        assert (video.frame_count, video.fps, video.width, video.height) == (600, 24.0, WIDTH, HEIGHT)
-        assert video.duration_s == 25.0
-    finally:
-        await conn.close()
+    # The stack refines and exports the clips; the final video is the planned 25 s to the frame.
+    final_key = None
+    for _ in range(600):
+        row = await db.fetchrow("SELECT status, error, final_key FROM videos WHERE video_id = $1", video_id)
+        assert row["status"] != "failed", row["error"]
+        if row["status"] == "completed":
+            final_key = row["final_key"]
+            break
+        await asyncio.sleep(0.1)
+    assert final_key, "the video did not complete"
+    await s3.download_file(final_key, tmp_path / "final.mp4")
+    video = decode(tmp_path / "final.mp4")
+    assert (video.frame_count, video.fps, video.width, video.height) == (600, 24.0, WIDTH, HEIGHT)
+    assert video.duration_s == 25.0

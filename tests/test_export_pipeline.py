@@ -3,9 +3,6 @@ warning; export delivers final, poster and captions, cleans up, caches links; bi
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
@@ -15,38 +12,22 @@ import nats
 import nats.js.errors
 import numpy as np
 import pytest
-from conftest import base_settings
+import seeding
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
-from adgen_cli.infra import InfraEndpoints
+from adgen_embedded.infra import InfraEndpoints
 from adgen_export.publishing import Exporter, captions_key
 from adgen_export.server import link_cache
 from adgen_kernel import keys
-from adgen_kernel.db import create_pool
 from adgen_kernel.jetstream import EVENTS_STREAM, WorkContext, event_subject, queued_work
 from adgen_kernel.serve import Connections
-from adgen_kernel.settings import ServiceSettings
-from adgen_kernel.storage import ObjectStore
 from adgen_refine.refining import Refiner
 
 pytestmark = pytest.mark.xdist_group("stack")
 
 FPS = 24
 WIDTH, HEIGHT = 192, 108
-
-
-@pytest.fixture(scope="module")
-async def connections(infra: InfraEndpoints) -> AsyncIterator[Connections]:
-    settings = ServiceSettings(**base_settings(infra))  # type: ignore[arg-type]
-    nc = await nats.connect(infra.nats_url)
-    db = await create_pool(infra.database_url)
-    store = ObjectStore.from_settings(settings)
-    try:
-        yield Connections(settings=settings, nc=nc, js=nc.jetstream(), db=db, store=store)
-    finally:
-        await db.close()
-        await nc.drain()
 
 
 def spec() -> common_pb2.Spec:
@@ -85,16 +66,8 @@ def lossless_clip(path: Path, frames: int, level: int) -> Path:
 
 
 async def new_video(c: Connections, status: str) -> tuple[str, str]:
-    user = await c.db.fetchval(
-        "INSERT INTO users (name, api_key_hash) VALUES ($1, $2) RETURNING user_id::text",
-        f"export-{uuid.uuid4().hex[:8]}",
-        os.urandom(32),
-    )
-    video = str(uuid.uuid4())
-    await c.db.execute(
-        "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, $3, '{}'::jsonb)", video, user, status
-    )
-    return user, video
+    user = (await seeding.user(c.db)).user_id
+    return user, await seeding.video(c.db, user_id=user, status=status)
 
 
 def no_music(_: common_pb2.Spec) -> np.ndarray:

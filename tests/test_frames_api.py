@@ -4,7 +4,6 @@ after export has deleted the intermediates."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 
 import asyncpg
@@ -12,6 +11,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
+import seeding
 
 from adgen_kernel import keys
 
@@ -25,57 +25,34 @@ def png(colour: tuple[int, int, int]) -> bytes:
     return data.tobytes()
 
 
-async def new_user(stack, prefix: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+async def new_user(db: asyncpg.Pool) -> tuple[str, str]:
     """(API key, user id) of a fresh user."""
-    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    key = await stack.new_user(name)
-    conn = await asyncpg.connect(stack.endpoints.database_url)
-    try:
-        user_id = str(await conn.fetchval("SELECT user_id FROM users WHERE name = $1", name))
-    finally:
-        await conn.close()
-    return key, user_id
+    user = await seeding.user(db)
+    return user.api_key, user.user_id
 
 
-async def forget(stack, video_id: str) -> None:  # type: ignore[no-untyped-def]
+async def forget(db: asyncpg.Pool, video_id: str) -> None:
     """Seeded videos never ran: they are removed so that nothing else finds them."""
-    conn = await asyncpg.connect(stack.endpoints.database_url)
-    try:
-        await conn.execute("DELETE FROM videos WHERE video_id = $1", video_id)
-    finally:
-        await conn.close()
+    await db.execute("DELETE FROM videos WHERE video_id = $1", video_id)
 
 
-async def test_pending_frames_have_no_link_and_done_frames_link_to_their_image(stack) -> None:  # type: ignore[no-untyped-def]
-    key, user_id = await new_user(stack, "frames")
+async def test_pending_frames_have_no_link_and_done_frames_link_to_their_image(stack, db: asyncpg.Pool) -> None:  # type: ignore[no-untyped-def]
+    key, user_id = await new_user(db)
     video_id = str(uuid.uuid4())
     drawn = png((30, 90, 200))
     image_key = keys.storyboard_key(user_id, video_id, 1)
     await stack.store().put_bytes(image_key, drawn, "image/png")
-    conn = await asyncpg.connect(stack.endpoints.database_url)
-    try:
-        await conn.execute(
-            "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, 'rendering', $3)",
-            video_id,
-            user_id,
-            json.dumps({"prompt": "seeded"}),
-        )
-        # Inserted out of order: the answer is in beat order.
-        await conn.execute("INSERT INTO frames (video_id, beat_index) VALUES ($1, 2)", video_id)
-        await conn.execute(
-            "INSERT INTO frames (video_id, beat_index, status, image_key) VALUES ($1, 1, 'done', $2)",
-            video_id,
-            image_key,
-        )
-        await conn.execute("INSERT INTO frames (video_id, beat_index) VALUES ($1, 0)", video_id)
-    finally:
-        await conn.close()
+    await seeding.video(db, user_id=user_id, status="rendering", request={"prompt": "seeded"}, video_id=video_id)
+    # Seeded out of order: the answer is in beat order.
+    await seeding.frame(db, video_id=video_id, beat_index=2)
+    await seeding.frame(db, video_id=video_id, beat_index=1, status="done", image_key=image_key)
+    await seeding.frame(db, video_id=video_id, beat_index=0)
 
     try:
         async with stack.client(key) as client:
             response = await client.get(f"/v1/videos/{video_id}/frames")
     finally:
-        await forget(stack, video_id)
+        await forget(db, video_id)
     assert response.status_code == 200, response.text
     frames = response.json()["frames"]
     assert [(f["beat_index"], f["status"]) for f in frames] == [(0, "pending"), (1, "done"), (2, "pending")]
@@ -86,19 +63,10 @@ async def test_pending_frames_have_no_link_and_done_frames_link_to_their_image(s
     assert image.content == drawn
 
 
-async def test_another_users_video_is_not_found(stack) -> None:  # type: ignore[no-untyped-def]
-    owner_key, owner_id = await new_user(stack, "frames-owner")
-    stranger_key, _ = await new_user(stack, "frames-stranger")
-    video_id = str(uuid.uuid4())
-    conn = await asyncpg.connect(stack.endpoints.database_url)
-    try:
-        await conn.execute(
-            "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, 'planning', '{}')",
-            video_id,
-            owner_id,
-        )
-    finally:
-        await conn.close()
+async def test_another_users_video_is_not_found(stack, db: asyncpg.Pool) -> None:  # type: ignore[no-untyped-def]
+    owner_key, owner_id = await new_user(db)
+    stranger_key, _ = await new_user(db)
+    video_id = await seeding.video(db, user_id=owner_id, status="planning")
     try:
         async with stack.client(owner_key) as owner:
             mine = await owner.get(f"/v1/videos/{video_id}/frames")
@@ -108,7 +76,7 @@ async def test_another_users_video_is_not_found(stack) -> None:  # type: ignore[
         async with httpx.AsyncClient(base_url=stack.url) as anonymous:
             unsigned = await anonymous.get(f"/v1/videos/{video_id}/frames")
     finally:
-        await forget(stack, video_id)
+        await forget(db, video_id)
     assert mine.status_code == 200 and mine.json() == {"frames": []}, "not planned yet: no beats, no frames"
     for answer in (theirs, malformed):
         assert answer.status_code == 404
@@ -117,8 +85,8 @@ async def test_another_users_video_is_not_found(stack) -> None:  # type: ignore[
     assert unsigned.status_code == 401
 
 
-async def test_storyboard_outlives_the_clean_up_of_a_completed_video(stack) -> None:  # type: ignore[no-untyped-def]
-    key, user_id = await new_user(stack, "frames-done")
+async def test_storyboard_outlives_the_clean_up_of_a_completed_video(stack, db: asyncpg.Pool) -> None:  # type: ignore[no-untyped-def]
+    key, user_id = await new_user(db)
     async with stack.client(key) as client:
         created = await client.post(
             "/v1/videos", json={"prompt": "10 second ad for a ceramic coffee mug", "duration_s": 10, "seed": 11}

@@ -17,8 +17,8 @@ import psutil
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from adgen_cli.infra import free_port
 from adgen_cli.stack import DevStack
+from adgen_embedded.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("processes")]
 

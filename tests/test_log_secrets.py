@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
-from adgen_cli.infra import free_port
 from adgen_cli.stack import DevStack
+from adgen_embedded.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("processes")]
 

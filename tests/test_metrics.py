@@ -13,7 +13,8 @@ from prometheus_client import start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
 from adgen.events.v1 import events_pb2
-from adgen_cli.infra import InfraEndpoints, free_port
+from adgen_embedded.infra import InfraEndpoints
+from adgen_embedded.ports import free_port
 from adgen_kernel.errors import InvalidArgument
 from adgen_kernel.jetstream import WorkContext, WorkHandler, publish_work
 from adgen_kernel.serve import Connections, ServiceApp, start_service

@@ -14,10 +14,13 @@ from collections.abc import AsyncIterator
 import asyncpg
 import numpy as np
 import pytest
+import seeding
+from nats.js import JetStreamContext
 
 from adgen.common.v1 import common_pb2
 from adgen_kernel.db import MigrationChanged, create_pool, migrate, migration_files
-from adgen_kernel.video_state import cost_of, from_json, live_run, reserve_budget
+from adgen_kernel.serve import Connections
+from adgen_kernel.video_state import cost_of, from_json, live_run, record_cost, reserve_budget
 
 # The sha256 of every migration file. A migration, once merged, is never edited: a change is a new
 # file, whose checksum is added here.
@@ -91,57 +94,45 @@ async def test_an_edited_applied_migration_stops_the_migrator(empty_database: st
         await migrate(empty_database)
 
 
-async def write_first_schema_rows(url: str) -> dict[str, uuid.UUID]:
+async def write_first_schema_rows(url: str, js: JetStreamContext) -> dict[str, uuid.UUID]:
     """Rows with only the columns of version 1: a user, a rendering and a completed video with a
     frame, a chunk and a ledger row, an embedded and a not yet embedded asset."""
     conn = await asyncpg.connect(url)
-    ids = {name: uuid.uuid4() for name in ("user", "running", "completed", "embedded", "plain")}
     request = {"prompt": "an ad for a kettle", "duration_s": 10, "aspect_ratio": "ASPECT_RATIO_16_9", "seed": "7"}
     try:
-        await conn.execute(
-            "INSERT INTO users (user_id, name, api_key_hash) VALUES ($1, 'old-user', $2)", ids["user"], b"\x01" * 32
+        user_id = (await seeding.user(conn, name="old-user")).user_id
+        running = await seeding.video(conn, user_id=user_id, status="rendering", request=request)
+        completed = await seeding.video(
+            conn, user_id=user_id, status="completed", request=request, final_key="users/x/videos/y/final.mp4"
         )
-        for key, status in (("running", "rendering"), ("completed", "completed")):
-            await conn.execute(
-                "INSERT INTO videos (video_id, user_id, status, request, final_key) VALUES ($1, $2, $3, $4::jsonb, $5)",
-                ids[key],
-                ids["user"],
-                status,
-                json.dumps(request),
-                "users/x/videos/y/final.mp4" if status == "completed" else None,
-            )
-        await conn.execute("INSERT INTO frames (video_id, beat_index) VALUES ($1, 0)", ids["running"])
-        await conn.execute("INSERT INTO chunks (video_id, chunk_index, beat_index) VALUES ($1, 0, 0)", ids["running"])
-        await conn.execute(
-            "INSERT INTO cost_ledger (idempotency_key, video_id, phase, provider, model, units, usd_micros)"
-            " VALUES ($1, $2, 'PHASE_CHUNKS', 'replicate', 'minimax/hailuo-02-fast', 1, 190000)",
-            f"{ids['completed']}:chunk:0",
-            ids["completed"],
+        await seeding.frame(conn, video_id=running, beat_index=0)
+        await seeding.chunk(conn, video_id=running, chunk_index=0, beat_index=0)
+        await record_cost(
+            conn,
+            js,
+            idempotency_key=f"{completed}:chunk:0",
+            video_id=completed,
+            phase=common_pb2.PHASE_CHUNKS,
+            provider="replicate",
+            model="minimax/hailuo-02-fast",
+            units=1,
+            usd_micros=190_000,
         )
         vector = "[" + ",".join(f"{x:.6f}" for x in np.linspace(-1, 1, 512)) + "]"
-        for key, embedding in (("embedded", vector), ("plain", None)):
-            await conn.execute(
-                "INSERT INTO assets (asset_id, user_id, name, source, content_type, width, height, original_key,"
-                " thumbnail_key, edges_key, embedding) VALUES ($1, $2, $3, 'USER_UPLOAD', 'image/png', 64, 48,"
-                " $4, $5, $6, $7::vector)",
-                ids[key],
-                ids["user"],
-                key,
-                f"{key}/original.png",
-                f"{key}/thumb.webp",
-                f"{key}/edges.png",
-                embedding,
-            )
+        embedded, plain = await seeding.assets(conn, user_id=user_id, embeddings=[vector, None])
     finally:
         await conn.close()
-    return ids
+    found = {"user": user_id, "running": running, "completed": completed, "embedded": embedded, "plain": plain}
+    return {name: uuid.UUID(value) for name, value in found.items()}
 
 
 @pytest.mark.parametrize("previous", range(1, NEWEST))
-async def test_from_an_earlier_version_to_the_newest_old_rows_still_read(empty_database: str, previous: int) -> None:
+async def test_from_an_earlier_version_to_the_newest_old_rows_still_read(
+    empty_database: str, previous: int, connections: Connections
+) -> None:
     applied = await migrate(empty_database, until=previous)
     assert len(applied) == previous
-    ids = await write_first_schema_rows(empty_database)
+    ids = await write_first_schema_rows(empty_database, connections.js)
 
     applied = await migrate(empty_database)
     assert applied == [name for version, name, _ in FILES if version > previous]
@@ -174,13 +165,7 @@ async def test_from_an_earlier_version_to_the_newest_old_rows_still_read(empty_d
         await pool.execute("UPDATE videos SET status = 'cancelled' WHERE video_id = $1", ids["running"])
         # New rows written after the migration carry the newest columns.
         capped = {**json.loads(json.dumps(video["request"])), "max_cost_micros": "2500000"}
-        new_id = uuid.uuid4()
-        await pool.execute(
-            "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, 'queued', $3)",
-            new_id,
-            ids["user"],
-            capped,
-        )
+        new_id = await seeding.video(pool, user_id=str(ids["user"]), status="queued", request=capped)
         assert await pool.fetchval("SELECT max_cost_micros FROM videos WHERE video_id = $1", new_id) == 2_500_000
     finally:
         await pool.close()

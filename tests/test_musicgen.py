@@ -21,10 +21,11 @@ from media_checks import decode
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
-from adgen_cli.infra import InfraEndpoints
+from adgen_embedded.infra import InfraEndpoints
 from adgen_kernel import keys
 from adgen_kernel.db import create_pool
 from adgen_kernel.jetstream import EVENTS_STREAM, WorkContext, event_subject
+from adgen_kernel.replicate_tags import TAG_INPUT
 from adgen_kernel.serve import Connections
 from adgen_kernel.settings import ServiceSettings
 from adgen_kernel.storage import ObjectStore
@@ -59,12 +60,22 @@ async def connections(infra: InfraEndpoints) -> AsyncIterator[Connections]:
         await nc.drain()
 
 
+def musicgen_config(fake: FakeReplicate, request_timeout_s: float = 30.0) -> MusicGenConfig:
+    """MusicGen on `fake`, polling and backing off in milliseconds."""
+    return MusicGenConfig(
+        api_token=fake.token,
+        version=VERSION,
+        base_url=fake.url,
+        backoff_s=0.05,
+        poll_interval_s=0.02,
+        timeout_s=30,
+        request_timeout_s=request_timeout_s,
+    )
+
+
 @pytest.fixture
 async def musicgen(connections: Connections, fake: FakeReplicate) -> AsyncIterator[MusicGen]:
-    config = MusicGenConfig(
-        api_token=fake.token, version=VERSION, base_url=fake.url, backoff_s=0.05, poll_interval_s=0.02, timeout_s=30
-    )
-    generator = MusicGen(connections, config, sample_rate=SAMPLE_RATE)
+    generator = MusicGen(connections, musicgen_config(fake), sample_rate=SAMPLE_RATE)
     try:
         yield generator
     finally:
@@ -151,6 +162,32 @@ async def test_a_prediction_a_crashed_attempt_created_is_polled_not_created_agai
     audio = await musicgen.track(video, user, spec())
     assert len(fake.create_requests(MUSICGEN)) == before and audio.shape == (2 * SAMPLE_RATE, 2)
     assert len(await ledger(connections, video)) == 1
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [Script("lost", status=502), Script("succeed", answer_delay_s=1.5)],
+    ids=["answered-5xx", "answer-held-past-the-request-timeout"],
+)
+async def test_a_create_whose_answer_is_lost_is_found_by_its_tag_not_posted_again(
+    connections: Connections, fake: FakeReplicate, lost: Script
+) -> None:
+    musicgen = MusicGen(connections, musicgen_config(fake, request_timeout_s=0.5), sample_rate=SAMPLE_RATE)
+    user, video = await new_video(connections)
+    before, requests_before = len(fake.create_requests(MUSICGEN)), len(fake.requests)
+    fake.script(MUSICGEN, lost)
+    try:
+        audio = await musicgen.track(video, user, spec())
+    finally:
+        await musicgen.aclose()
+
+    (sent,) = fake.create_requests(MUSICGEN)[before:]
+    assert sent.body["input"][TAG_INPUT] == f"{video}:music"
+    listed = [r for r in fake.requests[requests_before:] if r.method == "GET" and r.path == "/v1/predictions"]
+    assert listed, "the lost create was looked up by its tag"
+    assert [status for _, tag, status in fake.predictions() if tag == f"{video}:music"] == ["succeeded"]
+    assert audio.shape == (2 * SAMPLE_RATE, 2) and float(np.abs(audio).max()) > 0.1, "the music arrived"
+    assert await ledger(connections, video) == [("replicate", MUSICGEN, 150_000)]
 
 
 async def test_throttled_then_served_honours_retry_after(

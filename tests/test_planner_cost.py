@@ -3,13 +3,12 @@ fallback plan still records the tokens of the answer it threw away."""
 
 from __future__ import annotations
 
-import uuid
-
 import asyncpg
 import grpc
 import nats
 import openai
 import pytest
+import seeding
 from fakes.openai_api import answer, fake_openai, malformed
 
 from adgen.assets.v1 import assets_service_pb2_grpc
@@ -19,7 +18,6 @@ from adgen.events.v1 import events_pb2
 from adgen_kernel.db import create_pool
 from adgen_kernel.serve import Connections
 from adgen_kernel.storage import ObjectStore
-from adgen_kernel.video_state import to_json
 from adgen_planner.llm_composer import OpenAiComposer, TokenPrices
 from adgen_planner.pipeline import Planner
 from adgen_planner.settings import PlannerSettings
@@ -75,18 +73,11 @@ async def _plan_one(stack, reply, planner_label: str) -> list[asyncpg.Record]:  
                 assets_service_pb2_grpc.AssetsServiceStub(channel),  # never called: the request names no assets
                 OpenAiComposer(client, "gpt-4o-mini", TokenPrices(0.15, 0.60)),
             )
-            await stack.new_user(name := f"cost-{uuid.uuid4().hex[:8]}")
-            user_id = str(await pool.fetchval("SELECT user_id FROM users WHERE name = $1", name))
-            video_id = str(uuid.uuid4())
+            user_id = (await seeding.user(pool)).user_id
             request = common_pb2.VideoRequest(
                 prompt="ad for a ceramic mug", duration_s=10, seed=1, aspect_ratio=common_pb2.ASPECT_RATIO_16_9
             )
-            await pool.execute(
-                "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, 'queued', $3)",
-                video_id,
-                user_id,
-                to_json(request),
-            )
+            video_id = await seeding.video(pool, user_id=user_id, status="queued", request=request)
             work = events_pb2.PlanWork(video_id=video_id, user_id=user_id, request=request)
             await planner.handle(work, None)  # type: ignore[arg-type]
             # Nothing downstream is needed here: stop the fan-out from rendering.

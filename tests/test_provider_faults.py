@@ -8,35 +8,28 @@ The chunks client is held to the same by the chaos run, where every chunk's crea
 from __future__ import annotations
 
 import io
-import os
-import uuid
-from collections.abc import AsyncIterator
 
 import av
-import nats
 import numpy as np
 import openai
 import pytest
-from conftest import base_settings
+import seeding
 from fakes.faults import Faults
 from fakes.openai_api import FakeOpenAI, answer
-from fakes.replicate_api import FakeReplicate, audio_output
+from fakes.replicate_api import FakeReplicate
+from fixtures.replicate import replicate_fake
 from PIL import Image
 
 from adgen.common.v1 import common_pb2
-from adgen_cli.infra import InfraEndpoints
 from adgen_kernel import keys
-from adgen_kernel.db import create_pool
 from adgen_kernel.errors import is_retryable
-from adgen_kernel.replicate_predictions import ProviderUnavailable
+from adgen_kernel.replicate_predictions import ProviderUnavailable, ReplicateConfig
 from adgen_kernel.serve import Connections
-from adgen_kernel.settings import ServiceSettings
-from adgen_kernel.storage import ObjectStore
 from adgen_planner.composer import PlanRequest
 from adgen_planner.llm_composer import OpenAiComposer, TokenPrices
 from adgen_refine.musicgen import MUSICGEN, MusicGen, MusicGenConfig, MusicGenFailed
 from adgen_storyboard.providers import BeatImageRequest
-from adgen_storyboard.replicate_images import FLUX_DEV, ReplicateConfig, ReplicateImages
+from adgen_storyboard.replicate_images import FLUX_DEV, ReplicateImages
 from adgen_storyboard.studio import FrameRequest
 
 pytestmark = pytest.mark.xdist_group("stack")
@@ -91,7 +84,7 @@ def beat_request() -> BeatImageRequest:
 
 @pytest.mark.parametrize("kind", REPLICATE_KINDS)
 async def test_storyboard_images_come_through_each_fault(kind: str) -> None:
-    with FakeReplicate(faults(kind)) as fake:
+    with replicate_fake(faults(kind)) as fake:
         config = ReplicateConfig(
             api_token=fake.token,
             base_url=fake.url,
@@ -118,36 +111,15 @@ async def test_storyboard_images_come_through_each_fault(kind: str) -> None:
         assert not_failed(fake, FLUX_DEV) == ["succeeded"], fake.predictions()
 
 
-@pytest.fixture(scope="module")
-async def connections(infra: InfraEndpoints) -> AsyncIterator[Connections]:
-    settings = ServiceSettings(**base_settings(infra))  # type: ignore[arg-type]
-    nc = await nats.connect(infra.nats_url)
-    db = await create_pool(infra.database_url, max_size=2)
-    try:
-        yield Connections(settings=settings, nc=nc, js=nc.jetstream(), db=db, store=ObjectStore.from_settings(settings))
-    finally:
-        await db.close()
-        await nc.drain()
-
-
 async def refining_video(c: Connections) -> tuple[str, str]:
-    user = await c.db.fetchval(
-        "INSERT INTO users (name, api_key_hash) VALUES ($1, $2) RETURNING user_id::text",
-        f"faults-{uuid.uuid4().hex[:8]}",
-        os.urandom(32),
-    )
-    video = str(uuid.uuid4())
-    await c.db.execute(
-        "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, 'refining', '{}'::jsonb)", video, user
-    )
-    return user, video
+    user = (await seeding.user(c.db)).user_id
+    return user, await seeding.video(c.db, user_id=user, status="refining")
 
 
 @pytest.mark.parametrize("kind", REPLICATE_KINDS)
 async def test_musicgen_tracks_come_through_each_fault(kind: str, connections: Connections) -> None:
     spec = common_pb2.Spec(archetype_id="feature_demo", duration_s=2, seed=3)
-    with FakeReplicate(faults(kind, seed=11)) as fake:
-        fake.set_output(MUSICGEN, audio_output())
+    with replicate_fake(faults(kind, seed=11)) as fake:
         config = MusicGenConfig(
             api_token=fake.token, version=f"{MUSICGEN}:0123", base_url=fake.url, backoff_s=0.05, poll_interval_s=0.02
         )

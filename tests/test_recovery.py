@@ -14,8 +14,8 @@ import psutil
 import pytest
 from media_checks import decode
 
-from adgen_cli.infra import free_port
 from adgen_cli.stack import DevStack
+from adgen_embedded.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("processes")]
 

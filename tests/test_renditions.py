@@ -4,33 +4,26 @@ same chunks, one export publishing them all, and the gateway listing and serving
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
 import cv2
 import httpx
-import nats
 import numpy as np
 import pytest
-from conftest import base_settings
+import seeding
 from media_checks import decode
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
-from adgen_cli.infra import InfraEndpoints
 from adgen_export.publishing import Exporter, captions_key
 from adgen_export.server import link_cache
 from adgen_kernel import keys
-from adgen_kernel.db import create_pool
 from adgen_kernel.errors import NotFound
 from adgen_kernel.jetstream import WorkContext
 from adgen_kernel.request_limits import aspect_ratio_errors
 from adgen_kernel.serve import Connections
-from adgen_kernel.settings import ServiceSettings
-from adgen_kernel.storage import ObjectStore
 from adgen_refine.refining import Refiner
 
 pytestmark = pytest.mark.xdist_group("stack")
@@ -99,18 +92,6 @@ async def test_a_list_of_shapes_plans_the_first_and_adds_the_others(stack, key) 
 # ----------------------------------------------------------------------- refine and export, for real
 
 
-@pytest.fixture(scope="module")
-async def connections(infra: InfraEndpoints) -> AsyncIterator[Connections]:
-    settings = ServiceSettings(**base_settings(infra))  # type: ignore[arg-type]
-    nc = await nats.connect(infra.nats_url)
-    db = await create_pool(infra.database_url)
-    try:
-        yield Connections(settings=settings, nc=nc, js=nc.jetstream(), db=db, store=ObjectStore.from_settings(settings))
-    finally:
-        await db.close()
-        await nc.drain()
-
-
 W, H = 192, 108
 SHAPES = {A169: (W, H), A916: (108, 192), A11: (108, 108)}
 
@@ -158,16 +139,8 @@ def subject_clip(path: Path, frames: int, cx: float) -> Path:
 
 
 async def new_video(c: Connections) -> tuple[str, str]:
-    user = await c.db.fetchval(
-        "INSERT INTO users (name, api_key_hash) VALUES ($1, $2) RETURNING user_id::text",
-        f"renditions-{uuid.uuid4().hex[:8]}",
-        os.urandom(32),
-    )
-    video = str(uuid.uuid4())
-    await c.db.execute(
-        "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, 'refining', '{}'::jsonb)", video, user
-    )
-    return user, video
+    user = (await seeding.user(c.db)).user_id
+    return user, await seeding.video(c.db, user_id=user, status="refining")
 
 
 async def test_one_refine_and_one_export_deliver_every_shape(connections: Connections, tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from adgen_cli.infra import free_port
 from adgen_cli.stack import DevStack, ServiceProcess, create_user, terminate
+from adgen_embedded.ports import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("processes")]
 

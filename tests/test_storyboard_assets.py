@@ -6,13 +6,13 @@ without the product instead: tests/test_storyboard_worker.py.)"""
 from __future__ import annotations
 
 import io
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
 import grpc
 import pytest
+import seeding
 from conftest import Stack
 from PIL import Image
 
@@ -28,18 +28,8 @@ pytestmark = pytest.mark.xdist_group("stack")
 WIDTH, HEIGHT = 160, 90
 
 
-async def new_user(stack: Stack) -> str:
-    conn = await asyncpg.connect(stack.endpoints.database_url)
-    try:
-        return str(
-            await conn.fetchval(
-                "INSERT INTO users (name, api_key_hash) VALUES ($1, $2) RETURNING user_id",
-                f"frames-{uuid.uuid4().hex[:10]}",
-                os.urandom(32),
-            )
-        )
-    finally:
-        await conn.close()
+async def new_user(db: asyncpg.Pool) -> str:
+    return (await seeding.user(db)).user_id
 
 
 async def upload(stack: Stack, user_id: str) -> assets_pb.Asset:
@@ -84,8 +74,8 @@ async def refused(stack: Stack, user_id: str, asset_id: str) -> grpc.aio.AioRpcE
     return caught.value
 
 
-async def test_render_frame_refuses_assets_the_caller_may_not_use_naming_them(stack: Stack) -> None:
-    owner, stranger = await new_user(stack), await new_user(stack)
+async def test_render_frame_refuses_assets_the_caller_may_not_use_naming_them(stack: Stack, db: asyncpg.Pool) -> None:
+    owner, stranger = await new_user(db), await new_user(db)
     mine = await upload(stack, owner)
     theirs = await upload(stack, stranger)
 

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
-import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import cv2
 import grpc
 import numpy as np
 import pytest
+import seeding
 from driven import driven_storyboard
 from fakes.replicate_api import FakeReplicate, Script
+from fixtures.replicate import images_config
 from PIL import Image
 
 from adgen.assets.v1 import assets_service_pb2 as assets_pb
@@ -27,15 +27,8 @@ from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen_kernel import keys
 from adgen_kernel.replicate_tags import TAG_INPUT
-from adgen_kernel.video_state import to_json
 from adgen_storyboard.frames import Storyboard
-from adgen_storyboard.replicate_images import (
-    FALLBACK_MODEL,
-    FLUX_CONTROLNET,
-    FLUX_DEV,
-    ReplicateConfig,
-    ReplicateImages,
-)
+from adgen_storyboard.replicate_images import FALLBACK_MODEL, FLUX_CONTROLNET, FLUX_DEV, ReplicateImages
 from adgen_storyboard.studio import decode_image
 
 pytestmark = pytest.mark.xdist_group("stack")
@@ -45,58 +38,28 @@ POLLS = 40  # GETs a prediction answers before it is done: long enough to kill t
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeReplicate]:
-    with FakeReplicate() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 async def storyboard(stack, fake: FakeReplicate) -> AsyncIterator[Storyboard]:  # type: ignore[no-untyped-def]
     """A Storyboard with Replicate and no worker of its own: the test drives it, and stands in for the
     worker that dies and the one that takes the frame over."""
-    images = ReplicateImages(
-        ReplicateConfig(api_token=fake.token, base_url=fake.url, poll_interval_s=0.01, backoff_s=0.01)
-    )
+    images = ReplicateImages(images_config(fake))
     async with driven_storyboard(stack, images, "storyboard-resume-under-test") as storyboard:
         yield storyboard
 
 
-@pytest.fixture
-async def conn(stack) -> AsyncIterator[asyncpg.Connection]:  # type: ignore[no-untyped-def]
-    connection = await asyncpg.connect(stack.endpoints.database_url)
-    try:
-        yield connection
-    finally:
-        await connection.close()
-
-
-async def new_frame(conn: asyncpg.Connection) -> tuple[str, str, common_pb2.Spec]:
+async def new_frame(db: asyncpg.Pool) -> tuple[str, str, common_pb2.Spec]:
     """A user, a one-beat video in the storyboard phase and its pending frame row."""
-    user_id = str(
-        await conn.fetchval(
-            "INSERT INTO users (name, api_key_hash) VALUES ($1, $2) RETURNING user_id",
-            f"resume-{uuid.uuid4().hex[:10]}",
-            os.urandom(32),
-        )
-    )
+    user = await seeding.user(db)
     spec = common_pb2.Spec(
         beats=[common_pb2.Beat(index=0, beat_id="hero_shot", shot_type="close_up", prompt="a titanium watch")],
         output=common_pb2.OutputFormat(width=WIDTH, height=HEIGHT, fps=24),
         seed=7,
     )
-    video_id = str(uuid.uuid4())
-    await conn.execute(
-        "INSERT INTO videos (video_id, user_id, status, request, spec) VALUES ($1, $2, 'rendering', '{}', $3::jsonb)",
-        video_id,
-        user_id,
-        json.dumps(to_json(spec)),
-    )
-    await conn.execute("INSERT INTO frames (video_id, beat_index) VALUES ($1, 0)", video_id)
-    return user_id, video_id, spec
+    video_id = await seeding.video(db, user_id=user.user_id, status="rendering", spec=spec, frames=True)
+    return user.user_id, video_id, spec
 
 
-async def frame_row(conn: asyncpg.Connection, video_id: str) -> asyncpg.Record:
-    return await conn.fetchrow(
+async def frame_row(db: asyncpg.Pool, video_id: str) -> asyncpg.Record:
+    return await db.fetchrow(
         "SELECT prediction_id, prediction_tag FROM frames WHERE video_id = $1 AND beat_index = 0", uuid.UUID(video_id)
     )
 
@@ -118,8 +81,8 @@ def creates_for(fake: FakeReplicate, model: str, video_id: str) -> list[dict]:
     return [i for i in fake.created(model) if str(i.get(TAG_INPUT, "")).startswith(f"{video_id}:frame:0:")]
 
 
-async def ledger(conn: asyncpg.Connection, video_id: str) -> list[tuple[str, str, str, int, int]]:
-    rows = await conn.fetch(
+async def ledger(db: asyncpg.Pool, video_id: str) -> list[tuple[str, str, str, int, int]]:
+    rows = await db.fetch(
         "SELECT idempotency_key, provider, model, units, usd_micros FROM cost_ledger"
         " WHERE video_id = $1 AND phase = 'PHASE_STORYBOARD'",
         uuid.UUID(video_id),
@@ -132,18 +95,18 @@ async def stored_image(stack, user_id: str, video_id: str) -> np.ndarray:  # typ
 
 
 async def test_a_frame_whose_row_holds_a_prediction_id_is_finished_by_polling_it(  # type: ignore[no-untyped-def]
-    stack, fake: FakeReplicate, storyboard: Storyboard, conn: asyncpg.Connection
+    stack, fake: FakeReplicate, storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
-    user_id, video_id, spec = await new_frame(conn)
+    user_id, video_id, spec = await new_frame(db)
     fake.script(FLUX_DEV, Script("succeed", polls=POLLS))
     first = asyncio.create_task(storyboard.render(video_id, user_id, spec, 0))
 
     async def id_recorded() -> bool:
         assert not first.done(), first
-        return (await frame_row(conn, video_id))["prediction_id"] is not None
+        return (await frame_row(db, video_id))["prediction_id"] is not None
 
     await until(id_recorded)
-    row = await frame_row(conn, video_id)
+    row = await frame_row(db, video_id)
     paid = row["prediction_id"]
     assert row["prediction_tag"] == f"{video_id}:frame:0:{FLUX_DEV}"
     assert fake.polls(paid) < POLLS, "the id is in the row before the prediction is finished"
@@ -154,15 +117,15 @@ async def test_a_frame_whose_row_holds_a_prediction_id_is_finished_by_polling_it
     assert not frame.reused
     assert len(creates_for(fake, FLUX_DEV, video_id)) == 1
     assert fake.polls(paid) == POLLS  # the paid prediction was polled to its end
-    assert (await frame_row(conn, video_id))["prediction_id"] == paid
-    assert await ledger(conn, video_id) == [(f"{video_id}:frame:0", "replicate", FLUX_DEV, 1, 25_000)]
+    assert (await frame_row(db, video_id))["prediction_id"] == paid
+    assert await ledger(db, video_id) == [(f"{video_id}:frame:0", "replicate", FLUX_DEV, 1, 25_000)]
     assert (await stored_image(stack, user_id, video_id)).shape == (HEIGHT, WIDTH, 3)
 
 
 async def test_a_frame_whose_row_holds_only_a_tag_finds_the_lost_create_by_it(  # type: ignore[no-untyped-def]
-    stack, fake: FakeReplicate, storyboard: Storyboard, conn: asyncpg.Connection
+    stack, fake: FakeReplicate, storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
-    user_id, video_id, spec = await new_frame(conn)
+    user_id, video_id, spec = await new_frame(db)
     tag = f"{video_id}:frame:0:{FLUX_DEV}"
     # The prediction exists at once; its create's answer is held back until long after the worker died.
     fake.script(FLUX_DEV, Script("succeed", answer_delay_s=30))
@@ -174,7 +137,7 @@ async def test_a_frame_whose_row_holds_only_a_tag_finds_the_lost_create_by_it(  
 
     await until(created_unanswered)
     await killed(first)
-    row = await frame_row(conn, video_id)
+    row = await frame_row(db, video_id)
     assert (row["prediction_id"], row["prediction_tag"]) == (None, tag)
 
     frame = await storyboard.render(video_id, user_id, spec, 0)
@@ -182,9 +145,9 @@ async def test_a_frame_whose_row_holds_only_a_tag_finds_the_lost_create_by_it(  
     assert not frame.reused
     assert len(creates_for(fake, FLUX_DEV, video_id)) == 1
     assert [status for model, t, status in fake.predictions() if t == tag] == ["succeeded"]
-    found = (await frame_row(conn, video_id))["prediction_id"]
+    found = (await frame_row(db, video_id))["prediction_id"]
     assert found is not None and fake.polls(found) > 0
-    assert await ledger(conn, video_id) == [(f"{video_id}:frame:0", "replicate", FLUX_DEV, 1, 25_000)]
+    assert await ledger(db, video_id) == [(f"{video_id}:frame:0", "replicate", FLUX_DEV, 1, 25_000)]
     assert (await stored_image(stack, user_id, video_id)).shape == (HEIGHT, WIDTH, 3)
 
 
@@ -206,9 +169,9 @@ async def upload(stack, user_id: str, data: bytes) -> assets_pb.Asset:  # type: 
 
 
 async def test_a_flux_dev_fallback_under_way_is_finished_without_trying_controlnet_again(  # type: ignore[no-untyped-def]
-    stack, fake: FakeReplicate, storyboard: Storyboard, conn: asyncpg.Connection
+    stack, fake: FakeReplicate, storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
-    user_id, video_id, spec = await new_frame(conn)
+    user_id, video_id, spec = await new_frame(db)
     watch = await upload(stack, user_id, product_png())
     spec.beats[0].reference_asset_ids.append(watch.asset_id)
     fake.script(FLUX_CONTROLNET, Script("fail", error="CUDA out of memory"))
@@ -217,11 +180,11 @@ async def test_a_flux_dev_fallback_under_way_is_finished_without_trying_controln
 
     async def fallback_recorded() -> bool:
         assert not first.done(), first
-        row = await frame_row(conn, video_id)
+        row = await frame_row(db, video_id)
         return row["prediction_tag"] == f"{video_id}:frame:0:{FLUX_DEV}" and row["prediction_id"] is not None
 
     await until(fallback_recorded)
-    paid = (await frame_row(conn, video_id))["prediction_id"]
+    paid = (await frame_row(db, video_id))["prediction_id"]
     await killed(first)
 
     frame = await storyboard.render(video_id, user_id, spec, 0)
@@ -231,4 +194,4 @@ async def test_a_flux_dev_fallback_under_way_is_finished_without_trying_controln
     assert fake.polls(paid) == POLLS
     [note] = frame.notes
     assert f"{FLUX_CONTROLNET} failed on an earlier attempt" in note
-    assert await ledger(conn, video_id) == [(f"{video_id}:frame:0", "replicate", FALLBACK_MODEL, 1, 25_000)]
+    assert await ledger(db, video_id) == [(f"{video_id}:frame:0", "replicate", FALLBACK_MODEL, 1, 25_000)]

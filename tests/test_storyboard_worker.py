@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import cv2
 import grpc
 import numpy as np
 import pytest
+import seeding
 from driven import driven_storyboard
 from fakes.replicate_api import FakeReplicate, huge_png_header
+from fixtures.replicate import images_config
 from PIL import Image
 from structlog.testing import capture_logs
 
@@ -30,12 +30,11 @@ from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen_kernel import keys
 from adgen_kernel.jetstream import WorkContext
 from adgen_kernel.storage import ObjectStore
-from adgen_kernel.video_state import to_json
 from adgen_storyboard.control_image import canny_edges, place_edges
 from adgen_storyboard.frames import Storyboard
 from adgen_storyboard.image_bounds import read_bounded
 from adgen_storyboard.providers import StudioImages
-from adgen_storyboard.replicate_images import FLUX_CONTROLNET, FLUX_DEV, ReplicateConfig, ReplicateImages
+from adgen_storyboard.replicate_images import FLUX_CONTROLNET, FLUX_DEV, ReplicateImages
 from adgen_storyboard.studio import decode_image
 
 pytestmark = pytest.mark.xdist_group("stack")
@@ -44,15 +43,8 @@ WIDTH, HEIGHT = 320, 180  # small frames keep the chunks the pipeline renders af
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeReplicate]:
-    with FakeReplicate() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 async def replicate_storyboard(stack, fake: FakeReplicate) -> AsyncIterator[Storyboard]:  # type: ignore[no-untyped-def]
-    config = ReplicateConfig(api_token=fake.token, base_url=fake.url, poll_interval_s=0.01, backoff_s=0.01)
-    async with driven_storyboard(stack, ReplicateImages(config)) as storyboard:
+    async with driven_storyboard(stack, ReplicateImages(images_config(fake))) as storyboard:
         yield storyboard
 
 
@@ -66,18 +58,8 @@ def store(stack) -> ObjectStore:  # type: ignore[no-untyped-def]
     return stack.store()
 
 
-async def new_user(stack) -> str:  # type: ignore[no-untyped-def]
-    conn = await asyncpg.connect(stack.endpoints.database_url)
-    try:
-        return str(
-            await conn.fetchval(
-                "INSERT INTO users (name, api_key_hash) VALUES ($1, $2) RETURNING user_id",
-                f"storyboard-{uuid.uuid4().hex[:10]}",
-                os.urandom(32),
-            )
-        )
-    finally:
-        await conn.close()
+async def new_user(db: asyncpg.Pool) -> str:
+    return (await seeding.user(db)).user_id
 
 
 def product_png() -> bytes:
@@ -118,10 +100,10 @@ def control_image(inputs: dict) -> np.ndarray:
 
 
 async def test_each_beat_is_paid_once_however_often_its_frame_is_delivered(  # type: ignore[no-untyped-def]
-    stack, fake: FakeReplicate, replicate_storyboard: Storyboard
+    stack, fake: FakeReplicate, replicate_storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
     s3 = store(stack)
-    user_id, stranger = await new_user(stack), await new_user(stack)
+    user_id, stranger = await new_user(db), await new_user(db)
     watch = await upload(stack, user_id, product_png())
     strangers_watch = await upload(stack, stranger, product_png())
     cached = np.zeros((240, 160), np.uint8)  # a cached edge map no Canny would draw: a cross
@@ -135,18 +117,8 @@ async def test_each_beat_is_paid_once_however_often_its_frame_is_delivered(  # t
     spec.beats[0].reference_asset_ids[:] = [watch.asset_id]
     spec.beats[1].reference_asset_ids[:] = [strangers_watch.asset_id]  # another user's: not to be used
     video_id = str(uuid.uuid4())
-    conn = await asyncpg.connect(stack.endpoints.database_url)
     try:
-        await conn.execute(
-            "INSERT INTO videos (video_id, user_id, status, request, spec)"
-            " VALUES ($1, $2, 'rendering', '{}', $3::jsonb)",
-            video_id,
-            user_id,
-            json.dumps(to_json(spec)),
-        )
-        await conn.executemany(
-            "INSERT INTO frames (video_id, beat_index) VALUES ($1, $2)", [(video_id, b) for b in range(beats)]
-        )
+        await seeding.video(db, user_id=user_id, status="rendering", spec=spec, video_id=video_id, frames=True)
         creates_before = len(fake.created(FLUX_DEV)), len(fake.created(FLUX_CONTROLNET))
         with capture_logs() as logs:
             for beat in range(beats):
@@ -154,7 +126,7 @@ async def test_each_beat_is_paid_once_however_often_its_frame_is_delivered(  # t
                 for delivery in (1, 2):  # the redelivery of an item whose image exists
                     # The live pipeline picks up the chunks these deliveries enqueue and may finish (or
                     # fail) this hand-made video in between; each delivery here arrives while it renders.
-                    await conn.execute("UPDATE videos SET status = 'rendering' WHERE video_id = $1", video_id)
+                    await db.execute("UPDATE videos SET status = 'rendering' WHERE video_id = $1", video_id)
                     await replicate_storyboard.handle(work, WorkContext(delivery=delivery, subject="adgen.work.frame"))
 
         assert len(fake.created(FLUX_CONTROLNET)) - creates_before[1] == 1
@@ -162,7 +134,7 @@ async def test_each_beat_is_paid_once_however_often_its_frame_is_delivered(  # t
         sent = fake.created(FLUX_CONTROLNET)[-1]
         assert np.array_equal(control_image(sent), place_edges(cached, WIDTH, HEIGHT))  # the cached map, as stored
 
-        rows = await conn.fetch(
+        rows = await db.fetch(
             "SELECT idempotency_key, provider, model, units, usd_micros FROM cost_ledger"
             " WHERE video_id = $1 AND phase = 'PHASE_STORYBOARD' ORDER BY idempotency_key",
             uuid.UUID(video_id),
@@ -172,7 +144,7 @@ async def test_each_beat_is_paid_once_however_often_its_frame_is_delivered(  # t
             ("replicate", FLUX_CONTROLNET, 1, 58_000),
             *[("replicate", FLUX_DEV, 1, 25_000)] * (beats - 1),
         ]
-        frames = await conn.fetch(
+        frames = await db.fetch(
             "SELECT status, attempts, image_key FROM frames WHERE video_id = $1 ORDER BY beat_index",
             uuid.UUID(video_id),
         )
@@ -185,14 +157,13 @@ async def test_each_beat_is_paid_once_however_often_its_frame_is_delivered(  # t
         assert "drawn without it" in note
     finally:
         # The first chunks were enqueued; stop the rest of this hand-made video's pipeline.
-        await conn.execute("UPDATE videos SET status = 'failed', error = 'test over' WHERE video_id = $1", video_id)
-        await conn.close()
+        await db.execute("UPDATE videos SET status = 'failed', error = 'test over' WHERE video_id = $1", video_id)
 
 
 async def test_a_missing_cached_edge_map_is_computed_from_the_product(  # type: ignore[no-untyped-def]
-    stack, fake: FakeReplicate, replicate_storyboard: Storyboard
+    stack, fake: FakeReplicate, replicate_storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
-    user_id = await new_user(stack)
+    user_id = await new_user(db)
     data = product_png()
     watch = await upload(stack, user_id, data)
     await store(stack).delete(watch.edges_key)
@@ -210,10 +181,10 @@ async def test_a_missing_cached_edge_map_is_computed_from_the_product(  # type: 
 
 
 async def test_unusable_product_images_are_drawn_without_the_product_with_the_reason(  # type: ignore[no-untyped-def]
-    stack, studio_storyboard: Storyboard
+    stack, studio_storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
     s3 = store(stack)
-    user_id, stranger = await new_user(stack), await new_user(stack)
+    user_id, stranger = await new_user(db), await new_user(db)
     corrupt = await upload(stack, user_id, product_png())
     await s3.put_bytes(corrupt.original_key, product_png()[:200], "image/png")  # truncated after upload
     bomb = await upload(stack, user_id, product_png())

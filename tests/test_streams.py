@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import uuid
 from dataclasses import dataclass
@@ -10,11 +11,12 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from adgen_cli import api
 from adgen_gateway.stream_tokens import StreamTokens
+from adgen_gateway.videos import TERMINAL_EVENT_KINDS
+from adgen_kernel.video_state import FINISHED
 
 pytestmark = pytest.mark.xdist_group("stack")
-
-TERMINAL_KINDS = ("video_completed", "video_failed", "video_cancelled")
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ async def read_events(
     last_event_id: str | None = None,
     stop_after: int | None = None,
     stop_on: str | None = None,
-    terminal: tuple[str, ...] = TERMINAL_KINDS,
+    terminal: tuple[str, ...] = TERMINAL_EVENT_KINDS,
 ) -> list[Sse]:
     """The events of one SSE response, until the terminal one (or `stop_after` events, or the first
     `stop_on` event, then it disconnects as a dropped client would)."""
@@ -53,6 +55,21 @@ async def read_events(
                     return events
             fields = {}
     return events
+
+
+def never_back(progresses: list[dict]) -> bool:
+    """No progress has fewer frames or chunks done, or a lower percent, than the one before it."""
+    rows = [(p.get("frames_done", 0), p.get("chunks_done", 0), p.get("percent", 0.0)) for p in progresses]
+    return all(a <= b for before, after in itertools.pairwise(rows) for a, b in zip(before, after, strict=True))
+
+
+def progress_of(events: list[Sse]) -> list[dict]:
+    return [e.data["progress"] for e in events]
+
+
+def test_the_cli_stops_following_where_the_gateway_ends_a_stream() -> None:
+    assert api.FINISHED_STATUSES == FINISHED
+    assert api.TERMINAL_EVENT_KINDS == TERMINAL_EVENT_KINDS
 
 
 async def start_video(stack, prefix: str, duration_s: int = 10) -> tuple[str, str]:  # type: ignore[no-untyped-def]
@@ -82,7 +99,7 @@ async def test_events_of_another_users_video_are_not_found(stack) -> None:  # ty
 
 async def test_two_hundred_watchers_a_reconnecting_one_and_stream_tokens(stack) -> None:  # type: ignore[no-untyped-def]
     """One 10 s video watched by 200 clients at once, plus one that drops after three events and
-    resumes with Last-Event-ID."""
+    resumes with Last-Event-ID, and one that joins from the start once the video shows progress."""
     key, video_id = await start_video(stack, "crowd")
     other_key, other_video = await start_video(stack, "crowd-other")
     path = f"/v1/videos/{video_id}/events"
@@ -117,13 +134,17 @@ async def test_two_hundred_watchers_a_reconnecting_one_and_stream_tokens(stack) 
         httpx.AsyncClient(base_url=stack.url, limits=limits, timeout=120) as tokened,
     ):
 
-        async def drop_and_resume() -> tuple[list[Sse], list[Sse]]:
+        async def drop_and_resume() -> tuple[list[Sse], list[Sse], dict, list[Sse]]:
             first = await read_events(keyed, path, stop_after=3)
-            return first, await read_events(keyed, path, last_event_id=first[-1].id)
+            shown = (await keyed.get(f"/v1/videos/{video_id}")).json()["progress"]
+            late = asyncio.create_task(read_events(keyed, path))
+            return first, await read_events(keyed, path, last_event_id=first[-1].id), shown, await late
 
         watchers = [read_events(keyed, path) for _ in range(100)]
         watchers += [read_events(tokened, f"{path}?token={token}") for _ in range(100)]
-        *results, (first, resumed) = await asyncio.wait_for(asyncio.gather(*watchers, drop_and_resume()), 180)
+        *results, (first, resumed, shown, late) = await asyncio.wait_for(
+            asyncio.gather(*watchers, drop_and_resume()), 180
+        )
         again = await keyed.get(path, headers={"Last-Event-ID": resumed[-1].id})
 
     assert len(results) == 200
@@ -136,5 +157,10 @@ async def test_two_hundred_watchers_a_reconnecting_one_and_stream_tokens(stack) 
     # The interrupted client saw a prefix, then exactly the rest: nothing lost, nothing twice.
     assert 0 < len(first) < len(reference)
     assert [(e.id, e.kind) for e in first + resumed] == [(e.id, e.kind) for e in reference]
+    # Progress never moves back on any stream, nor below what the video showed when one was opened:
+    # the late watcher's replay of the video's start carries what it had been shown already.
+    assert all(never_back(progress_of(r)) for r in results) and never_back(progress_of(first + resumed))
+    assert [(e.id, e.kind) for e in late] == [(e.id, e.kind) for e in reference]
+    assert never_back([shown, *progress_of(late)]), (shown, progress_of(late)[:3])
     # After the terminal event there is nothing more: 204 tells EventSource to stop reconnecting.
     assert again.status_code == 204

@@ -5,13 +5,15 @@ attempts and cost. The table below is the contract dashboards and alerts are bui
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
 from conftest import Stack
 from driven import driven_chunks
-from fakes.replicate_api import FakeReplicate, Script, video_output
+from fakes.replicate_api import FakeReplicate, Script
+from fixtures.replicate import video_config
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -22,7 +24,6 @@ from test_chunks_replicate import chunk_ledger, new_video, planned_spec
 from adgen.events.v1 import events_pb2
 from adgen_chunks.model_registry import REGISTRY
 from adgen_chunks.rendering import Chunks
-from adgen_chunks.replicate_video import ReplicateVideoConfig
 from adgen_kernel.jetstream import WorkContext
 
 PLAN_CHUNKS = "/adgen.chunks.v1.ChunksService/PlanChunks"
@@ -139,21 +140,9 @@ async def test_one_video_is_one_trace_with_the_expected_tree(stack: Stack, spans
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeReplicate]:
-    with FakeReplicate() as server:
-        server.set_output(
-            HAILUO.replicate_model, video_output(HAILUO.image_input, HAILUO.clip_s, HAILUO.fps, (342, 192))
-        )
-        yield server
-
-
-@pytest.fixture(scope="module")
 async def replicate_chunks(stack: Stack, fake: FakeReplicate) -> AsyncIterator[Chunks]:
     """A Chunks rendering through the fake Replicate, driven by the test (no worker of its own)."""
-    config = ReplicateVideoConfig(
-        api_token=fake.token, base_url=fake.url, poll_interval_s=0.01, longest_poll_s=0.05, backoff_s=0.01
-    )
-    async with driven_chunks(stack, config, "chunks-traced") as chunks:
+    async with driven_chunks(stack, video_config(fake), "chunks-traced") as chunks:
         yield chunks
 
 
@@ -171,21 +160,20 @@ def descendants(spans: list[ReadableSpan], root: ReadableSpan) -> list[ReadableS
 
 
 async def test_a_replicate_chunk_is_a_provider_call_with_model_attempts_and_cost(
-    stack: Stack, spans: InMemorySpanExporter, fake: FakeReplicate, replicate_chunks: Chunks
+    stack: Stack, spans: InMemorySpanExporter, fake: FakeReplicate, replicate_chunks: Chunks, db: asyncpg.Pool
 ) -> None:
     model = HAILUO.replicate_model
     spec = await planned_spec(stack, 10)
-    user_id, video_id, conn = await new_video(stack, spec)
+    user_id, video_id = await new_video(stack, db, spec)
     tracer = trace.get_tracer("tests")
     try:
         fake.script(model, Script("rate_limit", retry_after=0), Script("succeed"))
         work = events_pb2.ChunkWork(video_id=video_id, user_id=user_id, spec=spec, chunk_index=0)
         with capture_logs() as logs, tracer.start_as_current_span("chunk under test") as outer:
             await replicate_chunks.handle(work, WorkContext(delivery=1, subject="adgen.work.chunk"))
-        [(_, provider, ledgered_model, _, usd_micros)] = await chunk_ledger(conn, video_id)
+        [(_, provider, ledgered_model, _, usd_micros)] = await chunk_ledger(db, video_id)
     finally:
-        await conn.execute("UPDATE videos SET status = 'failed', error = 'test over' WHERE video_id = $1", video_id)
-        await conn.close()
+        await db.execute("UPDATE videos SET status = 'failed', error = 'test over' WHERE video_id = $1", video_id)
 
     trace_spans = [s for s in spans.get_finished_spans() if s.context.trace_id == outer.get_span_context().trace_id]
     [root] = [s for s in trace_spans if s.name == "chunk under test"]

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from adgen_cli.infra import EmbeddedInfra, InfraEndpoints
 from adgen_cli.stack import prepare
+from adgen_embedded.infra import EmbeddedInfra, InfraEndpoints
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from adgen_cli.infra import InfraEndpoints
+from adgen_embedded.infra import InfraEndpoints
 from adgen_kernel.db import create_pool, operation_name
 from adgen_kernel.storage import ObjectStore
 from adgen_kernel.telemetry import setup_tracing

@@ -16,7 +16,7 @@ from adgen.export.v1 import export_service_pb2 as export_pb
 from adgen.planner.v1 import planner_service_pb2 as planner_pb
 from adgen.storyboard.v1 import storyboard_service_pb2 as storyboard_pb
 from adgen.video.v1 import video_service_pb2 as video_pb
-from adgen_kernel.contract_rules import BEAT_DURATIONS_S, MAX_BEATS, violations
+from adgen_kernel.contract_rules import BEAT_DURATIONS_S, SPEC_MAX_BEATS, violations
 from adgen_kernel.request_limits import request_errors
 
 
@@ -99,7 +99,7 @@ def test_text_that_is_not_a_canonical_uuid_is_refused(value: str) -> None:
     assert fields(video_pb.GetVideoRequest(video_id=value)) == ([] if canonical else ["video_id"])
 
 
-@given(st.integers(min_value=-(2**31), max_value=2**31 - 1), st.integers(min_value=0, max_value=MAX_BEATS - 1))
+@given(st.integers(min_value=-(2**31), max_value=2**31 - 1), st.integers(min_value=0, max_value=SPEC_MAX_BEATS - 1))
 def test_a_beat_duration_is_5_10_or_15_wherever_the_beat_is(duration: int, position: int) -> None:
     spec = c.Spec(beats=[c.Beat(index=i, duration_s=5) for i in range(position + 1)])
     spec.beats[position].duration_s = duration

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adgen_kernel.durations import DEFAULT_DURATION_S, duration_of, planned_duration, read_duration, snap_duration
-from adgen_kernel.request_limits import DURATION_MAX_S, DURATION_MIN_S
+from adgen_kernel.request_limits import DURATION_MAX_S, DURATION_MIN_S, VALID_DURATIONS_S
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ def test_the_notes_say_which_applied() -> None:
 @given(st.integers(min_value=0, max_value=10_000))
 def test_a_stated_length_snaps_to_the_nearest_valid_one(seconds: int) -> None:
     snapped = snap_duration(seconds)
-    assert DURATION_MIN_S <= snapped <= DURATION_MAX_S and snapped % 5 == 0
+    assert snapped in VALID_DURATIONS_S
     assert abs(snapped - min(max(seconds, DURATION_MIN_S), DURATION_MAX_S)) <= 2.5
 
 

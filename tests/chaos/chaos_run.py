@@ -34,15 +34,13 @@ import httpx
 import nats
 from fakes.faults import Faults
 from fakes.openai_api import FakeOpenAI, answer
-from fakes.replicate_api import FakeReplicate, audio_output, video_output
+from fixtures.replicate import replicate_fake
 from media_checks import decode
 
-from adgen_chunks.model_registry import REGISTRY
-from adgen_cli.infra import free_port
 from adgen_cli.stack import SERVICES, DevStack, create_user, object_store
+from adgen_embedded.ports import free_port
 from adgen_kernel import keys
 from adgen_kernel.jetstream import WORK_STREAM
-from adgen_refine.musicgen import MUSICGEN
 
 ActionKind = Literal["kill", "restart_nats", "restart_postgres", "s3_outage", "wipe_nats"]
 FINISHED = ("completed", "failed", "cancelled")
@@ -194,12 +192,7 @@ class Fakes:
 
     def __init__(self, fault_rate: float, seed: int) -> None:
         # Held answers (timeouts) must outlast the clients' request timeouts (see `stack_env`).
-        self.replicate = FakeReplicate(Faults(rate=fault_rate, seed=seed, timeout_s=3.0))
-        model = REGISTRY[VIDEO_MODEL]
-        self.replicate.set_output(
-            model.replicate_model, video_output(model.image_input, model.clip_s, model.fps, CLIP_SIZE)
-        )
-        self.replicate.set_output(MUSICGEN, audio_output())
+        self.replicate = replicate_fake(Faults(rate=fault_rate, seed=seed, timeout_s=3.0), CLIP_SIZE)
         self.openai = FakeOpenAI(Faults(rate=fault_rate, seed=seed + 1, timeout_s=3.0), default=answer(LLM_PLAN))
 
     def __enter__(self) -> Fakes:

@@ -4,7 +4,7 @@ It serves `POST /v1/models/{owner}/{name}/predictions` and `POST /v1/predictions
 `GET /v1/predictions` (newest first, paged with a cursor, as a lost create is looked up),
 `GET /v1/predictions/{id}` (poll: starting → processing → succeeded / failed / canceled),
 `POST /v1/predictions/{id}/cancel`, and the output files it generates itself. What each create does
-is scripted per model (succeed, fail, canceled, 429 with Retry-After, 500, slow), and every request
+is scripted per model (succeed, fail, canceled, 429 with Retry-After, 500, slow, lost), and every request
 is recorded so that tests can assert what a client sent. Unscripted requests can also go wrong at a
 rate (`faults`, see fakes.faults): a create throttled, a 5xx, an answer held past the client's
 timeout (the prediction exists: a lost create), a failed prediction; a poll throttled, a 5xx or
@@ -12,8 +12,8 @@ late; an output download cut short (its Content-Length promises more than arrive
 makes every create whose input mentions `marker` fail for good (a safety refusal) until `allow`.
 What a model outputs is pluggable per model (a PNG by default; `video_output` makes MP4s of a video
 model's real length and frame rate, `audio_output` WAVs of the asked duration, as MusicGen does), as
-a URL or a list of URLs. A create can also be accepted and its answer held back (`answer_delay_s`), which
-is what a client sees when a create's response is lost.
+a URL or a list of URLs. A create can also be accepted and its answer held back (`answer_delay_s`), or
+accepted and answered with a 5xx (`lost`), which is what a client sees when a create's response is lost.
 
     with FakeReplicate() as fake:
         fake.script("black-forest-labs/flux-dev", Script("rate_limit", retry_after=1), Script("succeed"))
@@ -61,7 +61,7 @@ class _CutShortOnPurpose(logging.Filter):
 
 logging.getLogger("uvicorn.error").addFilter(_CutShortOnPurpose())
 
-Behaviour = Literal["succeed", "fail", "cancel", "rate_limit", "server_error", "slow"]
+Behaviour = Literal["succeed", "fail", "cancel", "rate_limit", "server_error", "slow", "lost"]
 TERMINAL = ("succeeded", "failed", "canceled")
 
 
@@ -71,13 +71,14 @@ class Script:
 
     `polls` is how many GETs a prediction answers before it is terminal; a `slow` prediction
     never gets there (until it is canceled). `answer_delay_s` holds the create's answer back after
-    the prediction exists, so a client that times out first has paid without learning the id.
+    the prediction exists, so a client that times out first has paid without learning the id; a
+    `lost` create makes the prediction (which then succeeds) and answers `status` instead of it.
     """
 
     behaviour: Behaviour = "succeed"
     polls: int = 2
     retry_after: int = 1
-    status: int = 500  # of a server_error
+    status: int = 500  # of a server_error, or what a lost create answers
     error: str = "the model raised an error"
     answer_delay_s: float = 0.0
 
@@ -325,6 +326,8 @@ class FakeReplicate:
             active = sum(1 for p in self._predictions.values() if p.status not in TERMINAL)
             self.max_active = max(self.max_active, active)
             answer = self._json(prediction, request)
+        if script.behaviour == "lost":
+            return _problem(script.status, "Internal Server Error", "Something went wrong on our side.")
         if script.answer_delay_s:
             await asyncio.sleep(script.answer_delay_s)
         return JSONResponse(answer, status_code=201)

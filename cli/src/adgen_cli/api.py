@@ -18,8 +18,11 @@ from httpx_sse import connect_sse
 
 from adgen_cli.outcome import CliError, ExitCode, exit_code_for_status
 
-TERMINAL_STATUSES = ("completed", "failed", "cancelled")
-TERMINAL_KINDS = ("video_completed", "video_failed", "video_cancelled")
+# The statuses of a video that will not change again, and the events that bring them: the server's
+# `adgen_kernel.video_state.FINISHED` and `adgen_gateway.videos.TERMINAL_EVENT_KINDS`, restated so
+# that a command loads no server code (tests/test_streams.py holds them equal).
+FINISHED_STATUSES = ("completed", "failed", "cancelled")
+TERMINAL_EVENT_KINDS = tuple(f"video_{status}" for status in FINISHED_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,8 @@ class Event:
 
     @property
     def terminal(self) -> bool:
-        return self.kind in TERMINAL_KINDS or self.kind in TERMINAL_STATUSES
+        # A video that had already finished answers with one event named after its status.
+        return self.kind in TERMINAL_EVENT_KINDS or self.kind in FINISHED_STATUSES
 
 
 def dev_env(state_dir: Path) -> dict[str, str]:

@@ -19,7 +19,8 @@ import nats
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from adgen_cli.infra import EmbeddedInfra, InfraEndpoints, free_port
+from adgen_embedded.infra import EmbeddedInfra, InfraEndpoints
+from adgen_embedded.ports import free_port, port_is_free
 from adgen_kernel.db import create_pool, migrate
 from adgen_kernel.jetstream import ensure_topology
 from adgen_kernel.storage import ObjectStore
@@ -185,7 +186,7 @@ class DevStack:
         self._stop_services()
         endpoints = self.infra.start()
         asyncio.run(prepare(endpoints))
-        port = http_port if http_port and _port_free(http_port) else free_port()
+        port = http_port if http_port and port_is_free(http_port) else free_port()
         record = {
             "url": f"http://127.0.0.1:{port}",
             "http_port": port,
@@ -232,17 +233,6 @@ class DevStack:
             for service in record.get("services", {}).values():
                 service["pid"] = 0
             self._save(record)
-
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 async def prepare(endpoints: InfraEndpoints) -> None:

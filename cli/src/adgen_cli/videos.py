@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from adgen_cli import views
-from adgen_cli.api import TERMINAL_STATUSES, Api
+from adgen_cli.api import FINISHED_STATUSES, Api
 from adgen_cli.options import Json, connect
 from adgen_cli.outcome import EXIT_CODES_HELP, CliError, ExitCode, print_json
 
@@ -49,7 +49,7 @@ def follow(api: Api, video_id: str, *, live: bool) -> dict:
                 state["progress"] = event.progress or state["progress"]
             for _ in range(10):  # the row may trail its terminal event by a moment
                 current = api.get(f"/v1/videos/{video_id}")
-                if current.get("status") in TERMINAL_STATUSES or last_id is None:
+                if current.get("status") in FINISHED_STATUSES or last_id is None:
                     return current
                 time.sleep(0.2)
 

@@ -2,7 +2,12 @@
 
 Counts come from Postgres inside the events, so the fold takes maxima: applying an event twice or
 out of order never moves progress backwards. The ETA (eta.py) is recomputed at every event from the
-plan's expected latencies, which the snapshot keeps from the `video_planned` event.
+plan's expected latencies, which the snapshot keeps from the `video_planned` event. A storyboard
+image's notes (how the product photo was shown, fallbacks taken) are told in its event's message.
+
+The streams (SSE and gRPC `WatchVideo`) replay a video's history from its start, each event with the
+progress of its time, to a watcher who was shown the present already; `onward` keeps what they send
+from ever moving back.
 """
 
 from __future__ import annotations
@@ -14,10 +19,22 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from adgen.common.v1 import common_pb2 as c
 from adgen.events.v1 import events_pb2
 from adgen_gateway import eta
+from adgen_kernel.video_state import FINISHED
 
 # Share of the bar each phase fills; chunks are where the minutes go.
 WEIGHTS = {c.PHASE_PLAN: 5.0, c.PHASE_STORYBOARD: 15.0, c.PHASE_CHUNKS: 60.0, c.PHASE_REFINE: 12.0, c.PHASE_EXPORT: 8.0}
-TERMINAL = (c.VIDEO_STATUS_COMPLETED, c.VIDEO_STATUS_FAILED, c.VIDEO_STATUS_CANCELLED)
+# A video's status as Postgres keeps it, and as the API shows it.
+STATUS = {
+    "queued": c.VIDEO_STATUS_QUEUED,
+    "planning": c.VIDEO_STATUS_PLANNING,
+    "rendering": c.VIDEO_STATUS_RENDERING,
+    "refining": c.VIDEO_STATUS_REFINING,
+    "exporting": c.VIDEO_STATUS_EXPORTING,
+    "completed": c.VIDEO_STATUS_COMPLETED,
+    "failed": c.VIDEO_STATUS_FAILED,
+    "cancelled": c.VIDEO_STATUS_CANCELLED,
+}
+FINISHED_STATUS_VALUES = tuple(STATUS[status] for status in FINISHED)
 _STATUS_OF_PHASE = {
     c.PHASE_PLAN: c.VIDEO_STATUS_PLANNING,
     c.PHASE_STORYBOARD: c.VIDEO_STATUS_RENDERING,
@@ -52,6 +69,13 @@ def _message(p: c.Progress) -> str:
     if p.phase in (c.PHASE_REFINE, c.PHASE_EXPORT):
         return "stitching, grading and mixing" if p.phase == c.PHASE_REFINE else "publishing"
     return f"storyboard {p.frames_done}/{p.beats_total} · chunks {p.chunks_done}/{p.chunks_total}"
+
+
+def _frame_message(p: c.Progress, frame: events_pb2.FrameReady) -> str:
+    """The message of a storyboard image's event: the counts, then its notes, if any."""
+    if not frame.notes:
+        return _message(p)
+    return f"{_message(p)} · beat {frame.beat_index + 1}: {'; '.join(frame.notes)}"
 
 
 def _eta_basis(spec: c.Spec, planned_at: Timestamp) -> c.EtaBasis | None:
@@ -107,7 +131,7 @@ def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
         if p.HasField("eta_basis"):  # the ETA follows this run's pace, from now
             p.eta_basis.planned_at.CopyFrom(event.occurred_at)
             p.eta_basis.progressed_at.CopyFrom(event.occurred_at)
-    elif p.status in TERMINAL:
+    elif p.status in FINISHED_STATUS_VALUES:
         return p
     if kind == "video_planned":
         p.beats_total = len(event.video_planned.spec.beats)
@@ -137,10 +161,10 @@ def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
         p.error = f"{event.video_failed.unit}: {event.video_failed.reason}"
     elif kind == "video_cancelled":
         p.status = c.VIDEO_STATUS_CANCELLED
-    if p.status not in TERMINAL and p.phase:
+    if p.status not in FINISHED_STATUS_VALUES and p.phase:
         p.status = _STATUS_OF_PHASE[p.phase]
     p.percent = max(previous.percent, _percent(p))
-    p.message = _message(p)
+    p.message = _frame_message(p, event.frame_ready) if kind == "frame_ready" else _message(p)
     p.updated_at.CopyFrom(event.occurred_at)
     _update_eta(previous, p, event.occurred_at)
     return p
@@ -157,6 +181,8 @@ _PHASE_OF_STATUS = {
     c.VIDEO_STATUS_COMPLETED: c.PHASE_EXPORT,
 }
 _COUNTS = ("beats_total", "frames_done", "chunks_total", "chunks_done", "cost_micros")
+# What a watcher must never see move back.
+_NEVER_BACK = ("frames_done", "chunks_done", "percent", "phase")
 
 
 def recorded(
@@ -197,7 +223,7 @@ def _finish(p: c.Progress, *, percent: float) -> c.Progress:
     p.message = _message(p)
     if p.status == c.VIDEO_STATUS_COMPLETED:
         p.eta_s = 0.0
-    elif p.status in TERMINAL:
+    elif p.status in FINISHED_STATUS_VALUES:
         p.ClearField("eta_s")
     return p
 
@@ -210,15 +236,38 @@ def settled(snapshot: c.Progress | None, from_postgres: c.Progress) -> c.Progres
     in that moment shows neither zeros nor a video still running."""
     if snapshot is None:
         return _whole(from_postgres)
-    if (snapshot.status in TERMINAL) == (from_postgres.status in TERMINAL):
+    if (snapshot.status in FINISHED_STATUS_VALUES) == (from_postgres.status in FINISHED_STATUS_VALUES):
         return _whole(snapshot)
-    p = c.Progress()
-    p.CopyFrom(snapshot)
-    for name in _COUNTS:
-        setattr(p, name, max(getattr(snapshot, name), getattr(from_postgres, name)))
-    p.phase = max(snapshot.phase, from_postgres.phase)
+    p = _raised(snapshot, from_postgres)
     p.status, p.error, p.failed_phase = from_postgres.status, from_postgres.error, from_postgres.failed_phase
     return _whole(_finish(p, percent=max(snapshot.percent, _percent(p))))
+
+
+def _raised(p: c.Progress, other: c.Progress) -> c.Progress:
+    """A copy of `p` with the counts and the phase of `other` where those are further on."""
+    raised = c.Progress()
+    raised.CopyFrom(p)
+    for name in _COUNTS:
+        setattr(raised, name, max(getattr(p, name), getattr(other, name)))
+    raised.phase = max(p.phase, other.phase)
+    return raised
+
+
+def onward(sent: c.Progress, p: c.Progress) -> c.Progress:
+    """The progress a stream sends with its next event, `sent` being the last one its watcher has
+    (at first, the video's progress when the stream opened): `p` itself, unless `p` would move
+    frames_done, chunks_done, percent or the phase back. Such a `p` is a replayed moment from before
+    what the watcher was shown, so the watcher keeps `sent` (its status, message and ETA with it; the
+    very object when nothing of `p` is further on), raised to any count of `p` that is. Either way,
+    each of the four is the larger of the two."""
+    if all(getattr(p, name) >= getattr(sent, name) for name in _NEVER_BACK):
+        return p
+    kept = _raised(sent, p)
+    kept.percent = max(sent.percent, p.percent)
+    if kept == sent:
+        return sent
+    kept.message = _message(kept)
+    return kept
 
 
 def _whole(p: c.Progress) -> c.Progress:

@@ -19,10 +19,10 @@ from adgen_gateway.auth import User, user_for_key
 from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.planner import PlannerClient
+from adgen_gateway.progress import STATUS, onward
 from adgen_gateway.rate_limits import RateLimits, charge
 from adgen_gateway.video_request import budget_errors, video_request_errors
 from adgen_gateway.videos import (
-    STATUS,
     AlreadyFinished,
     NotRetryable,
     TooManyActiveVideos,
@@ -162,8 +162,10 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
             yield v.WatchVideoResponse(sequence=end.sequence, event=_terminal_event(view), progress=view.progress)
             return
         start = await stored_progress(self._js, view.video_id) if after else None
+        sent = view.progress
         async for item in watch_events(self._js, view.video_id, after_sequence=after, start=start):
-            yield v.WatchVideoResponse(sequence=item.sequence, event=item.event, progress=item.progress)
+            sent = onward(sent, item.progress)
+            yield v.WatchVideoResponse(sequence=item.sequence, event=item.event, progress=sent)
 
     async def ListVideos(self, request: v.ListVideosRequest, context: grpc.aio.ServicerContext) -> v.ListVideosResponse:
         user = await self._user(context)

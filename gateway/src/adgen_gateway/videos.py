@@ -11,28 +11,18 @@ from dataclasses import dataclass
 import asyncpg
 import nats.errors
 import nats.js.errors
+from google.protobuf.message import Message
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from adgen.common.v1 import common_pb2 as c
 from adgen.events.v1 import events_pb2
 from adgen_gateway.paging import decode_cursor, encode_cursor
-from adgen_gateway.progress import TERMINAL, fold, recorded, settled
+from adgen_gateway.progress import FINISHED_STATUS_VALUES, STATUS, fold, recorded, settled
 from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
 from adgen_kernel.ready_units import describe
 from adgen_kernel.resume import enqueue, ready_units_of
 from adgen_kernel.video_state import FINISHED, cost_of, from_json, msg_id, to_json
-
-STATUS = {
-    "queued": c.VIDEO_STATUS_QUEUED,
-    "planning": c.VIDEO_STATUS_PLANNING,
-    "rendering": c.VIDEO_STATUS_RENDERING,
-    "refining": c.VIDEO_STATUS_REFINING,
-    "exporting": c.VIDEO_STATUS_EXPORTING,
-    "completed": c.VIDEO_STATUS_COMPLETED,
-    "failed": c.VIDEO_STATUS_FAILED,
-    "cancelled": c.VIDEO_STATUS_CANCELLED,
-}
 
 
 class AlreadyFinished(Exception):
@@ -51,7 +41,7 @@ class NotRetryable(Exception):
         super().__init__(f"video {video_id} is {status}; only a failed or cancelled video can be retried")
 
 
-RETRYABLE = ("failed", "cancelled")
+RETRYABLE = tuple(status for status in FINISHED if status != "completed")
 
 
 class TooManyActiveVideos(Exception):
@@ -212,7 +202,7 @@ async def _view(db: asyncpg.Pool, js: JetStreamContext, row: asyncpg.Record) -> 
     spec = from_json(row["spec"], c.Spec()) if row["spec"] else None
     cost = await cost_of(db, video_id)
     snapshot = await stored_progress(js, video_id)
-    if snapshot is not None and (snapshot.status in TERMINAL) == (STATUS[row["status"]] in TERMINAL):
+    if snapshot is not None and (snapshot.status in FINISHED_STATUS_VALUES) == (row["status"] in FINISHED):
         progress = snapshot  # what `settled` gives, without asking Postgres for the counts
     else:
         progress = settled(snapshot, await _progress_from_postgres(db, row, spec, cost))
@@ -306,8 +296,9 @@ async def owns_video(db: asyncpg.Pool, *, user_id: str, video_id: str) -> bool:
     return bool(await db.fetchval("SELECT true FROM videos WHERE video_id = $1 AND user_id = $2", video_id, user_id))
 
 
-_TERMINAL_EVENT = {"completed": "video_completed", "failed": "video_failed", "cancelled": "video_cancelled"}
-TERMINAL_EVENTS = tuple(_TERMINAL_EVENT.values())
+# The event that finishes a video with each of the FINISHED statuses: events.proto names it after the status.
+TERMINAL_EVENT_KIND = {status: f"video_{status}" for status in FINISHED}
+TERMINAL_EVENT_KINDS = tuple(TERMINAL_EVENT_KIND.values())
 
 
 @dataclass(frozen=True)
@@ -321,9 +312,9 @@ class Ending:
 
 async def ending(js: JetStreamContext, video_id: str, status: str) -> Ending | None:
     """None while the video runs."""
-    if status not in _TERMINAL_EVENT:
+    if status not in TERMINAL_EVENT_KIND:
         return None
-    sequence = await _last_sequence(js, video_id, _TERMINAL_EVENT[status])
+    sequence = await _last_sequence(js, video_id, TERMINAL_EVENT_KIND[status])
     if sequence:
         return Ending(sequence, replayable=True)
     info = await js.stream_info(EVENTS_STREAM)
@@ -372,11 +363,17 @@ async def watch_events(
             yield StreamedEvent(msg.metadata.sequence.stream, event, progress)
             # The event's kind, not the folded status, ends the stream: a resumed stream may start
             # from a snapshot that already folded the terminal event in.
-            if event.WhichOneof("kind") in TERMINAL_EVENTS and msg.metadata.sequence.stream > run_start:
+            if event.WhichOneof("kind") in TERMINAL_EVENT_KINDS and msg.metadata.sequence.stream > run_start:
                 return
     finally:
         await subscription.unsubscribe()
 
 
-def event_json(streamed: StreamedEvent) -> str:
-    return json.dumps({"event": to_json(streamed.event), "progress": to_json(streamed.progress)})
+def message_json(message: Message) -> str:
+    return json.dumps(to_json(message))
+
+
+def sse_data(event_json: str, progress_json: str) -> str:
+    """An SSE event's data, `{"event": …, "progress": …}`, from the two halves' JSON (a stream that
+    sends some events with another progress than the one folded re-serializes only that half)."""
+    return f'{{"event": {event_json}, "progress": {progress_json}}}'

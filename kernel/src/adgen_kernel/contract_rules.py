@@ -43,8 +43,10 @@ from adgen_kernel.request_limits import (
     request_errors,
 )
 
-MAX_BEATS = DURATION_MAX_S // 5  # the shortest beat lasts 5 s
 BEAT_DURATIONS_S = (5, 10, 15)
+# The most beats a spec may carry: the longest video cut into the shortest beats. A composer may
+# aim lower; this bound is what every service can rely on.
+SPEC_MAX_BEATS = DURATION_MAX_S // min(BEAT_DURATIONS_S)
 MAX_CHUNKS = 256
 MAX_DIMENSION = 7680
 MAX_FPS = 120
@@ -290,7 +292,7 @@ BEAT: Rules = (
 
 CHUNK_SLOT: Rules = (
     field("index", between(0, MAX_CHUNKS - 1)),
-    field("beat_index", between(0, MAX_BEATS - 1)),
+    field("beat_index", between(0, SPEC_MAX_BEATS - 1)),
     field("init_source", enum(common.InitSource.DESCRIPTOR)),
 )
 
@@ -317,7 +319,7 @@ SPEC: Rules = (
     field("brand", text(200)),
     field("call_to_action", text(200)),
     field("style", message(STYLE)),
-    field("beats", count(MAX_BEATS), position_matches, each(message(BEAT))),
+    field("beats", count(SPEC_MAX_BEATS), position_matches, each(message(BEAT))),
     field("chunk_plan", message(CHUNK_PLAN)),
     field("output", message(OUTPUT_FORMAT)),
     field("creativity", between(0.0, 1.0)),
@@ -368,7 +370,7 @@ RULES: dict[str, Rules] = {
                 VIDEO_ID,
                 USER_ID,
                 field("spec", message(SPEC), required=True),
-                field("beat_index", between(0, MAX_BEATS - 1)),
+                field("beat_index", between(0, SPEC_MAX_BEATS - 1)),
             ),
         ),
         # adgen.chunks.v1
@@ -378,7 +380,7 @@ RULES: dict[str, Rules] = {
             (
                 field(
                     "beats",
-                    count(MAX_BEATS, min_items=1),
+                    count(SPEC_MAX_BEATS, min_items=1),
                     each(
                         message(
                             (

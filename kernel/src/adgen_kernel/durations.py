@@ -64,7 +64,8 @@ def read_duration(text: str) -> int | None:
 
 
 def snap_duration(seconds: int) -> int:
-    """The nearest length a plan can have (10–60 s in steps of 5): a prompt is read, not refused."""
+    """The nearest length a plan can have (`request_limits.VALID_DURATIONS_S`): a prompt is read,
+    not refused."""
     clamped = min(max(seconds, DURATION_MIN_S), DURATION_MAX_S)
     return math.floor(clamped / DURATION_STEP_S + 0.5) * DURATION_STEP_S
 

@@ -1,5 +1,5 @@
-"""Where a unit of paid work (a chunk, a storyboard frame) remembers the prediction that renders it, so
-that no crash makes us pay twice.
+"""Where a unit of paid work (a chunk, a storyboard frame, a music bed) remembers the prediction that
+renders it, so that no crash makes us pay twice.
 
 The tag is written before a create is sent and the id as soon as the create answers. A worker that
 starts the unit again therefore finds, in order: an id (poll that prediction), a tag without an id
@@ -8,10 +8,13 @@ starts the unit again therefore finds, in order: an id (poll that prediction), a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 import asyncpg
+
+from adgen_kernel.storage import ObjectStore
 
 
 @dataclass(frozen=True)
@@ -102,3 +105,32 @@ class FrameRowRecord(_UnitRowRecord):
 
     table = "frames"
     index_column = "beat_index"
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """The prediction of a unit without a row (refine's music bed): a small JSON object at `key`,
+    cleaned up with the unit's other intermediates."""
+
+    store: ObjectStore
+    key: str
+
+    async def load(self) -> RecordedPrediction:
+        data = await self.store.get_bytes_if_exists(self.key)
+        if data is None:
+            return RecordedPrediction(None, None)
+        saved = json.loads(data)
+        return RecordedPrediction(saved["prediction_id"], saved["tag"])
+
+    async def begin(self, tag: str) -> None:
+        await self._put(RecordedPrediction(None, tag))
+
+    async def created(self, prediction_id: str) -> None:
+        await self._put(RecordedPrediction(prediction_id, (await self.load()).tag))
+
+    async def forget(self) -> None:
+        await self.store.delete(self.key)
+
+    async def _put(self, recorded: RecordedPrediction) -> None:
+        data = json.dumps({"prediction_id": recorded.prediction_id, "tag": recorded.tag}).encode()
+        await self.store.put_bytes(self.key, data, "application/json")

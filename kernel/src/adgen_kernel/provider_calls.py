@@ -5,7 +5,8 @@ is a CLIENT span `"{operation} {model}"` (adgen.provider, adgen.model, gen_ai.re
 adgen.cost_usd once billed), timed and counted by model in the provider metrics, failed with the
 HTTP status when it raises. Inside a call, every HTTP *request* (create, poll, output, …) is tried
 under the retry policy, and every attempt is its own CLIENT span `"{provider} {request}"` carrying
-adgen.attempt (1-based) and, when it failed, http.response.status_code and error.type.
+adgen.attempt (1-based) and, when it failed, http.response.status_code and error.type. Both kinds of
+span are `client_span`, the one way an outbound provider span is opened and failed.
 
     REPLICATE = ProviderCalls("replicate", RetryPolicy(max_attempts=4, backoff_s=1.0), concurrency=4)
     client = replicate.Client(api_token=..., event_hooks={"response": [raise_when_throttled]})
@@ -32,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -153,15 +154,29 @@ class RetryPolicy:
 # ---------------------------------------------------------------------------------- spans and metrics
 
 
-def _fail(span: Span, error: BaseException) -> str:
-    """Marks `span` failed by `error`; returns the error's metric label (its HTTP status or type)."""
+def _error_label(error: BaseException) -> str:
+    """What a failure is counted under: the HTTP status the provider answered, else the error's type."""
     status = http_status(error)
-    span.set_status(Status(StatusCode.ERROR, f"HTTP {status}" if status is not None else type(error).__name__))
-    span.set_attribute("error.type", str(status) if status is not None else type(error).__qualname__)
-    if status is not None:
-        span.set_attribute("http.response.status_code", status)
-    span.record_exception(error)
     return str(status) if status is not None else type(error).__name__
+
+
+@contextmanager
+def client_span(name: str, attributes: Mapping[str, str | int]) -> Iterator[Span]:
+    """The CLIENT span of one outbound provider call or request, failed with the HTTP status (or the
+    error's type) when it raises; a cancelled task's span is left unset, nothing failed."""
+    with _tracer.start_as_current_span(
+        name, kind=SpanKind.CLIENT, attributes=attributes, record_exception=False, set_status_on_exception=False
+    ) as span:
+        try:
+            yield span
+        except Exception as error:
+            status = http_status(error)
+            span.set_status(Status(StatusCode.ERROR, f"HTTP {status}" if status is not None else type(error).__name__))
+            span.set_attribute("error.type", str(status) if status is not None else type(error).__qualname__)
+            if status is not None:
+                span.set_attribute("http.response.status_code", status)
+            span.record_exception(error)
+            raise
 
 
 class ProviderCall:
@@ -214,20 +229,13 @@ class ProviderCall:
         raise AssertionError("tenacity ended without a result")
 
     async def _attempt(self, name: str, send: Callable[[], Awaitable[T]], number: int) -> T:
-        attributes = {"adgen.provider": self.provider, "adgen.model": self.model, "adgen.attempt": number}
-        with _tracer.start_as_current_span(
-            f"{self.provider} {name}",
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                return await send()
-            except BaseException as error:
-                if not isinstance(error, asyncio.CancelledError):
-                    _fail(span, error)
-                raise
+        attributes: dict[str, str | int] = {
+            "adgen.provider": self.provider,
+            "adgen.model": self.model,
+            "adgen.attempt": number,
+        }
+        with client_span(f"{self.provider} {name}", attributes):
+            return await send()
 
     def _log_retry(self, name: str, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -255,20 +263,14 @@ def provider_call(
         "gen_ai.request.model": model,
     }
     start = time.perf_counter()
-    with _tracer.start_as_current_span(
-        f"{operation} {model}",
-        kind=SpanKind.CLIENT,
-        attributes=attributes,
-        record_exception=False,
-        set_status_on_exception=False,
-    ) as span:
-        try:
+    try:
+        with client_span(f"{operation} {model}", attributes) as span:
             yield ProviderCall(provider, model, span, policy)
-        except Exception as error:
-            PROVIDER_ERRORS.labels(provider, model, _fail(span, error)).inc()
-            raise
-        finally:
-            PROVIDER_DURATION.labels(provider, model).observe(time.perf_counter() - start)
+    except Exception as error:
+        PROVIDER_ERRORS.labels(provider, model, _error_label(error)).inc()
+        raise
+    finally:
+        PROVIDER_DURATION.labels(provider, model).observe(time.perf_counter() - start)
 
 
 class ProviderCalls:

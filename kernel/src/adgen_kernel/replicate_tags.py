@@ -4,7 +4,7 @@ Replicate's API has no idempotency key and its SDK does not retry a create, so a
 was lost (a timeout, a dropped connection, a 5xx) may still have started a prediction we pay for.
 Every create therefore carries a tag (an extra input the models ignore: the unit it renders), and a
 lost create is looked up among the recent predictions before anything is posted again. Used by the
-storyboard's images and the chunks' clips; the prediction states are Replicate's.
+storyboard's images, the chunks' clips and refine's music bed; the prediction states are Replicate's.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 TAG_INPUT = "adgen_tag"
-TERMINAL = ("succeeded", "failed", "canceled")
+PREDICTION_TERMINAL_STATUSES = ("succeeded", "failed", "canceled")
 UNSUCCESSFUL = ("failed", "canceled")
 # How far back a lost create is looked for: Replicate lists newest first, 100 a page.
 RECONCILE_PAGES = 5

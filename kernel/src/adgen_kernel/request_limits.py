@@ -12,6 +12,7 @@ PROMPT_MAX_CHARS = 2000
 DURATION_MIN_S = 10
 DURATION_MAX_S = 60
 DURATION_STEP_S = 5
+VALID_DURATIONS_S = tuple(range(DURATION_MIN_S, DURATION_MAX_S + 1, DURATION_STEP_S))
 MAX_ASSET_IDS = 10
 MAX_ASPECT_RATIOS = 3
 # A per-video budget cap above this is a typo, not a budget.
@@ -41,7 +42,7 @@ def duration_given(duration_s: int | None) -> bool:
 
 
 def valid_duration(duration_s: int) -> bool:
-    return DURATION_MIN_S <= duration_s <= DURATION_MAX_S and duration_s % DURATION_STEP_S == 0
+    return duration_s in VALID_DURATIONS_S
 
 
 def request_errors(request: common_pb2.VideoRequest) -> list[FieldError]:

@@ -17,7 +17,6 @@ from adgen_kernel import metrics
 from adgen_kernel.budget import BudgetExceeded, refusal
 from adgen_kernel.jetstream import publish_event
 
-TERMINAL = ("completed", "failed")
 # Statuses after which no worker schedules anything more for a video.
 FINISHED = ("completed", "failed", "cancelled")
 

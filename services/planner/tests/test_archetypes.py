@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
+from adgen_kernel.request_limits import VALID_DURATIONS_S
 from adgen_planner.archetypes import ARCHETYPES, CATEGORY_ARCHETYPES, EnergyCurve, Stage, _validated, get_archetype
 from adgen_planner.beat_library import LIBRARY, Energy, Position
-from adgen_planner.composer import MAX_BEATS, ranked_sequences
-from adgen_planner.prompt_reading import CATEGORIES
-from adgen_planner.spec_rules import VALID_DURATIONS_S
+from adgen_planner.composer import COMPOSED_MAX_BEATS, ranked_sequences
+from adgen_planner.vocabulary import CATEGORIES
 
 # fmt: off
 PREDECESSOR = {
@@ -64,7 +64,7 @@ def test_every_archetype_fills_every_duration_for_every_product_family(archetype
                 assert all(b.position is Position.MIDDLE for b in beats[1:-1])
                 assert all(b.suits(tags) for b in beats)
                 assert archetype.energy_curve.allows([b.energy for b in beats])
-                assert len(beats) <= MAX_BEATS
+                assert len(beats) <= COMPOSED_MAX_BEATS
                 assert all(a != b for a, b in zip(seq.beat_ids, seq.beat_ids[1:], strict=False))
 
 

@@ -6,11 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adgen_kernel.contract_rules import SPEC_MAX_BEATS
+from adgen_kernel.request_limits import VALID_DURATIONS_S
 from adgen_planner.archetypes import ARCHETYPES, MOOD_PALETTES
 from adgen_planner.beat_library import LIBRARY, Position
-from adgen_planner.composer import MAX_BEATS, Plan, PlanRequest, compose
-from adgen_planner.prompt_reading import CATEGORIES
-from adgen_planner.spec_rules import VALID_DURATIONS_S, check, violations
+from adgen_planner.composer import COMPOSED_MAX_BEATS, PlanRequest, compose
+from adgen_planner.plan import Plan
+from adgen_planner.spec_rules import check, violations
+from adgen_planner.vocabulary import CATEGORIES
 
 # prompt, expected archetype, expected category
 REALISTIC = [
@@ -117,7 +120,11 @@ def test_colours_only_when_stated() -> None:
 def test_long_ads_use_long_beats() -> None:
     plan = compose(PlanRequest("one minute ad for a luxury watch"))
     assert any(b.duration_s == 15 for b in plan.beats)
-    assert len(plan.beats) <= MAX_BEATS
+    assert len(plan.beats) <= COMPOSED_MAX_BEATS
+
+
+def test_the_composers_beat_target_is_within_what_every_spec_may_carry() -> None:
+    assert COMPOSED_MAX_BEATS < SPEC_MAX_BEATS
 
 
 def test_creativity_zero_ignores_the_seed_and_higher_creativity_varies_more() -> None:
@@ -179,7 +186,7 @@ def assert_composer_properties(plan: Plan) -> None:
     definitions = [LIBRARY[b.beat_id] for b in plan.beats]
     assert all(d.suits(tags) for d in definitions)
     assert archetype.energy_curve.allows([d.energy for d in definitions])
-    assert len(plan.beats) <= MAX_BEATS
+    assert len(plan.beats) <= COMPOSED_MAX_BEATS
     assert all(b.headline for b in plan.beats if b.position is not Position.MIDDLE)
     assert plan.notes
 

@@ -27,8 +27,8 @@ from adgen_kernel.telemetry import setup_tracing
 from adgen_planner.composer import PlanRequest, compose
 from adgen_planner.llm_answer import AdPlanAnswer, to_plan
 from adgen_planner.llm_composer import OpenAiComposer, TokenPrices, compose_with_rules
-from adgen_planner.prompt_reading import instruction_phrases, read_prompt
-from adgen_planner.prompt_safety import USER_DATA_CLOSE, USER_DATA_OPEN, smuggled
+from adgen_planner.prompt_reading import read_prompt
+from adgen_planner.prompt_safety import USER_DATA_CLOSE, USER_DATA_OPEN, instruction_phrases, smuggled
 from adgen_planner.server import openai_composer
 from adgen_planner.settings import PlannerSettings
 from adgen_planner.spec_rules import check

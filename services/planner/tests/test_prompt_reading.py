@@ -8,14 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adgen_planner.prompt_reading import (
-    COLOURS,
-    GENERAL_CATEGORY,
-    read_colours,
-    read_duration,
-    read_prompt,
-    sanitise,
-)
+from adgen_planner.prompt_reading import read_colours, read_duration, read_prompt
+from adgen_planner.prompt_safety import sanitise
+from adgen_planner.vocabulary import COLOURS, GENERAL_CATEGORY
 
 
 @pytest.mark.parametrize(

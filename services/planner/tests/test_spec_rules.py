@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from adgen_planner.beat_library import Energy, Position
-from adgen_planner.composer import Plan, PlanRequest, compose
+from adgen_planner.composer import PlanRequest, compose
+from adgen_planner.plan import Plan
 from adgen_planner.spec_rules import InvalidPlan, check, creativity_to_temperature, violations, without_product_note
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from av.video.reformatter import ColorRange, Colorspace
 
+from adgen_refine.encoding import yuv420_frame
 from adgen_refine.luts import GRADES, shipped_table
 from adgen_refine.seams import ExposureMatch, apply_match
-from adgen_refine.stitch import yuv420_frame
 
 
 @pytest.mark.parametrize("name", sorted(GRADES))

@@ -8,8 +8,9 @@ import av
 import numpy as np
 import pytest
 
-from adgen_refine.framing import CENTRE, crop_centre
-from adgen_refine.stitch import OutputFormat, fit_to_cover, render_final, subject_focus
+from adgen_refine.encoding import OutputFormat
+from adgen_refine.framing import CENTRE, crop_centre, fit_to_cover, subject_focus
+from adgen_refine.stitch import render_final
 from adgen_refine.timeline import Placement
 
 FPS = 24

@@ -13,7 +13,9 @@ import av
 import numpy as np
 import pytest
 
-from adgen_refine.stitch import OutputFormat, fit_to_cover, render_final
+from adgen_refine.encoding import OutputFormat
+from adgen_refine.framing import fit_to_cover
+from adgen_refine.stitch import render_final
 from adgen_refine.timeline import Placement, Transition
 
 FPS = 24

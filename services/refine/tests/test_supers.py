@@ -13,7 +13,7 @@ import skimage.data
 
 from adgen.common.v1 import common_pb2
 from adgen_refine.captions import Caption, captions
-from adgen_refine.stitch import fit_to_cover
+from adgen_refine.framing import fit_to_cover
 from adgen_refine.supers import (
     CaptionSuper,
     EndCard,

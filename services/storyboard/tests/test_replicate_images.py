@@ -21,15 +21,16 @@ from adgen_kernel.replicate_predictions import PredictionRefused, ProviderUnavai
 from adgen_kernel.replicate_tags import TAG_INPUT
 from adgen_storyboard.control_image import place_edges
 from adgen_storyboard.image_bounds import WORKING_EDGE, UnusableImage, read_bounded
-from adgen_storyboard.providers import BeatImageRequest, ProductReference, StudioImages, image_provider
+from adgen_storyboard.providers import BeatImageRequest, ProductReference, StudioImages
 from adgen_storyboard.replicate_images import (
     FALLBACK_MODEL,
     FLUX_CONTROLNET,
     FLUX_DEV,
-    ReplicateConfig,
     ReplicateImages,
+    ReplicateImagesConfig,
     flux_aspect,
 )
+from adgen_storyboard.server import image_provider
 from adgen_storyboard.settings import StoryboardSettings
 from adgen_storyboard.studio import FrameRequest, decode_image
 
@@ -44,7 +45,7 @@ def fake() -> Iterator[FakeReplicate]:
 
 def provider(fake: FakeReplicate, **changes: object) -> ReplicateImages:
     options: dict = {"poll_interval_s": 0.01, "backoff_s": 0.01, "timeout_s": 10.0, "max_attempts": 3, **changes}
-    return ReplicateImages(ReplicateConfig(api_token=fake.token, base_url=fake.url, **options))
+    return ReplicateImages(ReplicateImagesConfig(api_token=fake.token, base_url=fake.url, **options))
 
 
 def frame(beat: int = 0, product: np.ndarray | None = None) -> FrameRequest:

@@ -20,7 +20,7 @@ from adgen_gateway.dependencies import Backends, backends, current_user
 from adgen_gateway.errors import Problem, from_grpc
 from adgen_gateway.form_stream import FormStream, MalformedForm, PartData, PartEnd, PartStart
 from adgen_gateway.text_fields import OneLineText
-from adgen_kernel.asset_limits import MAX_BYTES, NAME_MAX_CHARS
+from adgen_kernel.asset_limits import MAX_BYTES, MAX_PIXELS, NAME_MAX_CHARS
 from adgen_kernel.request_limits import FieldError
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
@@ -132,9 +132,9 @@ def _file_problem(status: int, message: str) -> Problem:
     status_code=201,
     summary="Upload a product image or logo (PNG, JPEG or WebP)",
     description="`multipart/form-data` with the image in `file` and, optionally, a display name in `name` "
-    f"(default: the filename). At most {MAX_BYTES // (1024 * 1024)} MB and 40 megapixels; the type is read from "
-    "the bytes, not the filename. The image is stored EXIF-rotated without metadata, with a 400x400 thumbnail "
-    "and a Canny edge map.",
+    f"(default: the filename). At most {MAX_BYTES // (1024 * 1024)} MB and {MAX_PIXELS // 1_000_000} megapixels; "
+    "the type is read from the bytes, not the filename. The image is stored EXIF-rotated without metadata, with a "
+    "400x400 thumbnail and a Canny edge map.",
     response_model=UploadedAsset,
     responses={
         201: {

@@ -186,8 +186,8 @@ async def events(
             yield {"id": str(end.sequence), "event": view.status, "data": _terminal_json(view)}
             return
         # One shared subscription per video: with hundreds of watchers each event is folded and
-        # serialized once (video_feeds.py).
-        async for item, data in video_feeds.watch(b.js, vid, after_sequence=after):
+        # serialized once (video_feeds.py); the progress starts from what the video shows now.
+        async for item, data in video_feeds.watch(b.js, vid, after_sequence=after, shown=view.progress):
             yield {"id": str(item.sequence), "event": item.event.WhichOneof("kind"), "data": data}
 
     return EventSourceResponse(stream(), ping=10, send_timeout=30)

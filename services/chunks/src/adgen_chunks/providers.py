@@ -19,7 +19,6 @@ import numpy as np
 from adgen_chunks.animator import animate
 from adgen_chunks.clip_io import write_clip
 from adgen_chunks.model_registry import VideoModel
-from adgen_chunks.settings import ChunksSettings
 from adgen_kernel.errors import FailedPrecondition
 from adgen_kernel.prediction_record import PredictionRecord
 
@@ -126,12 +125,3 @@ class ClipProviders:
         await self.studio.aclose()
         if self.replicate is not None:
             await self.replicate.aclose()
-
-
-def clip_providers(settings: ChunksSettings) -> ClipProviders:
-    token = settings.replicate_api_token
-    if token is None or not token.get_secret_value():
-        return ClipProviders(StudioClips())
-    from adgen_chunks.replicate_video import ReplicateVideo, ReplicateVideoConfig
-
-    return ClipProviders(StudioClips(), ReplicateVideo(ReplicateVideoConfig.from_settings(settings)))

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from adgen.chunks.v1 import chunks_service_pb2_grpc
 from adgen.events.v1 import events_pb2
-from adgen_chunks.providers import ClipProviders, clip_providers
+from adgen_chunks.providers import ClipProviders, StudioClips
 from adgen_chunks.rendering import Chunks
+from adgen_chunks.replicate_video import ReplicateVideo, ReplicateVideoConfig
 from adgen_chunks.servicer import ChunksServicer
 from adgen_chunks.settings import ChunksSettings
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
 from adgen_kernel.shared_slots import SharedSlots
+
+
+def clip_providers(settings: ChunksSettings) -> ClipProviders:
+    """The studio always; Replicate's models too when a token is configured."""
+    if not settings.replicate_configured:
+        return ClipProviders(StudioClips())
+    return ClipProviders(StudioClips(), ReplicateVideo(ReplicateVideoConfig.from_settings(settings)))
 
 
 async def build(

@@ -15,7 +15,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from adgen_planner.beat_library import LIBRARY, Energy, Position
-from adgen_planner.prompt_reading import CATEGORIES, MOODS
+from adgen_planner.vocabulary import CATEGORIES, MOODS
 
 
 class EnergyCurve(StrEnum):

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-BEAT_DURATIONS_S = frozenset({5, 10, 15})
+from adgen_kernel.contract_rules import BEAT_DURATIONS_S
+
 TEMPLATE_FIELDS = frozenset({"product_name", "style_aesthetic", "setting"})
 ALL_PRODUCTS = "all"
 # Image/video models follow short prompts best: a composed prompt has fewer words than this.

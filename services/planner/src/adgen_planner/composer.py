@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from adgen_kernel.durations import planned_duration
+from adgen_kernel.request_limits import DURATION_MAX_S, DURATION_MIN_S, DURATION_STEP_S, VALID_DURATIONS_S
 from adgen_planner.archetypes import (
     ARCHETYPES,
     CATEGORY_ARCHETYPES,
@@ -31,14 +32,18 @@ from adgen_planner.archetypes import (
     MOOD_PALETTES,
     Archetype,
 )
-from adgen_planner.beat_library import FIELD_WORD_CAPS, LIBRARY, BeatDefinition, Energy, Position
-from adgen_planner.prompt_reading import CATEGORIES, MOODS, PromptReading, mood_of, read_prompt, sanitise
-from adgen_planner.spec_rules import DURATION_STEP_S, MAX_DURATION_S, MIN_DURATION_S, VALID_DURATIONS_S
+from adgen_planner.beat_library import FIELD_WORD_CAPS, LIBRARY, BeatDefinition, Position
+from adgen_planner.plan import Plan, PlannedBeat, Style
+from adgen_planner.prompt_reading import PromptReading, read_prompt
+from adgen_planner.prompt_safety import sanitise
+from adgen_planner.vocabulary import CATEGORIES, MOODS, mood_of
 
-MAX_BEATS = 8
+# The most beats this composer puts in a plan: its own target, below the bound every spec is held to
+# (`adgen_kernel.contract_rules.SPEC_MAX_BEATS`), which a generative composer's plan may reach.
+COMPOSED_MAX_BEATS = 8
 # Middle shots are shared among the middle stages: a stage with many shots of the same idea would
 # read as a loop, so a stage gets at most its share (three each when there are two stages).
-MAX_MIDDLE_BEATS = 6
+MAX_MIDDLE_BEATS = COMPOSED_MAX_BEATS - 2  # all but the opening and the closing beat
 MAX_USES_PER_BEAT = 2
 # How many ranked sequences creativity may choose among.
 CHOICE_POOL = 24
@@ -55,44 +60,6 @@ class PlanRequest:
     creativity: float = 0.0
     seed: int = 0
     asset_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Style:
-    aesthetic: str
-    palette: tuple[str, ...]
-    mood: str
-    lighting: str
-
-
-@dataclass(frozen=True)
-class PlannedBeat:
-    index: int
-    beat_id: str
-    start_s: int
-    duration_s: int
-    shot_type: str
-    camera_movement: str
-    energy: Energy
-    position: Position
-    prompt: str
-    shows_product: bool
-    headline: str
-    subline: str
-    reference_asset_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Plan:
-    archetype_id: str
-    duration_s: int
-    product_name: str
-    category: str
-    brand: str | None
-    call_to_action: str
-    style: Style
-    beats: tuple[PlannedBeat, ...]
-    notes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -162,7 +129,7 @@ def validate(request: PlanRequest) -> None:
         raise ValueError(f"creativity must be between 0.0 and 1.0, got {request.creativity!r}")
     if request.duration_s and request.duration_s not in VALID_DURATIONS_S:
         raise ValueError(
-            f"duration_s must be {MIN_DURATION_S}–{MAX_DURATION_S} s in steps of {DURATION_STEP_S}, "
+            f"duration_s must be {DURATION_MIN_S}–{DURATION_MAX_S} s in steps of {DURATION_STEP_S}, "
             f"got {request.duration_s}"
         )
 
@@ -256,7 +223,7 @@ def _score(beat_ids: tuple[str, ...], ranks: int, empty_stages: int, duration: i
 
 
 def _acceptable(beat_ids: tuple[str, ...], archetype: Archetype) -> bool:
-    if len(beat_ids) > MAX_BEATS:
+    if len(beat_ids) > COMPOSED_MAX_BEATS:
         return False
     if any(a == b for a, b in itertools.pairwise(beat_ids)):
         return False

@@ -17,17 +17,11 @@ from pydantic import BaseModel, ConfigDict
 
 from adgen_planner.archetypes import ARCHETYPES, MOOD_PALETTES
 from adgen_planner.beat_library import FIELD_WORD_CAPS, LIBRARY, PROMPT_WORD_LIMIT
-from adgen_planner.composer import (
-    FALLBACK_PRODUCT,
-    Plan,
-    PlannedBeat,
-    PlanRequest,
-    Style,
-    plan_duration,
-    product_images_note,
-)
-from adgen_planner.prompt_reading import CATEGORIES, MOODS, PromptReading, sanitise
-from adgen_planner.prompt_safety import smuggled
+from adgen_planner.composer import FALLBACK_PRODUCT, PlanRequest, plan_duration, product_images_note
+from adgen_planner.plan import Plan, PlannedBeat, Style
+from adgen_planner.prompt_reading import PromptReading
+from adgen_planner.prompt_safety import sanitise, smuggled
+from adgen_planner.vocabulary import CATEGORIES, MOODS
 
 # On-screen text is read in a second or two.
 TEXT_WORD_CAP = 8

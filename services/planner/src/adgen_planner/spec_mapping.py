@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from adgen.common.v1 import common_pb2
 from adgen_planner.beat_library import Energy, Position
-from adgen_planner.composer import Plan
 from adgen_planner.output_format import output_format
+from adgen_planner.plan import Plan
 
 _ENERGY = {
     Energy.LOW: common_pb2.ENERGY_LOW,

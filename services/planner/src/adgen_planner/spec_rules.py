@@ -10,18 +10,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
 
-from adgen_planner.beat_library import BEAT_DURATIONS_S, LIBRARY, PROMPT_WORD_LIMIT, Energy, Position
-from adgen_planner.prompt_reading import sanitise
-
-if TYPE_CHECKING:
-    from adgen_planner.composer import Plan
-
-MIN_DURATION_S = 10
-MAX_DURATION_S = 60
-DURATION_STEP_S = 5
-VALID_DURATIONS_S = tuple(range(MIN_DURATION_S, MAX_DURATION_S + 1, DURATION_STEP_S))
+from adgen_kernel.contract_rules import BEAT_DURATIONS_S
+from adgen_kernel.request_limits import DURATION_MAX_S, DURATION_MIN_S, DURATION_STEP_S, VALID_DURATIONS_S
+from adgen_planner.beat_library import LIBRARY, PROMPT_WORD_LIMIT, Energy, Position
+from adgen_planner.plan import Plan
+from adgen_planner.prompt_safety import sanitise
 
 _HEX = re.compile(r"#[0-9A-Fa-f]{6}")
 
@@ -46,7 +40,10 @@ def violations(plan: Plan) -> list[str]:
     found: list[str] = []
     beats = plan.beats
     if plan.duration_s not in VALID_DURATIONS_S:
-        found.append(f"duration {plan.duration_s} s is not one of {MIN_DURATION_S}..{MAX_DURATION_S} s in steps of 5")
+        found.append(
+            f"duration {plan.duration_s} s is not one of {DURATION_MIN_S}..{DURATION_MAX_S} s"
+            f" in steps of {DURATION_STEP_S}"
+        )
     if not beats:
         return [*found, "the plan has no beats"]
     total = sum(b.duration_s for b in beats)

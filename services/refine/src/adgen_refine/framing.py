@@ -16,10 +16,15 @@ composition put on a third, so the crop window is placed on what stands out:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Final
 
+import av
 import cv2
 import numpy as np
+
+from adgen_refine.timeline import Placement
 
 CENTRE: Final = (0.5, 0.5)
 _THUMB: Final = 128
@@ -66,3 +71,35 @@ def _best_position(profile: np.ndarray, keep: float) -> float:
     near_best = np.flatnonzero(sums >= _NEAR_BEST * sums.max())
     chosen = near_best[np.argmin(np.abs(centres[near_best] - 0.5))]
     return float(centres[chosen])
+
+
+def fit_to_cover(image: np.ndarray, width: int, height: int, focus: tuple[float, float] = CENTRE) -> np.ndarray:
+    """Scale ``image`` to cover ``width`` x ``height`` and crop the window centred on ``focus``
+    (fractions of the image), kept inside the picture."""
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image
+    scale = max(width / w, height / h)
+    scaled_w, scaled_h = max(width, round(w * scale)), max(height, round(h * scale))
+    x = min(max(round(focus[0] * scaled_w - width / 2), 0), scaled_w - width)
+    y = min(max(round(focus[1] * scaled_h - height / 2), 0), scaled_h - height)
+    if (scaled_w, scaled_h) != (w, h):
+        interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
+        image = cv2.resize(image, (scaled_w, scaled_h), interpolation=interpolation)
+    return np.ascontiguousarray(image[y : y + height, x : x + width])
+
+
+def subject_focus(
+    chunk_paths: Mapping[int, Path], placements: Sequence[Placement], width: int, height: int
+) -> dict[int, tuple[float, float]]:
+    """Per chunk, the centre of its crop window for a ``width`` x ``height`` output: one per beat,
+    chosen by ``crop_centre`` on the first frame of the beat's first chunk."""
+    first_of_beat: dict[int, Placement] = {}
+    for p in sorted(placements, key=lambda p: p.start_frame):
+        first_of_beat.setdefault(p.beat_index, p)
+    per_beat = {}
+    for beat, p in first_of_beat.items():
+        with av.open(str(chunk_paths[p.index])) as container:
+            frame = next(container.decode(video=0), None)
+        per_beat[beat] = CENTRE if frame is None else crop_centre(frame.to_ndarray(format="rgb24"), width, height)
+    return {p.index: per_beat[p.beat_index] for p in placements}

@@ -7,17 +7,18 @@ Decisions made here:
 * **The prompt is the plan's**: the archetype's genre and instruments, the mood, the tempo the
   synthesised bed would use, and the energy arc of the beats, always instrumental. The track is
   asked for at the video's whole duration (in seconds, rounded up) with the plan's seed.
-* **Never paid twice.** The prediction id is written next to the chunks as soon as the create
-  answers, and the downloaded track as soon as it arrives: a redelivered refine polls the
-  prediction it already paid for, or reuses the track, instead of creating another. The ledger row
-  ($0.15 a track) carries the key ``{video}:music``, so it is written once whatever happens.
+* **Never paid twice.** The create carries the tag ``{video}:music``, recorded beside the chunks
+  before it is sent, with the prediction id as soon as it answers (the kernel's
+  ``replicate_predictions``); the downloaded track is stored as soon as it arrives. A redelivered
+  refine reuses the track, polls the prediction it already paid for, or finds a create whose answer
+  was lost by its tag, instead of creating another. The ledger row ($0.15 a track) carries the same
+  key, so it is written once whatever happens.
 * **The downloaded file is only trusted once decoded** (PyAV, any container and codec it reads),
   then fitted to the exact duration with fades and normalised like every bed
   (``music.fit_with_fades``, ``music.normalise_loudness``).
 * Every failure (a failed or canceled prediction, throttling or 5xx past the retries, the time
   limit, an undecodable or silent file) raises ``MusicGenFailed``; refine then plays the
-  synthesised bed and says why. Requests are retried through the kernel's ``provider_calls``
-  (Retry-After honoured, a span per attempt, provider metrics).
+  synthesised bed and says why.
 """
 
 from __future__ import annotations
@@ -25,29 +26,24 @@ from __future__ import annotations
 import asyncio
 import io
 import math
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Self
 
 import av
-import httpx
 import numpy as np
-import replicate
-from replicate.helpers import FileOutput
-from replicate.prediction import Prediction
 
 from adgen.common.v1 import common_pb2
 from adgen_kernel import keys
 from adgen_kernel.logs import get_logger
-from adgen_kernel.provider_calls import (
-    ProviderCall,
-    ProviderCalls,
-    RateLimited,
-    RetryPolicy,
-    http_status,
-    raise_when_throttled,
+from adgen_kernel.prediction_record import StoredRecord
+from adgen_kernel.replicate_predictions import (
+    PredictionOrder,
+    PredictionRefused,
+    ProviderUnavailable,
+    ReplicateConfig,
+    ReplicatePredictions,
+    ReplicateSettings,
 )
-from adgen_kernel.replicate_tags import TERMINAL
 from adgen_kernel.serve import Connections
 from adgen_kernel.video_state import record_cost, reserve_budget
 from adgen_refine.music import ENERGY_TEMPO, archetype_bpm, fit_with_fades, normalise_loudness
@@ -73,36 +69,25 @@ _ENERGY_WORDS: Final = {
     common_pb2.ENERGY_HIGH: "intense",
 }
 
-T = TypeVar("T")
-
 
 class MusicGenFailed(Exception):
     """No usable track came from MusicGen; the message says why, for the video's warning."""
 
 
-@dataclass(frozen=True)
-class MusicGenConfig:
-    api_token: str
+@dataclass(frozen=True, kw_only=True)
+class MusicGenConfig(ReplicateConfig):
     version: str
-    base_url: str | None = None
-    timeout_s: float = 300.0
-    max_attempts: int = 4
-    backoff_s: float = 1.0
-    poll_interval_s: float = 1.0
-    longest_wait_s: float = 60.0
+    concurrency: int = 2
 
     @classmethod
-    def from_settings(cls, settings: RefineSettings) -> MusicGenConfig:
-        assert settings.replicate_api_token is not None
-        return cls(
-            api_token=settings.replicate_api_token.get_secret_value(),
-            version=settings.musicgen_version,
-            base_url=settings.replicate_base_url,
-            timeout_s=settings.replicate_timeout_s,
-            max_attempts=settings.replicate_max_attempts,
-            backoff_s=settings.replicate_backoff_s,
-            poll_interval_s=settings.replicate_poll_interval_s,
-        )
+    def from_settings(cls, settings: ReplicateSettings, **extra: Any) -> Self:
+        assert isinstance(settings, RefineSettings)
+        return super().from_settings(settings, version=settings.musicgen_version, **extra)
+
+
+def music_unit(video_id: str) -> str:
+    """The music bed as a unit of paid work: its ledger key and the tag its prediction carries."""
+    return f"{video_id}:music"
 
 
 def music_prompt(spec: common_pb2.Spec) -> str:
@@ -140,7 +125,7 @@ def musicgen_input(spec: common_pb2.Spec) -> dict[str, Any]:
 def decode_audio(data: bytes, sample_rate: int) -> np.ndarray:
     """Any audio file PyAV reads, as stereo float32 at ``sample_rate``, shape (n, 2)."""
     try:
-        with av.open(io.BytesIO(data)) as container:
+        with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.audio:
                 raise MusicGenFailed("the downloaded file has no audio stream")
             resampler = av.AudioResampler(format="fltp", layout="stereo", rate=sample_rate)
@@ -163,35 +148,31 @@ class MusicGen:
 
     def __init__(self, connections: Connections, config: MusicGenConfig, *, sample_rate: int) -> None:
         self._c = connections
-        self._config = config
+        self._version = config.version
         self._sample_rate = sample_rate
-        # The SDK does not retry a throttled POST and drops the headers; the hook keeps Retry-After.
-        self._client = replicate.Client(
-            api_token=config.api_token, base_url=config.base_url, event_hooks={"response": [raise_when_throttled]}
-        )
-        self._client.poll_interval = config.poll_interval_s
-        policy = RetryPolicy(config.max_attempts, config.backoff_s, config.longest_wait_s)
-        self._calls = ProviderCalls("replicate", policy, concurrency=2)
+        self._replicate = ReplicatePredictions(config)
 
     async def aclose(self) -> None:
-        await self._client._async_client.aclose()  # the SDK offers no public close
+        await self._replicate.aclose()
 
     async def track(self, video_id: str, user_id: str, spec: common_pb2.Spec) -> np.ndarray:
         """The video's bed: stereo float32 at the refine sample rate, exactly the video's length,
         at -14 LUFS and under -1 dBTP. Raises ``MusicGenFailed``."""
         store = self._c.store
         stored = keys.music_key(user_id, video_id)
+        unit = music_unit(video_id)
         if await store.exists(stored):
             data = await store.get_bytes(stored)
         else:
             # Over the video's budget cap this raises, and refine plays the free synthesised bed.
-            await reserve_budget(self._c.db, video_id, f"{video_id}:music", PRICE_MICROS)
-            data = await self._generate(video_id, user_id, spec)
+            await reserve_budget(self._c.db, video_id, unit, PRICE_MICROS)
+            record = StoredRecord(store, keys.music_prediction_key(user_id, video_id))
+            data = await self._generate(video_id, record, spec)
             await store.put_bytes(stored, data, "application/octet-stream")
         await record_cost(
             self._c.db,
             self._c.js,
-            idempotency_key=f"{video_id}:music",
+            idempotency_key=unit,
             video_id=video_id,
             phase=common_pb2.PHASE_REFINE,
             provider="replicate",
@@ -203,70 +184,18 @@ class MusicGen:
         fitted = fit_with_fades(audio, self._sample_rate, float(spec.duration_s))
         return await asyncio.to_thread(normalise_loudness, fitted, self._sample_rate)
 
-    async def _generate(self, video_id: str, user_id: str, spec: common_pb2.Spec) -> bytes:
+    async def _generate(self, video_id: str, record: StoredRecord, spec: common_pb2.Spec) -> bytes:
         """One prediction, from create (or the one a previous attempt created) to the file's bytes."""
-        store = self._c.store
-        pending = keys.music_prediction_key(user_id, video_id)
-        async with self._calls.call(MUSICGEN, "generate") as call:
-            prediction: Prediction | None = None
+        replicate = self._replicate
+        order = PredictionOrder(MUSICGEN, musicgen_input(spec), music_unit(video_id), record, self._version)
+        async with replicate.call(MUSICGEN, "generate") as call:
             try:
-                async with asyncio.timeout(self._config.timeout_s):
-                    if await store.exists(pending):
-                        known = (await store.get_bytes(pending)).decode()
-                        prediction = await self._request(
-                            call, "poll", lambda: self._client.predictions.async_get(known)
-                        )
-                    else:
-                        inputs = musicgen_input(spec)
-                        prediction = await self._request(
-                            call,
-                            "create",
-                            lambda: self._client.predictions.async_create(version=self._config.version, input=inputs),
-                        )
-                        await store.put_bytes(pending, prediction.id.encode(), "text/plain")
-                    while prediction.status not in TERMINAL:
-                        await asyncio.sleep(self._config.poll_interval_s)
-                        prediction = await self._request(
-                            call, "poll", lambda pid=prediction.id: self._client.predictions.async_get(pid)
-                        )
-                    url = _output_url(prediction)
-                    data = await self._request(call, "output", lambda: FileOutput(url, self._client).aread())
-            except TimeoutError:
-                if prediction is not None and prediction.status not in TERMINAL:
-                    await self._cancel(prediction)
-                raise MusicGenFailed(f"no track within {self._config.timeout_s:g} s") from None
+                prediction = await replicate.finished(call, order)
+                data = await replicate.output(call, order, prediction, "an audio URL")
+            except (ProviderUnavailable, PredictionRefused) as error:
+                raise MusicGenFailed(error.message) from error
             if len(data) > _MAX_DOWNLOAD_BYTES:
                 raise MusicGenFailed(f"the track is {len(data)} bytes, more than a bed can be")
             call.billed(PRICE_MICROS)
             log.info("musicgen track ready", video_id=video_id, prediction=prediction.id, bytes=len(data))
             return data
-
-    async def _cancel(self, prediction: Prediction) -> None:
-        try:
-            await asyncio.wait_for(self._client.predictions.async_cancel(prediction.id), timeout=10)
-        except (replicate.exceptions.ReplicateError, httpx.HTTPError, RateLimited, TimeoutError) as error:
-            log.warning("could not cancel a timed-out prediction", prediction=prediction.id, error=str(error))
-
-    async def _request(self, call: ProviderCall, name: str, send: Callable[[], Awaitable[T]]) -> T:
-        """``send()`` under the retry policy; what it finally fails with, said as ``MusicGenFailed``."""
-        try:
-            return await call.request(name, send)
-        except (replicate.exceptions.ReplicateError, httpx.HTTPError, RateLimited) as error:
-            status = http_status(error)
-            if isinstance(error, replicate.exceptions.ReplicateError):
-                said = f"HTTP {status} {error.title or ''}: {error.detail or ''}"
-            else:
-                said = f"HTTP {status}" if status is not None else (str(error) or type(error).__name__)
-            raise MusicGenFailed(f"{name}: {said} (after up to {self._config.max_attempts} attempts)") from error
-
-
-def _output_url(prediction: Prediction) -> str:
-    if prediction.status == "failed":
-        raise MusicGenFailed(f"prediction {prediction.id} failed: {prediction.error or 'no reason given'}")
-    if prediction.status == "canceled":
-        raise MusicGenFailed(f"prediction {prediction.id} was canceled")
-    output = prediction.output
-    url = output if isinstance(output, str) else output[0] if isinstance(output, list) and output else None
-    if not isinstance(url, str):
-        raise MusicGenFailed(f"prediction {prediction.id} succeeded without an audio URL")
-    return url

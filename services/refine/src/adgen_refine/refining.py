@@ -27,11 +27,13 @@ from adgen_kernel.renditions import Rendition, renditions
 from adgen_kernel.serve import Connections
 from adgen_kernel.video_state import emit, fail_video, live_run, msg_id
 from adgen_refine.captions import captions, webvtt
+from adgen_refine.encoding import OutputFormat
+from adgen_refine.framing import subject_focus
 from adgen_refine.grade_choice import choose_grade
 from adgen_refine.luts import GradeTable, shipped_table
 from adgen_refine.music import normalise_loudness, synthesise_music
 from adgen_refine.musicgen import MusicGen
-from adgen_refine.stitch import OutputFormat, render_final, sample_frames, subject_focus
+from adgen_refine.stitch import render_final, sample_frames
 from adgen_refine.supers import Fonts, TextTrack, load_fonts, sample_frames_of, supers_for
 from adgen_refine.timeline import Placement, Transition, choose_transition
 

@@ -17,11 +17,14 @@ pulse. So the incoming chunk is matched to the outgoing one:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import cv2
 import numpy as np
+
+from adgen_refine.timeline import Contribution, Placement
 
 EASE_S: Final = 1.0
 _MAX_GAIN: Final = 1.5
@@ -86,3 +89,27 @@ def apply_match(image: np.ndarray, match: ExposureMatch, strength: float) -> np.
         matrix[channel, channel] = 1.0 + strength * (match.gain[channel] - 1.0)
         matrix[channel, channels] = strength * match.offset[channel]
     return cv2.transform(np.ascontiguousarray(image), matrix)
+
+
+class SeamMatcher:
+    """The exposure match of every chunk that continues a beat, measured when its overlap starts."""
+
+    def __init__(self, placements: Sequence[Placement], fps: int) -> None:
+        self._overlap = {p.index: p.overlap_in_frames for p in placements}
+        self._ease = round(EASE_S * fps)
+        self._matches: dict[int, ExposureMatch] = {}
+
+    def corrected(self, contribution: Contribution, image: np.ndarray, shown_before: np.ndarray | None) -> np.ndarray:
+        """``image`` of the chunk, matched to ``shown_before`` (the chunk it continues, as shown)."""
+        overlap = self._overlap[contribution.chunk]
+        if overlap == 0:
+            return image
+        if contribution.chunk not in self._matches:
+            if contribution.local_frame != 0 or shown_before is None:
+                return image
+            self._matches[contribution.chunk] = match_exposure(channel_stats(shown_before), channel_stats(image))
+        strength = seam_strength(contribution.local_frame, overlap, self._ease)
+        if strength <= 0:
+            del self._matches[contribution.chunk]
+            return image
+        return apply_match(image, self._matches[contribution.chunk], strength)

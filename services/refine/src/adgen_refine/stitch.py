@@ -23,7 +23,7 @@ Decisions made here:
   colours; each text track (``supers``) blends itself into the frames of its window. The pictures
   the supers are laid out on come from ``sample_frames``: a few frames per caption, made the same
   way before the render starts.
-* **One encode, constant frame rate:** H.264 (libx264, yuv420p, BT.709 limited range, tagged as
+* **One encode, constant frame rate** (``encoding``): H.264 (libx264, yuv420p, BT.709 limited range, tagged as
   such; the conversion is one ``cv2.transform`` and a 2x2 chroma average, a third of what swscale
   takes for the same frame), ``pts = frame number`` in a ``1/fps`` time base, ``+faststart`` so playback can start
   before the download ends. The audio is AAC, 48 kHz stereo, resampled if needed and trimmed or
@@ -35,9 +35,8 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Final, TypeVar
@@ -45,39 +44,16 @@ from typing import Final, TypeVar
 import av
 import cv2
 import numpy as np
-from av.video.reformatter import ColorRange, Colorspace
-from scipy.signal import resample_poly
 
-from adgen_refine.framing import CENTRE, crop_centre
+from adgen_refine.encoding import OutputFormat, write_mp4, yuv420_frame
+from adgen_refine.framing import CENTRE, fit_to_cover
 from adgen_refine.luts import GradeTable
-from adgen_refine.seams import EASE_S, ExposureMatch, apply_match, channel_stats, match_exposure, seam_strength
+from adgen_refine.seams import SeamMatcher
 from adgen_refine.supers import TextTrack
 from adgen_refine.timeline import Contribution, Placement, Transition, compose_timeline
 
-AUDIO_RATE: Final = 48_000
-_AAC_FRAME: Final = 1024
-_BT709: Final = 1
 _LOOKAHEAD_FRAMES: Final = 4
 T = TypeVar("T")
-_LIMITED_RANGE: Final = 1
-
-
-@dataclass(frozen=True)
-class OutputFormat:
-    """What the final file is: size, frame rate and encoder settings."""
-
-    width: int
-    height: int
-    fps: int
-    crf: int = 20
-    preset: str = "veryfast"
-    audio_bitrate: int = 160_000
-
-    def __post_init__(self) -> None:
-        if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
-            raise ValueError(f"yuv420p needs a positive, even size, got {self.width}x{self.height}")
-        if self.fps <= 0:
-            raise ValueError(f"fps must be positive, got {self.fps}")
 
 
 def render_final(
@@ -108,90 +84,15 @@ def render_final(
     missing = sorted({p.index for p in placements} - set(chunk_paths))
     if missing:
         raise ValueError(f"no file for chunks {missing}")
-    track = _Track(audio, sample_rate, round(total_frames * AUDIO_RATE / fmt.fps))
-
-    partial = out_path.with_name(out_path.name + ".partial")
+    # The pictures are made on a worker thread, a few frames ahead of the encoder: decoding,
+    # grading and blending overlap with x264 (both release the GIL).
+    pictures = _ahead(
+        _pictures(timeline, chunk_paths, placements, fmt, grade, supers, match_seams, focus or {}), _LOOKAHEAD_FRAMES
+    )
     try:
-        with av.open(str(partial), "w", format="mp4", container_options={"movflags": "+faststart"}) as out:
-            video = _video_stream(out, fmt)
-            # The muxer may change the stream's time base (mp4 uses 1/12288 at 24 fps); frames are
-            # numbered in 1/fps and rescaled on the way out.
-            frame_time = Fraction(1, fmt.fps)
-            sound = _audio_stream(out, fmt) if track.expected else None
-            pictures = _pictures(timeline, chunk_paths, placements, fmt, grade, supers, match_seams, focus or {})
-            # The pictures are made on a worker thread, a few frames ahead of the encoder: decoding,
-            # grading and blending overlap with x264 (both release the GIL).
-            for t, frame in enumerate(_ahead(pictures, _LOOKAHEAD_FRAMES)):
-                frame.pts = t
-                frame.time_base = frame_time
-                out.mux(video.encode(frame))
-                # Keep the audio level with the video so the file is interleaved.
-                if sound is not None:
-                    for block in track.until((t + 1) * AUDIO_RATE / fmt.fps):
-                        out.mux(sound.encode(block))
-            out.mux(video.encode(None))
-            if sound is not None:
-                for block in track.until(math.inf, wait=True):
-                    out.mux(sound.encode(block))
-                out.mux(sound.encode(None))
-        if sound is not None and not track.present:
-            _drop_audio(partial)  # the music did not come: no empty audio stream
-        partial.replace(out_path)
+        write_mp4(pictures, total_frames, audio, sample_rate, fmt, out_path)
     finally:
-        partial.unlink(missing_ok=True)
-
-
-class _Track:
-    """The audio of a render, ready now or later, handed out in AAC frames up to a timestamp."""
-
-    def __init__(self, audio: np.ndarray | Future[np.ndarray | None] | None, sample_rate: int, samples: int) -> None:
-        self._later = audio if isinstance(audio, Future) else None
-        self._sample_rate, self._samples = sample_rate, samples
-        self._frames: Iterator[av.AudioFrame] | None = None
-        self._pending: av.AudioFrame | None = None
-        self.present = False
-        self.expected = self._later is not None or audio is not None
-        if self._later is None:
-            self._resolve(audio)  # type: ignore[arg-type]
-
-    def _resolve(self, audio: np.ndarray | None) -> None:
-        samples = _fit_audio(audio, self._sample_rate, self._samples)
-        self.present = samples is not None
-        self._frames = _audio_frames(samples) if samples is not None else iter(())
-        self._pending = next(self._frames, None)
-        self._later = None
-
-    def until(self, end: float, *, wait: bool = False) -> Iterator[av.AudioFrame]:
-        """The frames starting before `end`; none yet while the audio is still being made, unless
-        `wait` (then it waits for it)."""
-        if self._later is not None:
-            if not (wait or self._later.done()):
-                return
-            self._resolve(self._later.result())
-        assert self._frames is not None
-        while self._pending is not None and self._pending.pts < end:
-            yield self._pending
-            self._pending = next(self._frames, None)
-
-
-def _drop_audio(path: Path) -> None:
-    """Rewrites the file with its video stream only (packets copied, nothing re-encoded)."""
-    stripped = path.with_name(path.name + ".video")
-    try:
-        with (
-            av.open(str(path)) as source,
-            av.open(str(stripped), "w", format="mp4", container_options={"movflags": "+faststart"}) as out,
-        ):
-            video_in = source.streams.video[0]
-            video_out = out.add_stream_from_template(video_in)
-            for packet in source.demux(video_in):
-                if packet.dts is None:
-                    continue
-                packet.stream = video_out
-                out.mux(packet)
-        stripped.replace(path)
-    finally:
-        stripped.unlink(missing_ok=True)
+        pictures.close()  # stops the worker when the encode fails first
 
 
 def _pictures(
@@ -207,7 +108,7 @@ def _pictures(
     """Every output picture in order, ready for the encoder; each chunk is open only while used."""
     last_use = {c.chunk: t for t, parts in enumerate(timeline) for c in parts}
     sources: dict[int, _ChunkSource] = {}
-    seams = _SeamMatcher(placements, fmt.fps) if match_seams else None
+    seams = SeamMatcher(placements, fmt.fps) if match_seams else None
     try:
         for t, parts in enumerate(timeline):
             image = _blend(parts, sources, chunk_paths, fmt, seams, grade, focus)
@@ -230,7 +131,7 @@ def _pictures(
 _DONE: Final = object()
 
 
-def _ahead(items: Iterator[T], depth: int) -> Iterator[T]:
+def _ahead(items: Iterator[T], depth: int) -> Generator[T, None, None]:
     """``items``, produced on a worker thread at most ``depth`` ahead of the consumer.
 
     An error in the producer is raised in the consumer; when the consumer stops early (or fails),
@@ -329,22 +230,6 @@ class _ChunkSource:
         self._container.close()
 
 
-def fit_to_cover(image: np.ndarray, width: int, height: int, focus: tuple[float, float] = CENTRE) -> np.ndarray:
-    """Scale ``image`` to cover ``width`` x ``height`` and crop the window centred on ``focus``
-    (fractions of the image), kept inside the picture."""
-    h, w = image.shape[:2]
-    if (w, h) == (width, height):
-        return image
-    scale = max(width / w, height / h)
-    scaled_w, scaled_h = max(width, round(w * scale)), max(height, round(h * scale))
-    x = min(max(round(focus[0] * scaled_w - width / 2), 0), scaled_w - width)
-    y = min(max(round(focus[1] * scaled_h - height / 2), 0), scaled_h - height)
-    if (scaled_w, scaled_h) != (w, h):
-        interpolation = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
-        image = cv2.resize(image, (scaled_w, scaled_h), interpolation=interpolation)
-    return np.ascontiguousarray(image[y : y + height, x : x + width])
-
-
 def sample_frames(
     chunk_paths: Mapping[int, Path],
     placements: Sequence[Placement],
@@ -387,52 +272,12 @@ def sample_frames(
     return result
 
 
-def subject_focus(
-    chunk_paths: Mapping[int, Path], placements: Sequence[Placement], width: int, height: int
-) -> dict[int, tuple[float, float]]:
-    """Per chunk, the centre of its crop window for a ``width`` x ``height`` output: one per beat,
-    chosen on the first frame of the beat's first chunk (``framing``)."""
-    first_of_beat: dict[int, Placement] = {}
-    for p in sorted(placements, key=lambda p: p.start_frame):
-        first_of_beat.setdefault(p.beat_index, p)
-    per_beat = {}
-    for beat, p in first_of_beat.items():
-        with av.open(str(chunk_paths[p.index])) as container:
-            frame = next(container.decode(video=0), None)
-        per_beat[beat] = CENTRE if frame is None else crop_centre(frame.to_ndarray(format="rgb24"), width, height)
-    return {p.index: per_beat[p.beat_index] for p in placements}
-
-
-class _SeamMatcher:
-    """The exposure match of every chunk that continues a beat, measured when its overlap starts."""
-
-    def __init__(self, placements: Sequence[Placement], fps: int) -> None:
-        self._overlap = {p.index: p.overlap_in_frames for p in placements}
-        self._ease = round(EASE_S * fps)
-        self._matches: dict[int, ExposureMatch] = {}
-
-    def corrected(self, contribution: Contribution, image: np.ndarray, shown_before: np.ndarray | None) -> np.ndarray:
-        """``image`` of the chunk, matched to ``shown_before`` (the chunk it continues, as shown)."""
-        overlap = self._overlap[contribution.chunk]
-        if overlap == 0:
-            return image
-        if contribution.chunk not in self._matches:
-            if contribution.local_frame != 0 or shown_before is None:
-                return image
-            self._matches[contribution.chunk] = match_exposure(channel_stats(shown_before), channel_stats(image))
-        strength = seam_strength(contribution.local_frame, overlap, self._ease)
-        if strength <= 0:
-            del self._matches[contribution.chunk]
-            return image
-        return apply_match(image, self._matches[contribution.chunk], strength)
-
-
 def _blend(
     parts: tuple[Contribution, ...],
     sources: dict[int, _ChunkSource],
     chunk_paths: Mapping[int, Path],
     fmt: OutputFormat,
-    seams: _SeamMatcher | None,
+    seams: SeamMatcher | None,
     grade: GradeTable | None,
     focus: Mapping[int, tuple[float, float]],
 ) -> np.ndarray:
@@ -456,87 +301,3 @@ def _blend(
         return first
     second, second_weight = rest[0] if rest else (first, 0.0)
     return cv2.addWeighted(first, first_weight, second, second_weight, 0.0)
-
-
-def yuv420_frame(image: np.ndarray) -> av.VideoFrame:
-    """An RGB(A) picture as a yuv420p frame: BT.709 matrix, limited range, chroma averaged over
-    each 2x2 block; rounded and saturated once (``cv2.transform``)."""
-    height, width = image.shape[:2]
-    matrix = _RGB_TO_YCBCR if image.shape[2] == 3 else _RGBA_TO_YCBCR
-    y, cb, cr = cv2.split(cv2.transform(image, matrix))
-    half = (width // 2, height // 2)
-    planes = (y, cv2.resize(cb, half, interpolation=cv2.INTER_AREA), cv2.resize(cr, half, interpolation=cv2.INTER_AREA))
-    i420 = np.concatenate([p.reshape(-1) for p in planes]).reshape(height * 3 // 2, width)
-    frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
-    frame.colorspace, frame.color_range = Colorspace.ITU709, ColorRange.MPEG
-    return frame
-
-
-def _ycbcr_matrix(channels: int) -> np.ndarray:
-    """RGB code values to BT.709 limited-range Y'CbCr: Y' in [16, 235], Cb and Cr in [16, 240]."""
-    kr, kb = 0.2126, 0.0722
-    kg = 1.0 - kr - kb
-    rows = np.array(
-        [
-            [kr, kg, kb],
-            [-kr / (2 * (1 - kb)), -kg / (2 * (1 - kb)), 0.5],
-            [0.5, -kg / (2 * (1 - kr)), -kb / (2 * (1 - kr))],
-        ]
-    )
-    matrix = np.zeros((3, channels + 1), np.float32)
-    matrix[:, :3] = rows * np.array([[219.0], [224.0], [224.0]]) / 255.0
-    matrix[:, channels] = (16.0, 128.0, 128.0)
-    return matrix
-
-
-_RGB_TO_YCBCR: Final = _ycbcr_matrix(3)
-_RGBA_TO_YCBCR: Final = _ycbcr_matrix(4)
-
-
-def _video_stream(out: av.container.OutputContainer, fmt: OutputFormat) -> av.VideoStream:
-    video = out.add_stream("libx264", rate=fmt.fps, options={"crf": str(fmt.crf), "preset": fmt.preset})
-    video.width, video.height = fmt.width, fmt.height
-    video.pix_fmt = "yuv420p"
-    video.time_base = Fraction(1, fmt.fps)
-    context = video.codec_context
-    context.colorspace = context.color_primaries = context.color_trc = _BT709
-    context.color_range = _LIMITED_RANGE
-    return video
-
-
-def _audio_stream(out: av.container.OutputContainer, fmt: OutputFormat) -> av.AudioStream:
-    sound = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
-    sound.bit_rate = fmt.audio_bitrate
-    sound.time_base = Fraction(1, AUDIO_RATE)
-    return sound
-
-
-def _fit_audio(audio: np.ndarray | None, sample_rate: int, samples: int) -> np.ndarray | None:
-    """Stereo float32 at 48 kHz, exactly ``samples`` long: resampled, trimmed or padded."""
-    if audio is None:
-        return None
-    track = np.asarray(audio, dtype=np.float64)
-    if track.ndim == 1:
-        track = np.stack([track, track], axis=1)
-    if track.ndim != 2 or track.shape[1] not in (1, 2):
-        raise ValueError(f"audio must be (n,), (n, 1) or (n, 2), got {track.shape}")
-    if track.shape[1] == 1:
-        track = np.repeat(track, 2, axis=1)
-    if sample_rate != AUDIO_RATE:
-        divisor = math.gcd(AUDIO_RATE, sample_rate)
-        track = resample_poly(track, AUDIO_RATE // divisor, sample_rate // divisor, axis=0)
-    fitted = np.zeros((samples, 2), np.float32)
-    length = min(samples, len(track))
-    fitted[:length] = np.clip(track[:length], -1.0, 1.0)
-    return fitted
-
-
-def _audio_frames(samples: np.ndarray) -> Iterator[av.AudioFrame]:
-    """AAC-sized planar frames with sample-exact timestamps; the last one may be short."""
-    for start in range(0, len(samples), _AAC_FRAME):
-        block = np.ascontiguousarray(samples[start : start + _AAC_FRAME].T)
-        frame = av.AudioFrame.from_ndarray(block, format="fltp", layout="stereo")
-        frame.sample_rate = AUDIO_RATE
-        frame.pts = start
-        frame.time_base = Fraction(1, AUDIO_RATE)
-        yield frame

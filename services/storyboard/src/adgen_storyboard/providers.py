@@ -14,7 +14,6 @@ from typing import Protocol
 import numpy as np
 
 from adgen_kernel.prediction_record import NoRecord, PredictionRecord
-from adgen_storyboard.settings import StoryboardSettings
 from adgen_storyboard.studio import FrameRequest, draw, encode_png
 
 
@@ -83,12 +82,3 @@ class StudioImages:
 
     async def aclose(self) -> None:
         return None
-
-
-def image_provider(settings: StoryboardSettings) -> ImageProvider:
-    """Replicate when a token is configured, the studio renderer otherwise."""
-    if settings.replicate_api_token is None or not settings.replicate_api_token.get_secret_value():
-        return StudioImages()
-    from adgen_storyboard.replicate_images import ReplicateConfig, ReplicateImages
-
-    return ReplicateImages(ReplicateConfig.from_settings(settings))

@@ -9,9 +9,17 @@ from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, grpc_channel, run
 from adgen_kernel.shared_slots import SharedSlots
 from adgen_storyboard.frames import Storyboard
-from adgen_storyboard.providers import ImageProvider, image_provider
+from adgen_storyboard.providers import ImageProvider, StudioImages
+from adgen_storyboard.replicate_images import ReplicateImages, ReplicateImagesConfig
 from adgen_storyboard.servicer import StoryboardServicer
 from adgen_storyboard.settings import StoryboardSettings
+
+
+def image_provider(settings: StoryboardSettings) -> ImageProvider:
+    """Replicate when a token is configured, the studio renderer otherwise."""
+    if not settings.replicate_configured:
+        return StudioImages()
+    return ReplicateImages(ReplicateImagesConfig.from_settings(settings))
 
 
 async def build(

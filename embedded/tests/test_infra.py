@@ -18,7 +18,8 @@ import psutil
 import pytest
 from botocore.config import Config
 
-from adgen_cli.infra import COMPONENTS, EmbeddedInfra, InfraEndpoints, free_port
+from adgen_embedded.infra import COMPONENTS, EmbeddedInfra, InfraEndpoints
+from adgen_embedded.ports import free_port
 
 
 @pytest.fixture(scope="module")
