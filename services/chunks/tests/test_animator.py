@@ -363,7 +363,9 @@ def test_light_and_dust_show_no_border(size: tuple[int, int]) -> None:
         assert not sprite[0].any() and not sprite[-1].any() and not sprite[:, 0].any() and not sprite[:, -1].any()
 
 
-def clip_request(init: np.ndarray, storyboard_image: np.ndarray | None, offset: int, handoff: int) -> ClipRequest:
+def clip_request(
+    init: np.ndarray, storyboard_image: np.ndarray | None, offset: int, handoff: int, used: int = 24
+) -> ClipRequest:
     return ClipRequest(
         unit="v:chunk:1",
         model=get_model("studio"),
@@ -372,7 +374,7 @@ def clip_request(init: np.ndarray, storyboard_image: np.ndarray | None, offset: 
         camera_movement="slow_orbit",
         fps=12,
         clip_frames=24,
-        used_frames=24,
+        used_frames=used,
         handoff_frame=handoff,
         beat_frames=60,
         beat_offset_frames=offset,
@@ -392,6 +394,14 @@ def test_the_studio_renders_a_later_chunk_from_the_storyboard(tmp_path: Path) ->
     assert all(np.array_equal(a, b) for a, b in zip(frames, one_pass[18:], strict=True))
     assert clip.handoff is not None and np.array_equal(clip.handoff, one_pass[18 + 20])
     assert (clip.provider, clip.usd_micros) == ("studio", 0)
+
+
+def test_the_studio_renders_only_the_frames_the_timeline_uses(tmp_path: Path) -> None:
+    board = storyboard(seed=6)
+    StudioClips._render(clip_request(board, board, 46, -1, used=14), tmp_path / "clip.mp4")  # a beat's last chunk
+    frames = list(read_frames(tmp_path / "clip.mp4"))
+    one_pass = render(board, "slow_orbit", count=60, beat_frames=60, seed=9)
+    assert len(frames) == 14 and all(np.array_equal(a, b) for a, b in zip(frames, one_pass[46:], strict=True))
 
 
 def test_the_studio_needs_the_storyboard(tmp_path: Path) -> None:

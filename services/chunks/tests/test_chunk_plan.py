@@ -20,6 +20,7 @@ from adgen_chunks.chunk_plan import (
     clip_cost_usd,
     clip_frames_for,
     estimate_seconds,
+    overlap_fraction_for,
     overlap_frames_for,
     plan_chunks,
 )
@@ -132,6 +133,17 @@ def test_zero_overlap_still_shares_the_handoff_frame() -> None:
     assert first.handoff_frame == 143 and second.start_frame == 143
     assert second.overlap_in_frames == 1
     assert second.used_frames == 240 - 143
+
+
+def test_the_studio_renders_each_frame_of_a_beat_once() -> None:
+    studio, wan = get_model(DEFAULT_VIDEO_MODEL), get_model("wan")
+    assert overlap_fraction_for(wan, 0.25) == 0.25
+    beats = spans((5, 10, 15))
+    plan = check_chunk_plan(
+        plan_chunks(beats, clip_frames_for(studio.clip_s, FPS), overlap_fraction_for(studio, 0.25)), beats
+    )
+    assert plan.overlap_frames == 1  # the hand-off frame, nothing cross-faded
+    assert sum(s.used_frames for s in plan.slots) == plan.total_frames + sum(s.index_in_beat > 0 for s in plan.slots)
 
 
 def test_cost_is_per_clip_never_per_second() -> None:

@@ -79,6 +79,19 @@ def test_the_call_to_action_is_not_repeated() -> None:
     assert [c.lines for c in captions(repeated)][1:] == [(("cta", "Shop now"),)], "said once, on the end card"
 
 
+def test_the_closing_beat_does_not_say_what_its_end_card_says() -> None:
+    branded = spec()
+    branded.brand = "Aurum"
+    branded.beats[2].headline, branded.beats[2].subline = "Shop now", "AURUM"
+    assert [c.lines for c in captions(branded)][1:] == [(("brand", "Aurum"), ("cta", "Shop now"))]
+
+
+def test_a_line_on_its_own_is_set_as_a_headline() -> None:
+    lone = spec()
+    lone.beats[1].subline = "Crafted in Geneva"
+    assert captions(lone)[1].lines == (("headline", "Crafted in Geneva"),)
+
+
 LINES = (
     ("headline", "A rather long headline that has to wrap on a phone"),
     ("subline", "Made to last"),

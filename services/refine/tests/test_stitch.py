@@ -15,18 +15,19 @@ import pytest
 
 from adgen_refine.encoding import OutputFormat
 from adgen_refine.framing import fit_to_cover
-from adgen_refine.stitch import render_final
+from adgen_refine.stitch import render_final, sample_frames
 from adgen_refine.timeline import Placement, Transition
 
 FPS = 24
 RED, BLUE, GREEN = (220, 30, 30), (30, 30, 220), (30, 200, 60)
 
 
-def write_chunk(path: Path, frames: list[np.ndarray], fps: int = FPS) -> Path:
-    """A lossless chunk as the chunks service stores them (libx264rgb, crf 0)."""
+def write_chunk(path: Path, frames: list[np.ndarray], fps: int = FPS, key_every: int = 24) -> Path:
+    """A lossless chunk as the chunks service stores them (libx264rgb, crf 0, a key frame every 24)."""
     height, width = frames[0].shape[:2]
     with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264rgb", rate=fps, options={"crf": "0", "preset": "ultrafast"})
+        options = {"crf": "0", "preset": "ultrafast", "g": str(key_every)}
+        stream = out.add_stream("libx264rgb", rate=fps, options=options)
         stream.width, stream.height, stream.pix_fmt = width, height, "rgb24"
         for image in frames:
             out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
@@ -243,3 +244,24 @@ def test_audio_still_in_the_making_joins_the_video_as_if_it_had_been_ready(tmp_p
     assert audio_packets(later) == audio_packets(ready)
     assert decode(later).audio_s == pytest.approx(decode(ready).audio_s)
     assert decode(missing).audio_s is None and len(decode(missing).frames) == 48
+
+
+def numbered(count: int, size: tuple[int, int] = (64, 36)) -> list[np.ndarray]:
+    """Frames that say their own number: frame k is k, 2k and 3k (mod 256) in its three channels."""
+    width, height = size
+    return [np.full((height, width, 3), (k % 256, 2 * k % 256, 3 * k % 256), np.uint8) for k in range(count)]
+
+
+@pytest.mark.parametrize(("clip_fps", "key_every"), [(24, 24), (30, 24), (24, 250)])
+def test_samples_far_into_a_chunk_are_the_frames_rendered(tmp_path: Path, clip_fps: int, key_every: int) -> None:
+    """Samples reached by seeking (or, with no key frame near, by decoding on) are exactly those frames."""
+    clip = numbered(150 * clip_fps // FPS)
+    paths = {0: write_chunk(tmp_path / "c0.mp4", clip, fps=clip_fps, key_every=key_every)}
+    placements = [Placement(0, 0, 0, 150, 0)]
+    fmt = OutputFormat(64, 36, FPS)
+    wanted = [3, 70, 71, 149, 100]  # out of order, one behind another, and far apart
+    samples = sample_frames(paths, placements, 150, {}, fmt, wanted)
+    assert sorted(samples) == sorted(wanted)
+    for t in wanted:
+        expected = clip[t * clip_fps // FPS]
+        assert np.array_equal(samples[t], expected), f"output frame {t}"

@@ -14,6 +14,7 @@ import dataclasses
 import io
 import time
 from itertools import pairwise
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -21,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from media_checks import sift_matches
-from PIL import Image
+from PIL import Image, ImageFont
 from skimage import data as skimage_data
 
 from adgen.common.v1 import common_pb2
@@ -373,7 +374,10 @@ def test_frame_request_names_the_brand_for_the_wordmark() -> None:
     spec = common_pb2.Spec(beats=[beat], output=output, brand="Aurum", product_name="titanium watch")
     assert frame_request(spec, 0, None).brand == "Aurum"
     spec.brand = ""
-    assert frame_request(spec, 0, None).brand == "titanium watch"
+    assert frame_request(spec, 0, None).brand == "Titanium Watch"  # set as a name, not as a prompt's words
+    spec.beats[0].headline = "Titanium  watch"  # the super says it already: not twice on one screen
+    assert frame_request(spec, 0, None).brand == ""
+    spec.beats[0].headline = "Built to last"
     spec.product_name = "the product"  # the planner's placeholder is not a name to set large
     assert frame_request(spec, 0, None).brand == ""
 
@@ -393,3 +397,13 @@ def test_a_full_hd_frame_is_drawn_quickly() -> None:
             start = time.perf_counter()
             draw(req)
             assert time.perf_counter() - start < 0.6  # ~0.1 s here; generous for a loaded CI machine
+
+
+def test_the_wordmark_face_is_looked_for_in_the_configured_folder_first(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    regular = Path(ImageFont.truetype("DejaVuSans.ttf").path)  # fonts-dejavu-core (make fonts)
+    (tmp_path / studio.DISPLAY_FONT).write_bytes(regular.read_bytes())  # a regular face under the bold's name
+    req = request(0, width=640, height=360, headline="", subline="")
+    configured = draw(req, tmp_path).wordmark_coverage
+    system = draw(req).wordmark_coverage
+    assert configured is not None and system is not None
+    assert (configured > 0.5).sum() < 0.9 * (system > 0.5).sum()  # thinner strokes: the folder's face was used

@@ -302,8 +302,10 @@ def animate(
     for u in range(beat_offset_frames, beat_offset_frames + frame_count):
         t = u / span
         matrix = transform(path.pose(t), width, height, path.breathing(t))
+        # Bilinear: at the camera's strongest zoom (about 1.3x) bicubic differs from it by less than
+        # the final encode's own error (43 dB PSNR on a product frame), at 2.5 times the cost.
         frame = cv2.warpAffine(
-            source, matrix[:2], (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101
+            source, matrix[:2], (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101
         )
         atmosphere.apply(frame, u / fps)
         yield frame

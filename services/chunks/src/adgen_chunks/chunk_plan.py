@@ -112,6 +112,13 @@ def _validate_inputs(beats: Sequence[tuple[int, int]], clip_frames: int, fps: in
         expected = start + count
 
 
+def overlap_fraction_for(model: VideoModel, requested: float) -> float:
+    """The share of a clip cross-faded with the next chunk of its beat: `requested`, but none for a
+    seamless model, whose chunks agree frame for frame (a cross-fade would only render frames twice);
+    its chunks then share just the hand-off frame."""
+    return 0.0 if model.seamless else requested
+
+
 def plan_chunks(
     beats: Sequence[tuple[int, int]],
     clip_frames: int,

@@ -25,7 +25,10 @@ class UnknownVideoModel(LookupError):
 class VideoModel:
     """One image-to-video model. `clip_s` is the length of the clip it returns whatever is
     requested; `image_input` is the input field that takes the init frame ("" when the model has
-    none and can only be prompted with text); `is_local` models run in-process at no cost."""
+    none and can only be prompted with text); `is_local` models run in-process at no cost.
+    `seamless` models render any frame of a beat exactly, whichever chunk asks (the studio renders
+    from the storyboard at beat time), so a beat's chunks join without a cross-fade and need share
+    only the hand-off frame."""
 
     key: str
     replicate_model: str
@@ -36,6 +39,7 @@ class VideoModel:
     price_per_clip_usd: Decimal
     image_input: str
     is_local: bool = False
+    seamless: bool = False
 
     @property
     def provider(self) -> str:
@@ -65,7 +69,7 @@ _MODELS: tuple[VideoModel, ...] = (
     # 24 frames at 8 fps and 16 frames at 8 fps: text-to-video models without an init-frame input.
     _model("zeroscope", "anotherjesse/zeroscope-v2-xl", 3.0, 8, (1024, 576), "0.10", ""),
     _model("animatediff", "lucataco/animate-diff", 2.0, 8, (512, 512), "0.20", ""),
-    VideoModel(DEFAULT_VIDEO_MODEL, "", 5.0, 24, 1280, 720, Decimal("0"), "", is_local=True),
+    VideoModel(DEFAULT_VIDEO_MODEL, "", 5.0, 24, 1280, 720, Decimal("0"), "", is_local=True, seamless=True),
 )
 
 

@@ -65,7 +65,9 @@ class StudioClips:
     """The built-in animator: every chunk rendered from the beat's storyboard image at absolute beat time.
 
     The init frame is not used (a chunk's frames do not depend on the chunk before it), but the
-    hand-off frame is still returned, so the chunk graph is the same as for any other provider."""
+    hand-off frame is still returned, so the chunk graph is the same as for any other provider.
+    Only the frames the timeline uses are rendered: the model is seamless (model_registry), so a
+    beat's chunks share just the hand-off frame and no frame is drawn for a cross-fade."""
 
     async def clip_for(self, request: ClipRequest, path: Path) -> RenderedClip:
         return await asyncio.to_thread(self._render, request, path)
@@ -82,7 +84,7 @@ class StudioClips:
                     request.storyboard,
                     camera_movement=request.camera_movement,
                     fps=request.fps,
-                    frame_count=request.clip_frames,
+                    frame_count=request.used_frames,
                     beat_frames=request.beat_frames,
                     beat_offset_frames=request.beat_offset_frames,
                     seed=request.seed,

@@ -7,7 +7,14 @@ import grpc
 from adgen.chunks.v1 import chunks_service_pb2 as pb
 from adgen.chunks.v1 import chunks_service_pb2_grpc
 from adgen.common.v1 import common_pb2
-from adgen_chunks.chunk_plan import ChunkPlan, InitSource, beat_spans, clip_frames_for, plan_chunks
+from adgen_chunks.chunk_plan import (
+    ChunkPlan,
+    InitSource,
+    beat_spans,
+    clip_frames_for,
+    overlap_fraction_for,
+    plan_chunks,
+)
 from adgen_chunks.model_registry import REGISTRY, UnknownVideoModel, VideoModel, get_model
 from adgen_chunks.rendering import Chunks
 from adgen_kernel.errors import InvalidArgument
@@ -73,7 +80,7 @@ class ChunksServicer(chunks_service_pb2_grpc.ChunksServiceServicer):
         except UnknownVideoModel as error:
             raise InvalidArgument(f"video_model: {error}") from None
         fps = request.fps or 24
-        overlap = request.overlap_fraction or self._overlap
+        overlap = overlap_fraction_for(model, request.overlap_fraction or self._overlap)
         try:
             plan = plan_chunks(
                 beat_spans([(b.start_s, b.duration_s) for b in request.beats], fps),

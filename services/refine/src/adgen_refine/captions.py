@@ -72,9 +72,12 @@ def captions(spec: common_pb2.Spec) -> list[Caption]:
             card = Caption(beat.index, card_lines, end - length, end, round(0.3 * fps), beat.shot_type, end_card=True)
             end = card.first_frame + settle
         lines = [(role, text.strip()) for role, text in (("headline", beat.headline), ("subline", beat.subline))]
-        if closing and cta:
-            lines = [(role, text) for role, text in lines if text.casefold() != cta.casefold()]
+        if card is not None:  # what the end card says a moment later is not said before it as well
+            said = {text.casefold() for _, text in card.lines}
+            lines = [(role, text) for role, text in lines if text.casefold() not in said]
         lines = [(role, text) for role, text in lines if text]
+        if [role for role, _ in lines] == ["subline"]:  # a line on its own is read as the headline
+            lines = [("headline", lines[0][1])]
         first, stop = start + settle, end - settle
         if stop - first < 3:
             first, stop = start, end

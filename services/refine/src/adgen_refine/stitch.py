@@ -177,8 +177,15 @@ def _ahead(items: Iterator[T], depth: int) -> Generator[T, None, None]:
         worker.join()
 
 
+# A wanted frame further ahead than this is reached by a seek to the key frame before it (chunks
+# carry one every 24 frames, clip_io) rather than by decoding every frame on the way.
+SEEK_AHEAD_FRAMES: Final = 24
+
+
 class _ChunkSource:
-    """Forward-only frames of one chunk, fitted to the output size, at the output frame rate."""
+    """Forward-only frames of one chunk, fitted to the output size, at the output frame rate.
+
+    Forward only as the caller sees it: a frame far ahead is reached by seeking (``_seek``)."""
 
     def __init__(
         self, index: int, path: Path, fmt: OutputFormat, grade: GradeTable | None, focus: tuple[float, float]
@@ -194,6 +201,7 @@ class _ChunkSource:
         if not rate:
             raise ValueError(f"chunk {index}: {path.name} has no frame rate")
         self._rate = Fraction(rate)
+        self._stream = stream
         self._frames = self._container.decode(stream)
         self._position = -1
         self._current: av.VideoFrame | None = None
@@ -203,6 +211,8 @@ class _ChunkSource:
         wanted = math.floor(local_frame * self._rate / self._fmt.fps)
         if wanted < self._position:
             raise ValueError(f"chunk {self._index}: frame {wanted} requested after {self._position}")
+        if wanted - self._position > SEEK_AHEAD_FRAMES:
+            self._seek(wanted)
         while self._position < wanted:
             try:
                 self._current = next(self._frames)
@@ -226,6 +236,28 @@ class _ChunkSource:
             self._image = fit_to_cover(image, self._fmt.width, self._fmt.height, self._focus)
         return self._image
 
+    def _seek(self, wanted: int) -> None:
+        """Positions the decoder just before clip frame ``wanted``: on the key frame at or before it.
+
+        Clip frames are numbered by their timestamps from the stream's first. When the demuxer
+        cannot land before ``wanted`` (no index, or a key frame past it), decoding starts over from
+        the first frame, which is always right, only slower."""
+        base = self._stream.start_time or 0
+        time_base = self._stream.time_base
+        assert time_base is not None
+        target = base + math.floor(wanted / self._rate / time_base)
+        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        self._frames = self._container.decode(self._stream)
+        first = next(self._frames, None)
+        at = None if first is None or first.pts is None else round((first.pts - base) * time_base * self._rate)
+        if at is None or at > wanted:
+            self._container.seek(base, stream=self._stream, backward=True, any_frame=False)
+            self._frames = self._container.decode(self._stream)
+            self._position, self._current = -1, None
+        else:
+            self._position, self._current = at, first
+        self._image = None
+
     def close(self) -> None:
         self._container.close()
 
@@ -243,8 +275,9 @@ def sample_frames(
 ) -> dict[int, np.ndarray]:
     """The output pictures at ``frames`` as ``render_final`` blends them before any text (without
     the seams' exposure match, a small correction that eases out within a second), for laying
-    the supers out on them. Each chunk a sample needs is decoded once, forward, up to its last
-    needed frame; only the needed frames are converted, graded and fitted."""
+    the supers out on them. Each chunk a sample needs is opened once and read forward, seeking to
+    the key frame before a sample far ahead; only the needed frames are converted, graded and
+    fitted."""
     timeline = compose_timeline(placements, total_frames, transitions)
     wanted = sorted({f for f in frames if 0 <= f < total_frames})
     by_chunk: dict[int, set[int]] = {}

@@ -74,15 +74,19 @@ def frame_request(spec: common_pb2.Spec, beat_index: int, product: np.ndarray | 
         subline="",
         product_image=product,
         seed=spec.seed * 1000 + beat.index,
-        brand=wordmark(spec),
+        brand=wordmark(spec, beat),
     )
 
 
-def wordmark(spec: common_pb2.Spec) -> str:
+def wordmark(spec: common_pb2.Spec, beat: common_pb2.Beat) -> str:
     """The name a frame without a product image sets as its hero: the brand, else the product's name
-    (not the planner's placeholder for an unnamed product, which is no name to set large)."""
-    name = spec.brand.strip() or spec.product_name.strip()
-    return "" if name.lower() == UNNAMED_PRODUCT else name
+    (not the planner's placeholder for an unnamed product, which is no name to set large), with its
+    words capitalised as a name is. None where the beat's own headline already says it: the super
+    is then the hero, and the same words twice on one screen read as a mistake."""
+    name = " ".join(spec.brand.split()) or " ".join(spec.product_name.split())
+    if name.lower() in (UNNAMED_PRODUCT, " ".join(beat.headline.split()).lower()):
+        return ""
+    return " ".join(word[:1].upper() + word[1:] for word in name.split())
 
 
 def beat_prompt(spec: common_pb2.Spec, beat: common_pb2.Beat) -> str:

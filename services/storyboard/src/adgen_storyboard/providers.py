@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -68,12 +69,15 @@ class StudioImages:
     name = "studio"
     wants_edges = False
 
+    def __init__(self, fonts: Path | None = None) -> None:
+        self._fonts = fonts  # a folder to find the wordmark's face in first (settings.font_dir)
+
     def price_micros(self, request: BeatImageRequest) -> int:
         return 0
 
     async def image_for(self, request: BeatImageRequest) -> BeatImage:
         def render() -> tuple[bytes, tuple[str, ...]]:
-            drawing = draw(request.frame)
+            drawing = draw(request.frame, self._fonts)
             return encode_png(drawing.image), drawing.notes
 
         png, notes = await asyncio.to_thread(render)

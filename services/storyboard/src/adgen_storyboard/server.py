@@ -18,7 +18,7 @@ from adgen_storyboard.settings import StoryboardSettings
 def image_provider(settings: StoryboardSettings) -> ImageProvider:
     """Replicate when a token is configured, the studio renderer otherwise."""
     if not settings.replicate_configured:
-        return StudioImages()
+        return StudioImages(settings.font_dir)
     return ReplicateImages(ReplicateImagesConfig.from_settings(settings))
 
 

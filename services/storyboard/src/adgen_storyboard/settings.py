@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from adgen_kernel.replicate_predictions import ReplicateSettings
@@ -12,3 +14,6 @@ class StoryboardSettings(ReplicateSettings):
     )
     replicate_timeout_s: float = Field(default=180.0, gt=0, description="a prediction not done by then is canceled")
     replicate_poll_interval_s: float = Field(default=0.5, gt=0, description="how often a running prediction is polled")
+    font_dir: Path | None = Field(
+        default=None, description="folder holding DejaVuSans-Bold.ttf for the wordmark; default: the system's fonts"
+    )

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -292,6 +292,9 @@ SET_SHOTS = frozenset({"medium", "medium_wide", "wide", "wide_cinematic", "track
 # Largest subject per role, as a fraction of the short side: a hero fills the frame, a product in
 # its setting leaves room for the set, a packshot leaves room for the end card.
 ROLE_SIZE = {HERO: 0.64, LIFESTYLE: 0.5, PACKSHOT: 0.46, DETAIL: 1.0}
+# A portrait frame has room above and below its short side: sizes grow with its height, by this
+# share of the extra length (a 9:16 subject is 31 % larger than a square frame's, not 78 %).
+PORTRAIT_GAIN = 0.4
 
 
 def role_of(req: FrameRequest) -> str:
@@ -337,7 +340,8 @@ def compose(req: FrameRequest) -> Composition:
     landscape = w >= 1.2 * h
     left = req.beat_index % 2 == 0
     ix, iy = TEXT_INSET * w, TEXT_INSET * h
-    subject_h = min(shot.size, ROLE_SIZE[role]) * short
+    basis = short * (1 + PORTRAIT_GAIN * max(0.0, h / w - 1))
+    subject_h = min(shot.size, ROLE_SIZE[role]) * basis
     room_top, room_bottom = SAFE_MARGIN * h, (1 - SAFE_MARGIN) * h
     if req.position == "middle" and landscape:
         sx = 0.31 * w if left else 0.69 * w
@@ -1174,18 +1178,20 @@ def _typography(canvas: np.ndarray, req: FrameRequest, look: Look, comp: Composi
 
 # ------------------------------------------------------------------------------------- motion design
 
+# The opacity of the wordmark a detail beat sets larger than the frame, behind its super.
+GHOST_WORDMARK = 0.3
 # Pillow's bundled font has one weight; a wordmark wants a bold one. DejaVu Sans Bold (Debian's
 # fonts-dejavu-core, which `make fonts` installs for refine's supers) is found by name on the
-# system's font path, or in ADGEN_FONT_DIR; without it the bundled font is emboldened with a stroke.
+# system's font path, or in the folder the settings name (ADGEN_FONT_DIR); without it the bundled
+# font is emboldened with a stroke.
 DISPLAY_FONT = "DejaVuSans-Bold.ttf"
 CALM_TEXT_BOX = 0.85  # how much of the shapes fades out over the text box, kept for refine's supers
 
 
 @lru_cache(maxsize=64)
-def _display_font(size: int) -> tuple[ImageFont.FreeTypeFont, int]:
+def _display_font(size: int, folder: Path | None) -> tuple[ImageFont.FreeTypeFont, int]:
     """The wordmark's font at `size` and the stroke that emboldens it (0 for a real bold)."""
-    folder = os.environ.get("ADGEN_FONT_DIR", "")
-    for name in ([os.path.join(folder, DISPLAY_FONT)] if folder else []) + [DISPLAY_FONT]:
+    for name in ([str(folder / DISPLAY_FONT)] if folder else []) + [DISPLAY_FONT]:
         try:
             return ImageFont.truetype(name, size), 0
         except OSError:
@@ -1209,7 +1215,9 @@ def _wordmark_options(brand: str) -> list[list[str]]:
     return options
 
 
-def _wordmark_mask(brand: str, width: float, height: float, w: int, h: int, cx: float, cy: float) -> np.ndarray:
+def _wordmark_mask(
+    brand: str, width: float, height: float, w: int, h: int, cx: float, cy: float, fonts: Path | None
+) -> np.ndarray:
     """Coverage of the brand set large and letter-spaced, centred on (cx, cy), as big as fits
     width × height, on one line or two, whichever sets it larger (it may be wider than the frame: a
     detail beat crops into the letters)."""
@@ -1217,7 +1225,7 @@ def _wordmark_mask(brand: str, width: float, height: float, w: int, h: int, cx: 
     best: tuple[int, list[str]] | None = None
     for lines in _wordmark_options(brand):
         size = max(8, int(height / (len(lines) * 1.05)))
-        font, _ = _display_font(size)
+        font, _ = _display_font(size, fonts)
         widest = max(_tracked_width(line, font, tracking) for line in lines)
         if widest > width:
             size = max(8, int(size * width / widest))
@@ -1225,7 +1233,7 @@ def _wordmark_mask(brand: str, width: float, height: float, w: int, h: int, cx: 
             best = (size, lines)
     assert best is not None
     size, lines = best
-    font, stroke = _display_font(size)
+    font, stroke = _display_font(size, fonts)
     mask = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(mask)
     ascent, _ = font.getmetrics()
@@ -1269,7 +1277,9 @@ def _shape_mask(h: int, w: int, draw_fn) -> np.ndarray:  # type: ignore[no-untyp
     return mask
 
 
-def _motion_design(canvas: np.ndarray, req: FrameRequest, look: Look, comp: Composition) -> np.ndarray:
+def _motion_design(
+    canvas: np.ndarray, req: FrameRequest, look: Look, comp: Composition, fonts: Path | None
+) -> np.ndarray:
     """A frame without a product: bold shapes in the palette and the brand as the hero. Returns the
     wordmark's coverage (0..1 per pixel)."""
     h, w = canvas.shape[:2]
@@ -1378,7 +1388,7 @@ def _motion_design(canvas: np.ndarray, req: FrameRequest, look: Look, comp: Comp
     mark_h = {HERO: 0.3, DETAIL: 0.62, LIFESTYLE: 0.22, PACKSHOT: 0.17}[role] * short
     mark_w = room_w * (2.6 if role == DETAIL else 0.88)
     mx = cx if role != DETAIL else cx + (0.18 if req.beat_index % 2 else -0.18) * room_w
-    mask = _wordmark_mask(req.brand, mark_w, mark_h, w, h, mx, cy)
+    mask = _wordmark_mask(req.brand, mark_w, mark_h, w, h, mx, cy, fonts)
     if role == DETAIL:
         mask *= 1 - calm
     bx, by, bw, bh = cv2.boundingRect((mask > 0.02).astype(np.uint8))
@@ -1393,6 +1403,11 @@ def _motion_design(canvas: np.ndarray, req: FrameRequest, look: Look, comp: Comp
     on_light, on_dark = contrast_ratio(float(luminance(light)), lum), contrast_ratio(float(luminance(dark)), lum)
     ink = light if on_light >= 3.0 or on_light >= on_dark else dark  # light type reads as the brighter mark
     offset = max(2, int(0.012 * short))
+    if role == DETAIL:
+        # Set larger than the frame, the name is texture behind the beat's super, not a second line
+        # to read: tone on tone, without the glow and trail that make a hero of it elsewhere.
+        _paint(view, letters, ink, GHOST_WORDMARK)
+        return mask
     echo = np.zeros_like(letters)
     echo[:, : echo.shape[1] - 2 * offset] = letters[:, 2 * offset :]  # a trail, as if the word had just slid in
     _paint(view, _soft_blur(echo, offset * 0.8), accent if role != LIFESTYLE else secondary, 0.45)
@@ -1442,9 +1457,10 @@ class Drawing:
     notes: tuple[str, ...] = field(default=())  # how the product was shown, or why it was not
 
 
-def draw(req: FrameRequest) -> Drawing:
+def draw(req: FrameRequest, fonts: Path | None = None) -> Drawing:
     """The frame, where its text (and wordmark) landed, so legibility and safe margins can be checked
-    on the pixels, and the notes on how the product was shown."""
+    on the pixels, and the notes on how the product was shown. `fonts` is a folder to look for the
+    display face in before the system's font path."""
     if req.width < 16 or req.height < 16:
         raise ValueError(f"frame size {req.width}x{req.height} is too small to draw on (min 16x16)")
     look = look_for(req)
@@ -1457,7 +1473,7 @@ def draw(req: FrameRequest) -> Drawing:
         wordmark = np.zeros(canvas.shape[:2], np.float32)
     else:
         canvas = _background(req, look, comp, product=False)
-        wordmark = _motion_design(canvas, req, look, comp)
+        wordmark = _motion_design(canvas, req, look, comp, fonts)
     _vignette(canvas, look, comp)
     coverage = _typography(canvas, req, look, comp)
     return Drawing(_to_uint8(canvas), coverage, wordmark, notes)
