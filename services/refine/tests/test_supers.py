@@ -68,7 +68,10 @@ def beat_spec(width: int, height: int, **fields: object) -> common_pb2.Spec:
                 index=0, start_s=0, duration_s=4, shot_type="close_up",
                 headline="Crafted for every moment", subline="Titanium case, sapphire glass",
             ),
-            common_pb2.Beat(index=1, start_s=4, duration_s=4, shot_type="wide", headline="Made to last"),
+            common_pb2.Beat(
+                index=1, start_s=4, duration_s=4, shot_type="wide", headline="Made to last",
+                reference_asset_ids=["a-packshot"],
+            ),
         ],
         **fields,
     )  # fmt: skip
@@ -84,9 +87,11 @@ def composite(frames: list[np.ndarray], tracks: list, *, glyphs: bool = True) ->
     return out
 
 
-def rendered(width: int, height: int, pictures: list[np.ndarray]) -> tuple[list[np.ndarray], list]:  # type: ignore[type-arg]
+def rendered(
+    width: int, height: int, pictures: list[np.ndarray], spec: common_pb2.Spec | None = None
+) -> tuple[list[np.ndarray], list]:  # type: ignore[type-arg]
     """The frames of a two-beat spec (one picture per beat) and its text tracks, laid out on them."""
-    spec = beat_spec(width, height)
+    spec = spec or beat_spec(width, height)
     per_beat = 4 * FPS
     frames = [f for p in pictures for f in camera(p, width, height, per_beat)]
     shown = captions(spec)
@@ -234,6 +239,21 @@ def test_the_end_card_shows_the_brand_and_the_cta_on_an_accent_plate(width: int,
     card_frames = final[card.first_frame : card.end_frame]
     assert all(not np.array_equal(a, b) for a, b in itertools.pairwise(card_frames))
     assert worst_contrast(end, frames) >= 4.5
+
+
+@pytest.mark.parametrize(("width", "height"), SHAPES)
+def test_an_end_card_without_a_product_is_the_whole_picture(width: int, height: int) -> None:
+    spec = beat_spec(width, height)
+    del spec.beats[1].reference_asset_ids[:]  # a design without a product: nothing to keep in view
+    frames, tracks = rendered(width, height, [photo("chelsea")] * 2, spec)
+    end = tracks[-1]
+    assert isinstance(end, EndCard) and end.scrim_top == 0
+    last = composite(frames, tracks, glyphs=False)[-1]
+    top_rows = slice(0, max(1, end.box.top - 1))
+    assert last[top_rows].mean() < frames[-1][top_rows].mean() * 0.3, "darkened from the top, not only behind the text"
+    safe = safe_area(width, height)
+    middle = (end.box.top + end.box.bottom) / 2
+    assert abs(middle - (safe.top + safe.bottom) / 2) < 0.12 * (safe.bottom - safe.top), "centred in the safe area"
 
 
 def test_no_end_card_without_a_brand_or_a_cta() -> None:

@@ -39,6 +39,9 @@ class Caption:
     fade_frames: int
     shot_type: str = ""
     end_card: bool = False
+    over_product: bool = True
+    """An end card over its beat's packshot keeps it in view; one over a design without a product
+    may cover the whole picture, so the storyboard's own wordmark does not show through it."""
 
     def opacity(self, frame: int) -> float:
         """0 outside the window, ramping linearly over ``fade_frames`` at both ends, else 1."""
@@ -69,7 +72,10 @@ def captions(spec: common_pb2.Spec) -> list[Caption]:
         if closing and (cta or brand):
             length = min(round(END_CARD_S * fps), (end - start) // 2)
             card_lines = tuple((role, text) for role, text in (("brand", brand), ("cta", cta)) if text)
-            card = Caption(beat.index, card_lines, end - length, end, round(0.3 * fps), beat.shot_type, end_card=True)
+            card = Caption(
+                beat.index, card_lines, end - length, end, round(0.3 * fps), beat.shot_type,
+                end_card=True, over_product=bool(beat.reference_asset_ids),
+            )  # fmt: skip
             end = card.first_frame + settle
         lines = [(role, text.strip()) for role, text in (("headline", beat.headline), ("subline", beat.subline))]
         if card is not None:  # what the end card says a moment later is not said before it as well

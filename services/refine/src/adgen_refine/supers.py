@@ -715,6 +715,7 @@ def _scrim(box: Box, width: int, height: int, colour: tuple[int, int, int], alph
 # --- the end card ------------------------------------------------------------------------------
 
 _CARD_DARKEN: Final = 0.34
+_CLEAR_CARD_DARKEN: Final = 0.1  # a card with no product to keep in view: the picture becomes its ground
 _CARD_TINT: Final = 0.08
 _SCRIM_RISE: Final = 0.05  # of the height: how far the scrim's edge climbs over the card, so it never holds still
 
@@ -738,6 +739,7 @@ class EndCard(_OnScreen):
     rise_px: int
     scrim_top: int  # first row at full darkness when the card starts
     feather_px: int
+    darken: float = _CARD_DARKEN  # what is left of the picture under the scrim
 
     @property
     def box(self) -> Box:
@@ -774,7 +776,7 @@ class EndCard(_OnScreen):
         card = image[..., :3].copy()
         below = card[first:].astype(np.float32)
         w = weight[first:]
-        below = below * (1.0 - w * (1.0 - _CARD_DARKEN)) + w * (_CARD_TINT * np.array(self.tint, np.float32))
+        below = below * (1.0 - w * (1.0 - self.darken)) + w * (_CARD_TINT * np.array(self.tint, np.float32))
         card[first:] = np.clip(below + 0.5, 0, 255).astype(np.uint8)
         return card
 
@@ -853,7 +855,8 @@ def render_end_card(
     gap = round(0.05 * short) if laid_brand and label_font else 0
     total_h = brand_h + gap + (plate_h or 0) + (2 * pad if label_font else 0)
     # At the foot of the safe area: the packshot above it stays in view (the studio frames it high).
-    top = safe.top + max(0, safe_h - total_h)
+    # Without a product the card is the picture: centred, over a scrim from the top.
+    top = safe.top + max(0, safe_h - total_h) // (1 if caption.over_product else 2)
     feather = max(4, round(0.12 * height))
 
     if laid_brand is not None:
@@ -899,7 +902,8 @@ def render_end_card(
     return EndCard(
         caption, brand_word, brand_layer, plate_layer, label_word, label_layer, tint,
         fade_frames=max(2, round(0.4 * fps)), cta_delay=round(0.3 * fps), rise_px=rise_px,
-        scrim_top=max(0, top - round(0.04 * height)), feather_px=feather,
+        scrim_top=max(0, top - round(0.04 * height)) if caption.over_product else 0, feather_px=feather,
+        darken=_CARD_DARKEN if caption.over_product else _CLEAR_CARD_DARKEN,
     )  # fmt: skip
 
 
