@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 ADGEN := $(VENV)/bin/adgen
 PROMPT ?= 30 second ad for Morning Roast espresso, warm and inviting
 
-.PHONY: help setup generate check-generated lint test browser fonts up down demo bench chaos k8s-render
+.PHONY: help setup generate check-generated lint test browser fonts ffmpeg up down demo bench chaos k8s-render
 
 help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ lint: setup ## buf lint (STANDARD) and ruff
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 
-test: check-generated lint k8s-render browser fonts ## Everything CI runs: generated-code check, lint, manifests, the three test tiers
+test: check-generated lint k8s-render browser fonts ffmpeg ## Everything CI runs: generated-code check, lint, manifests, the three test tiers
 	@$(PY) -m pytest -q
 
 browser: setup ## Debian's chromium for the web page's browser test (installed when missing)
@@ -35,6 +35,9 @@ browser: setup ## Debian's chromium for the web page's browser test (installed w
 
 fonts: ## Debian's DejaVu fonts for the studio's supers (installed when missing)
 	@scripts/debian.sh fonts
+
+ffmpeg: ## Debian's ffmpeg, the refine tests' independent judge of loudness and true peak (installed when missing)
+	@scripts/debian.sh ffmpeg
 
 up: setup fonts ## Start the local stack (NATS, Postgres, S3, all services, gateway)
 	@$(ADGEN) up

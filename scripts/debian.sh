@@ -3,7 +3,9 @@
 #   browser  chromium, driven by the web page's tests through the `playwright` package's
 #            `executable_path` (Playwright's own browser downloads are never used)
 #   fonts    fonts-dejavu-core, the type of the studio's supers (a bold and a regular weight)
-# Usage: scripts/debian.sh browser fonts
+#   ffmpeg   ffmpeg, whose ebur128 filter judges the delivered audio's loudness and true peak in
+#            the refine tests, independently of the code that set them
+# Usage: scripts/debian.sh browser fonts ffmpeg
 set -euo pipefail
 chromium=${ADGEN_CHROMIUM:-/usr/bin/chromium}
 fonts=${ADGEN_FONT_DIR:-/usr/share/fonts/truetype/dejavu}
@@ -29,7 +31,10 @@ for want in "$@"; do
         missing+=(fonts-dejavu-core)
       fi
       ;;
-    *) echo "debian: unknown group '$want' (browser, fonts)" >&2; exit 2 ;;
+    ffmpeg)
+      command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+      ;;
+    *) echo "debian: unknown group '$want' (browser, fonts, ffmpeg)" >&2; exit 2 ;;
   esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -4,13 +4,14 @@
   ``1/fps`` time base, tagged BT.709 limited range. The RGB to Y'CbCr conversion is done here, not
   by swscale: one ``cv2.transform`` with the BT.709 matrix and a 2x2 chroma average, a third of
   swscale's time for the same frame, rounded and saturated once.
-* **Audio:** AAC, 48 kHz stereo. Whatever rate and layout the bed comes in, it is resampled, made
-  stereo, clipped to [-1, 1] and trimmed or padded with silence to exactly the video's length,
-  then handed out in AAC-sized frames with sample-exact timestamps.
+* **Audio:** AAC, 48 kHz stereo, encoded beside the video by ``soundtrack``, which measures the
+  true peak of its own decoded packets; those very packets are muxed, so what was measured is
+  what is delivered.
 * **Interleaved as written:** after each video frame the audio up to that moment is muxed, so the
   file plays while it downloads (``+faststart`` puts the index first). The audio may still be in
-  the making when the video starts; it joins as soon as it is there, and when it never comes the
-  file is rewritten with its video stream only (packets copied), never with an empty audio stream.
+  the making (or its encoding) when the video starts; it joins as soon as it is there, and when it
+  never comes the file is rewritten with its video stream only (packets copied), never with an
+  empty audio stream.
 * **All or nothing:** the file is written beside its destination and moved into place only when
   complete.
 """
@@ -18,7 +19,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from fractions import Fraction
@@ -29,10 +30,9 @@ import av
 import cv2
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
-from scipy.signal import resample_poly
 
-AUDIO_RATE: Final = 48_000
-_AAC_FRAME: Final = 1024
+from adgen_refine.soundtrack import AUDIO_RATE, Soundtrack, aac_stream
+
 _BT709: Final = 1
 _LIMITED_RANGE: Final = 1
 
@@ -65,7 +65,7 @@ def write_mp4(
 ) -> None:
     """Encode ``frames`` (the video's ``frame_count`` pictures, in order) and ``audio``, ready or
     a Future, into ``out_path``, as ``render_final`` describes."""
-    track = _Track(audio, sample_rate, round(frame_count * AUDIO_RATE / fmt.fps))
+    track = Soundtrack(audio, sample_rate, round(frame_count * AUDIO_RATE / fmt.fps), fmt.audio_bitrate)
     partial = out_path.with_name(out_path.name + ".partial")
     try:
         with av.open(str(partial), "w", format="mp4", container_options={"movflags": "+faststart"}) as out:
@@ -73,20 +73,17 @@ def write_mp4(
             # The muxer may change the stream's time base (mp4 uses 1/12288 at 24 fps); frames are
             # numbered in 1/fps and rescaled on the way out.
             frame_time = Fraction(1, fmt.fps)
-            sound = _audio_stream(out, fmt) if track.expected else None
+            sound = aac_stream(out, fmt.audio_bitrate) if track.expected else None
             for t, frame in enumerate(frames):
                 frame.pts = t
                 frame.time_base = frame_time
                 out.mux(video.encode(frame))
                 # Keep the audio level with the video so the file is interleaved.
                 if sound is not None:
-                    for block in track.until((t + 1) * AUDIO_RATE / fmt.fps):
-                        out.mux(sound.encode(block))
+                    _mux_audio(out, sound, track.until((t + 1) * AUDIO_RATE / fmt.fps))
             out.mux(video.encode(None))
             if sound is not None:
-                for block in track.until(math.inf, wait=True):
-                    out.mux(sound.encode(block))
-                out.mux(sound.encode(None))
+                _mux_audio(out, sound, track.until(math.inf, wait=True))
         if sound is not None and not track.present:
             _drop_audio(partial)  # the music did not come: no empty audio stream
         partial.replace(out_path)
@@ -140,75 +137,12 @@ def _video_stream(out: av.container.OutputContainer, fmt: OutputFormat) -> av.Vi
     return video
 
 
-def _audio_stream(out: av.container.OutputContainer, fmt: OutputFormat) -> av.AudioStream:
-    sound = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
-    sound.bit_rate = fmt.audio_bitrate
-    sound.time_base = Fraction(1, AUDIO_RATE)
-    return sound
-
-
-class _Track:
-    """The audio of a render, ready now or later, handed out in AAC frames up to a timestamp."""
-
-    def __init__(self, audio: np.ndarray | Future[np.ndarray | None] | None, sample_rate: int, samples: int) -> None:
-        self._later = audio if isinstance(audio, Future) else None
-        self._sample_rate, self._samples = sample_rate, samples
-        self._frames: Iterator[av.AudioFrame] | None = None
-        self._pending: av.AudioFrame | None = None
-        self.present = False
-        self.expected = self._later is not None or audio is not None
-        if self._later is None:
-            self._resolve(audio)  # type: ignore[arg-type]
-
-    def _resolve(self, audio: np.ndarray | None) -> None:
-        samples = _fit_audio(audio, self._sample_rate, self._samples)
-        self.present = samples is not None
-        self._frames = _audio_frames(samples) if samples is not None else iter(())
-        self._pending = next(self._frames, None)
-        self._later = None
-
-    def until(self, end: float, *, wait: bool = False) -> Iterator[av.AudioFrame]:
-        """The frames starting before `end`; none yet while the audio is still being made, unless
-        `wait` (then it waits for it)."""
-        if self._later is not None:
-            if not (wait or self._later.done()):
-                return
-            self._resolve(self._later.result())
-        assert self._frames is not None
-        while self._pending is not None and self._pending.pts < end:
-            yield self._pending
-            self._pending = next(self._frames, None)
-
-
-def _fit_audio(audio: np.ndarray | None, sample_rate: int, samples: int) -> np.ndarray | None:
-    """Stereo float32 at 48 kHz, exactly ``samples`` long: resampled, trimmed or padded."""
-    if audio is None:
-        return None
-    track = np.asarray(audio, dtype=np.float64)
-    if track.ndim == 1:
-        track = np.stack([track, track], axis=1)
-    if track.ndim != 2 or track.shape[1] not in (1, 2):
-        raise ValueError(f"audio must be (n,), (n, 1) or (n, 2), got {track.shape}")
-    if track.shape[1] == 1:
-        track = np.repeat(track, 2, axis=1)
-    if sample_rate != AUDIO_RATE:
-        divisor = math.gcd(AUDIO_RATE, sample_rate)
-        track = resample_poly(track, AUDIO_RATE // divisor, sample_rate // divisor, axis=0)
-    fitted = np.zeros((samples, 2), np.float32)
-    length = min(samples, len(track))
-    fitted[:length] = np.clip(track[:length], -1.0, 1.0)
-    return fitted
-
-
-def _audio_frames(samples: np.ndarray) -> Iterator[av.AudioFrame]:
-    """AAC-sized planar frames with sample-exact timestamps; the last one may be short."""
-    for start in range(0, len(samples), _AAC_FRAME):
-        block = np.ascontiguousarray(samples[start : start + _AAC_FRAME].T)
-        frame = av.AudioFrame.from_ndarray(block, format="fltp", layout="stereo")
-        frame.sample_rate = AUDIO_RATE
-        frame.pts = start
-        frame.time_base = Fraction(1, AUDIO_RATE)
-        yield frame
+def _mux_audio(
+    out: av.container.OutputContainer, sound: av.AudioStream, packets: Iterable[av.Packet[av.AudioStream]]
+) -> None:
+    for packet in packets:
+        packet.stream = sound
+        out.mux(packet)
 
 
 def _drop_audio(path: Path) -> None:

@@ -12,8 +12,8 @@ The bed is synthesised, not sampled, so it is deterministic for a seed and costs
 * every beat boundary after the first gets an accent: a swell into it and a low impact on it;
 * a short fade-in and a longer fade-out so the ad does not start or stop on a hard edge.
 
-Loudness follows the streaming norm: integrated −14 LUFS (ITU-R BS.1770 via pyloudnorm) with the
-true peak (4x oversampled) at or under −1 dBTP, enforced by a look-ahead gain limiter.
+Every bed, synthesised or from a music model, leaves here at −14 LUFS integrated with its true peak
+under the headroom the AAC encode needs (``loudness`` says how much and why).
 """
 
 from __future__ import annotations
@@ -23,12 +23,19 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-import pyloudnorm
-from scipy.ndimage import maximum_filter1d, uniform_filter1d
-from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
+from scipy.signal import butter, fftconvolve, sosfilt
+
+from adgen_refine.loudness import (
+    PCM_PEAK_DBTP,
+    TARGET_LUFS,
+    db_to_gain,
+    integrated_lufs,
+    limit,
+    peak_envelope,
+)
 
 ENERGY_TEMPO: Final = {"low": 0.85, "medium": 1.0, "high": 1.2}
-_TRUE_PEAK_OVERSAMPLING: Final = 4
+_LIMITER_WINDOW_S: Final = 0.01
 _FADE_IN_S: Final = 0.5
 _FADE_OUT_S: Final = 1.5
 
@@ -147,8 +154,8 @@ def fit_with_fades(audio: np.ndarray, sample_rate: int, duration_s: float) -> np
 def normalise_loudness(
     audio: np.ndarray,
     sample_rate: int,
-    target_lufs: float = -14.0,
-    true_peak_dbtp: float = -1.0,
+    target_lufs: float = TARGET_LUFS,
+    true_peak_dbtp: float = PCM_PEAK_DBTP,
 ) -> np.ndarray:
     """Gain to ``target_lufs`` integrated, then limit so the true peak is ≤ ``true_peak_dbtp``.
 
@@ -157,54 +164,25 @@ def normalise_loudness(
     target (a bed that is slightly quiet is acceptable, one that clips is not). Silence is
     returned unchanged because it has no loudness to match.
     """
-    meter = pyloudnorm.Meter(sample_rate)
     out = np.asarray(audio, dtype=np.float64)
-    loudness = meter.integrated_loudness(out)
+    loudness = integrated_lufs(out, sample_rate)
     if not np.isfinite(loudness):
         return np.asarray(audio, dtype=np.float32)
-    ceiling = 10 ** (true_peak_dbtp / 20)
-    out = out * 10 ** ((target_lufs - loudness) / 20)
-    peak = true_peak(out)
+    ceiling = db_to_gain(true_peak_dbtp)
+    window = max(int(_LIMITER_WINDOW_S * sample_rate), 1)
+    out = out * db_to_gain(target_lufs - loudness)
+    envelope = peak_envelope(out)
     for _ in range(6):
-        if peak <= ceiling:
+        if envelope.max() <= ceiling:
             break
         # Limit a little under the ceiling: the next loudness gain lifts it back up.
-        out = _limit(out, sample_rate, ceiling * 10 ** (-0.3 / 20))
-        out = out * 10 ** ((target_lufs - meter.integrated_loudness(out)) / 20)
-        peak = true_peak(out)
+        out = limit(out, envelope, ceiling * db_to_gain(-0.3), window)
+        out = out * db_to_gain(target_lufs - integrated_lufs(out, sample_rate))
+        envelope = peak_envelope(out)
+    peak = float(envelope.max())
     if peak > ceiling:
         out = out * (ceiling / peak * (1 - 1e-5))  # a hair under: the peak was measured in float32
     return out.astype(np.float32)
-
-
-def true_peak(audio: np.ndarray) -> float:
-    """Linear true peak: the largest absolute sample of the 4x oversampled signal."""
-    return float(np.max(_peak_envelope(audio)))
-
-
-def _peak_envelope(audio: np.ndarray) -> np.ndarray:
-    """Per input sample, the largest oversampled magnitude at or after it, over all channels."""
-    channels = np.atleast_2d(audio.T)
-    magnitude = np.zeros(channels.shape[1] * _TRUE_PEAK_OVERSAMPLING, np.float32)
-    for channel in channels:
-        # float32 halves the cost of the oversampling; its error (~1e-7 relative) is far below a dB.
-        oversampled = resample_poly(channel.astype(np.float32), _TRUE_PEAK_OVERSAMPLING, 1)
-        np.maximum(magnitude, np.abs(oversampled), out=magnitude)
-    return magnitude.reshape(-1, _TRUE_PEAK_OVERSAMPLING).max(axis=1)
-
-
-def _limit(audio: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray:
-    """Look-ahead gain limiter on the true-peak envelope.
-
-    The required reduction is spread with a max filter of ±10 ms and smoothed with a 10 ms
-    moving average; every averaged value then covers the peak it answers, so the gain is low
-    enough at the peak while changing smoothly around it (no clipping distortion).
-    """
-    window = max(int(0.01 * sample_rate), 1)
-    reduction = np.maximum(_peak_envelope(audio) / ceiling, 1.0)
-    reduction = maximum_filter1d(reduction, size=2 * window + 1)
-    reduction = uniform_filter1d(reduction, size=window + 1)
-    return audio / reduction[:, None]
 
 
 def _sections(energy_curve: Sequence[tuple[float, str]], duration_s: float) -> list[_Section]:
