@@ -42,7 +42,8 @@ from adgen_assets.embeddings import ClipEmbedder
 from adgen_assets.search_cache import CachedLibrary, SearchCache
 from adgen_assets.search_indexes import SearchIndexes
 from adgen_embedded.infra import EmbeddedInfra
-from adgen_kernel.db import create_pool, migrate, migration_files
+from adgen_kernel.db import create_pool
+from adgen_video.schema import migrate, migration_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 

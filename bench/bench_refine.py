@@ -25,10 +25,10 @@ from adgen.common.v1 import common_pb2
 from adgen_refine.captions import captions
 from adgen_refine.encoding import OutputFormat
 from adgen_refine.luts import shipped_table
-from adgen_refine.refining import music_for, transitions
 from adgen_refine.stitch import render_final
 from adgen_refine.supers import supers_for
 from adgen_refine.timeline import Placement
+from adgen_refine.worker import music_for, transitions
 
 FPS = 24
 BEAT_S = 10

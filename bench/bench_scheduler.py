@@ -57,12 +57,12 @@ from adgen_gateway.videos import create_video
 from adgen_kernel.db import create_pool
 from adgen_kernel.logs import configure_logging
 from adgen_kernel.serve import Connections, RunningService, ServiceApp, start_service
-from adgen_kernel.video_state import from_json
 from adgen_planner.server import build as build_planner
 from adgen_planner.settings import PlannerSettings
 from adgen_storyboard.providers import BeatImage, BeatImageRequest
 from adgen_storyboard.server import build as build_storyboard
 from adgen_storyboard.settings import StoryboardSettings
+from adgen_video.video_state import from_json
 
 PROMPTS = (
     "30 second ad for a titanium watch, luxury feel",

@@ -12,14 +12,14 @@ from conftest import Stack, base_settings
 
 from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen_chunks.providers import ClipProviders, StudioClips
-from adgen_chunks.rendering import Chunks
 from adgen_chunks.replicate_video import ReplicateVideo, ReplicateVideoConfig
 from adgen_chunks.settings import ChunksSettings
+from adgen_chunks.worker import Chunks
 from adgen_kernel.serve import Connections, ServiceApp, grpc_channel, start_service
 from adgen_kernel.settings import ServiceSettings
-from adgen_storyboard.frames import Storyboard
 from adgen_storyboard.providers import ImageProvider
 from adgen_storyboard.settings import StoryboardSettings
+from adgen_storyboard.worker import Storyboard
 
 T = TypeVar("T")
 Closers = list[Callable[[], Awaitable[None]]]

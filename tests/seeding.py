@@ -25,7 +25,7 @@ from google.protobuf.message import Message
 
 from adgen.common.v1 import common_pb2
 from adgen_gateway import auth
-from adgen_kernel.video_state import to_json
+from adgen_video.video_state import to_json
 
 
 @dataclass(frozen=True)

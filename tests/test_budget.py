@@ -28,15 +28,15 @@ from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen.video.v1 import video_service_pb2 as video_pb
 from adgen.video.v1 import video_service_pb2_grpc
 from adgen_chunks.model_registry import REGISTRY
-from adgen_chunks.rendering import Chunks
-from adgen_kernel import keys
-from adgen_kernel.budget import BudgetExceeded
+from adgen_chunks.worker import Chunks
 from adgen_kernel.errors import is_retryable
-from adgen_kernel.replicate_tags import TAG_INPUT
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import record_cost, reserve_budget
-from adgen_storyboard.frames import Storyboard
+from adgen_providers.replicate_tags import TAG_INPUT
 from adgen_storyboard.replicate_images import FLUX_DEV, PRICE_MICROS, ReplicateImages
+from adgen_storyboard.worker import Storyboard
+from adgen_video import keys
+from adgen_video.budget import BudgetExceeded
+from adgen_video.video_state import record_cost, reserve_budget
 
 pytestmark = pytest.mark.xdist_group("stack")
 

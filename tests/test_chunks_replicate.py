@@ -27,11 +27,11 @@ from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2 as planner_pb
 from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen_chunks.model_registry import REGISTRY
-from adgen_chunks.rendering import Chunks, decode_png
-from adgen_kernel import keys
+from adgen_chunks.worker import Chunks, decode_png
 from adgen_kernel.jetstream import WorkContext
-from adgen_kernel.replicate_tags import TAG_INPUT
 from adgen_kernel.storage import ObjectStore
+from adgen_providers.replicate_tags import TAG_INPUT
+from adgen_video import keys
 
 pytestmark = pytest.mark.xdist_group("stack")
 

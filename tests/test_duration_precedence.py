@@ -26,8 +26,8 @@ from adgen_cli import api as cli_api
 from adgen_cli.main import app
 from adgen_cli.outcome import CliError, ExitCode
 from adgen_gateway.video_request import CreateVideoBody, video_request
-from adgen_kernel.durations import duration_of
 from adgen_planner.composer import PlanRequest, compose
+from adgen_video.durations import duration_of
 
 pytestmark = pytest.mark.xdist_group("stack")
 

@@ -17,12 +17,12 @@ import seeding
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_embedded.infra import InfraEndpoints
-from adgen_export.publishing import Exporter, captions_key
 from adgen_export.server import link_cache
-from adgen_kernel import keys
+from adgen_export.worker import Exporter, captions_key
 from adgen_kernel.jetstream import EVENTS_STREAM, WorkContext, event_subject, queued_work
 from adgen_kernel.serve import Connections
-from adgen_refine.refining import Refiner
+from adgen_refine.worker import Refiner
+from adgen_video import keys
 
 pytestmark = pytest.mark.xdist_group("stack")
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import seeding
 
-from adgen_kernel import keys
+from adgen_video import keys
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
 

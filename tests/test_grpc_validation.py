@@ -25,7 +25,7 @@ from adgen.storyboard.v1 import storyboard_service_pb2 as storyboard_pb
 from adgen.storyboard.v1 import storyboard_service_pb2_grpc
 from adgen.video.v1 import video_service_pb2 as video_pb
 from adgen.video.v1 import video_service_pb2_grpc
-from adgen_kernel.contract_rules import rules_for, violations
+from adgen_video.contract_rules import rules_for, violations
 
 pytestmark = pytest.mark.xdist_group("stack")
 

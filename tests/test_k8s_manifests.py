@@ -358,7 +358,7 @@ def test_prod_budgets_cover_every_service(rendered: dict[str, list[Manifest]]) -
 def _pyprojects() -> dict[str, tuple[Path, list[str]]]:
     """Distribution name -> (folder, dependency names) for every adgen package."""
     found = {}
-    folders = [ROOT / "gen" / "python", ROOT / "kernel", ROOT / "gateway", ROOT / "cli", *ROOT.glob("services/*")]
+    folders = [*(ROOT / name for name in SHARED_PACKAGES), ROOT / "gateway", ROOT / "cli", *ROOT.glob("services/*")]
     for path in (folder / "pyproject.toml" for folder in folders):
         if not path.exists():
             continue
@@ -378,6 +378,9 @@ def _needed(distribution: str, projects: dict[str, tuple[Path, list[str]]]) -> s
 
 
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+# Built in the wheel stage of every image; each image installs those its service depends on.
+SHARED_PACKAGES = ("gen/python", "kernel", "video", "providers")
+CALLS_PROVIDERS = {"planner", "storyboard", "chunks", "refine"}
 
 
 def _instructions(dockerfile: Path, build_args: dict[str, str]) -> list[tuple[str, str]]:
@@ -415,7 +418,8 @@ def test_dockerfile_installs_exactly_the_service_packages(service: str) -> None:
     projects = _pyprojects()
     needed = _needed(f"adgen-{service}", projects)
     folders = {str(projects[name][0]) for name in needed}
-    assert folders == {"gen/python", "kernel", package}
+    providers = {"providers"} if service in CALLS_PROVIDERS else set()
+    assert folders == {"gen/python", "kernel", "video", package} | providers
 
     stages = [i for i, (op, _) in enumerate(steps) if op == "FROM"]
     assert len(stages) >= 2, "multi-stage: wheels are built in one stage, installed in the next"
@@ -424,8 +428,8 @@ def test_dockerfile_installs_exactly_the_service_packages(service: str) -> None:
     constraints = [wheel[i + 1] for i, token in enumerate(wheel) if token == "-c"]
     assert constraints == ["requirements/lock.txt", "requirements/assets.txt"], "pinned by the lock files"
     copied = {arg.split()[0] for op, arg in build if op == "COPY"} - set(constraints)
-    assert copied == folders, f"{dockerfile}: copies {sorted(copied)}"
-    assert {t.removeprefix("./") for t in wheel if t.startswith("./")} == folders
+    assert copied == {*SHARED_PACKAGES, package}, f"{dockerfile}: copies {sorted(copied)}"
+    assert {t.removeprefix("./") for t in wheel if t.startswith("./")} == {*SHARED_PACKAGES, package}
 
     (install,) = [shlex.split(arg) for op, arg in final if op == "RUN" and "pip install" in arg]
     assert "--no-index" in install and f"adgen-{service}" in install

@@ -18,9 +18,10 @@ import seeding
 from nats.js import JetStreamContext
 
 from adgen.common.v1 import common_pb2
-from adgen_kernel.db import MigrationChanged, create_pool, migrate, migration_files
+from adgen_kernel.db import create_pool
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import cost_of, from_json, live_run, record_cost, reserve_budget
+from adgen_video.schema import MigrationChanged, migrate, migration_files
+from adgen_video.video_state import cost_of, from_json, live_run, record_cost, reserve_budget
 
 # The sha256 of every migration file. A migration, once merged, is never edited: a change is a new
 # file, whose checksum is added here.

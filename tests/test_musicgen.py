@@ -22,17 +22,17 @@ from media_checks import decode
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_embedded.infra import InfraEndpoints
-from adgen_kernel import keys
 from adgen_kernel.db import create_pool
 from adgen_kernel.jetstream import EVENTS_STREAM, WorkContext, event_subject
-from adgen_kernel.replicate_tags import TAG_INPUT
 from adgen_kernel.serve import Connections
 from adgen_kernel.settings import ServiceSettings
 from adgen_kernel.storage import ObjectStore
-from adgen_refine.music import true_peak
+from adgen_providers.replicate_tags import TAG_INPUT
+from adgen_refine.loudness import true_peak
 from adgen_refine.musicgen import MUSICGEN, MusicGen, MusicGenConfig, MusicGenFailed
-from adgen_refine.refining import SAMPLE_RATE, Refiner
 from adgen_refine.settings import RefineSettings
+from adgen_refine.worker import SAMPLE_RATE, Refiner
+from adgen_video import keys
 
 pytestmark = pytest.mark.xdist_group("stack")
 

@@ -19,8 +19,8 @@ from adgen_kernel.db import create_pool
 from adgen_kernel.serve import Connections
 from adgen_kernel.storage import ObjectStore
 from adgen_planner.llm_composer import OpenAiComposer, TokenPrices
-from adgen_planner.pipeline import Planner
 from adgen_planner.settings import PlannerSettings
+from adgen_planner.worker import Planner
 
 pytestmark = pytest.mark.xdist_group("stack")
 

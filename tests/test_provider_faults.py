@@ -21,16 +21,16 @@ from fixtures.replicate import replicate_fake
 from PIL import Image
 
 from adgen.common.v1 import common_pb2
-from adgen_kernel import keys
 from adgen_kernel.errors import is_retryable
-from adgen_kernel.replicate_predictions import ProviderUnavailable, ReplicateConfig
 from adgen_kernel.serve import Connections
 from adgen_planner.composer import PlanRequest
 from adgen_planner.llm_composer import OpenAiComposer, TokenPrices
+from adgen_providers.replicate_predictions import ProviderUnavailable, ReplicateConfig
 from adgen_refine.musicgen import MUSICGEN, MusicGen, MusicGenConfig, MusicGenFailed
 from adgen_storyboard.providers import BeatImageRequest
 from adgen_storyboard.replicate_images import FLUX_DEV, ReplicateImages
 from adgen_storyboard.studio import FrameRequest
+from adgen_video import keys
 
 pytestmark = pytest.mark.xdist_group("stack")
 

@@ -16,7 +16,7 @@ from test_streams import read_events
 
 from adgen_kernel.db import create_pool
 from adgen_kernel.jetstream import WORK_STREAM, queued_work, work_subject
-from adgen_kernel.reconciler import reconcile_once
+from adgen_planner.reconciler import reconcile_once
 
 pytestmark = pytest.mark.xdist_group("stack")
 

@@ -17,14 +17,14 @@ from media_checks import decode
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
-from adgen_export.publishing import Exporter, captions_key
 from adgen_export.server import link_cache
-from adgen_kernel import keys
+from adgen_export.worker import Exporter, captions_key
 from adgen_kernel.errors import NotFound
 from adgen_kernel.jetstream import WorkContext
-from adgen_kernel.request_limits import aspect_ratio_errors
 from adgen_kernel.serve import Connections
-from adgen_refine.refining import Refiner
+from adgen_refine.worker import Refiner
+from adgen_video import keys
+from adgen_video.request_limits import aspect_ratio_errors
 
 pytestmark = pytest.mark.xdist_group("stack")
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from adgen_kernel.shared_slots import SharedSlots
+from adgen_providers.shared_slots import SharedSlots
 
 pytestmark = pytest.mark.xdist_group("stack")
 

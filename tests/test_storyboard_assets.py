@@ -21,7 +21,7 @@ from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen.storyboard.v1 import storyboard_service_pb2 as pb
 from adgen.storyboard.v1 import storyboard_service_pb2_grpc
-from adgen_kernel import keys
+from adgen_video import keys
 
 pytestmark = pytest.mark.xdist_group("stack")
 

@@ -25,11 +25,11 @@ from PIL import Image
 from adgen.assets.v1 import assets_service_pb2 as assets_pb
 from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.common.v1 import common_pb2
-from adgen_kernel import keys
-from adgen_kernel.replicate_tags import TAG_INPUT
-from adgen_storyboard.frames import Storyboard
+from adgen_providers.replicate_tags import TAG_INPUT
 from adgen_storyboard.replicate_images import FALLBACK_MODEL, FLUX_CONTROLNET, FLUX_DEV, ReplicateImages
 from adgen_storyboard.studio import decode_image
+from adgen_storyboard.worker import Storyboard
+from adgen_video import keys
 
 pytestmark = pytest.mark.xdist_group("stack")
 

@@ -27,15 +27,15 @@ from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2 as planner_pb
 from adgen.planner.v1 import planner_service_pb2_grpc
-from adgen_kernel import keys
 from adgen_kernel.jetstream import WorkContext
 from adgen_kernel.storage import ObjectStore
 from adgen_storyboard.control_image import canny_edges, place_edges
-from adgen_storyboard.frames import Storyboard
 from adgen_storyboard.image_bounds import read_bounded
 from adgen_storyboard.providers import StudioImages
 from adgen_storyboard.replicate_images import FLUX_CONTROLNET, FLUX_DEV, ReplicateImages
 from adgen_storyboard.studio import decode_image
+from adgen_storyboard.worker import Storyboard
+from adgen_video import keys
 
 pytestmark = pytest.mark.xdist_group("stack")
 

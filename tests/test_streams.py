@@ -14,7 +14,7 @@ import pytest
 from adgen_cli import api
 from adgen_gateway.stream_tokens import StreamTokens
 from adgen_gateway.videos import TERMINAL_EVENT_KINDS
-from adgen_kernel.video_state import FINISHED
+from adgen_video.video_state import FINISHED
 
 pytestmark = pytest.mark.xdist_group("stack")
 

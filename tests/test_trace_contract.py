@@ -23,7 +23,7 @@ from test_chunks_replicate import chunk_ledger, new_video, planned_spec
 
 from adgen.events.v1 import events_pb2
 from adgen_chunks.model_registry import REGISTRY
-from adgen_chunks.rendering import Chunks
+from adgen_chunks.worker import Chunks
 from adgen_kernel.jetstream import WorkContext
 
 PLAN_CHUNKS = "/adgen.chunks.v1.ChunksService/PlanChunks"

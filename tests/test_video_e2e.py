@@ -123,7 +123,7 @@ async def test_one_trace_spans_every_phase(spans, finished) -> None:  # type: ig
 
 
 async def test_intermediates_are_gone_and_the_poster_exists(stack, finished) -> None:  # type: ignore[no-untyped-def]
-    from adgen_kernel import keys
+    from adgen_video import keys
 
     store = stack.store()
     user_id = await _user_id(stack, finished["id"])

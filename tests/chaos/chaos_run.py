@@ -39,8 +39,8 @@ from media_checks import decode
 
 from adgen_cli.stack import SERVICES, DevStack, create_user, object_store
 from adgen_embedded.ports import free_port
-from adgen_kernel import keys
 from adgen_kernel.jetstream import WORK_STREAM
+from adgen_video import keys
 
 ActionKind = Literal["kill", "restart_nats", "restart_postgres", "s3_outage", "wipe_nats"]
 FINISHED = ("completed", "failed", "cancelled")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,11 +17,15 @@ from adgen_cli.api import Target, dev_env
 from adgen_cli.options import Json, connect, start
 from adgen_cli.outcome import EXIT_CODES_HELP, CliError, ExitCode, print_json
 
+if TYPE_CHECKING:
+    from adgen_cli.stack import DevStack
+
 
 class AdgenGroup(TyperGroup):
     """Where every command's CliError becomes its message and exit code (Ctrl-C is 130 already)."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    # typer declares the base's parameter as its private vendored click Context; it always passes a typer.Context.
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except CliError as error:
@@ -65,7 +69,7 @@ def _target(ctx: typer.Context) -> Target:
     return target
 
 
-def _stack(state_dir: Path):  # type: ignore[no-untyped-def]
+def _stack(state_dir: Path) -> DevStack:
     from adgen_cli.stack import DevStack
 
     return DevStack(state_dir)
@@ -128,7 +132,7 @@ DURATION_HELP = (
 
 def _duration(seconds: int | None) -> dict[str, int]:
     """The body's `duration_s`: left out unless given, so the gateway and planner read the length
-    from the prompt (adgen_kernel.durations) rather than overruling it with a default of ours."""
+    from the prompt (adgen_video.durations) rather than overruling it with a default of ours."""
     return {} if seconds is None else {"duration_s": seconds}
 
 
@@ -158,7 +162,7 @@ def generate(
     body: dict[str, object] = {
         "prompt": prompt,
         **_duration(duration),
-        "aspect_ratio": aspect_ratio[0] if len(aspect_ratio or []) == 1 else (aspect_ratio or "16:9"),
+        "aspect_ratio": aspect_ratio[0] if aspect_ratio and len(aspect_ratio) == 1 else (aspect_ratio or "16:9"),
         "creativity": creativity,
     }
     if video_model:

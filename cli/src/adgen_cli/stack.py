@@ -21,9 +21,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from adgen_embedded.infra import EmbeddedInfra, InfraEndpoints
 from adgen_embedded.ports import free_port, port_is_free
-from adgen_kernel.db import create_pool, migrate
+from adgen_kernel.db import create_pool
 from adgen_kernel.jetstream import ensure_topology
 from adgen_kernel.storage import ObjectStore
+from adgen_video.schema import migrate
 
 # Start order: a service comes after the ones it calls.
 SERVICES = ("assets", "chunks", "export", "planner", "storyboard", "refine", "gateway")

@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adgen_gateway.errors import problem_response
-from adgen_kernel.request_limits import FieldError
+from adgen_video.request_limits import FieldError
 
 # Bytes read and dropped, past the limit, so that the client gets to read its 413.
 DRAIN_BYTES = 4 * 1024 * 1024

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adgen_gateway.rate_limits import RateLimited
 from adgen_kernel.logs import get_logger
-from adgen_kernel.request_limits import FieldError
+from adgen_video.request_limits import FieldError
 
 log = get_logger(__name__)
 
@@ -36,7 +36,7 @@ _GRPC_TO_HTTP = {
 
 # A dependency that is down or restarting (Postgres, NATS, the progress KV after NATS lost its data):
 # the request may succeed in a moment, so it is a 503 with a Retry-After, not an internal error.
-OUTAGES: tuple[type[BaseException], ...] = (
+OUTAGES: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.OperatorInterventionError,  # starting up, shutting down, crashed: a restart

@@ -19,7 +19,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from adgen.common.v1 import common_pb2 as c
 from adgen.events.v1 import events_pb2
 from adgen_gateway import eta
-from adgen_kernel.video_state import FINISHED
+from adgen_video.video_state import FINISHED
 
 # Share of the bar each phase fills; chunks are where the minutes go.
 WEIGHTS = {c.PHASE_PLAN: 5.0, c.PHASE_STORYBOARD: 15.0, c.PHASE_CHUNKS: 60.0, c.PHASE_REFINE: 12.0, c.PHASE_EXPORT: 8.0}
@@ -187,10 +187,10 @@ _NEVER_BACK = ("frames_done", "chunks_done", "percent", "phase")
 
 def recorded(
     video_id: str,
-    status: c.VideoStatus.ValueType,
+    status: c.VideoStatus,
     *,
     error: str,
-    failed_phase: c.Phase.ValueType,
+    failed_phase: c.Phase,
     spec: c.Spec | None,
     frames_done: int,
     chunks_done: int,
@@ -208,11 +208,12 @@ def recorded(
     elif status == c.VIDEO_STATUS_CANCELLED:
         p.phase = _phase_of_counts(p)
     else:
-        p.phase = max(_PHASE_OF_STATUS[status], _phase_of_counts(p) if status != c.VIDEO_STATUS_QUEUED else 0)
+        counted = _phase_of_counts(p) if status != c.VIDEO_STATUS_QUEUED else c.PHASE_UNSPECIFIED
+        p.phase = max(_PHASE_OF_STATUS[status], counted)
     return _finish(p, percent=_percent(p))
 
 
-def _phase_of_counts(p: c.Progress) -> c.Phase.ValueType:
+def _phase_of_counts(p: c.Progress) -> c.Phase:
     if p.chunks_done:
         return c.PHASE_CHUNKS
     return c.PHASE_STORYBOARD if p.beats_total else c.PHASE_UNSPECIFIED

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from adgen_gateway.clients.export import ExportClient
 from adgen_gateway.videos import VideoView
-from adgen_kernel.renditions import renditions
-from adgen_kernel.request_limits import ASPECT_RATIOS
+from adgen_video.renditions import renditions
+from adgen_video.request_limits import ASPECT_RATIOS
 
 _NAMES = {value: name for name, value in ASPECT_RATIOS.items()}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import uvicorn
+from fastapi import FastAPI
 
 from adgen.events.v1 import events_pb2
 from adgen.video.v1 import video_service_pb2_grpc
@@ -23,16 +24,16 @@ from adgen_gateway.video_servicer import VideoServicer
 from adgen_gateway.videos import save_progress
 from adgen_kernel.jetstream import EVENTS_STREAM, WorkContext, WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
+from adgen_video.contract_rules import violations
 
 
 class HttpServer:
     """uvicorn inside the service lifecycle: it stops when the service drains."""
 
-    def __init__(self, app: object, host: str, port: int) -> None:
+    def __init__(self, app: FastAPI, host: str, port: int) -> None:
         self._server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
         )
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
 
     async def run(self, stopping: asyncio.Event) -> None:
         task = asyncio.create_task(self._server.serve())
@@ -89,6 +90,7 @@ async def build(connections: Connections) -> ServiceApp:
                 "adgen.video.v1.VideoService",
             )
         ],
+        violations=violations,
         handlers=[
             WorkHandler(
                 "gateway-progress",

@@ -28,7 +28,7 @@ def _one_line(text: str) -> str:
     return text
 
 
-# Free text whose other limits are checked elsewhere (the prompt: adgen_kernel.request_limits).
+# Free text whose other limits are checked elsewhere (the prompt: adgen_video.request_limits).
 UnicodeText = Annotated[str, AfterValidator(_encodable)]
 # Names and search text.
 OneLineText = Annotated[str, AfterValidator(_encodable), AfterValidator(_one_line)]

@@ -14,8 +14,9 @@ from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.errors import Problem
 from adgen_gateway.text_fields import UnicodeText
-from adgen_kernel.budget import quote_refusal
-from adgen_kernel.request_limits import (
+from adgen_video.budget import quote_refusal
+from adgen_video.contract_rules import ID_TEXT_MAX_CHARS, VOICE_KEY_PATTERN
+from adgen_video.request_limits import (
     ASPECT_RATIOS,
     DURATION_MAX_S,
     DURATION_MIN_S,
@@ -56,6 +57,17 @@ class CreateVideoBody(BaseModel):
         "the plan's quote; while rendering, no paid unit starts once it would take the spend over the cap, "
         "and the video fails saying so",
     )
+    voiceover: bool = Field(
+        True,
+        description="Speak a line over every beat (each beat's `voiceover` in the plan); false = no voice, "
+        "and every line in the plan is empty",
+    )
+    voice: str | None = Field(
+        None,
+        max_length=ID_TEXT_MAX_CHARS,
+        pattern=f"^{VOICE_KEY_PATTERN}$",
+        description="Key of the voice that speaks the lines; omitted = the default voice",
+    )
 
     @field_validator("aspect_ratio", mode="before")
     @classmethod
@@ -75,13 +87,15 @@ async def video_request(
     shapes = body.aspect_ratio if isinstance(body.aspect_ratio, list) else [body.aspect_ratio]
     request = c.VideoRequest(
         prompt=body.prompt,
-        duration_s=body.duration_s or 0,  # 0: not given (adgen_kernel.durations)
+        duration_s=body.duration_s or 0,  # 0: not given (adgen_video.durations)
         creativity=body.creativity,
         aspect_ratio=ASPECT_RATIOS[shapes[0]],
         extra_aspect_ratios=[ASPECT_RATIOS[name] for name in shapes[1:]],
         video_model=body.video_model or "",
         asset_ids=[str(a) for a in body.asset_ids],
         seed=body.seed if body.seed is not None else uuid.uuid4().int % 2**31,
+        voiceover=body.voiceover,
+        voice=body.voice or "",
     )
     if body.max_cost_usd is not None:
         request.max_cost_micros = round(body.max_cost_usd * 1_000_000)
@@ -118,7 +132,7 @@ async def video_request_errors(
 async def budget_errors(
     request: c.VideoRequest, planner: PlannerClient, user_id: str, *, field: str = "max_cost_usd"
 ) -> list[FieldError]:
-    """A cap below the plan's quote, which the video could not finish within (`adgen_kernel.budget`).
+    """A cap below the plan's quote, which the video could not finish within (`adgen_video.budget`).
     Asks the planner for the quote only when the request has a cap."""
     if not request.HasField("max_cost_micros"):
         return []

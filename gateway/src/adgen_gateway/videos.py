@@ -20,9 +20,9 @@ from adgen.events.v1 import events_pb2
 from adgen_gateway.paging import decode_cursor, encode_cursor
 from adgen_gateway.progress import FINISHED_STATUS_VALUES, STATUS, fold, recorded, settled
 from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
-from adgen_kernel.ready_units import describe
-from adgen_kernel.resume import enqueue, ready_units_of
-from adgen_kernel.video_state import FINISHED, cost_of, from_json, msg_id, to_json
+from adgen_video.ready_units import describe
+from adgen_video.resume import enqueue, ready_units_of
+from adgen_video.video_state import FINISHED, cost_of, from_json, msg_id, to_json
 
 
 class AlreadyFinished(Exception):
@@ -324,7 +324,7 @@ async def ending(js: JetStreamContext, video_id: str, status: str) -> Ending | N
 async def _last_sequence(js: JetStreamContext, video_id: str, kind: str) -> int:
     """The stream sequence of the video's last event of this kind, 0 if it has none."""
     try:
-        return (await js.get_last_msg(EVENTS_STREAM, event_subject(video_id, kind))).seq
+        return (await js.get_last_msg(EVENTS_STREAM, event_subject(video_id, kind))).seq or 0
     except nats.js.errors.NotFoundError:
         return 0
 

@@ -1,4 +1,5 @@
-"""PostgreSQL: the pool, traced, and the versioned, forward-only migrations.
+"""PostgreSQL: the pool and its traced connections (the schema and its migrations are the shared video
+domain's, `adgen_video.schema`).
 
 Every statement on a pool connection is a CLIENT span `"{operation} {database}"` under the current
 span (db.system.name / db.system = postgresql, db.operation.name, db.query.text with the SQL as
@@ -11,18 +12,14 @@ instrumentation would need other opentelemetry-api/sdk versions than ours, hence
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from importlib import resources
 from typing import Any, TypeVar
 
 import asyncpg
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, suppress_instrumentation
 from opentelemetry.trace import SpanKind, Status, StatusCode
-
-_MIGRATION_LOCK = 0x0AD6E11  # advisory lock id: one migrator at a time
 
 T = TypeVar("T")
 _tracer = trace.get_tracer("adgen.db")
@@ -108,76 +105,3 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asy
     return await asyncpg.create_pool(
         url, min_size=min_size, max_size=max_size, init=_init_connection, connection_class=TracedConnection
     )
-
-
-def migration_files() -> list[tuple[int, str, str]]:
-    """(version, name, sql) in order, from the package's migrations folder."""
-    folder = resources.files("adgen_kernel") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            version = int(entry.name.split("_", 1)[0])
-            found.append((version, entry.name, entry.read_text()))
-    return sorted(found)
-
-
-def checksum(sql: str) -> str:
-    return hashlib.sha256(sql.encode()).hexdigest()
-
-
-class MigrationChanged(RuntimeError):
-    """An applied migration's file is not the one that was applied: migrations are forward-only."""
-
-
-async def _has_checksums(conn: asyncpg.Connection) -> bool:
-    return bool(
-        await conn.fetchval(
-            "SELECT true FROM information_schema.columns"
-            " WHERE table_name = 'schema_migrations' AND column_name = 'checksum' AND table_schema = current_schema()"
-        )
-    )
-
-
-async def migrate(url: str, *, until: int | None = None) -> list[str]:
-    """Applies the migrations not applied yet (up to version `until`, when given: a database at an
-    earlier version, as the migration tests build), each in its own transaction; returns their names.
-
-    Forward-only: each applied migration's sha256 is kept (from 0009 on, which adds the column;
-    earlier ones get theirs the first time this runs after it), and a file that no longer matches
-    its checksum stops the migrator with `MigrationChanged` before anything is applied."""
-    conn = await asyncpg.connect(url)
-    applied: list[str] = []
-    try:
-        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        files = migration_files()
-        if await _has_checksums(conn):
-            recorded = {
-                r["version"]: r["checksum"] for r in await conn.fetch("SELECT version, checksum FROM schema_migrations")
-            }
-            changed = [name for version, name, sql in files if recorded.get(version) not in (None, checksum(sql))]
-            if changed:
-                raise MigrationChanged(
-                    f"applied migrations were edited: {', '.join(changed)};"
-                    " restore them and add a new migration instead"
-                )
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-        for version, name, sql in files:
-            if version in done or (until is not None and version > until):
-                continue
-            async with conn.transaction():
-                await conn.execute(sql)
-                await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name)
-            applied.append(name)
-        if await _has_checksums(conn):
-            await conn.executemany(
-                "UPDATE schema_migrations SET checksum = $2 WHERE version = $1 AND checksum IS NULL",
-                [(version, checksum(sql)) for version, _, sql in files],
-            )
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
-        await conn.close()
-    return applied

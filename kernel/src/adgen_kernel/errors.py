@@ -115,7 +115,7 @@ def _wrap_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
 class ErrorInterceptor(ServerInterceptor):
     """Maps AdgenError to its status code for every RPC of a server."""
 
-    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+    async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None

@@ -187,7 +187,8 @@ class _Pull:
 
     async def lag(self) -> int:
         info = await self._subscription.consumer_info()
-        return info.num_pending + info.num_ack_pending
+        # nats-py types both counts optional; a consumer's info from the server always has them.
+        return (info.num_pending or 0) + (info.num_ack_pending or 0)
 
     async def close(self) -> None:
         await self._subscription.unsubscribe()

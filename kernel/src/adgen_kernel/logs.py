@@ -7,9 +7,10 @@ import sys
 
 import structlog
 from opentelemetry import trace
+from structlog.types import EventDict, Processor, WrappedLogger
 
 
-def _add_trace_ids(_logger: object, _method: str, event: dict) -> dict:
+def _add_trace_ids(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
         event["trace_id"] = format(context.trace_id, "032x")
@@ -19,7 +20,7 @@ def _add_trace_ids(_logger: object, _method: str, event: dict) -> dict:
 
 def configure_logging(service: str, *, level: str = "info", json: bool = True) -> None:
     """Routes structlog and stdlib logging through one JSON renderer on stderr."""
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

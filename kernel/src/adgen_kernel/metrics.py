@@ -2,12 +2,12 @@
 
 Each process serves them on `ADGEN_METRICS_PORT` (see `serve`). Labels stay low-cardinality:
 services, outcomes, providers, models, phases — never a video or user id. Provider calls are
-timed and counted by `provider_calls`, together with their spans.
+timed and counted by `provider_calls`, together with their spans; a completed video is counted by
+`adgen_video.video_metrics`, which reads its cost and phase times from the shared tables.
 """
 
 from __future__ import annotations
 
-import asyncpg
 from prometheus_client import Counter, Gauge, Histogram
 
 # Work items take from milliseconds (a duplicate) to minutes (a provider clip).
@@ -72,27 +72,3 @@ ASSET_SEARCHES = Counter(
 ASSET_SEARCH_CACHE_BYTES = Gauge(
     "adgen_asset_search_cache_bytes", "Memory held by this replica's in-memory indexes of large libraries."
 )
-
-
-async def observe_completed_video(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> None:
-    """Counts a completed video, its ledger total and its phase durations (call once per video)."""
-    row = await db.fetchrow(
-        "SELECT (SELECT coalesce(sum(usd_micros), 0)::bigint FROM cost_ledger WHERE video_id = v.video_id) AS micros,"
-        " extract(epoch FROM v.planned_at - v.created_at) AS plan,"
-        " extract(epoch FROM (SELECT max(updated_at) FROM frames WHERE video_id = v.video_id) - v.planned_at)"
-        " AS storyboard,"
-        " extract(epoch FROM (SELECT max(updated_at) FROM chunks WHERE video_id = v.video_id) - v.planned_at)"
-        " AS chunks,"
-        " extract(epoch FROM v.completed_at - (SELECT max(updated_at) FROM chunks WHERE video_id = v.video_id))"
-        " AS finishing,"
-        " extract(epoch FROM v.completed_at - v.created_at) AS total"
-        " FROM videos v WHERE v.video_id = $1",
-        video_id,
-    )
-    VIDEOS.labels("completed").inc()
-    if row is None:
-        return
-    VIDEO_COST.observe(row["micros"] / 1_000_000)
-    for phase in ("plan", "storyboard", "chunks", "finishing", "total"):
-        if row[phase] is not None:
-            PHASE_DURATION.labels(phase).observe(max(float(row[phase]), 0.0))

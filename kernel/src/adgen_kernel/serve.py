@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -35,11 +35,13 @@ from adgen_kernel.logs import configure_logging, get_logger
 from adgen_kernel.settings import ServiceSettings, missing_settings_message
 from adgen_kernel.storage import ObjectStore
 from adgen_kernel.telemetry import flush_tracing, setup_tracing
-from adgen_kernel.validation import ValidationInterceptor
+from adgen_kernel.validation import ValidationInterceptor, Violations
 
 log = get_logger(__name__)
 
 S = TypeVar("S", bound=ServiceSettings)
+# A coroutine function, not any awaitable: each one runs as its own task until `stopping` is set.
+ServiceTask = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,11 @@ class ServiceApp:
     """What a service is: its gRPC servicers, its work handlers and any other long-running tasks."""
 
     servicers: Sequence[Servicer] = ()
+    # The contracts' rules every request is checked against before a servicer sees it
+    # (`adgen_video.contract_rules.violations`); required as soon as there are servicers.
+    violations: Violations | None = None
     handlers: Sequence[WorkHandler] = ()
-    tasks: Sequence[Callable[[asyncio.Event], Awaitable[None]]] = ()
+    tasks: Sequence[ServiceTask] = ()
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
@@ -138,14 +143,19 @@ class RunningService:
             connections = Connections(settings=settings, nc=nc, js=js, db=pool, store=store)
             app = await factory(connections)
             self._app = app
+            interceptors: list[grpc.aio.ServerInterceptor] = [
+                aio_server_interceptor(filter_=filters.negate(filters.health_check())),
+                ErrorInterceptor(),
+            ]
+            if app.violations is not None:
+                # inside: its InvalidArgument is mapped like a servicer's
+                interceptors.append(ValidationInterceptor(app.violations))
+            elif app.servicers:
+                raise TypeError(
+                    f"{self.name}: a ServiceApp with servicers needs the rules of its requests (violations)"
+                )
 
-            server = grpc.aio.server(
-                interceptors=[
-                    aio_server_interceptor(filter_=filters.negate(filters.health_check())),
-                    ErrorInterceptor(),
-                    ValidationInterceptor(),  # inside: its InvalidArgument is mapped like a servicer's
-                ]
-            )
+            server = grpc.aio.server(interceptors=interceptors)
             names = [s.service_name for s in app.servicers]
             for servicer in app.servicers:
                 servicer.add_to_server(servicer.implementation, server)

@@ -27,7 +27,7 @@ from adgen_chunks.clip_io import frame_at, read_frames, write_clip
 from adgen_chunks.model_registry import get_model
 from adgen_chunks.providers import ClipRequest, StudioClips
 from adgen_kernel.errors import FailedPrecondition
-from adgen_kernel.prediction_record import NoRecord
+from adgen_providers.prediction_record import NoRecord
 
 MOVEMENTS = (*sorted(KNOWN_MOVEMENTS), "a_movement_nobody_defined")
 MOVING = tuple(m for m in MOVEMENTS if m not in ("static", "static_hold"))

@@ -20,9 +20,9 @@ from adgen_chunks.model_registry import REGISTRY, VideoModel
 from adgen_chunks.providers import ClipProviders, ClipRequest, StudioClips
 from adgen_chunks.replicate_video import ReplicateVideo, ReplicateVideoConfig
 from adgen_kernel.errors import FailedPrecondition, is_retryable
-from adgen_kernel.prediction_record import RecordedPrediction
-from adgen_kernel.replicate_predictions import PredictionRefused, ProviderUnavailable
-from adgen_kernel.replicate_tags import TAG_INPUT
+from adgen_providers.prediction_record import RecordedPrediction
+from adgen_providers.replicate_predictions import PredictionRefused, ProviderUnavailable
+from adgen_providers.replicate_tags import TAG_INPUT
 
 HAILUO = REGISTRY["hailuo_fast"]
 FAKE_SIZE = (342, 192)  # a quarter of hailuo's 1366×768 keeps the fake's encodes fast

@@ -6,11 +6,11 @@ import dataclasses
 
 import pytest
 
-from adgen_kernel.request_limits import VALID_DURATIONS_S
 from adgen_planner.archetypes import ARCHETYPES, CATEGORY_ARCHETYPES, EnergyCurve, Stage, _validated, get_archetype
 from adgen_planner.beat_library import LIBRARY, Energy, Position
 from adgen_planner.composer import COMPOSED_MAX_BEATS, ranked_sequences
 from adgen_planner.vocabulary import CATEGORIES
+from adgen_video.request_limits import VALID_DURATIONS_S
 
 # fmt: off
 PREDECESSOR = {

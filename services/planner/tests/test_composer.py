@@ -6,14 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adgen_kernel.contract_rules import SPEC_MAX_BEATS
-from adgen_kernel.request_limits import VALID_DURATIONS_S
 from adgen_planner.archetypes import ARCHETYPES, MOOD_PALETTES
 from adgen_planner.beat_library import LIBRARY, Position
 from adgen_planner.composer import COMPOSED_MAX_BEATS, PlanRequest, compose
 from adgen_planner.plan import Plan
 from adgen_planner.spec_rules import check, violations
 from adgen_planner.vocabulary import CATEGORIES
+from adgen_video.contract_rules import SPEC_MAX_BEATS
+from adgen_video.request_limits import VALID_DURATIONS_S
 
 # prompt, expected archetype, expected category
 REALISTIC = [

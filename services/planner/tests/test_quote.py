@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from adgen.common.v1 import common_pb2
 from adgen_planner.composer import PlanRequest, compose
-from adgen_planner.pipeline import Planned, _estimate
 from adgen_planner.quote import REMOTE, STUDIO, BeatWork, Line, estimate
 from adgen_planner.spec_mapping import plan_to_spec
+from adgen_planner.worker import Planned, _estimate
 
 HAILUO_MICROS = 190_000
 

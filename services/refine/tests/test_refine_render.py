@@ -15,10 +15,10 @@ from adgen.common.v1 import common_pb2
 from adgen_refine.captions import Caption
 from adgen_refine.encoding import OutputFormat
 from adgen_refine.luts import shipped_table
-from adgen_refine.refining import music_for
 from adgen_refine.stitch import render_final
 from adgen_refine.supers import render_caption
 from adgen_refine.timeline import Placement, Transition
+from adgen_refine.worker import music_for
 
 FPS = 24
 SIZE = (192, 108)

@@ -9,8 +9,8 @@ import pytest
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
-from adgen_storyboard import frames
-from adgen_storyboard.frames import RenderedFrame, Storyboard
+from adgen_storyboard import worker
+from adgen_storyboard.worker import RenderedFrame, Storyboard
 
 
 class FakeDb:
@@ -38,9 +38,9 @@ async def test_the_frame_ready_event_carries_the_frames_notes(monkeypatch: pytes
     async def render(*_: Any, **__: Any) -> RenderedFrame:
         return RenderedFrame("frames/0.png", reused=False, notes=(note,))
 
-    monkeypatch.setattr(frames, "live_run", live_run)
-    monkeypatch.setattr(frames, "publish_work", publish_work)
-    monkeypatch.setattr(frames, "emit", emit)
+    monkeypatch.setattr(worker, "live_run", live_run)
+    monkeypatch.setattr(worker, "publish_work", publish_work)
+    monkeypatch.setattr(worker, "emit", emit)
     storyboard = Storyboard(SimpleNamespace(db=FakeDb(), js=None), assets=None, images=None, slots=object())  # type: ignore[arg-type]
     monkeypatch.setattr(storyboard, "render", render)
     spec = common_pb2.Spec(

@@ -17,8 +17,8 @@ from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from adgen_kernel.errors import is_retryable
-from adgen_kernel.replicate_predictions import PredictionRefused, ProviderUnavailable
-from adgen_kernel.replicate_tags import TAG_INPUT
+from adgen_providers.replicate_predictions import PredictionRefused, ProviderUnavailable
+from adgen_providers.replicate_tags import TAG_INPUT
 from adgen_storyboard.control_image import place_edges
 from adgen_storyboard.image_bounds import WORKING_EDGE, UnusableImage, read_bounded
 from adgen_storyboard.providers import BeatImageRequest, ProductReference, StudioImages

@@ -27,7 +27,6 @@ from skimage import data as skimage_data
 
 from adgen.common.v1 import common_pb2
 from adgen_storyboard import studio
-from adgen_storyboard.frames import frame_request
 from adgen_storyboard.image_bounds import read_bounded
 from adgen_storyboard.providers import BeatImageRequest, StudioImages
 from adgen_storyboard.studio import (
@@ -45,6 +44,7 @@ from adgen_storyboard.studio import (
     render_frame,
     role_of,
 )
+from adgen_storyboard.worker import frame_request
 
 LUXURY = ("#0b0b0d", "#2a2622", "#c9a45c", "#efe3c8")
 WARM = ("#3a120a", "#c8553d", "#f28f3b", "#ffd5c2")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import grpc
 
@@ -34,7 +36,8 @@ class Upload:
 
     async def _put(self, part: pb.UploadAssetRequest | None) -> None:
         put = asyncio.ensure_future(self._queue.put(part))
-        await asyncio.wait({put, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        either: set[asyncio.Future[Any]] = {put, self._task}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         if not put.done():
             put.cancel()
             await self._task  # the service ended the call: its error
@@ -93,21 +96,21 @@ class AssetsClient:
     async def delete(self, user_id: str, asset_id: str) -> None:
         await self._stub.DeleteAsset(pb.DeleteAssetRequest(user_id=user_id, asset_id=asset_id), timeout=TIMEOUT_S)
 
-    async def search(self, user_id: str, query: str, limit: int, min_score: float) -> list[pb.ScoredAsset]:
+    async def search(self, user_id: str, query: str, limit: int, min_score: float) -> builtins.list[pb.ScoredAsset]:
         response = await self._stub.SearchAssets(
             pb.SearchAssetsRequest(user_id=user_id, query=query, limit=limit, min_score=min_score),
             timeout=SEARCH_TIMEOUT_S,
         )
         return list(response.results)
 
-    async def similar(self, user_id: str, asset_id: str, limit: int, min_score: float) -> list[pb.ScoredAsset]:
+    async def similar(self, user_id: str, asset_id: str, limit: int, min_score: float) -> builtins.list[pb.ScoredAsset]:
         response = await self._stub.SimilarAssets(
             pb.SimilarAssetsRequest(user_id=user_id, asset_id=asset_id, limit=limit, min_score=min_score),
             timeout=SEARCH_TIMEOUT_S,
         )
         return list(response.results)
 
-    async def recommend(self, user_id: str, asset_ids: Sequence[str], limit: int) -> list[pb.ScoredAsset]:
+    async def recommend(self, user_id: str, asset_ids: Sequence[str], limit: int) -> builtins.list[pb.ScoredAsset]:
         response = await self._stub.RecommendAssets(
             pb.RecommendAssetsRequest(user_id=user_id, asset_ids=list(asset_ids), limit=limit),
             timeout=SEARCH_TIMEOUT_S,

@@ -16,7 +16,7 @@ class ExportClient:
         self,
         video_id: str,
         user_id: str,
-        aspect_ratio: common_pb2.AspectRatio.ValueType = common_pb2.ASPECT_RATIO_UNSPECIFIED,
+        aspect_ratio: common_pb2.AspectRatio = common_pb2.ASPECT_RATIO_UNSPECIFIED,
     ) -> str:
         """The primary rendition's link, or the one of ``aspect_ratio``."""
         response = await self._stub.GetDownloadUrl(

@@ -20,8 +20,8 @@ from adgen_gateway.dependencies import Backends, backends, current_user
 from adgen_gateway.errors import Problem, from_grpc
 from adgen_gateway.form_stream import FormStream, MalformedForm, PartData, PartEnd, PartStart
 from adgen_gateway.text_fields import OneLineText
-from adgen_kernel.asset_limits import MAX_BYTES, MAX_PIXELS, NAME_MAX_CHARS
-from adgen_kernel.request_limits import FieldError
+from adgen_video.asset_limits import MAX_BYTES, MAX_PIXELS, NAME_MAX_CHARS
+from adgen_video.request_limits import FieldError
 
 router = APIRouter(prefix="/v1/assets", tags=["assets"])
 

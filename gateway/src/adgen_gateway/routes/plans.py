@@ -11,8 +11,8 @@ from adgen_gateway.auth import User
 from adgen_gateway.dependencies import Backends, backends, current_user
 from adgen_gateway.routes.videos import cost_json
 from adgen_gateway.video_request import CreateVideoBody, video_request
-from adgen_kernel.durations import duration_of
-from adgen_kernel.video_state import to_json
+from adgen_video.durations import duration_of
+from adgen_video.video_state import to_json
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -33,8 +33,8 @@ from adgen_gateway.videos import (
     owns_video,
     retry_video,
 )
-from adgen_kernel.request_limits import ASPECT_RATIOS, FieldError
-from adgen_kernel.video_state import to_json
+from adgen_video.request_limits import ASPECT_RATIOS, FieldError
+from adgen_video.video_state import to_json
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
 
@@ -180,7 +180,7 @@ async def events(
     if end is not None and after >= end.sequence:
         return Response(status_code=204)
 
-    async def stream():  # type: ignore[no-untyped-def]
+    async def stream() -> AsyncIterator[dict[str, str]]:
         if end is not None and (not after or not end.replayable):
             # A finished video answers from Postgres at once, with the id that makes a reconnect a 204.
             yield {"id": str(end.sequence), "event": view.status, "data": _terminal_json(view)}

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from adgen_kernel.asset_limits import MAX_BYTES, MAX_PIXELS, NAME_MAX_CHARS
 from adgen_kernel.errors import InvalidArgument
+from adgen_video.asset_limits import MAX_BYTES, MAX_PIXELS, NAME_MAX_CHARS
 
 THUMBNAIL = (400, 400)
 CANNY_LOW, CANNY_HIGH = 100, 200
@@ -72,9 +72,9 @@ def take_in(data: bytes) -> Intake:
     if width * height > MAX_PIXELS:
         raise InvalidArgument(f"file: {width}x{height} is more than {MAX_PIXELS // 1_000_000} megapixels")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
+            image = ImageOps.exif_transpose(opened)
             mode = "RGBA" if "A" in image.getbands() or image.mode == "P" else "RGB"
             clean = image.convert(mode)
     except Exception:

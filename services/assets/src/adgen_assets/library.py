@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import builtins
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,9 +17,9 @@ from google.protobuf import timestamp_pb2
 from adgen.assets.v1 import assets_service_pb2 as pb
 from adgen_assets import quota
 from adgen_assets.intake import display_name, safe_stem, take_in
-from adgen_kernel import keys
 from adgen_kernel.errors import InvalidArgument, NotFound
 from adgen_kernel.serve import Connections
+from adgen_video import keys
 
 SOURCES = {"USER_UPLOAD": pb.ASSET_SOURCE_USER_UPLOAD, "GENERATED": pb.ASSET_SOURCE_GENERATED}
 URL_TTL_S = 3600
@@ -187,7 +188,7 @@ class Library:
         await self._c.db.execute("DELETE FROM assets WHERE asset_id = $1", uuid.UUID(asset.asset_id))
         await self._c.store.delete(asset.original_key, asset.thumbnail_key, asset.edges_key)
 
-    async def near_duplicates(self, asset: pb.Asset, asset_ids: list[str]) -> list[pb.NearDuplicate]:
+    async def near_duplicates(self, asset: pb.Asset, asset_ids: builtins.list[str]) -> builtins.list[pb.NearDuplicate]:
         """The similarity of each of `asset_ids` (the caller's own) to `asset`, best first."""
         if not asset_ids:
             return []

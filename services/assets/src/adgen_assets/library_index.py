@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol, cast
 
 import faiss
 import numpy as np
@@ -111,10 +112,21 @@ def _probed(index: faiss.IndexIVFScalarQuantizer, queries: np.ndarray, margin: f
     return scores, np.where(scores >= scores[:, :1] - margin, lists, -1)
 
 
-def _search(index: faiss.IndexIVFScalarQuantizer, queries: np.ndarray, count: int, margin: float) -> tuple:
+class _PreassignedSearch(Protocol):
+    """`search_preassigned` as faiss's Python wrapper replaces it on import; faiss's stubs declare the
+    raw SWIG method (counts and output buffers) instead."""
+
+    def search_preassigned(
+        self, x: np.ndarray, k: int, Iq: np.ndarray, Dq: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def _search(
+    index: faiss.IndexIVFScalarQuantizer, queries: np.ndarray, count: int, margin: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Scans, for each query, the lists whose centre scores within `margin` of its best centre."""
     scores, lists = _probed(index, queries, margin)
-    return index.search_preassigned(queries, count, lists, scores)
+    return cast(_PreassignedSearch, index).search_preassigned(queries, count, lists, scores)
 
 
 def _trained(x: np.ndarray, nlist: int, rng: np.random.Generator) -> faiss.IndexIVFScalarQuantizer:
@@ -161,7 +173,9 @@ def _calibration(
 def _tune(index: faiss.IndexIVFScalarQuantizer, x: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> Tuning:
     """The smallest margin at which every kind of calibration query reaches RECALL_TARGET after re-scoring
     candidates_for(K + 10) rows exactly."""
-    sizes = np.array([index.invlists.list_size(i) for i in range(index.nlist)])
+    invlists = index.invlists
+    assert invlists is not None  # a trained IVF index always has its lists
+    sizes = np.array([invlists.list_size(i) for i in range(index.nlist)])
     count = min(candidates_for(2 * K), len(x))
     for margin in MARGINS:
         _, found = _search(index, queries, count, margin)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -26,6 +25,7 @@ import asyncpg
 from adgen_assets import search_plan
 from adgen_assets.search_cache import SearchCache
 from adgen_kernel.logs import get_logger
+from adgen_kernel.serve import ServiceTask
 
 log = get_logger(__name__)
 
@@ -130,7 +130,7 @@ class SearchIndexes:
 
 def maintenance_task(
     indexes: SearchIndexes, cache: SearchCache, interval_s: float, *, warm: bool = True
-) -> Callable[[asyncio.Event], Awaitable[None]]:
+) -> ServiceTask:
     """A ServiceApp task: a pass now and every `interval_s` until the service stops: the per-user
     indexes (one replica at a time), then this replica's in-memory ones (built for the largest
     libraries after the first pass when `warm`, kept fresh after every pass)."""

@@ -18,6 +18,7 @@ from adgen_assets.settings import AssetsSettings, assets_settings
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
+from adgen_video.contract_rules import violations
 
 log = get_logger(__name__)
 
@@ -54,6 +55,7 @@ async def build(connections: Connections) -> ServiceApp:
                 "adgen.assets.v1.AssetsService",
             )
         ],
+        violations=violations,
         handlers=handlers,
         tasks=[maintenance_task(indexes, cache, settings.search_index_interval_s, warm=settings.search_cache_warm)],
     )

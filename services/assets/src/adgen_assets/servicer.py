@@ -10,8 +10,8 @@ from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen_assets.intake import TOO_LARGE
 from adgen_assets.library import Library
 from adgen_assets.search import AssetSearch
-from adgen_kernel.asset_limits import MAX_BYTES
 from adgen_kernel.errors import InvalidArgument
+from adgen_video.asset_limits import MAX_BYTES
 
 
 class AssetsServicer(assets_service_pb2_grpc.AssetsServiceServicer):

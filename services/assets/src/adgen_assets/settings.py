@@ -6,8 +6,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from adgen_assets import search_plan
-from adgen_kernel.asset_limits import QUOTA_ASSETS, QUOTA_BYTES
 from adgen_kernel.settings import ServiceSettings
+from adgen_video.asset_limits import QUOTA_ASSETS, QUOTA_BYTES
 
 
 class AssetsSettings(ServiceSettings):

@@ -10,6 +10,7 @@ returned, so what refine receives does not depend on the provider.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -20,7 +21,7 @@ from adgen_chunks.animator import animate
 from adgen_chunks.clip_io import write_clip
 from adgen_chunks.model_registry import VideoModel
 from adgen_kernel.errors import FailedPrecondition
-from adgen_kernel.prediction_record import PredictionRecord
+from adgen_providers.prediction_record import PredictionRecord
 
 
 @dataclass(frozen=True)
@@ -74,14 +75,15 @@ class StudioClips:
 
     @staticmethod
     def _render(request: ClipRequest, path: Path) -> RenderedClip:
-        if request.storyboard is None:
+        storyboard = request.storyboard
+        if storyboard is None:
             raise FailedPrecondition(f"{request.unit}: the studio renders from the beat's storyboard image, none given")
         handoff: list[np.ndarray] = []
 
-        def frames():  # type: ignore[no-untyped-def]
+        def frames() -> Iterator[np.ndarray]:
             for i, frame in enumerate(
                 animate(
-                    request.storyboard,
+                    storyboard,
                     camera_movement=request.camera_movement,
                     fps=request.fps,
                     frame_count=request.used_frames,

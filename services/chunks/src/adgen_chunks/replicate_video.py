@@ -2,7 +2,7 @@
 
 Decided here: what a model is asked (the init frame as a lossless PNG, the prompt, the model's own
 clip length); the tag its prediction carries, the chunk's unit key, kept in the chunk's row, by which
-the kernel's `replicate_predictions` resumes the prediction, finds a create whose answer was lost, or
+`adgen_providers.replicate_predictions` resumes the prediction, finds a create whose answer was lost, or
 creates one; a deadline Replicate enforces itself (`Cancel-After`: a clip past it is not canceled
 here, it is paid for and a later attempt polls it again); at most `concurrency` predictions per model
 at once; and that a clip is used only once it is conformed to the plan's frame rate and size with
@@ -24,7 +24,7 @@ import numpy as np
 
 from adgen_chunks.clip_conform import conform_clip
 from adgen_chunks.providers import ClipRequest, RenderedClip
-from adgen_kernel.replicate_predictions import (
+from adgen_providers.replicate_predictions import (
     PredictionOrder,
     PredictionRefused,
     ReplicateConfig,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from adgen.chunks.v1 import chunks_service_pb2_grpc
 from adgen.events.v1 import events_pb2
 from adgen_chunks.providers import ClipProviders, StudioClips
-from adgen_chunks.rendering import Chunks
 from adgen_chunks.replicate_video import ReplicateVideo, ReplicateVideoConfig
 from adgen_chunks.servicer import ChunksServicer
 from adgen_chunks.settings import ChunksSettings
+from adgen_chunks.worker import Chunks
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
-from adgen_kernel.shared_slots import SharedSlots
+from adgen_providers.shared_slots import SharedSlots
+from adgen_video.contract_rules import violations
 
 
 def clip_providers(settings: ChunksSettings) -> ClipProviders:
@@ -42,6 +43,7 @@ async def build(
                 "adgen.chunks.v1.ChunksService",
             )
         ],
+        violations=violations,
         handlers=[WorkHandler("chunk", events_pb2.ChunkWork, chunks.handle, chunks.dead_letter)],
         on_close=[providers.aclose, slots.aclose],
     )

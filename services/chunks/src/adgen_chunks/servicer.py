@@ -16,7 +16,7 @@ from adgen_chunks.chunk_plan import (
     plan_chunks,
 )
 from adgen_chunks.model_registry import REGISTRY, UnknownVideoModel, VideoModel, get_model
-from adgen_chunks.rendering import Chunks
+from adgen_chunks.worker import Chunks
 from adgen_kernel.errors import InvalidArgument
 
 _INIT = {InitSource.STORYBOARD: common_pb2.INIT_SOURCE_STORYBOARD, InitSource.HANDOFF: common_pb2.INIT_SOURCE_HANDOFF}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from adgen_kernel.replicate_predictions import ReplicateSettings
+from adgen_providers.replicate_predictions import ReplicateSettings
 
 
 class ChunksSettings(ReplicateSettings):

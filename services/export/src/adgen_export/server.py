@@ -8,12 +8,13 @@ from nats.js.kv import KeyValue
 
 from adgen.events.v1 import events_pb2
 from adgen.export.v1 import export_service_pb2_grpc
-from adgen_export.publishing import Exporter
 from adgen_export.servicer import ExportServicer
 from adgen_export.settings import ExportSettings
 from adgen_export.url_cache import URLS_BUCKET, cache_ttl_s
+from adgen_export.worker import Exporter
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
+from adgen_video.contract_rules import violations
 
 
 async def link_cache(connections: Connections, url_ttl_s: int) -> KeyValue:
@@ -43,6 +44,7 @@ async def build(connections: Connections) -> ServiceApp:
                 "adgen.export.v1.ExportService",
             )
         ],
+        violations=violations,
         handlers=[WorkHandler("export", events_pb2.ExportWork, exporter.handle, exporter.dead_letter)],
     )
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import grpc
 
 from adgen.export.v1 import export_service_pb2, export_service_pb2_grpc
-from adgen_export.publishing import Exporter, to_timestamp
-from adgen_kernel.request_limits import ASPECT_RATIOS
+from adgen_export.worker import Exporter, to_timestamp
+from adgen_video.request_limits import ASPECT_RATIOS
 
 # The ids and the shape are checked against the contract before a call gets here (adgen_kernel.validation).
 _SHAPES = {value: name for name, value in ASPECT_RATIOS.items()}

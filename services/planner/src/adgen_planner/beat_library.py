@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 
-from adgen_kernel.contract_rules import BEAT_DURATIONS_S
+from adgen_video.contract_rules import BEAT_DURATIONS_S
 
 TEMPLATE_FIELDS = frozenset({"product_name", "style_aesthetic", "setting"})
 ALL_PRODUCTS = "all"

@@ -3,7 +3,8 @@
 Decisions, in order: the duration (request, else the prompt, else 30 s); the archetype (the
 product's category and the prompt's mood words vote); the beat sequence (every way of filling the
 archetype's narrative stages with compatible beats to exactly the duration, within its energy
-curve, ranked by how closely it follows the suggested beats); then the words and look of each beat.
+curve, ranked by how closely it follows the suggested beats); then the words and look of each beat,
+and the line spoken over it (`voiceover`).
 
 Product images go on every beat, not only on the beats whose subject is the product itself: the
 product is what the ad sells, so it is on screen all through (hero, detail, in its setting, the
@@ -23,8 +24,6 @@ import random
 from dataclasses import dataclass
 from functools import lru_cache
 
-from adgen_kernel.durations import planned_duration
-from adgen_kernel.request_limits import DURATION_MAX_S, DURATION_MIN_S, DURATION_STEP_S, VALID_DURATIONS_S
 from adgen_planner.archetypes import (
     ARCHETYPES,
     CATEGORY_ARCHETYPES,
@@ -37,9 +36,12 @@ from adgen_planner.plan import Plan, PlannedBeat, Style
 from adgen_planner.prompt_reading import PromptReading, read_prompt
 from adgen_planner.prompt_safety import sanitise
 from adgen_planner.vocabulary import CATEGORIES, MOODS, mood_of
+from adgen_planner.voiceover import ScriptBrief, line
+from adgen_video.durations import planned_duration
+from adgen_video.request_limits import DURATION_MAX_S, DURATION_MIN_S, DURATION_STEP_S, VALID_DURATIONS_S
 
 # The most beats this composer puts in a plan: its own target, below the bound every spec is held to
-# (`adgen_kernel.contract_rules.SPEC_MAX_BEATS`), which a generative composer's plan may reach.
+# (`adgen_video.contract_rules.SPEC_MAX_BEATS`), which a generative composer's plan may reach.
 COMPOSED_MAX_BEATS = 8
 # Middle shots are shared among the middle stages: a stage with many shots of the same idea would
 # read as a loop, so a stage gets at most its share (three each when there are two stages).
@@ -83,7 +85,8 @@ def compose(request: PlanRequest) -> Plan:
             f"{archetype.max_duration_s} s: its narrative is stretched or condensed to fit"
         )
     category = CATEGORIES[reading.category]
-    rng = random.Random(_seed(request))
+    seed = plan_seed(request)
+    rng = random.Random(seed)
     candidates = ranked_sequences(archetype.archetype_id, category.product_tags, duration)
     chosen = _choose(candidates, request.creativity, rng)
     if chosen.beat_ids != candidates[0].beat_ids:
@@ -102,9 +105,15 @@ def compose(request: PlanRequest) -> Plan:
     setting = reading.setting or category.setting
     if request.asset_ids:
         notes.append(product_images_note(len(request.asset_ids)))
-    beats = _beats(
-        chosen.beat_ids, product, reading.brand, call_to_action, setting, style, category.benefits, request.asset_ids
+    script = ScriptBrief(
+        product=reading.product_name or None,
+        brand=reading.brand,
+        call_to_action=call_to_action,
+        category=category.category_id,
+        mood=style.mood,
+        seed=seed,
     )
+    beats = _beats(chosen.beat_ids, product, setting, style, category.benefits, request.asset_ids, script)
     return Plan(
         archetype_id=archetype.archetype_id,
         duration_s=duration,
@@ -135,7 +144,7 @@ def validate(request: PlanRequest) -> None:
 
 
 def plan_duration(requested: int | None, from_prompt: int | None, notes: list[str]) -> int:
-    """The duration by precedence (`adgen_kernel.durations`: request, prompt, default), noted."""
+    """The duration by precedence (`adgen_video.durations`: request, prompt, default), noted."""
     chosen = planned_duration(requested, from_prompt)
     notes.append(chosen.note)
     return chosen.seconds
@@ -162,7 +171,7 @@ def _archetype(reading: PromptReading, notes: list[str]) -> Archetype:
     return ARCHETYPES[best]
 
 
-def _seed(request: PlanRequest) -> int:
+def plan_seed(request: PlanRequest) -> int:
     """A stable seed (Python's own str hash changes per process)."""
     key = f"{request.prompt}\x00{request.seed}\x00{request.creativity!r}".encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
@@ -310,13 +319,14 @@ def _display(text: str) -> str:
 def _beats(
     beat_ids: tuple[str, ...],
     product: str,
-    brand: str | None,
-    call_to_action: str,
     setting: str,
     style: Style,
     benefits: tuple[str, ...],
     asset_ids: tuple[str, ...],
+    script: ScriptBrief,
 ) -> tuple[PlannedBeat, ...]:
+    """The beats of `beat_ids`: prompts, supers and lines; `script` carries the brand and the call to action."""
+    brand, call_to_action = script.brand, script.call_to_action
     fields = {
         "product_name": sanitise(product, max_words=FIELD_WORD_CAPS["product_name"]) or FALLBACK_PRODUCT,
         "setting": sanitise(setting, max_words=FIELD_WORD_CAPS["setting"]),
@@ -349,6 +359,7 @@ def _beats(
                 subline=sanitise(subline),
                 # Every beat features the product when the request has images (see references.py).
                 reference_asset_ids=asset_ids,
+                voiceover=line(index, beat.position, beat.duration_s, script),
             )
         )
         start += beat.duration_s

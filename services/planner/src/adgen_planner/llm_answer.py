@@ -11,33 +11,49 @@ repair, and the caller runs the result through `spec_rules.check` like any other
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from adgen_planner.archetypes import ARCHETYPES, MOOD_PALETTES
-from adgen_planner.beat_library import FIELD_WORD_CAPS, LIBRARY, PROMPT_WORD_LIMIT
-from adgen_planner.composer import FALLBACK_PRODUCT, PlanRequest, plan_duration, product_images_note
+from adgen_planner.beat_library import FIELD_WORD_CAPS, LIBRARY, PROMPT_WORD_LIMIT, BeatDefinition
+from adgen_planner.composer import FALLBACK_PRODUCT, PlanRequest, plan_duration, plan_seed, product_images_note
 from adgen_planner.plan import Plan, PlannedBeat, Style
 from adgen_planner.prompt_reading import PromptReading
 from adgen_planner.prompt_safety import sanitise, smuggled
 from adgen_planner.vocabulary import CATEGORIES, MOODS
+from adgen_planner.voiceover import ScriptBrief, line, problem, spoken, word_budget
 
 # On-screen text is read in a second or two.
 TEXT_WORD_CAP = 8
-BeatId = Literal[tuple(LIBRARY)]  # type: ignore[valid-type]
-ArchetypeId = Literal[tuple(ARCHETYPES)]  # type: ignore[valid-type]
-MoodId = Literal[tuple(MOODS)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    # The ids are data, known only when the module runs: strings to the checker, enumerations to pydantic.
+    BeatId = str
+    ArchetypeId = str
+    MoodId = str
+else:
+    BeatId = Literal[tuple(LIBRARY)]
+    ArchetypeId = Literal[tuple(ARCHETYPES)]
+    MoodId = Literal[tuple(MOODS)]
+
+
+def _all_required(schema: dict[str, Any]) -> None:
+    """Strict structured outputs want every property required and none with a default. The
+    `voiceover` default only lets an answer without a line be read; `to_plan` gives it the rules' line."""
+    schema["required"] = list(schema["properties"])
+    for prop in schema["properties"].values():
+        prop.pop("default", None)
 
 
 class AnswerBeat(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_all_required)
 
     beat_id: BeatId
     duration_s: int
     prompt: str
     headline: str
     subline: str
+    voiceover: str = ""
 
 
 class AnswerStyle(BaseModel):
@@ -77,11 +93,18 @@ def library_brief(duration_s: int, asset_count: int) -> str:
             f"- {a.archetype_id} ({a.min_duration_s}-{a.max_duration_s} s, {a.energy_curve} energy): "
             + " -> ".join(f"{s.name} [{', '.join(s.beat_ids)}]" for s in a.stages)
         )
-    lines += ["", "Beat library (id, length, position, shot, camera, energy, suits):"]
+    lines += [
+        "",
+        "Each beat's voiceover is one or two spoken sentences of plain English, ending with punctuation, within"
+        " the beat's word budget: the opening names the product and brand, the closing speaks the call to"
+        " action and the name, the others say the beat's benefit in more words than its headline.",
+        "",
+        "Beat library (id, length, position, shot, camera, energy, suits; voiceover word budget):",
+    ]
     for b in LIBRARY.values():
         lines.append(
             f"- {b.beat_id}: {b.duration_s} s, {b.position}, {b.shot_type}, {b.camera_movement}, {b.energy}, "
-            f"{', '.join(sorted(b.compatible_products))}"
+            f"{', '.join(sorted(b.compatible_products))}; voiceover at most {word_budget(b.duration_s)} words"
         )
     return "\n".join(lines)
 
@@ -99,10 +122,30 @@ def _text(value: str, cap: int, where: str, repairs: list[str]) -> str:
     return clean
 
 
+def _voiceover(
+    said: str, index: int, definition: BeatDefinition, script: ScriptBrief, user_prompt: str, repairs: list[str]
+) -> str:
+    """The model's line for a beat, cleaned; the rules' line instead when it is empty, over the
+    beat's budget or repeats an instruction the user smuggled in (each recorded)."""
+    where = f"beat {index} ({definition.beat_id}) voiceover"
+    clean = spoken(said)
+    leaked = smuggled(said, user_prompt) or smuggled(clean, user_prompt)
+    over = problem(clean, definition.duration_s)
+    if leaked or over or not clean:
+        why = f"repeated the user's instruction {leaked!r}" if leaked else over or "was empty"
+        repairs.append(f"{where} {why}: the rules' line is used")
+        return line(index, definition.position, definition.duration_s, script)
+    if clean != said:
+        repairs.append(f"{where} cleaned to {clean!r}")
+    return clean
+
+
 def to_plan(answer: AdPlanAnswer, request: PlanRequest, reading: PromptReading) -> Repaired:
     """Our plan from the model's choices. Repairs (each recorded): a beat length that differs
     from the library's takes the library's; text is sanitised and capped; a beat prompt that is
-    empty or repeats an instruction the user smuggled in becomes the library template."""
+    empty or repeats an instruction the user smuggled in becomes the library template; a voiceover
+    line that is empty, repeats such an instruction or is over its beat's word budget becomes the
+    rules' line."""
     repairs: list[str] = []
     notes: list[str] = []
     duration = plan_duration(request.duration_s, reading.duration_s, notes)
@@ -117,6 +160,14 @@ def to_plan(answer: AdPlanAnswer, request: PlanRequest, reading: PromptReading) 
     style = Style(aesthetic=aesthetic or mood, palette=palette, mood=mood, lighting=MOODS[mood].lighting)
     setting = reading.setting or CATEGORIES[reading.category].setting
     fields = {"product_name": product, "setting": setting, "style_aesthetic": style.aesthetic}
+    script = ScriptBrief(
+        product=None if product == FALLBACK_PRODUCT else product,
+        brand=brand,
+        call_to_action=call_to_action,
+        category=reading.category,
+        mood=mood,
+        seed=plan_seed(request),
+    )
     beats = []
     start = 0
     for index, beat in enumerate(answer.beats):
@@ -147,6 +198,7 @@ def to_plan(answer: AdPlanAnswer, request: PlanRequest, reading: PromptReading) 
                 headline=_text(beat.headline, TEXT_WORD_CAP, f"{where} headline", repairs),
                 subline=_text(beat.subline, TEXT_WORD_CAP, f"{where} subline", repairs),
                 reference_asset_ids=request.asset_ids,  # every beat features the product
+                voiceover=_voiceover(beat.voiceover, index, definition, script, request.prompt, repairs),
             )
         )
         start += definition.duration_s

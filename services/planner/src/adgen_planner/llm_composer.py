@@ -17,13 +17,13 @@ import openai
 from openai.types.chat import ChatCompletion
 from pydantic import ValidationError
 
-from adgen_kernel.provider_calls import ProviderCall, provider_call
 from adgen_planner.composer import PlanRequest, compose, plan_duration, validate
 from adgen_planner.llm_answer import AdPlanAnswer, library_brief, response_format, to_plan
 from adgen_planner.plan import Plan
 from adgen_planner.prompt_reading import read_prompt
 from adgen_planner.prompt_safety import SYSTEM_PROMPT, user_message
 from adgen_planner.spec_rules import InvalidPlan, check, creativity_to_temperature
+from adgen_providers.provider_calls import ProviderCall, provider_call
 
 RULES = "rules"
 # A plan is a few hundred tokens of JSON; the cap bounds the cost of a runaway answer.

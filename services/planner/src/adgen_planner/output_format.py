@@ -12,7 +12,7 @@ _SIZES = {
 }
 
 
-def output_format(aspect_ratio: common_pb2.AspectRatio.ValueType) -> common_pb2.OutputFormat:
+def output_format(aspect_ratio: common_pb2.AspectRatio) -> common_pb2.OutputFormat:
     width, height = _SIZES.get(aspect_ratio, _SIZES[common_pb2.ASPECT_RATIO_16_9])
     ratio = aspect_ratio if aspect_ratio in _SIZES else common_pb2.ASPECT_RATIO_16_9
     return common_pb2.OutputFormat(aspect_ratio=ratio, width=width, height=height, fps=FPS)

@@ -35,6 +35,8 @@ class PlannedBeat:
     headline: str
     subline: str
     reference_asset_ids: tuple[str, ...]
+    # Spoken over the beat (`voiceover.line`), within the beat's word budget.
+    voiceover: str
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from adgen_kernel.durations import NUMBER_WORD, read_duration
 from adgen_planner.prompt_safety import sanitise
 from adgen_planner.vocabulary import (
     CATEGORIES,
@@ -26,6 +25,7 @@ from adgen_planner.vocabulary import (
     PLACES,
     words,
 )
+from adgen_video.durations import NUMBER_WORD, read_duration
 
 MAX_FIELD_WORDS = 6
 MAX_PROMPT_CHARS = 2000
@@ -71,7 +71,7 @@ def _category_in(text: str, head_noun: bool = False) -> tuple[str, str] | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Colours, brand, call to action, setting (the duration is read by adgen_kernel.durations, which the
+# Colours, brand, call to action, setting (the duration is read by adgen_video.durations, which the
 # gateway shares)
 
 _COLOUR_PATTERN = re.compile(

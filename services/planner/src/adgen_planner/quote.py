@@ -66,7 +66,7 @@ class BeatWork:
 
 @dataclass(frozen=True)
 class Line:
-    phase: common_pb2.Phase.ValueType
+    phase: common_pb2.Phase
     provider: str
     model: str
     units: int

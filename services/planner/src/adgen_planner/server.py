@@ -9,12 +9,13 @@ from adgen.chunks.v1 import chunks_service_pb2_grpc
 from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
-from adgen_kernel.reconciler import reconciler_task
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, grpc_channel, run
 from adgen_planner.llm_composer import OpenAiComposer, TokenPrices
-from adgen_planner.pipeline import Planner
+from adgen_planner.reconciler import reconciler_task
 from adgen_planner.servicer import PlannerServicer
 from adgen_planner.settings import PlannerSettings
+from adgen_planner.worker import Planner
+from adgen_video.contract_rules import violations
 
 
 def openai_composer(settings: PlannerSettings) -> OpenAiComposer | None:
@@ -52,6 +53,7 @@ async def build(connections: Connections) -> ServiceApp:
                 "adgen.planner.v1.PlannerService",
             )
         ],
+        violations=violations,
         handlers=[WorkHandler("plan", events_pb2.PlanWork, planner.handle, planner.dead_letter)],
         # Every planner replica reconciles; the run's message ids make their re-enqueues one.
         tasks=[

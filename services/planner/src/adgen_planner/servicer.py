@@ -3,7 +3,7 @@ from __future__ import annotations
 import grpc
 
 from adgen.planner.v1 import planner_service_pb2, planner_service_pb2_grpc
-from adgen_planner.pipeline import Planner
+from adgen_planner.worker import Planner
 
 
 class PlannerServicer(planner_service_pb2_grpc.PlannerServiceServicer):

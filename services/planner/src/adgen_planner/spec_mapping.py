@@ -1,4 +1,5 @@
-"""Translating the composer's plan into the Spec contract that every later phase reads."""
+"""Translating the composer's plan into the Spec contract that every later phase reads, and whether
+the request wants its lines spoken."""
 
 from __future__ import annotations
 
@@ -19,7 +20,14 @@ _POSITION = {
 }
 
 
+def speaks(request: common_pb2.VideoRequest) -> bool:
+    """Whether the ad has a voiceover: yes unless the request says no (unset is the default, on)."""
+    return request.voiceover if request.HasField("voiceover") else True
+
+
 def plan_to_spec(plan: Plan, request: common_pb2.VideoRequest, planner: str = "rules") -> common_pb2.Spec:
+    """The Spec of `plan` for `request`; a request without voiceover gets every line empty."""
+    voiced = speaks(request)
     return common_pb2.Spec(
         archetype_id=plan.archetype_id,
         duration_s=plan.duration_s,
@@ -48,6 +56,7 @@ def plan_to_spec(plan: Plan, request: common_pb2.VideoRequest, planner: str = "r
                 headline=b.headline,
                 subline=b.subline,
                 reference_asset_ids=list(b.reference_asset_ids),
+                voiceover=b.voiceover if voiced else "",
             )
             for b in plan.beats
         ],

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import re
 
-from adgen_kernel.contract_rules import BEAT_DURATIONS_S
-from adgen_kernel.request_limits import DURATION_MAX_S, DURATION_MIN_S, DURATION_STEP_S, VALID_DURATIONS_S
 from adgen_planner.beat_library import LIBRARY, PROMPT_WORD_LIMIT, Energy, Position
 from adgen_planner.plan import Plan
 from adgen_planner.prompt_safety import sanitise
+from adgen_planner.voiceover import problem
+from adgen_video.contract_rules import BEAT_DURATIONS_S
+from adgen_video.request_limits import DURATION_MAX_S, DURATION_MIN_S, DURATION_STEP_S, VALID_DURATIONS_S
 
 _HEX = re.compile(r"#[0-9A-Fa-f]{6}")
 
@@ -83,6 +84,9 @@ def violations(plan: Plan) -> list[str]:
         for name, text in (("prompt", beat.prompt), ("headline", beat.headline), ("subline", beat.subline)):
             if sanitise(text) != text:
                 found.append(f"{where} {name} carries unsafe or unnormalised text")
+        spoken_problem = problem(beat.voiceover, beat.duration_s)
+        if spoken_problem:
+            found.append(f"beats[{i}].voiceover ({beat.beat_id}) {spoken_problem}")
     found += _product_gaps(plan)
     palette = plan.style.palette
     if not palette or not all(isinstance(c, str) and _HEX.fullmatch(c) for c in palette):

@@ -1,8 +1,10 @@
 """The words the planner knows: product categories and the defaults each implies, moods with their
-words and light, colour names, places, and the words that are never a brand or a product.
+words and light, colour names, places, the words that are never a brand or a product, and the
+phrases a voiceover is made of (each category's benefits as spoken, each mood's register).
 
 Data only, in tables a reader can scan and extend; how a prompt is read with them is decided in
-`prompt_reading`, and every table is read-only once built.
+`prompt_reading`, how the lines are written with them in `voiceover`, and every table is read-only
+once built.
 """
 
 from __future__ import annotations
@@ -248,3 +250,135 @@ FILLER = frozenset(
     "make create generate produce give me i we want need please short quick an a the ad ads advert commercial "
     "video spot promo".split()
 )
+
+# ---------------------------------------------------------------------------------------------
+# What the voiceover says
+
+# Each category's benefits as a voice says them, in the order of `Category.benefits`: a spoken
+# sentence about the same idea as the super on screen, never its words alone. Written without "it"
+# or "they", so a product of either number reads right ("the watch", "the sneakers").
+# fmt: off
+SPOKEN_BENEFITS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "luxury": ("Every piece is built to outlast the moment", "Every detail is finished with quiet precision",
+                   "Made to be kept for a lifetime, and beyond"),
+        "jewelry": ("Brilliance that stays long after the evening ends", "Every facet is finished by hand",
+                    "Made to be treasured, and one day passed on"),
+        "fragrance": ("A trail that no one forgets", "Notes that linger long after you leave",
+                      "The scent people will know as yours"),
+        "fashion": ("Made to be worn, again and again", "The cut moves the way you do",
+                    "You look effortless, every single day"),
+        "sportswear": ("Built to carry you through every stride", "Lighter on your feet, so you go further",
+                       "Every part made to move with you"),
+        "fitness": ("Every session starts with a purpose", "You come back stronger every time",
+                    "Real progress you can actually feel"),
+        "wearables": ("Know every beat of your day, at a glance", "The insights you need sit on your wrist",
+                      "Comfortable enough to wear all day and night"),
+        "energy_drinks": ("One sip and the lift is instant", "The fuel that takes you to the next level",
+                          "All the energy, and none of the crash"),
+        "food_beverage": ("Every batch is made with real care", "Every day becomes a small ritual",
+                          "One taste and you will know the difference"),
+        "beauty": ("Your skin looks radiant, and you can see it", "The formula is clean and gentle on skin",
+                   "The glow shows from the very first day"),
+        "tech": ("All that power fits in your hands", "Designed to make every day simpler",
+                 "Fast enough to keep up with everything you do"),
+        "software": ("Work smarter, and get your evenings back", "Everything your team needs lives in one place",
+                     "You can be set up in minutes"),
+        "finance": ("Managing money finally feels simple", "Your goals stay on track, month after month",
+                    "Your money is protected by design"),
+        "insurance": ("There for you when it matters most", "Protect the people and things you love",
+                      "Peace of mind comes covered"),
+        "automotive": ("Engineered to thrill from the very first turn", "Every journey feels a little more special",
+                       "Real power, always under your control"),
+        "appliances": ("Less effort from you, better results every time", "Smart and quiet, with power to spare",
+                       "Get precious time back in your day"),
+        "home": ("The comfort is something you feel at once", "Made for real homes and real life",
+                 "Rest feels different from the very first night"),
+        "healthcare": ("Here, care starts by listening to you", "Feel like yourself again, sooner",
+                       "Looking after your health becomes simple"),
+        "family": ("Made for the little moments that matter most", "Safe, simple, and loved by the whole family",
+                   "Grow together, one day at a time"),
+        "nonprofit": ("Every gift you give changes a real life", "Together, we can go so much further",
+                      "Hope you can actually see, and share"),
+        "travel": ("Arrive, breathe out, and unwind", "Stay somewhere you will never forget",
+                   "Every detail is handled before you ask"),
+        "pets": ("Nutrition they will love at every single meal", "Happy and healthy, right at home",
+                 "Made for your best friend, with love"),
+        "outdoor": ("Built for wherever the wild takes you", "Go further outside than ever before",
+                    "Be ready for anything the trail brings"),
+        GENERAL_CATEGORY: ("Made to make a real difference", "The quality is something you can see",
+                           "Every detail is designed around you"),
+    }
+)
+# fmt: on
+
+
+@dataclass(frozen=True)
+class Register:
+    """How the voice speaks in one mood. `openings` name the product ({name}: "the Acme titanium
+    watch"); `leads` and `tails` are short sentences a longer beat adds around its benefit (a tail may
+    name the product again); `closings` speak the call to action ({cta}) and the name. No phrase
+    agrees a verb with {name}, which may be singular or plural."""
+
+    openings: tuple[str, ...]
+    leads: tuple[str, ...]
+    tails: tuple[str, ...]
+    closings: tuple[str, ...]
+
+
+# fmt: off
+REGISTERS: Mapping[str, Register] = MappingProxyType(
+    {
+        "luxurious": Register(
+            ("Introducing {name}.", "Discover {name}.", "Meet {name}."),
+            ("Take a closer look.", "Take your time.", "Look closer."),
+            ("Nothing less will do.", "Only with {name}.", "Quietly exceptional."),
+            ("{cta}. {name}.", "{name}. {cta}.", "{cta}, and make {name} yours."),
+        ),
+        "energetic": Register(
+            ("Meet {name}.", "Get ready for {name}.", "Ready? Meet {name}."),
+            ("Feel that?", "Go on.", "Push harder."),
+            ("Only with {name}.", "No limits.", "Nothing holds you back."),
+            ("{cta}. {name}.", "{name}. {cta}!", "{cta}, and go with {name}."),
+        ),
+        "minimal": Register(
+            ("Meet {name}.", "Introducing {name}.", "Simply, {name}."),
+            ("Simply put.", "Nothing extra.", "Look again."),
+            ("Only with {name}.", "Just what you need.", "Less, but better."),
+            ("{name}. {cta}.", "{cta}. {name}.", "{cta}, with {name}."),
+        ),
+        "warm": Register(
+            ("Meet {name}.", "Say hello to {name}.", "Introducing {name}."),
+            ("You know the feeling.", "It is the little things.", "Picture this."),
+            ("All thanks to {name}.", "Made with you in mind.", "It just feels right."),
+            ("{cta}. {name}.", "{name}, for the moments that matter. {cta}.", "{cta}, and bring home {name}."),
+        ),
+        "calm": Register(
+            ("Meet {name}.", "Introducing {name}.", "Breathe in, and meet {name}."),
+            ("Slow down.", "Breathe.", "Take a moment."),
+            ("Only with {name}.", "All is calm.", "Simply at ease."),
+            ("{cta}. {name}.", "{name}. {cta}.", "{cta}, and rest easy with {name}."),
+        ),
+        "informative": Register(
+            ("Meet {name}.", "Introducing {name}.", "Let us introduce {name}."),
+            ("Here is how.", "Here is what that means.", "Look at the details."),
+            ("All with {name}.", "It is that simple.", "Clear results, every time."),
+            ("{cta}. {name}.", "{name}. {cta}.", "{cta}, and see what {name} can do."),
+        ),
+        "playful": Register(
+            ("Say hi to {name}!", "Meet {name}!", "Guess what? Say hi to {name}!"),
+            ("Ready for this?", "Here is the fun part.", "Oh, and one more thing."),
+            ("All thanks to {name}!", "Go on, smile.", "Fun, right?"),
+            ("{cta}! {name}.", "{name}. {cta}!", "{cta}, and have fun with {name}!"),
+        ),
+        "dramatic": Register(
+            ("Introducing {name}.", "Now, meet {name}.", "From the dark, {name}."),
+            ("Watch closely.", "Now look.", "Wait for it."),
+            ("Only with {name}.", "Unforgettable.", "Nothing will be the same."),
+            ("{cta}. {name}.", "{name}. {cta}.", "{cta}, and own {name}."),
+        ),
+    }
+)
+# fmt: on
+# What the voice calls the product when the prompt names neither a product nor a brand.
+UNNAMED_PRODUCT = "something new"

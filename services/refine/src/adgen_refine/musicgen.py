@@ -8,7 +8,7 @@ Decisions made here:
   synthesised bed would use, and the energy arc of the beats, always instrumental. The track is
   asked for at the video's whole duration (in seconds, rounded up) with the plan's seed.
 * **Never paid twice.** The create carries the tag ``{video}:music``, recorded beside the chunks
-  before it is sent, with the prediction id as soon as it answers (the kernel's
+  before it is sent, with the prediction id as soon as it answers (the providers'
   ``replicate_predictions``); the downloaded track is stored as soon as it arrives. A redelivered
   refine reuses the track, polls the prediction it already paid for, or finds a create whose answer
   was lost by its tag, instead of creating another. The ledger row ($0.15 a track) carries the same
@@ -33,10 +33,10 @@ import av
 import numpy as np
 
 from adgen.common.v1 import common_pb2
-from adgen_kernel import keys
 from adgen_kernel.logs import get_logger
-from adgen_kernel.prediction_record import StoredRecord
-from adgen_kernel.replicate_predictions import (
+from adgen_kernel.serve import Connections
+from adgen_providers.prediction_record import StoredRecord
+from adgen_providers.replicate_predictions import (
     PredictionOrder,
     PredictionRefused,
     ProviderUnavailable,
@@ -44,10 +44,10 @@ from adgen_kernel.replicate_predictions import (
     ReplicatePredictions,
     ReplicateSettings,
 )
-from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import record_cost, reserve_budget
 from adgen_refine.music import ENERGY_TEMPO, archetype_bpm, fit_with_fades, normalise_loudness
 from adgen_refine.settings import RefineSettings
+from adgen_video import keys
+from adgen_video.video_state import record_cost, reserve_budget
 
 log = get_logger(__name__)
 

@@ -7,10 +7,11 @@ from adgen.refine.v1 import refine_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
 from adgen_refine.musicgen import MusicGen, MusicGenConfig
-from adgen_refine.refining import SAMPLE_RATE, Refiner
 from adgen_refine.servicer import RefineServicer
 from adgen_refine.settings import RefineSettings
 from adgen_refine.supers import load_fonts
+from adgen_refine.worker import SAMPLE_RATE, Refiner
+from adgen_video.contract_rules import violations
 
 
 async def build(connections: Connections) -> ServiceApp:
@@ -30,6 +31,7 @@ async def build(connections: Connections) -> ServiceApp:
                 "adgen.refine.v1.RefineService",
             )
         ],
+        violations=violations,
         handlers=[WorkHandler("refine", events_pb2.RefineWork, refiner.handle, refiner.dead_letter)],
         on_close=[musicgen.aclose] if musicgen is not None else [],
     )

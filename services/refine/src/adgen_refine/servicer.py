@@ -3,7 +3,7 @@ from __future__ import annotations
 import grpc
 
 from adgen.refine.v1 import refine_service_pb2, refine_service_pb2_grpc
-from adgen_refine.refining import Refiner
+from adgen_refine.worker import Refiner
 
 
 class RefineServicer(refine_service_pb2_grpc.RefineServiceServicer):

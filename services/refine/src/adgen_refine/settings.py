@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from adgen_kernel.replicate_predictions import ReplicateSettings
+from adgen_providers.replicate_predictions import ReplicateSettings
 from adgen_refine.supers import DEFAULT_FONT_DIR
 
 

@@ -292,7 +292,7 @@ def sample_frames(
                 pictures[chunk, local] = source.image(local)
         finally:
             source.close()
-    result = {}
+    result: dict[int, np.ndarray] = {}
     for t in wanted:
         parts = timeline[t]
         if not parts:

@@ -342,7 +342,8 @@ def _lay_out(
             baseline = round(y + ascent)
             space = font.getlength(" ")
             for word in line:
-                result.append(_Word(word, role != "subline", font.size, x, baseline, line_no))
+                # Pillow types a face's size as float; ours are asked for in whole pixels.
+                result.append(_Word(word, role != "subline", int(font.size), x, baseline, line_no))
                 x += font.getlength(word) + space
             y += step
             line_no += 1
@@ -356,7 +357,8 @@ def _render_word(
     """The word's glyphs and shadow as RGBA, its fully opaque glyph mask, and its canvas origin
     relative to the word's (x, baseline)."""
     font = fonts.face(word.bold, word.size)
-    left, top, right, bottom = font.getbbox(word.text, anchor="ls")
+    # Pillow types a box as float for stroked text; an unstroked one is in whole pixels.
+    left, top, right, bottom = map(int, font.getbbox(word.text, anchor="ls"))
     pad = 3 * shadow + 2
     w, h = right - left + 2 * pad, bottom - top + 2 * pad
     origin_x, origin_y = left - pad, top - pad
@@ -521,7 +523,7 @@ def _band_origin(band: str, safe: Box, w: int, h: int, rise: int, out: int) -> t
     }[band]
 
 
-def _calm(samples: Sequence[np.ndarray], width: int) -> list[np.ndarray]:
+def _calm(samples: Sequence[np.ndarray], width: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """Per sample, a low-resolution busyness map: gradient magnitude plus local luminance spread."""
     maps = []
     for image in samples:
@@ -530,7 +532,7 @@ def _calm(samples: Sequence[np.ndarray], width: int) -> list[np.ndarray]:
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
         gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
         maps.append((np.hypot(gx, gy), grey, scale))
-    return maps  # type: ignore[return-value]
+    return maps
 
 
 def _busyness(maps: Sequence[tuple[np.ndarray, np.ndarray, float]], box: Box) -> float:
@@ -917,7 +919,7 @@ def supers_for(
     width: int,
     height: int,
     fps: int = 24,
-    samples: Mapping[int, Sequence[np.ndarray]] | None = None,
+    samples: Mapping[int, np.ndarray] | None = None,
     *,
     palette: Sequence[str] = (),
     fonts: Fonts | None = None,

@@ -379,7 +379,8 @@ def _grabcut(
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     bgr = np.ascontiguousarray(small[y0:y1, x0:x1, ::-1])
     try:
-        cv2.grabCut(bgr, roi, None, bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
+        # the rectangle is what None converts to; GC_INIT_WITH_MASK never reads it
+        cv2.grabCut(bgr, roi, (0, 0, 0, 0), bgd, fgd, 3, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # a degenerate colour model (too few pixels of a class): the seed is the answer
         return seed
     out = np.zeros((sh, sw), bool)
@@ -466,7 +467,7 @@ def detail_region(image: np.ndarray, aspect: float, min_side_px: int) -> tuple[i
         small /= 255.0
     channels = small.shape[2]
     colour = small[..., :3] if channels >= 3 else np.repeat(small[..., :1], 3, axis=2)
-    grey = colour @ np.float32([0.299, 0.587, 0.114])
+    grey: np.ndarray = colour @ np.array([0.299, 0.587, 0.114], np.float32)
     mask = small[..., 3] if channels == 4 else np.ones(grey.shape, np.float32)
     gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)

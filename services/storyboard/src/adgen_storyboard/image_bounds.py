@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from adgen_kernel.asset_limits import MAX_PIXELS  # the intake refuses more: a larger stored image was not uploaded so
 from adgen_storyboard.studio import decode_image
+from adgen_video.asset_limits import MAX_PIXELS  # the intake refuses more: a larger stored image was not uploaded so
 
 MAX_BYTES = 50 * 1024 * 1024
 WORKING_EDGE = 2048  # what compositing and edge maps need at most; larger images are scaled down once

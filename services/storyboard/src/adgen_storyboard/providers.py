@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from adgen_kernel.prediction_record import NoRecord, PredictionRecord
+from adgen_providers.prediction_record import NoRecord, PredictionRecord
 from adgen_storyboard.studio import FrameRequest, draw, encode_png
 
 

@@ -7,7 +7,7 @@ fails, the beat is drawn by plain flux-dev and the reason travels with the image
 the log say what happened.
 
 A frame is never paid for twice: every create carries a tag (the frame's unit and the model, as an
-extra input the models ignore), kept in the frame's row, by which the kernel's
+extra input the models ignore), kept in the frame's row, by which the providers'
 `replicate_predictions` resumes the prediction, finds a create whose answer was lost, or creates
 one. A worker that had already fallen back to flux-dev when it stopped finishes that fallback.
 """
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from adgen_kernel.logs import get_logger
-from adgen_kernel.replicate_predictions import (
+from adgen_providers.replicate_predictions import (
     PredictionOrder,
     PredictionRefused,
     ProviderUnavailable,

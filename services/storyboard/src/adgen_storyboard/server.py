@@ -7,12 +7,13 @@ from adgen.events.v1 import events_pb2
 from adgen.storyboard.v1 import storyboard_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, grpc_channel, run
-from adgen_kernel.shared_slots import SharedSlots
-from adgen_storyboard.frames import Storyboard
+from adgen_providers.shared_slots import SharedSlots
 from adgen_storyboard.providers import ImageProvider, StudioImages
 from adgen_storyboard.replicate_images import ReplicateImages, ReplicateImagesConfig
 from adgen_storyboard.servicer import StoryboardServicer
 from adgen_storyboard.settings import StoryboardSettings
+from adgen_storyboard.worker import Storyboard
+from adgen_video.contract_rules import violations
 
 
 def image_provider(settings: StoryboardSettings) -> ImageProvider:
@@ -42,6 +43,7 @@ async def build(
                 "adgen.storyboard.v1.StoryboardService",
             )
         ],
+        violations=violations,
         handlers=[WorkHandler("frame", events_pb2.FrameWork, storyboard.handle, storyboard.dead_letter)],
         on_close=[channel.close, images.aclose, slots.aclose],
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import grpc
 
 from adgen.storyboard.v1 import storyboard_service_pb2, storyboard_service_pb2_grpc
-from adgen_storyboard.frames import Storyboard
+from adgen_storyboard.worker import Storyboard
 
 
 class StoryboardServicer(storyboard_service_pb2_grpc.StoryboardServiceServicer):

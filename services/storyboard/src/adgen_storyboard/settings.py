@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from adgen_kernel.replicate_predictions import ReplicateSettings
+from adgen_providers.replicate_predictions import ReplicateSettings
 
 
 class StoryboardSettings(ReplicateSettings):

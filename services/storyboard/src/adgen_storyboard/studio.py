@@ -30,6 +30,7 @@ import hashlib
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -607,7 +608,7 @@ def _shadow(canvas: np.ndarray, cx: float, cy: float, rx: float, ry: float, stre
     pad = int(rx * 0.8) + 4
     x0, y0 = int(cx - rx - pad), int(cy - ry - pad)
     w, h = int(2 * (rx + pad)) + 1, int(2 * (ry + pad)) + 1
-    mask = np.zeros((h, w), np.float32)
+    mask: np.ndarray = np.zeros((h, w), np.float32)
     cv2.ellipse(mask, (int(cx - x0), int(cy - y0)), (max(1, int(rx)), max(1, int(ry))), 0, 0, 360, 1.0, -1, cv2.LINE_AA)
     mask = _soft_blur(mask, max(1.0, rx * 0.25)) * strength
     _over(canvas, np.zeros(3, np.float32), mask, x0, y0)
@@ -816,7 +817,8 @@ def _cast_shadow(canvas: np.ndarray, alpha: np.ndarray, comp: Composition, base_
     squash, lean = 0.3, 1.6
     tall = squash * ph
     shift = lean * tall if side > 0 else 0.0
-    m = np.float32([[1.0, side * lean * squash, shift - side * lean * tall], [0.0, squash, 0.0]])
+    # numpy's stubs type float32() as a scalar constructor; given rows it builds a float32 array
+    m: np.ndarray = np.float32([[1.0, side * lean * squash, shift - side * lean * tall], [0.0, squash, 0.0]])  # type: ignore[arg-type]
     size = (pw + int(lean * tall) + 4, int(tall) + 2)
     shadow = cv2.warpAffine(alpha, m, size, flags=cv2.INTER_LINEAR, borderValue=0)
     shadow = _soft_blur(shadow, max(1.5, 0.025 * ph)) * 0.3
@@ -905,8 +907,8 @@ def _detail(canvas: np.ndarray, product: Product, look: Look, comp: Composition,
     ys = (np.arange(-(-h // q), dtype=np.float32)[:, None] + 0.5) * q / h - 0.5
     xs = (np.arange(-(-w // q), dtype=np.float32)[None, :] + 0.5) * q / w - 0.5
     side = 1.0 if comp.key_x > comp.subject_x else -1.0
-    sweep = np.exp(-(((xs * side + ys * 0.6 + 0.12) / 0.16) ** 2)) * (0.16 if look.low_key else 0.1)
-    edges = np.clip((xs * xs + ys * ys) / 0.5 - 0.35, 0.0, 1.0)
+    sweep: np.ndarray = np.exp(-(((xs * side + ys * 0.6 + 0.12) / 0.16) ** 2)) * (0.16 if look.low_key else 0.1)
+    edges: np.ndarray = np.clip((xs * xs + ys * ys) / 0.5 - 0.35, 0.0, 1.0)
     sweep = cv2.resize(sweep.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
     edges = cv2.resize(edges.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)[..., None]
     canvas[:] = 1.0 - (1.0 - canvas) * (1.0 - sweep * look.key_colour)
@@ -1271,7 +1273,7 @@ def _paint(layer: np.ndarray, mask: np.ndarray, colour: np.ndarray, opacity: flo
     view += a * colour
 
 
-def _shape_mask(h: int, w: int, draw_fn) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _shape_mask(h: int, w: int, draw_fn: Callable[..., object]) -> np.ndarray:
     mask = np.zeros((h, w), np.uint8)
     draw_fn(mask)
     return mask

@@ -89,7 +89,7 @@ VIDEO_STATUS_FAILED: VideoStatus
 VIDEO_STATUS_CANCELLED: VideoStatus
 
 class VideoRequest(_message.Message):
-    __slots__ = ("prompt", "duration_s", "creativity", "aspect_ratio", "video_model", "asset_ids", "seed", "extra_aspect_ratios", "max_cost_micros")
+    __slots__ = ("prompt", "duration_s", "creativity", "aspect_ratio", "video_model", "asset_ids", "seed", "extra_aspect_ratios", "max_cost_micros", "voiceover", "voice")
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
     CREATIVITY_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +99,8 @@ class VideoRequest(_message.Message):
     SEED_FIELD_NUMBER: _ClassVar[int]
     EXTRA_ASPECT_RATIOS_FIELD_NUMBER: _ClassVar[int]
     MAX_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    VOICEOVER_FIELD_NUMBER: _ClassVar[int]
+    VOICE_FIELD_NUMBER: _ClassVar[int]
     prompt: str
     duration_s: int
     creativity: float
@@ -108,7 +110,9 @@ class VideoRequest(_message.Message):
     seed: int
     extra_aspect_ratios: _containers.RepeatedScalarFieldContainer[AspectRatio]
     max_cost_micros: int
-    def __init__(self, prompt: _Optional[str] = ..., duration_s: _Optional[int] = ..., creativity: _Optional[float] = ..., aspect_ratio: _Optional[_Union[AspectRatio, str]] = ..., video_model: _Optional[str] = ..., asset_ids: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., extra_aspect_ratios: _Optional[_Iterable[_Union[AspectRatio, str]]] = ..., max_cost_micros: _Optional[int] = ...) -> None: ...
+    voiceover: bool
+    voice: str
+    def __init__(self, prompt: _Optional[str] = ..., duration_s: _Optional[int] = ..., creativity: _Optional[float] = ..., aspect_ratio: _Optional[_Union[AspectRatio, str]] = ..., video_model: _Optional[str] = ..., asset_ids: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., extra_aspect_ratios: _Optional[_Iterable[_Union[AspectRatio, str]]] = ..., max_cost_micros: _Optional[int] = ..., voiceover: _Optional[bool] = ..., voice: _Optional[str] = ...) -> None: ...
 
 class Style(_message.Message):
     __slots__ = ("aesthetic", "palette", "mood", "lighting")
@@ -123,7 +127,7 @@ class Style(_message.Message):
     def __init__(self, aesthetic: _Optional[str] = ..., palette: _Optional[_Iterable[str]] = ..., mood: _Optional[str] = ..., lighting: _Optional[str] = ...) -> None: ...
 
 class Beat(_message.Message):
-    __slots__ = ("index", "beat_id", "start_s", "duration_s", "shot_type", "camera_movement", "energy", "position", "prompt", "shows_product", "headline", "subline", "reference_asset_ids")
+    __slots__ = ("index", "beat_id", "start_s", "duration_s", "shot_type", "camera_movement", "energy", "position", "prompt", "shows_product", "headline", "subline", "reference_asset_ids", "voiceover")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     BEAT_ID_FIELD_NUMBER: _ClassVar[int]
     START_S_FIELD_NUMBER: _ClassVar[int]
@@ -137,6 +141,7 @@ class Beat(_message.Message):
     HEADLINE_FIELD_NUMBER: _ClassVar[int]
     SUBLINE_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_ASSET_IDS_FIELD_NUMBER: _ClassVar[int]
+    VOICEOVER_FIELD_NUMBER: _ClassVar[int]
     index: int
     beat_id: str
     start_s: int
@@ -150,7 +155,8 @@ class Beat(_message.Message):
     headline: str
     subline: str
     reference_asset_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, index: _Optional[int] = ..., beat_id: _Optional[str] = ..., start_s: _Optional[int] = ..., duration_s: _Optional[int] = ..., shot_type: _Optional[str] = ..., camera_movement: _Optional[str] = ..., energy: _Optional[_Union[Energy, str]] = ..., position: _Optional[_Union[BeatPosition, str]] = ..., prompt: _Optional[str] = ..., shows_product: _Optional[bool] = ..., headline: _Optional[str] = ..., subline: _Optional[str] = ..., reference_asset_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    voiceover: str
+    def __init__(self, index: _Optional[int] = ..., beat_id: _Optional[str] = ..., start_s: _Optional[int] = ..., duration_s: _Optional[int] = ..., shot_type: _Optional[str] = ..., camera_movement: _Optional[str] = ..., energy: _Optional[_Union[Energy, str]] = ..., position: _Optional[_Union[BeatPosition, str]] = ..., prompt: _Optional[str] = ..., shows_product: _Optional[bool] = ..., headline: _Optional[str] = ..., subline: _Optional[str] = ..., reference_asset_ids: _Optional[_Iterable[str]] = ..., voiceover: _Optional[str] = ...) -> None: ...
 
 class ChunkSlot(_message.Message):
     __slots__ = ("index", "beat_index", "index_in_beat", "start_frame", "used_frames", "overlap_in_frames", "init_source", "handoff_frame")

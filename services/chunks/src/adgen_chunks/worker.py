@@ -26,14 +26,14 @@ from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_chunks.model_registry import UnknownVideoModel, VideoModel, get_model
 from adgen_chunks.providers import ClipProviders, ClipRequest, RenderedClip
-from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition, InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
-from adgen_kernel.prediction_record import ChunkRowRecord, NoRecord
-from adgen_kernel.ready_units import clips_ahead
 from adgen_kernel.serve import Connections
-from adgen_kernel.shared_slots import SharedSlots
-from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
+from adgen_providers.prediction_record import ChunkRowRecord, NoRecord
+from adgen_providers.shared_slots import SharedSlots
+from adgen_video import keys
+from adgen_video.ready_units import clips_ahead
+from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
 
 T = TypeVar("T")
 

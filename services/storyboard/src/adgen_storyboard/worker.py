@@ -25,19 +25,19 @@ import numpy as np
 from adgen.assets.v1 import assets_service_pb2, assets_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
-from adgen_kernel import keys
 from adgen_kernel.errors import InvalidArgument, NotFound
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
-from adgen_kernel.prediction_record import FrameRowRecord
-from adgen_kernel.ready_units import clips_ahead
 from adgen_kernel.serve import Connections
-from adgen_kernel.shared_slots import SharedSlots
-from adgen_kernel.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
+from adgen_providers.prediction_record import FrameRowRecord
+from adgen_providers.shared_slots import SharedSlots
 from adgen_storyboard.control_image import canny_edges
 from adgen_storyboard.image_bounds import UnusableImage, read_bounded
 from adgen_storyboard.providers import BeatImageRequest, ImageProvider, ProductReference
 from adgen_storyboard.studio import FrameRequest
+from adgen_video import keys
+from adgen_video.ready_units import clips_ahead
+from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
 
 log = get_logger(__name__)
 

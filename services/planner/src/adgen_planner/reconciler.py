@@ -18,9 +18,10 @@ from nats.js import JetStreamContext
 
 from adgen_kernel.jetstream import queued_work
 from adgen_kernel.logs import get_logger
-from adgen_kernel.ready_units import Unit, describe
-from adgen_kernel.resume import enqueue, ready_units_of
-from adgen_kernel.video_state import FINISHED
+from adgen_kernel.serve import ServiceTask
+from adgen_video.ready_units import Unit, describe
+from adgen_video.resume import enqueue, ready_units_of
+from adgen_video.video_state import FINISHED
 
 log = get_logger(__name__)
 
@@ -55,7 +56,7 @@ async def reconcile_once(
     return requeued
 
 
-def reconciler_task(db: asyncpg.Pool, js: JetStreamContext, *, interval_s: float, stale_after_s: float):  # type: ignore[no-untyped-def]
+def reconciler_task(db: asyncpg.Pool, js: JetStreamContext, *, interval_s: float, stale_after_s: float) -> ServiceTask:
     """A ServiceApp task: a pass every `interval_s` until the service stops."""
 
     async def run(stopping: asyncio.Event) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adgen_kernel.budget import quote_refusal, refusal, usd
+from adgen_video.budget import quote_refusal, refusal, usd
 
 money = st.integers(min_value=0, max_value=10**12)
 

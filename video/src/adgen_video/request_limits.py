@@ -18,7 +18,7 @@ MAX_ASPECT_RATIOS = 3
 # A per-video budget cap above this is a typo, not a budget.
 MAX_COST_MICROS = 10_000 * 1_000_000
 
-ASPECT_RATIOS: dict[str, int] = {
+ASPECT_RATIOS: dict[str, common_pb2.AspectRatio] = {
     "16:9": common_pb2.ASPECT_RATIO_16_9,
     "9:16": common_pb2.ASPECT_RATIO_9_16,
     "1:1": common_pb2.ASPECT_RATIO_1_1,
@@ -37,7 +37,7 @@ def _has_control_characters(text: str) -> bool:
 
 def duration_given(duration_s: int | None) -> bool:
     """0 is proto3's unset and None REST's omitted: the planner then reads the length from the
-    prompt, else takes 30 s (adgen_kernel.durations). Anything else is an explicit choice."""
+    prompt, else takes 30 s (adgen_video.durations). Anything else is an explicit choice."""
     return duration_s is not None and duration_s != 0
 
 
@@ -76,7 +76,7 @@ def request_errors(request: common_pb2.VideoRequest) -> list[FieldError]:
 
 def aspect_ratio_errors(ratios: Sequence[int]) -> list[FieldError]:
     """The shapes asked for (the primary first): each known, none twice, at most three."""
-    names = {value: name for name, value in ASPECT_RATIOS.items()}
+    names: dict[int, str] = {value: name for name, value in ASPECT_RATIOS.items()}
     choices = ", ".join(ASPECT_RATIOS)
     if len(ratios) > MAX_ASPECT_RATIOS:
         return [FieldError("aspect_ratio", f"at most {MAX_ASPECT_RATIOS} shapes per video, one of each")]

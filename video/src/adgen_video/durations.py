@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from adgen_kernel.request_limits import DURATION_MAX_S, DURATION_MIN_S, DURATION_STEP_S
+from adgen_video.request_limits import DURATION_MAX_S, DURATION_MIN_S, DURATION_STEP_S
 
 DEFAULT_DURATION_S = 30
 

@@ -24,8 +24,9 @@ from replicate.prediction import Prediction
 
 from adgen_kernel.errors import FailedPrecondition, Unavailable
 from adgen_kernel.logs import get_logger
-from adgen_kernel.prediction_record import PredictionRecord
-from adgen_kernel.provider_calls import (
+from adgen_kernel.settings import ServiceSettings
+from adgen_providers.prediction_record import PredictionRecord
+from adgen_providers.provider_calls import (
     ProviderCall,
     ProviderCalls,
     RateLimited,
@@ -36,8 +37,7 @@ from adgen_kernel.provider_calls import (
     may_have_landed,
     raise_when_throttled,
 )
-from adgen_kernel.replicate_tags import PREDICTION_TERMINAL_STATUSES, TAG_INPUT, UNSUCCESSFUL, find_by_tag
-from adgen_kernel.settings import ServiceSettings
+from adgen_providers.replicate_tags import PREDICTION_TERMINAL_STATUSES, TAG_INPUT, UNSUCCESSFUL, find_by_tag
 
 log = get_logger(__name__)
 

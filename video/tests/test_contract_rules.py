@@ -16,8 +16,8 @@ from adgen.export.v1 import export_service_pb2 as export_pb
 from adgen.planner.v1 import planner_service_pb2 as planner_pb
 from adgen.storyboard.v1 import storyboard_service_pb2 as storyboard_pb
 from adgen.video.v1 import video_service_pb2 as video_pb
-from adgen_kernel.contract_rules import BEAT_DURATIONS_S, SPEC_MAX_BEATS, violations
-from adgen_kernel.request_limits import request_errors
+from adgen_video.contract_rules import BEAT_DURATIONS_S, SPEC_MAX_BEATS, violations
+from adgen_video.request_limits import request_errors
 
 
 def fields(message) -> list[str]:  # type: ignore[no-untyped-def]
@@ -54,7 +54,7 @@ def test_the_video_request_reuses_the_shared_limits() -> None:
 
 @pytest.mark.parametrize("bad", [7, 5, 61, 65, -5, -30, 2**31 - 1])
 def test_a_duration_of_0_is_not_given_and_explicit_bad_ones_are_refused(bad: int) -> None:
-    """proto3 cannot tell 0 from unset: 0 means "the prompt's length, else 30 s" (adgen_kernel.durations)."""
+    """proto3 cannot tell 0 from unset: 0 means "the prompt's length, else 30 s" (adgen_video.durations)."""
     assert fields(video_pb.CreateVideoRequest(request=good_request(duration_s=0))) == []
     assert fields(planner_pb.PlanRequest(request=good_request(duration_s=0))) == []
     refused = [f"request.{e.field}: {e.message}" for e in request_errors(good_request(duration_s=bad))]

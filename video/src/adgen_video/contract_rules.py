@@ -34,8 +34,8 @@ from adgen.planner.v1 import planner_service_pb2 as planner
 from adgen.refine.v1 import refine_service_pb2 as refine
 from adgen.storyboard.v1 import storyboard_service_pb2 as storyboard
 from adgen.video.v1 import video_service_pb2 as video
-from adgen_kernel.asset_limits import MAX_BYTES, NAME_MAX_CHARS
-from adgen_kernel.request_limits import (
+from adgen_video.asset_limits import MAX_BYTES, NAME_MAX_CHARS
+from adgen_video.request_limits import (
     DURATION_MAX_S,
     MAX_ASPECT_RATIOS,
     MAX_ASSET_IDS,
@@ -57,6 +57,9 @@ KEY_MAX_CHARS = 1024  # S3 object keys
 MAX_SEARCH_LIMIT = 100
 MAX_SELECTION = 100
 QUERY_MAX_CHARS = 1000
+# A beat's spoken line: the longest beat's word budget (36 words, the planner's `voiceover`) in long words.
+VOICEOVER_MAX_CHARS = 500
+VOICE_KEY_PATTERN = r"[a-z0-9][a-z0-9_.-]*"  # as model keys are spelt
 
 # The canonical form only: ids name S3 keys and KV entries, where "ABC…" and "abc…" are two names.
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -267,6 +270,7 @@ VIDEO_REQUEST: Rules = (
         text(ID_TEXT_MAX_CHARS, pattern=r"[a-z0-9][a-z0-9_.-]*", describe="a model key from ListVideoModels"),
     ),
     field("asset_ids", each(uuid())),
+    field("voice", text(ID_TEXT_MAX_CHARS, pattern=VOICE_KEY_PATTERN, describe="a voice key")),
 )
 
 OUTPUT_FORMAT: Rules = (
@@ -287,6 +291,7 @@ BEAT: Rules = (
     field("prompt", text(1000)),
     field("headline", text(200)),
     field("subline", text(200)),
+    field("voiceover", text(VOICEOVER_MAX_CHARS)),
     field("reference_asset_ids", count(MAX_ASSET_IDS), each(uuid())),
 )
 
@@ -348,8 +353,13 @@ PAGE: Rules = (
 SEARCH_LIMIT = field("limit", between(0, MAX_SEARCH_LIMIT))
 MIN_SCORE = field("min_score", between(-1.0, 1.0))
 
+
+def _full_name(message_type: type[Message]) -> str:
+    return message_type.DESCRIPTOR.full_name
+
+
 RULES: dict[str, Rules] = {
-    message_type.DESCRIPTOR.full_name: rules
+    _full_name(message_type): rules
     for message_type, rules in [
         # Shared contracts.
         (common.VideoRequest, VIDEO_REQUEST),

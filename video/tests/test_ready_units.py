@@ -7,7 +7,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adgen_kernel.ready_units import ChunkState, Unit, VideoWork, ready_units
+from adgen_video.ready_units import ChunkState, Unit, VideoWork, ready_units
 
 
 def layout(chunks_per_beat: list[int], done_frames: set[int], done_chunks: set[int]) -> VideoWork:
@@ -94,7 +94,7 @@ def test_running_the_frontier_to_the_end_does_each_unit_once(work: VideoWork, rn
 
 def test_clips_ahead_counts_the_beats_chain_from_a_chunk_on() -> None:
     from adgen.common.v1 import common_pb2
-    from adgen_kernel.ready_units import clips_ahead
+    from adgen_video.ready_units import clips_ahead
 
     # Beats 0 (chunks 0-2), 1 (chunk 3), 2 (chunks 4-5).
     slots = [common_pb2.ChunkSlot(index=i, beat_index=b) for i, b in enumerate((0, 0, 0, 1, 2, 2))]

@@ -11,19 +11,19 @@ from adgen.chunks.v1 import chunks_service_pb2, chunks_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2
-from adgen_kernel.budget import BudgetExceeded, quote_refusal
 from adgen_kernel.errors import InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
-from adgen_kernel.ready_units import clips_ahead
-from adgen_kernel.request_limits import request_errors
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import FINISHED, emit, fail_video, from_json, msg_id, record_cost, to_json
 from adgen_planner import quote
 from adgen_planner.composer import PlanRequest
 from adgen_planner.llm_composer import OpenAiComposer, Usage, compose_with_rules
 from adgen_planner.references import rotate_references, verify_assets
 from adgen_planner.spec_mapping import plan_to_spec
+from adgen_video.budget import BudgetExceeded, quote_refusal
+from adgen_video.ready_units import clips_ahead
+from adgen_video.request_limits import request_errors
+from adgen_video.video_state import FINISHED, emit, fail_video, from_json, msg_id, record_cost, to_json
 
 log = get_logger(__name__)
 

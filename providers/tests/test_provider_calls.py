@@ -16,7 +16,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
-from adgen_kernel.provider_calls import (
+from adgen_kernel.telemetry import setup_tracing
+from adgen_providers.provider_calls import (
     ProviderCalls,
     RateLimited,
     RetryPolicy,
@@ -27,14 +28,13 @@ from adgen_kernel.provider_calls import (
     raise_when_throttled,
     retry_after_seconds,
 )
-from adgen_kernel.telemetry import setup_tracing
 
 EXPORTER = InMemorySpanExporter()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def tracing() -> None:
-    setup_tracing("kernel-tests", processor=SimpleSpanProcessor(EXPORTER))
+    setup_tracing("providers-tests", processor=SimpleSpanProcessor(EXPORTER))
 
 
 @pytest.fixture

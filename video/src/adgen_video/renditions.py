@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adgen.common.v1 import common_pb2
-from adgen_kernel import keys
-from adgen_kernel.request_limits import ASPECT_RATIOS
+from adgen_video import keys
+from adgen_video.request_limits import ASPECT_RATIOS
 
 _NAMES = {value: name for name, value in ASPECT_RATIOS.items()}
 
@@ -26,7 +26,7 @@ class Rendition:
         return "" if self.primary else keys.rendition_tag(self.aspect_ratio)
 
     @property
-    def enum(self) -> common_pb2.AspectRatio.ValueType:
+    def enum(self) -> common_pb2.AspectRatio:
         return ASPECT_RATIOS[self.aspect_ratio]
 
 

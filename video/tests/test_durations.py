@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adgen_kernel.durations import DEFAULT_DURATION_S, duration_of, planned_duration, read_duration, snap_duration
-from adgen_kernel.request_limits import DURATION_MAX_S, DURATION_MIN_S, VALID_DURATIONS_S
+from adgen_video.durations import DEFAULT_DURATION_S, duration_of, planned_duration, read_duration, snap_duration
+from adgen_video.request_limits import DURATION_MAX_S, DURATION_MIN_S, VALID_DURATIONS_S
 
 
 @pytest.mark.parametrize(

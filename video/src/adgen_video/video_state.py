@@ -14,8 +14,8 @@ from nats.js import JetStreamContext
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_kernel import metrics
-from adgen_kernel.budget import BudgetExceeded, refusal
 from adgen_kernel.jetstream import publish_event
+from adgen_video.budget import BudgetExceeded, refusal
 
 # Statuses after which no worker schedules anything more for a video.
 FINISHED = ("completed", "failed", "cancelled")
@@ -51,7 +51,7 @@ async def record_cost(
     *,
     idempotency_key: str,
     video_id: str,
-    phase: common_pb2.Phase.ValueType,
+    phase: common_pb2.Phase,
     provider: str,
     model: str,
     units: int,
@@ -138,7 +138,7 @@ async def fail_video(
     js: JetStreamContext,
     *,
     video_id: str,
-    phase: common_pb2.Phase.ValueType,
+    phase: common_pb2.Phase,
     unit: str,
     reason: str,
 ) -> None:

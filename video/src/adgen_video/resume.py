@@ -8,8 +8,8 @@ from nats.js import JetStreamContext
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_kernel.jetstream import publish_work
-from adgen_kernel.ready_units import ChunkState, Unit, VideoWork, ready_units
-from adgen_kernel.video_state import from_json, msg_id
+from adgen_video.ready_units import ChunkState, Unit, VideoWork, ready_units
+from adgen_video.video_state import from_json, msg_id
 
 
 async def load_work(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> VideoWork:

@@ -19,13 +19,10 @@ import numpy as np
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
-from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
-from adgen_kernel.renditions import Rendition, renditions
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import emit, fail_video, live_run, msg_id
 from adgen_refine.captions import captions, webvtt
 from adgen_refine.encoding import OutputFormat
 from adgen_refine.framing import subject_focus
@@ -36,6 +33,9 @@ from adgen_refine.musicgen import MusicGen
 from adgen_refine.stitch import render_final, sample_frames
 from adgen_refine.supers import Fonts, TextTrack, load_fonts, sample_frames_of, supers_for
 from adgen_refine.timeline import Placement, Transition, choose_transition
+from adgen_video import keys
+from adgen_video.renditions import Rendition, renditions
+from adgen_video.video_state import emit, fail_video, live_run, msg_id
 
 SAMPLE_RATE = 48_000
 ENERGIES = {common_pb2.ENERGY_LOW: "low", common_pb2.ENERGY_MEDIUM: "medium", common_pb2.ENERGY_HIGH: "high"}

@@ -51,8 +51,10 @@ def ready_units(work: VideoWork) -> list[Unit]:
     previous: ChunkState | None = None
     for chunk in work.chunks:
         if not chunk.done:
-            first_of_beat = previous is None or previous.beat_index != chunk.beat_index
-            depends_done = work.frames_done.get(chunk.beat_index, False) if first_of_beat else previous.done
+            if previous is None or previous.beat_index != chunk.beat_index:
+                depends_done = work.frames_done.get(chunk.beat_index, False)
+            else:
+                depends_done = previous.done
             if depends_done:
                 ready.append(Unit("chunk", chunk.index))
         previous = chunk

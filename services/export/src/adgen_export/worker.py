@@ -30,14 +30,14 @@ from nats.js.kv import KeyValue
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_export.url_cache import CachedLink
-from adgen_kernel import keys
 from adgen_kernel.errors import FailedPrecondition, NotFound
 from adgen_kernel.jetstream import WorkContext
 from adgen_kernel.logs import get_logger
-from adgen_kernel.metrics import observe_completed_video
-from adgen_kernel.renditions import renditions
 from adgen_kernel.serve import Connections
-from adgen_kernel.video_state import FINISHED, emit, fail_video, msg_id
+from adgen_video import keys
+from adgen_video.renditions import renditions
+from adgen_video.video_metrics import observe_completed_video
+from adgen_video.video_state import FINISHED, emit, fail_video, msg_id
 
 CAPTIONS_NAME = "captions.vtt"
 
