@@ -38,6 +38,7 @@ from adgen_planner.prompt_safety import sanitise
 from adgen_planner.vocabulary import CATEGORIES, MOODS, mood_of
 from adgen_planner.voiceover import ScriptBrief, line
 from adgen_video.durations import planned_duration
+from adgen_video.naming import UNNAMED_PRODUCT, as_name
 from adgen_video.request_limits import DURATION_MAX_S, DURATION_MIN_S, DURATION_STEP_S, VALID_DURATIONS_S
 
 # The most beats this composer puts in a plan: its own target, below the bound every spec is held to
@@ -49,7 +50,6 @@ MAX_MIDDLE_BEATS = COMPOSED_MAX_BEATS - 2  # all but the opening and the closing
 MAX_USES_PER_BEAT = 2
 # How many ranked sequences creativity may choose among.
 CHOICE_POOL = 24
-FALLBACK_PRODUCT = "the product"
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,9 @@ def compose(request: PlanRequest) -> Plan:
         notes.append(f"creativity {request.creativity:g} chose an alternative sequence")
     notes.append("beats: " + ", ".join(chosen.beat_ids))
     style = _style(archetype, reading, notes)
-    product = reading.product_name or FALLBACK_PRODUCT
+    product = reading.product_name or UNNAMED_PRODUCT
     if not reading.product_name:
-        notes.append(f"no product named in the prompt: using {FALLBACK_PRODUCT!r}")
+        notes.append(f"no product named in the prompt: using {UNNAMED_PRODUCT!r}")
     call_to_action = reading.call_to_action or category.call_to_action
     notes.append(
         f"call to action from prompt: {call_to_action!r}"
@@ -311,11 +311,6 @@ def _style(archetype: Archetype, reading: PromptReading, notes: list[str]) -> St
     )
 
 
-def _display(text: str) -> str:
-    """Title case that leaves words like "iPhone" or "SaaS" alone."""
-    return " ".join(w[:1].upper() + w[1:] if w.islower() else w for w in text.split())
-
-
 def _beats(
     beat_ids: tuple[str, ...],
     product: str,
@@ -328,11 +323,11 @@ def _beats(
     """The beats of `beat_ids`: prompts, supers and lines; `script` carries the brand and the call to action."""
     brand, call_to_action = script.brand, script.call_to_action
     fields = {
-        "product_name": sanitise(product, max_words=FIELD_WORD_CAPS["product_name"]) or FALLBACK_PRODUCT,
+        "product_name": sanitise(product, max_words=FIELD_WORD_CAPS["product_name"]) or UNNAMED_PRODUCT,
         "setting": sanitise(setting, max_words=FIELD_WORD_CAPS["setting"]),
         "style_aesthetic": style.aesthetic,
     }
-    name = _display(fields["product_name"])
+    name = as_name(fields["product_name"])
     planned = []
     start = 0
     for index, beat_id in enumerate(beat_ids):

@@ -17,12 +17,13 @@ from pydantic import BaseModel, ConfigDict
 
 from adgen_planner.archetypes import ARCHETYPES, MOOD_PALETTES
 from adgen_planner.beat_library import FIELD_WORD_CAPS, LIBRARY, PROMPT_WORD_LIMIT, BeatDefinition
-from adgen_planner.composer import FALLBACK_PRODUCT, PlanRequest, plan_duration, plan_seed, product_images_note
+from adgen_planner.composer import PlanRequest, plan_duration, plan_seed, product_images_note
 from adgen_planner.plan import Plan, PlannedBeat, Style
 from adgen_planner.prompt_reading import PromptReading
 from adgen_planner.prompt_safety import sanitise, smuggled
 from adgen_planner.vocabulary import CATEGORIES, MOODS
 from adgen_planner.voiceover import ScriptBrief, line, problem, spoken, word_budget
+from adgen_video.naming import UNNAMED_PRODUCT
 
 # On-screen text is read in a second or two.
 TEXT_WORD_CAP = 8
@@ -150,7 +151,7 @@ def to_plan(answer: AdPlanAnswer, request: PlanRequest, reading: PromptReading) 
     notes: list[str] = []
     duration = plan_duration(request.duration_s, reading.duration_s, notes)
     product = _text(answer.product_name, FIELD_WORD_CAPS["product_name"], "product name", repairs) or (
-        reading.product_name or FALLBACK_PRODUCT
+        reading.product_name or UNNAMED_PRODUCT
     )
     brand = _text(answer.brand, FIELD_WORD_CAPS["product_name"], "brand", repairs) or None
     call_to_action = _text(answer.call_to_action, TEXT_WORD_CAP, "call to action", repairs)
@@ -161,7 +162,7 @@ def to_plan(answer: AdPlanAnswer, request: PlanRequest, reading: PromptReading) 
     setting = reading.setting or CATEGORIES[reading.category].setting
     fields = {"product_name": product, "setting": setting, "style_aesthetic": style.aesthetic}
     script = ScriptBrief(
-        product=None if product == FALLBACK_PRODUCT else product,
+        product=None if product == UNNAMED_PRODUCT else product,
         brand=brand,
         call_to_action=call_to_action,
         category=reading.category,

@@ -381,4 +381,4 @@ REGISTERS: Mapping[str, Register] = MappingProxyType(
 )
 # fmt: on
 # What the voice calls the product when the prompt names neither a product nor a brand.
-UNNAMED_PRODUCT = "something new"
+SPOKEN_FOR_UNNAMED = "something new"

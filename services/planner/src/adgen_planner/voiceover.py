@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from adgen_planner.beat_library import Position
 from adgen_planner.prompt_safety import sanitise
-from adgen_planner.vocabulary import REGISTERS, SPOKEN_BENEFITS, UNNAMED_PRODUCT, Register
+from adgen_planner.vocabulary import REGISTERS, SPOKEN_BENEFITS, SPOKEN_FOR_UNNAMED, Register
 
 # An unhurried ad read (about 155 words a minute), slow enough to follow over music.
 WORDS_PER_S = 2.6
@@ -130,7 +130,7 @@ def _names(brief: ScriptBrief) -> list[str]:
 
 
 def _opening(index: int, register: Register, brief: ScriptBrief) -> Iterator[str]:
-    for name in _names(brief) or [UNNAMED_PRODUCT]:
+    for name in _names(brief) or [SPOKEN_FOR_UNNAMED]:
         for opening in _rotated(register.openings, brief, index, "opening"):
             yield opening.format(name=name)
         yield name
@@ -164,4 +164,4 @@ def _closing(index: int, register: Register, brief: ScriptBrief) -> Iterator[str
                 yield closing.format(cta=cta, name=name)
         yield cta
     else:
-        yield from _names(brief) or [UNNAMED_PRODUCT]
+        yield from _names(brief) or [SPOKEN_FOR_UNNAMED]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from adgen.common.v1 import common_pb2
+from adgen_video.naming import shown_name
 
 _SETTLE_S: Final = 0.25
 _FADE_S: Final = 0.4
@@ -51,10 +52,6 @@ class Caption:
         return min(1.0, since / (self.fade_frames + 1), until / (self.fade_frames + 1))
 
 
-def brand_name(spec: common_pb2.Spec) -> str:
-    return spec.brand.strip() or spec.product_name.strip()
-
-
 def captions(spec: common_pb2.Spec) -> list[Caption]:
     """One caption per beat that has text, in beat order, then the end card (if there is a brand
     name or a CTA)."""
@@ -63,7 +60,7 @@ def captions(spec: common_pb2.Spec) -> list[Caption]:
         raise ValueError(f"output.fps must be positive, got {fps}")
     settle, fade = round(_SETTLE_S * fps), round(_FADE_S * fps)
     beats = sorted(spec.beats, key=lambda b: b.index)
-    cta, brand = spec.call_to_action.strip(), brand_name(spec)
+    cta, brand = spec.call_to_action.strip(), shown_name(spec.brand, spec.product_name)
     result = []
     for beat in beats:
         start, end = beat.start_s * fps, (beat.start_s + beat.duration_s) * fps

@@ -36,6 +36,7 @@ from adgen_storyboard.image_bounds import UnusableImage, read_bounded
 from adgen_storyboard.providers import BeatImageRequest, ImageProvider, ProductReference
 from adgen_storyboard.studio import FrameRequest
 from adgen_video import keys
+from adgen_video.naming import shown_name
 from adgen_video.ready_units import clips_ahead
 from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
 
@@ -49,7 +50,6 @@ POSITIONS = {
 ENERGIES = {common_pb2.ENERGY_LOW: "low", common_pb2.ENERGY_MEDIUM: "medium", common_pb2.ENERGY_HIGH: "high"}
 # What the assets service says when the asset is not this user's to use: the beat goes on without it.
 UNAVAILABLE_ASSET = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED)
-UNNAMED_PRODUCT = "the product"  # what the planner names a product the prompt did not name
 
 
 def frame_request(spec: common_pb2.Spec, beat_index: int, product: np.ndarray | None) -> FrameRequest:
@@ -79,14 +79,11 @@ def frame_request(spec: common_pb2.Spec, beat_index: int, product: np.ndarray | 
 
 
 def wordmark(spec: common_pb2.Spec, beat: common_pb2.Beat) -> str:
-    """The name a frame without a product image sets as its hero: the brand, else the product's name
-    (not the planner's placeholder for an unnamed product, which is no name to set large), with its
-    words capitalised as a name is. None where the beat's own headline already says it: the super
-    is then the hero, and the same words twice on one screen read as a mistake."""
-    name = " ".join(spec.brand.split()) or " ".join(spec.product_name.split())
-    if name.lower() in (UNNAMED_PRODUCT, " ".join(beat.headline.split()).lower()):
-        return ""
-    return " ".join(word[:1].upper() + word[1:] for word in name.split())
+    """The name a frame without a product image sets as its hero (`naming.shown_name`); none where the
+    beat's own headline already says it: the super is then the hero, and the same words twice on one
+    screen read as a mistake."""
+    name = shown_name(spec.brand, spec.product_name)
+    return "" if name.lower() == " ".join(beat.headline.split()).lower() else name
 
 
 def beat_prompt(spec: common_pb2.Spec, beat: common_pb2.Beat) -> str:
