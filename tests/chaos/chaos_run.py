@@ -41,9 +41,9 @@ from adgen_cli.stack import SERVICES, DevStack, create_user, object_store
 from adgen_embedded.ports import free_port
 from adgen_kernel.jetstream import WORK_STREAM
 from adgen_video import keys
+from adgen_video.video_state import FINISHED
 
 ActionKind = Literal["kill", "restart_nats", "restart_postgres", "s3_outage", "wipe_nats"]
-FINISHED = ("completed", "failed", "cancelled")
 VIDEO_MODEL = "wan"  # 5 s clips at 16 fps: small files for the fake to encode
 CLIP_SIZE = (208, 120)
 PROMPTS = (

@@ -83,7 +83,7 @@ def interrupted(api: Api, video_id: str, *, as_json: bool) -> None:
 
 def ended(video: dict, *, as_json: bool) -> None:
     """Exit 1 when a followed video failed or was cancelled."""
-    if video.get("status") in ("failed", "cancelled"):
+    if video.get("status") in FINISHED_STATUSES and video.get("status") != "completed":
         if not as_json:
             err.print(
                 f"[red]{video['status']}:[/] {video.get('error') or video.get('progress', {}).get('message', '')}"

@@ -26,9 +26,9 @@ from adgen_planner.vocabulary import (
     words,
 )
 from adgen_video.durations import NUMBER_WORD, read_duration
+from adgen_video.request_limits import PROMPT_MAX_CHARS
 
 MAX_FIELD_WORDS = 6
-MAX_PROMPT_CHARS = 2000
 
 
 def _phrase(phrase: str) -> str:
@@ -297,10 +297,10 @@ def read_category(product_name: str, text: str) -> str:
 def read_prompt(prompt: str) -> PromptReading:
     """Reads a prompt; the result only holds sanitised, length-capped user text.
 
-    Only the first MAX_PROMPT_CHARS characters are read: an ad brief is a sentence or two, and the
+    Only the first PROMPT_MAX_CHARS characters are read: an ad brief is a sentence or two, and the
     bound keeps the patterns' cost small whatever is sent.
     """
-    text = sanitise(prompt[:MAX_PROMPT_CHARS])
+    text = sanitise(prompt[:PROMPT_MAX_CHARS])
     brand = read_brand(text)
     product = read_product_name(text, brand)
     moods, style_words = read_moods(text)
