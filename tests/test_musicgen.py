@@ -4,29 +4,22 @@ for once, and any failure leaves a completed video with the synthesised bed and 
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import av
-import nats
 import numpy as np
 import pydantic
 import pyloudnorm
 import pytest
-from conftest import base_settings
+import seeding
 from fakes.replicate_api import FakeReplicate, Output, Script, audio_output
 from media_checks import decode
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
-from adgen_embedded.infra import InfraEndpoints
-from adgen_kernel.db import create_pool
 from adgen_kernel.jetstream import EVENTS_STREAM, WorkContext, event_subject
 from adgen_kernel.serve import Connections
-from adgen_kernel.settings import ServiceSettings
-from adgen_kernel.storage import ObjectStore
 from adgen_providers.replicate_tags import TAG_INPUT
 from adgen_refine.loudness import true_peak
 from adgen_refine.musicgen import MUSICGEN, MusicGen, MusicGenConfig, MusicGenFailed
@@ -39,25 +32,6 @@ pytestmark = pytest.mark.xdist_group("stack")
 VERSION = f"{MUSICGEN}:0123456789abcdef"
 FPS = 24
 W, H = 192, 108
-
-
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeReplicate]:
-    with FakeReplicate() as server:
-        server.set_output(MUSICGEN, audio_output())
-        yield server
-
-
-@pytest.fixture(scope="module")
-async def connections(infra: InfraEndpoints) -> AsyncIterator[Connections]:
-    settings = ServiceSettings(**base_settings(infra))  # type: ignore[arg-type]
-    nc = await nats.connect(infra.nats_url)
-    db = await create_pool(infra.database_url)
-    try:
-        yield Connections(settings=settings, nc=nc, js=nc.jetstream(), db=db, store=ObjectStore.from_settings(settings))
-    finally:
-        await db.close()
-        await nc.drain()
 
 
 def musicgen_config(fake: FakeReplicate, request_timeout_s: float = 30.0) -> MusicGenConfig:
@@ -109,16 +83,8 @@ def spec(duration_s: int = 2) -> common_pb2.Spec:
 
 
 async def new_video(c: Connections, status: str = "refining") -> tuple[str, str]:
-    user = await c.db.fetchval(
-        "INSERT INTO users (name, api_key_hash) VALUES ($1, $2) RETURNING user_id::text",
-        f"music-{uuid.uuid4().hex[:8]}",
-        os.urandom(32),
-    )
-    video = str(uuid.uuid4())
-    await c.db.execute(
-        "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, $3, '{}'::jsonb)", video, user, status
-    )
-    return user, video
+    user = await seeding.user(c.db)
+    return user.user_id, await seeding.video(c.db, user_id=user.user_id, status=status)
 
 
 async def ledger(c: Connections, video: str) -> list[tuple[str, str, int]]:
