@@ -22,10 +22,11 @@ check-generated: setup ## Fail when gen/python has drifted from protos/
 	if diff -r -x __pycache__ $$tmp/adgen gen/python/adgen >/dev/null; then echo "generated stubs are up to date"; rm -rf $$tmp; \
 	else echo "gen/python differs from protos/: run 'make generate' and commit"; diff -r -x __pycache__ $$tmp/adgen gen/python/adgen | head -20; rm -rf $$tmp; exit 1; fi
 
-lint: setup ## buf lint (STANDARD) and ruff
+lint: setup ## buf lint (STANDARD), ruff, and mypy over the hand-written code (strict for the pure decision modules)
 	@cd protos && ../$(VENV)/bin/buf lint
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy
 
 test: check-generated lint k8s-render browser fonts ffmpeg ## Everything CI runs: generated-code check, lint, manifests, the three test tiers
 	@$(PY) -m pytest -q

@@ -99,7 +99,8 @@ def _work(p: c.Progress) -> eta.Work:
 
 
 def _seconds(later: Timestamp, earlier: Timestamp) -> float:
-    return max((later.ToNanoseconds() - earlier.ToNanoseconds()) / 1e9, 0.0)
+    elapsed: float = (later.ToNanoseconds() - earlier.ToNanoseconds()) / 1e9
+    return max(elapsed, 0.0)
 
 
 def _update_eta(previous: c.Progress, p: c.Progress, now: Timestamp) -> None:

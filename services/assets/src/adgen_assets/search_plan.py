@@ -128,7 +128,7 @@ def rerank_depth(limit: int) -> int:
 
 def centroid(vectors: np.ndarray) -> np.ndarray:
     """The unit mean direction of a selection: what "more like these" searches from."""
-    mean = vectors.mean(axis=0)
+    mean: np.ndarray = vectors.mean(axis=0)
     norm = float(np.linalg.norm(mean))
     if norm < 1e-6:
         raise InvalidArgument("asset_ids: the selected images point in opposite directions; there is no centre")

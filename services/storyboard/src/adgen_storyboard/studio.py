@@ -817,8 +817,7 @@ def _cast_shadow(canvas: np.ndarray, alpha: np.ndarray, comp: Composition, base_
     squash, lean = 0.3, 1.6
     tall = squash * ph
     shift = lean * tall if side > 0 else 0.0
-    # numpy's stubs type float32() as a scalar constructor; given rows it builds a float32 array
-    m: np.ndarray = np.float32([[1.0, side * lean * squash, shift - side * lean * tall], [0.0, squash, 0.0]])  # type: ignore[arg-type]
+    m = np.array([[1.0, side * lean * squash, shift - side * lean * tall], [0.0, squash, 0.0]], np.float32)
     size = (pw + int(lean * tall) + 4, int(tall) + 2)
     shadow = cv2.warpAffine(alpha, m, size, flags=cv2.INTER_LINEAR, borderValue=0)
     shadow = _soft_blur(shadow, max(1.5, 0.025 * ph)) * 0.3
