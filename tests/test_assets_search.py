@@ -24,7 +24,7 @@ from adgen.assets.v1 import assets_service_pb2 as pb
 from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.events.v1 import events_pb2
 from adgen_assets.embeddings import load_embedder
-from adgen_assets.search import INDEX_SETTINGS_SQL, INDEX_SQL, nearest
+from adgen_assets.search import INDEX_SETTINGS_SQL, INDEX_SQL, AssetSearch, nearest
 from adgen_assets.search_indexes import Pass, SearchIndexes
 from adgen_assets.search_plan import (
     INDEX_BUILD,
@@ -260,6 +260,30 @@ async def test_the_embed_worker_fills_a_missing_embedding(clip_assets, db, infra
         await nc.close()
     assert vector is not None
     np.testing.assert_allclose(vector, inline, atol=1e-5)
+
+
+async def test_a_queued_embedding_never_overwrites_one_that_landed_meanwhile(connections, db) -> None:  # type: ignore[no-untyped-def]
+    """The upload queues its embedding and embeds inline too; when the queued item runs first, the
+    inline vector lands while the worker computes its own, and the worker's must not replace it."""
+    owner = await new_user(db)
+    inline = np.zeros(512, np.float32)
+    inline[0] = 1.0
+    [asset] = await seeding.assets(db, user_id=owner, embeddings=[None])
+    search = AssetSearch(connections, embedder=None, missing_reason="tests")
+
+    async def computed_while_the_inline_one_lands(key: str) -> np.ndarray:
+        await db.execute(
+            "UPDATE assets SET embedding = $2::vector WHERE asset_id = $1", uuid.UUID(asset), vector_literal(inline)
+        )
+        other = np.zeros(512, np.float32)
+        other[1] = 1.0
+        return other
+
+    search._embed_stored = computed_while_the_inline_one_lands  # type: ignore[method-assign]
+    await search.handle_embed(events_pb2.EmbedWork(asset_id=asset, user_id=owner), None)  # type: ignore[arg-type]
+    stored = await stored_vector(db, asset)
+    assert stored is not None
+    np.testing.assert_allclose(stored, inline, atol=1e-6)
 
 
 async def test_without_weights_uploads_work_and_search_says_why(infra, db) -> None:  # type: ignore[no-untyped-def]

@@ -161,7 +161,9 @@ class AssetSearch:
         )
         if row is None or row["done"]:
             return
-        await self._save(uuid.UUID(work.asset_id), await self._embed_stored(row["original_key"]))
+        vector = await self._embed_stored(row["original_key"])
+        # The upload's inline embedding may have landed while this one was computed: it stays.
+        await self._save(uuid.UUID(work.asset_id), vector, only_if_missing=True)
 
     async def embed_dead_letter(self, work: events_pb2.EmbedWork, error: BaseException) -> None:
         log.error("embedding failed for good; the asset stays out of search", asset_id=work.asset_id, error=repr(error))
@@ -221,7 +223,10 @@ class AssetSearch:
         data = await self._c.store.get_bytes(key)
         return (await asyncio.to_thread(model.embed_images, [data]))[0]
 
-    async def _save(self, asset: uuid.UUID, vector: np.ndarray) -> None:
+    async def _save(self, asset: uuid.UUID, vector: np.ndarray, *, only_if_missing: bool = False) -> None:
         await self._c.db.execute(
-            "UPDATE assets SET embedding = $2::vector WHERE asset_id = $1", asset, search_plan.vector_literal(vector)
+            "UPDATE assets SET embedding = $2::vector WHERE asset_id = $1"
+            + (" AND embedding IS NULL" if only_if_missing else ""),
+            asset,
+            search_plan.vector_literal(vector),
         )
