@@ -27,7 +27,7 @@ ln -sfn "$venv" .venv
 # The project's own packages, editable, pointing at this clone. Re-done only when the clone moved
 # or a pyproject changed.
 packages=(gen/python kernel providers video services/planner services/storyboard services/chunks services/refine
-          services/export services/assets gateway embedded cli)
+          services/export services/voice services/assets gateway embedded cli)
 stamp="$venv/.editable"
 want=$( (echo "$root"; cat "${packages[@]/%//pyproject.toml}") | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then

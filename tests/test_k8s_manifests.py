@@ -30,7 +30,7 @@ from adgen_kernel.jetstream import WORK_STREAM
 from adgen_kernel.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("gateway", "planner", "storyboard", "chunks", "refine", "export", "assets")
+SERVICES = ("gateway", "planner", "storyboard", "chunks", "refine", "export", "voice", "assets")
 # Settings holding credentials beyond the SecretStr fields: the database URL carries a password.
 SECRET_URL_FIELDS = {"database_url"}
 # Variables the processes read that are not adgen settings.
@@ -380,7 +380,7 @@ def _needed(distribution: str, projects: dict[str, tuple[Path, list[str]]]) -> s
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 # Built in the wheel stage of every image; each image installs those its service depends on.
 SHARED_PACKAGES = ("gen/python", "kernel", "video", "providers")
-CALLS_PROVIDERS = {"planner", "storyboard", "chunks", "refine"}
+CALLS_PROVIDERS = {"planner", "storyboard", "chunks", "refine", "voice"}
 
 
 def _instructions(dockerfile: Path, build_args: dict[str, str]) -> list[tuple[str, str]]:

@@ -1,29 +1,35 @@
-"""A local server that speaks OpenAI's chat-completions API, so the real `openai` SDK can be tested.
+"""A local server that speaks OpenAI's chat-completions and speech APIs, so the real `openai` SDK
+can be tested.
 
 Tests script its replies in order (a valid structured answer, malformed JSON, a refusal, 429 with
 Retry-After, a 5xx, a reply slower than the client's timeout) and read back every request it got.
 It runs uvicorn on a free 127.0.0.1 port in a background thread with its own event loop. Once the
 script is used up it answers `default` (when one is set), going wrong at the rate of `faults` (see
 fakes.faults): 429 with Retry-After, a 5xx, or an answer held past the client's timeout.
+`POST /v1/audio/speech` takes the same script (a 200 reply's content is ignored) and answers real
+audio for the input, a 24 kHz tone burst per word with a pause between words, as WAV or raw PCM.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import socket
 import threading
 import time
+import wave
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from fakes.faults import Faults
@@ -76,6 +82,29 @@ def slow(delay_s: float, then: Reply | None = None) -> Reply:
     )
 
 
+SPEECH_RATE = 24_000  # what OpenAI's speech endpoint sends
+
+
+def speech_pcm(text: str, speed: float = 1.0) -> bytes:
+    """16-bit mono PCM at 24 kHz: a 0.06 s pause, then per word a tone lasting 0.07 s a letter and a
+    0.08 s pause, all divided by `speed`."""
+    pieces = [np.zeros(round(0.06 * SPEECH_RATE / speed))]
+    for i, word in enumerate(text.split()):
+        t = np.arange(round(0.07 * max(1, len(word)) * SPEECH_RATE / speed)) / SPEECH_RATE
+        pieces += [0.4 * np.sin(2 * np.pi * (180 + 20 * (i % 5)) * t), np.zeros(round(0.08 * SPEECH_RATE / speed))]
+    return (np.concatenate(pieces) * 32767).astype("<i2").tobytes()
+
+
+def speech_wav(text: str, speed: float = 1.0) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SPEECH_RATE)
+        wav.writeframes(speech_pcm(text, speed))
+    return buffer.getvalue()
+
+
 @dataclass(frozen=True)
 class Received:
     """A request as the server got it, with the monotonic time it arrived."""
@@ -118,7 +147,9 @@ class FakeOpenAI:
             return self.default
         return Reply(status=500, headers={"x-should-retry": "false"}, content="no scripted reply left")
 
-    async def _completions(self, request: Request) -> JSONResponse:
+    async def _answer(self, request: Request) -> tuple[dict[str, Any], Reply, JSONResponse | None]:
+        """The request's body and its scripted reply (held back by its delay), with the OpenAI error
+        answer when the reply is not a success; a success is counted in `answered`."""
         body = await request.json()
         with self._lock:
             self.requests.append(Received(body, dict(request.headers), time.monotonic()))
@@ -128,10 +159,16 @@ class FakeOpenAI:
         if reply.status != 200:
             kind = "rate_limit_exceeded" if reply.status == 429 else "server_error"
             error = {"message": f"scripted {reply.status}", "type": kind, "param": None, "code": kind}
-            return JSONResponse({"error": error}, status_code=reply.status, headers=reply.headers)
-        prompt_tokens, completion_tokens = reply.usage
+            return body, reply, JSONResponse({"error": error}, status_code=reply.status, headers=reply.headers)
         with self._lock:
             self.answered += 1
+        return body, reply, None
+
+    async def _completions(self, request: Request) -> JSONResponse:
+        body, reply, failed = await self._answer(request)
+        if failed is not None:
+            return failed
+        prompt_tokens, completion_tokens = reply.usage
         message = {"role": "assistant", "content": None if reply.refusal else reply.content, "refusal": reply.refusal}
         return JSONResponse(
             {
@@ -149,11 +186,25 @@ class FakeOpenAI:
             headers=reply.headers,
         )
 
+    async def _speech(self, request: Request) -> Response:
+        body, _, failed = await self._answer(request)
+        if failed is not None:
+            return failed
+        speed = float(body.get("speed", 1.0))
+        if body.get("response_format") == "pcm":
+            return Response(speech_pcm(body["input"], speed), media_type="audio/pcm")
+        return Response(speech_wav(body["input"], speed), media_type="audio/wav")
+
     def start(self) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        app = Starlette(routes=[Route("/v1/chat/completions", self._completions, methods=["POST"])])
+        app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._completions, methods=["POST"]),
+                Route("/v1/audio/speech", self._speech, methods=["POST"]),
+            ]
+        )
         config = uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
         )

@@ -28,11 +28,12 @@ from adgen_planner.composer import PlanRequest, compose, plan_seed
 from adgen_planner.llm_answer import AdPlanAnswer, library_brief, to_plan
 from adgen_planner.llm_composer import OpenAiComposer, TokenPrices, compose_with_rules
 from adgen_planner.prompt_reading import read_prompt
-from adgen_planner.prompt_safety import USER_DATA_CLOSE, USER_DATA_OPEN, instruction_phrases, smuggled
+from adgen_planner.prompt_safety import USER_DATA_CLOSE, USER_DATA_OPEN, smuggled
 from adgen_planner.server import openai_composer
 from adgen_planner.settings import PlannerSettings
 from adgen_planner.spec_rules import check
 from adgen_planner.voiceover import ScriptBrief, line
+from adgen_video.text_safety import instruction_phrases
 
 MODEL = "gpt-4o-mini"
 PRICES = TokenPrices(input_usd_per_mtok=0.15, output_usd_per_mtok=0.60)

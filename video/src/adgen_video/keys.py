@@ -11,6 +11,16 @@ def storyboard_key(user_id: str, video_id: str, beat_index: int) -> str:
     return f"{video_prefix(user_id, video_id)}storyboard/beat_{beat_index:02d}.png"
 
 
+def voice_key(user_id: str, video_id: str, beat_index: int) -> str:
+    """The beat's spoken line as a WAV, kept with the video (refine mixes it, captions follow it)."""
+    return f"{video_prefix(user_id, video_id)}voice/beat_{beat_index:02d}.wav"
+
+
+def voice_words_key(user_id: str, video_id: str, beat_index: int) -> str:
+    """When each word of the beat's line is spoken (JSON), stored with the line for the captions."""
+    return f"{video_prefix(user_id, video_id)}voice/beat_{beat_index:02d}.json"
+
+
 def chunks_prefix(user_id: str, video_id: str) -> str:
     return f"{video_prefix(user_id, video_id)}chunks/"
 

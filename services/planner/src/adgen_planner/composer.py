@@ -34,12 +34,12 @@ from adgen_planner.archetypes import (
 from adgen_planner.beat_library import FIELD_WORD_CAPS, LIBRARY, BeatDefinition, Position
 from adgen_planner.plan import Plan, PlannedBeat, Style
 from adgen_planner.prompt_reading import PromptReading, read_prompt
-from adgen_planner.prompt_safety import sanitise
 from adgen_planner.vocabulary import CATEGORIES, MOODS, mood_of
 from adgen_planner.voiceover import ScriptBrief, line
 from adgen_video.durations import planned_duration
 from adgen_video.naming import UNNAMED_PRODUCT, as_name
 from adgen_video.request_limits import DURATION_MAX_S, DURATION_MIN_S, DURATION_STEP_S, VALID_DURATIONS_S
+from adgen_video.text_safety import sanitise
 
 # The most beats this composer puts in a plan: its own target, below the bound every spec is held to
 # (`adgen_video.contract_rules.SPEC_MAX_BEATS`), which a generative composer's plan may reach.

@@ -20,10 +20,11 @@ from adgen_planner.beat_library import FIELD_WORD_CAPS, LIBRARY, PROMPT_WORD_LIM
 from adgen_planner.composer import PlanRequest, plan_duration, plan_seed, product_images_note
 from adgen_planner.plan import Plan, PlannedBeat, Style
 from adgen_planner.prompt_reading import PromptReading
-from adgen_planner.prompt_safety import sanitise, smuggled
+from adgen_planner.prompt_safety import smuggled
 from adgen_planner.vocabulary import CATEGORIES, MOODS
 from adgen_planner.voiceover import ScriptBrief, line, problem, spoken, word_budget
 from adgen_video.naming import UNNAMED_PRODUCT
+from adgen_video.text_safety import sanitise
 
 # On-screen text is read in a second or two.
 TEXT_WORD_CAP = 8

@@ -2,7 +2,7 @@
 
 Reading is deliberately shallow and predictable: keyword tables (`vocabulary`) and a handful of
 patterns, no model. Every field that comes from the user's words passes through `sanitise`
-(`prompt_safety`) and a word cap before it can reach an image prompt or on-screen text, so the
+(`adgen_video.text_safety`) and a word cap before it can reach an image prompt or on-screen text, so the
 user's text is only ever *data* (a product name, a setting), never an instruction to a downstream
 model.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from adgen_planner.prompt_safety import sanitise
 from adgen_planner.vocabulary import (
     CATEGORIES,
     COLOURS,
@@ -27,6 +26,7 @@ from adgen_planner.vocabulary import (
 )
 from adgen_video.durations import NUMBER_WORD, read_duration
 from adgen_video.request_limits import PROMPT_MAX_CHARS
+from adgen_video.text_safety import sanitise
 
 MAX_FIELD_WORDS = 6
 

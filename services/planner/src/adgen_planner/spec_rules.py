@@ -13,10 +13,10 @@ import re
 
 from adgen_planner.beat_library import LIBRARY, PROMPT_WORD_LIMIT, Energy, Position
 from adgen_planner.plan import Plan
-from adgen_planner.prompt_safety import sanitise
 from adgen_planner.voiceover import problem
 from adgen_video.contract_rules import BEAT_DURATIONS_S
 from adgen_video.request_limits import DURATION_MAX_S, DURATION_MIN_S, DURATION_STEP_S, VALID_DURATIONS_S
+from adgen_video.text_safety import sanitise
 
 _HEX = re.compile(r"#[0-9A-Fa-f]{6}")
 

@@ -9,8 +9,8 @@ so the same request always gets the same lines. A middle beat adds a lead-in and
 where its budget allows; when the fullest phrasing does not fit, a barer one is taken, down to the
 bare name, benefit or call to action, so no line is over its budget.
 
-Lines go through the prompts' sanitising (`prompt_safety.sanitise`) and end with punctuation;
-`problem` holds any line (a model's, a hand-edited one) to the same rules.
+Lines go through the prompts' sanitising (`adgen_video.text_safety.sanitise`) and end with
+punctuation; `problem` holds any line (a model's, a hand-edited one) to the same rules.
 """
 
 from __future__ import annotations
@@ -21,13 +21,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from adgen_planner.beat_library import Position
-from adgen_planner.prompt_safety import sanitise
 from adgen_planner.vocabulary import REGISTERS, SPOKEN_BENEFITS, SPOKEN_FOR_UNNAMED, Register
+from adgen_video.speech_pace import BREATH_S, WORDS_PER_S
+from adgen_video.text_safety import sanitise
 
-# An unhurried ad read (about 155 words a minute), slow enough to follow over music.
-WORDS_PER_S = 2.6
-# Silence kept at each end of a beat: the cut, the transition and the next line need room.
-BREATH_S = 0.5
 _ENDINGS = ".!?"
 
 

@@ -26,7 +26,7 @@ from adgen.common.v1 import common_pb2 as adgen_dot_common_dot_v1_dot_common__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61\x64gen/events/v1/events.proto\x12\x0f\x61\x64gen.events.v1\x1a\x1c\x61\x64gen/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"]\n\x08PlanWork\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12.\n\x07request\x18\x03 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\"g\n\tFrameWork\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x12\n\nbeat_index\x18\x04 \x01(\x05\"h\n\tChunkWork\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x13\n\x0b\x63hunk_index\x18\x04 \x01(\x05\"T\n\nRefineWork\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\"i\n\nExportWork\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x13\n\x0brefined_key\x18\x04 \x01(\t\".\n\tEmbedWork\x12\x10\n\x08\x61sset_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"3\n\x0cVideoPlanned\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.adgen.common.v1.Spec\"5\n\x0cPhaseStarted\x12%\n\x05phase\x18\x01 \x01(\x0e\x32\x16.adgen.common.v1.Phase\"H\n\x0ePhaseCompleted\x12%\n\x05phase\x18\x01 \x01(\x0e\x32\x16.adgen.common.v1.Phase\x12\x0f\n\x07warning\x18\x02 \x01(\t\"W\n\nFrameReady\x12\x12\n\nbeat_index\x18\x01 \x01(\x05\x12\x11\n\timage_key\x18\x02 \x01(\t\x12\x13\n\x0b\x66rames_done\x18\x03 \x01(\x05\x12\r\n\x05notes\x18\x04 \x03(\t\"H\n\nChunkReady\x12\x13\n\x0b\x63hunk_index\x18\x01 \x01(\x05\x12\x10\n\x08\x63lip_key\x18\x02 \x01(\t\x12\x13\n\x0b\x63hunks_done\x18\x03 \x01(\x05\"7\n\x0c\x43ostRecorded\x12\'\n\x04line\x18\x01 \x01(\x0b\x32\x19.adgen.common.v1.CostLine\"K\n\x0eVideoCompleted\x12\x11\n\tfinal_key\x18\x01 \x01(\t\x12\x12\n\nposter_key\x18\x02 \x01(\t\x12\x12\n\nduration_s\x18\x03 \x01(\x01\"R\n\x0bVideoFailed\x12%\n\x05phase\x18\x01 \x01(\x0e\x32\x16.adgen.common.v1.Phase\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"G\n\x0eVideoCancelled\x12\x35\n\x0fprevious_status\x18\x01 \x01(\x0e\x32\x1c.adgen.common.v1.VideoStatus\"*\n\x0cVideoRetried\x12\x0b\n\x03run\x18\x01 \x01(\x05\x12\r\n\x05units\x18\x02 \x03(\t\"\x84\x05\n\x05\x45vent\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\rvideo_planned\x18\n \x01(\x0b\x32\x1d.adgen.events.v1.VideoPlannedH\x00\x12\x36\n\rphase_started\x18\x0b \x01(\x0b\x32\x1d.adgen.events.v1.PhaseStartedH\x00\x12:\n\x0fphase_completed\x18\x0c \x01(\x0b\x32\x1f.adgen.events.v1.PhaseCompletedH\x00\x12\x32\n\x0b\x66rame_ready\x18\r \x01(\x0b\x32\x1b.adgen.events.v1.FrameReadyH\x00\x12\x32\n\x0b\x63hunk_ready\x18\x0e \x01(\x0b\x32\x1b.adgen.events.v1.ChunkReadyH\x00\x12\x36\n\rcost_recorded\x18\x0f \x01(\x0b\x32\x1d.adgen.events.v1.CostRecordedH\x00\x12:\n\x0fvideo_completed\x18\x10 \x01(\x0b\x32\x1f.adgen.events.v1.VideoCompletedH\x00\x12\x34\n\x0cvideo_failed\x18\x11 \x01(\x0b\x32\x1c.adgen.events.v1.VideoFailedH\x00\x12:\n\x0fvideo_cancelled\x18\x12 \x01(\x0b\x32\x1f.adgen.events.v1.VideoCancelledH\x00\x12\x36\n\rvideo_retried\x18\x13 \x01(\x0b\x32\x1d.adgen.events.v1.VideoRetriedH\x00\x42\x06\n\x04kindb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61\x64gen/events/v1/events.proto\x12\x0f\x61\x64gen.events.v1\x1a\x1c\x61\x64gen/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"]\n\x08PlanWork\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12.\n\x07request\x18\x03 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\"g\n\tFrameWork\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x12\n\nbeat_index\x18\x04 \x01(\x05\"h\n\tChunkWork\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x13\n\x0b\x63hunk_index\x18\x04 \x01(\x05\"T\n\nRefineWork\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\"i\n\nExportWork\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x13\n\x0brefined_key\x18\x04 \x01(\t\"v\n\tVoiceWork\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x12\n\nbeat_index\x18\x04 \x01(\x05\x12\r\n\x05voice\x18\x05 \x01(\t\".\n\tEmbedWork\x12\x10\n\x08\x61sset_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"3\n\x0cVideoPlanned\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.adgen.common.v1.Spec\"5\n\x0cPhaseStarted\x12%\n\x05phase\x18\x01 \x01(\x0e\x32\x16.adgen.common.v1.Phase\"H\n\x0ePhaseCompleted\x12%\n\x05phase\x18\x01 \x01(\x0e\x32\x16.adgen.common.v1.Phase\x12\x0f\n\x07warning\x18\x02 \x01(\t\"W\n\nFrameReady\x12\x12\n\nbeat_index\x18\x01 \x01(\x05\x12\x11\n\timage_key\x18\x02 \x01(\t\x12\x13\n\x0b\x66rames_done\x18\x03 \x01(\x05\x12\r\n\x05notes\x18\x04 \x03(\t\"H\n\nChunkReady\x12\x13\n\x0b\x63hunk_index\x18\x01 \x01(\x05\x12\x10\n\x08\x63lip_key\x18\x02 \x01(\t\x12\x13\n\x0b\x63hunks_done\x18\x03 \x01(\x05\"7\n\x0c\x43ostRecorded\x12\'\n\x04line\x18\x01 \x01(\x0b\x32\x19.adgen.common.v1.CostLine\"K\n\x0eVideoCompleted\x12\x11\n\tfinal_key\x18\x01 \x01(\t\x12\x12\n\nposter_key\x18\x02 \x01(\t\x12\x12\n\nduration_s\x18\x03 \x01(\x01\"R\n\x0bVideoFailed\x12%\n\x05phase\x18\x01 \x01(\x0e\x32\x16.adgen.common.v1.Phase\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"G\n\x0eVideoCancelled\x12\x35\n\x0fprevious_status\x18\x01 \x01(\x0e\x32\x1c.adgen.common.v1.VideoStatus\"*\n\x0cVideoRetried\x12\x0b\n\x03run\x18\x01 \x01(\x05\x12\r\n\x05units\x18\x02 \x03(\t\"\x84\x05\n\x05\x45vent\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\rvideo_planned\x18\n \x01(\x0b\x32\x1d.adgen.events.v1.VideoPlannedH\x00\x12\x36\n\rphase_started\x18\x0b \x01(\x0b\x32\x1d.adgen.events.v1.PhaseStartedH\x00\x12:\n\x0fphase_completed\x18\x0c \x01(\x0b\x32\x1f.adgen.events.v1.PhaseCompletedH\x00\x12\x32\n\x0b\x66rame_ready\x18\r \x01(\x0b\x32\x1b.adgen.events.v1.FrameReadyH\x00\x12\x32\n\x0b\x63hunk_ready\x18\x0e \x01(\x0b\x32\x1b.adgen.events.v1.ChunkReadyH\x00\x12\x36\n\rcost_recorded\x18\x0f \x01(\x0b\x32\x1d.adgen.events.v1.CostRecordedH\x00\x12:\n\x0fvideo_completed\x18\x10 \x01(\x0b\x32\x1f.adgen.events.v1.VideoCompletedH\x00\x12\x34\n\x0cvideo_failed\x18\x11 \x01(\x0b\x32\x1c.adgen.events.v1.VideoFailedH\x00\x12:\n\x0fvideo_cancelled\x18\x12 \x01(\x0b\x32\x1f.adgen.events.v1.VideoCancelledH\x00\x12\x36\n\rvideo_retried\x18\x13 \x01(\x0b\x32\x1d.adgen.events.v1.VideoRetriedH\x00\x42\x06\n\x04kindb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,28 +43,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REFINEWORK']._serialized_end=502
   _globals['_EXPORTWORK']._serialized_start=504
   _globals['_EXPORTWORK']._serialized_end=609
-  _globals['_EMBEDWORK']._serialized_start=611
-  _globals['_EMBEDWORK']._serialized_end=657
-  _globals['_VIDEOPLANNED']._serialized_start=659
-  _globals['_VIDEOPLANNED']._serialized_end=710
-  _globals['_PHASESTARTED']._serialized_start=712
-  _globals['_PHASESTARTED']._serialized_end=765
-  _globals['_PHASECOMPLETED']._serialized_start=767
-  _globals['_PHASECOMPLETED']._serialized_end=839
-  _globals['_FRAMEREADY']._serialized_start=841
-  _globals['_FRAMEREADY']._serialized_end=928
-  _globals['_CHUNKREADY']._serialized_start=930
-  _globals['_CHUNKREADY']._serialized_end=1002
-  _globals['_COSTRECORDED']._serialized_start=1004
-  _globals['_COSTRECORDED']._serialized_end=1059
-  _globals['_VIDEOCOMPLETED']._serialized_start=1061
-  _globals['_VIDEOCOMPLETED']._serialized_end=1136
-  _globals['_VIDEOFAILED']._serialized_start=1138
-  _globals['_VIDEOFAILED']._serialized_end=1220
-  _globals['_VIDEOCANCELLED']._serialized_start=1222
-  _globals['_VIDEOCANCELLED']._serialized_end=1293
-  _globals['_VIDEORETRIED']._serialized_start=1295
-  _globals['_VIDEORETRIED']._serialized_end=1337
-  _globals['_EVENT']._serialized_start=1340
-  _globals['_EVENT']._serialized_end=1984
+  _globals['_VOICEWORK']._serialized_start=611
+  _globals['_VOICEWORK']._serialized_end=729
+  _globals['_EMBEDWORK']._serialized_start=731
+  _globals['_EMBEDWORK']._serialized_end=777
+  _globals['_VIDEOPLANNED']._serialized_start=779
+  _globals['_VIDEOPLANNED']._serialized_end=830
+  _globals['_PHASESTARTED']._serialized_start=832
+  _globals['_PHASESTARTED']._serialized_end=885
+  _globals['_PHASECOMPLETED']._serialized_start=887
+  _globals['_PHASECOMPLETED']._serialized_end=959
+  _globals['_FRAMEREADY']._serialized_start=961
+  _globals['_FRAMEREADY']._serialized_end=1048
+  _globals['_CHUNKREADY']._serialized_start=1050
+  _globals['_CHUNKREADY']._serialized_end=1122
+  _globals['_COSTRECORDED']._serialized_start=1124
+  _globals['_COSTRECORDED']._serialized_end=1179
+  _globals['_VIDEOCOMPLETED']._serialized_start=1181
+  _globals['_VIDEOCOMPLETED']._serialized_end=1256
+  _globals['_VIDEOFAILED']._serialized_start=1258
+  _globals['_VIDEOFAILED']._serialized_end=1340
+  _globals['_VIDEOCANCELLED']._serialized_start=1342
+  _globals['_VIDEOCANCELLED']._serialized_end=1413
+  _globals['_VIDEORETRIED']._serialized_start=1415
+  _globals['_VIDEORETRIED']._serialized_end=1457
+  _globals['_EVENT']._serialized_start=1460
+  _globals['_EVENT']._serialized_end=2104
 # @@protoc_insertion_point(module_scope)

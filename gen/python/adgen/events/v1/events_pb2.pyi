@@ -66,6 +66,20 @@ class ExportWork(_message.Message):
     refined_key: str
     def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., refined_key: _Optional[str] = ...) -> None: ...
 
+class VoiceWork(_message.Message):
+    __slots__ = ("video_id", "user_id", "spec", "beat_index", "voice")
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    BEAT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    VOICE_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    user_id: str
+    spec: _common_pb2.Spec
+    beat_index: int
+    voice: str
+    def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., beat_index: _Optional[int] = ..., voice: _Optional[str] = ...) -> None: ...
+
 class EmbedWork(_message.Message):
     __slots__ = ("asset_id", "user_id")
     ASSET_ID_FIELD_NUMBER: _ClassVar[int]
