@@ -4,7 +4,7 @@ has moved on, and what Postgres alone can tell once the snapshot has expired (`r
 from __future__ import annotations
 
 from adgen.common.v1 import common_pb2 as c
-from adgen_gateway.progress import recorded, settled
+from adgen_gateway.progress import agreed_snapshot, recorded, settled
 
 
 def spec(beats: int, chunks: int) -> c.Spec:
@@ -99,3 +99,13 @@ def test_a_completed_snapshot_whose_last_frame_event_is_late_shows_every_unit_do
     shown = settled(snapshot, from_postgres(c.VIDEO_STATUS_COMPLETED))
     assert (shown.frames_done, shown.chunks_done) == (3, 6)
     assert (snapshot.frames_done, snapshot.chunks_done) == (2, 5), "the stored snapshot is left as it is"
+
+
+def test_a_read_that_skips_postgres_shows_what_settled_would() -> None:
+    """The list and detail reads ask Postgres for counts only when the snapshot disagrees on whether
+    the video finished: the snapshot they show then is the one `settled` shows, whole."""
+    late = c.Progress(status=c.VIDEO_STATUS_COMPLETED, beats_total=3, frames_done=2, chunks_total=6, chunks_done=5)
+    shown = agreed_snapshot(late, c.VIDEO_STATUS_COMPLETED)
+    assert shown == settled(late, from_postgres(c.VIDEO_STATUS_COMPLETED))
+    assert shown is not None and (shown.frames_done, shown.chunks_done) == (3, 6)
+    assert agreed_snapshot(c.Progress(status=c.VIDEO_STATUS_RENDERING), c.VIDEO_STATUS_COMPLETED) is None

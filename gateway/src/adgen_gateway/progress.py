@@ -238,11 +238,20 @@ def settled(snapshot: c.Progress | None, from_postgres: c.Progress) -> c.Progres
     in that moment shows neither zeros nor a video still running."""
     if snapshot is None:
         return _whole(from_postgres)
-    if (snapshot.status in FINISHED_STATUS_VALUES) == (from_postgres.status in FINISHED_STATUS_VALUES):
-        return _whole(snapshot)
+    agreed = agreed_snapshot(snapshot, from_postgres.status)
+    if agreed is not None:
+        return agreed
     p = _raised(snapshot, from_postgres)
     p.status, p.error, p.failed_phase = from_postgres.status, from_postgres.error, from_postgres.failed_phase
     return _whole(_finish(p, percent=max(snapshot.percent, _percent(p))))
+
+
+def agreed_snapshot(snapshot: c.Progress, status: c.VideoStatus) -> c.Progress | None:
+    """What `settled` shows when the snapshot and Postgres (at `status`) agree on whether the video
+    has finished: the snapshot, whole; None when the counts in Postgres must decide."""
+    if (snapshot.status in FINISHED_STATUS_VALUES) != (status in FINISHED_STATUS_VALUES):
+        return None
+    return _whole(snapshot)
 
 
 def _raised(p: c.Progress, other: c.Progress) -> c.Progress:

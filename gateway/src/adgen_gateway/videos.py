@@ -18,7 +18,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from adgen.common.v1 import common_pb2 as c
 from adgen.events.v1 import events_pb2
 from adgen_gateway.paging import decode_cursor, encode_cursor
-from adgen_gateway.progress import FINISHED_STATUS_VALUES, STATUS, fold, recorded, settled
+from adgen_gateway.progress import STATUS, agreed_snapshot, fold, recorded, settled
 from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
 from adgen_video.ready_units import describe
 from adgen_video.resume import enqueue, ready_units_of
@@ -202,10 +202,9 @@ async def _view(db: asyncpg.Pool, js: JetStreamContext, row: asyncpg.Record) -> 
     spec = from_json(row["spec"], c.Spec()) if row["spec"] else None
     cost = await cost_of(db, video_id)
     snapshot = await stored_progress(js, video_id)
-    if snapshot is not None and (snapshot.status in FINISHED_STATUS_VALUES) == (row["status"] in FINISHED):
-        progress = snapshot  # what `settled` gives, without asking Postgres for the counts
-    else:
-        progress = settled(snapshot, await _progress_from_postgres(db, row, spec, cost))
+    # When the snapshot agrees with Postgres, `settled` needs no counts from Postgres.
+    agreed = agreed_snapshot(snapshot, STATUS[row["status"]]) if snapshot is not None else None
+    progress = agreed if agreed is not None else settled(snapshot, await _progress_from_postgres(db, row, spec, cost))
     if snapshot is None:
         # Only where there is nothing to lose: the projector stays the one writer of a snapshot that
         # exists, or an event it has yet to fold (a cost, a last chunk) would be dropped behind a

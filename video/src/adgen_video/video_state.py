@@ -45,6 +45,11 @@ def from_json(data: dict, message: Message) -> Message:
     return json_format.ParseDict(data, message, ignore_unknown_fields=True)
 
 
+async def video_exists(db: asyncpg.Pool, video_id: str) -> bool:
+    """Whether the video's row is there (a call made outside a video, or a video deleted, has none)."""
+    return bool(await db.fetchval("SELECT true FROM videos WHERE video_id = $1", video_id))
+
+
 async def record_cost(
     db: asyncpg.Pool | asyncpg.Connection,
     js: JetStreamContext,

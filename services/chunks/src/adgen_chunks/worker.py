@@ -33,7 +33,7 @@ from adgen_providers.prediction_record import ChunkRowRecord, NoRecord
 from adgen_providers.shared_slots import SharedSlots
 from adgen_video import keys
 from adgen_video.ready_units import clips_ahead
-from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
+from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget, video_exists
 
 T = TypeVar("T")
 
@@ -210,7 +210,7 @@ class Chunks:
         return RenderedChunk(clip_key, handoff_key, reused=False)
 
     async def _record_cost(self, video_id: str, unit: str, clip: RenderedClip) -> None:
-        if await self._c.db.fetchval("SELECT true FROM videos WHERE video_id = $1", video_id):
+        if await video_exists(self._c.db, video_id):
             await record_cost(
                 self._c.db,
                 self._c.js,

@@ -298,10 +298,7 @@ def sample_frames(
         if not parts:
             result[t] = np.zeros((fmt.height, fmt.width, 3), np.uint8)
             continue
-        layers = [(pictures[c.chunk, c.local_frame], c.weight) for c in parts]
-        (first, w1), *rest = layers
-        second, w2 = rest[0] if rest else (first, 0.0)
-        result[t] = first if not rest and w1 == 1.0 else cv2.addWeighted(first, w1, second, w2, 0.0)
+        result[t] = _mix([(pictures[c.chunk, c.local_frame], c.weight) for c in parts])
     return result
 
 
@@ -314,11 +311,7 @@ def _blend(
     grade: GradeTable | None,
     focus: Mapping[int, tuple[float, float]],
 ) -> np.ndarray:
-    """One output frame: the weighted sum of its chunk frames; missing weight is black.
-
-    ``compose_timeline`` never puts more than two chunk frames in one output frame, which lets
-    OpenCV's ``addWeighted`` (float maths, rounded and saturated once) do the blend in one pass.
-    """
+    """One output frame: the weighted sum of its chunk frames (`_mix`), each exposure-matched at a seam."""
     layers: list[tuple[np.ndarray, float]] = []
     for c in parts:
         if c.chunk not in sources:
@@ -327,6 +320,15 @@ def _blend(
         if seams is not None:
             image = seams.corrected(c, image, layers[0][0] if layers else None)
         layers.append((image, c.weight))
+    return _mix(layers)
+
+
+def _mix(layers: Sequence[tuple[np.ndarray, float]]) -> np.ndarray:
+    """The weighted sum of an output frame's chunk frames; missing weight is black.
+
+    ``compose_timeline`` never puts more than two chunk frames in one output frame, which lets
+    OpenCV's ``addWeighted`` (float maths, rounded and saturated once) do the blend in one pass.
+    """
     if len(layers) > 2:
         raise ValueError(f"{len(layers)} chunk frames in one output frame; the timeline allows two")
     (first, first_weight), *rest = layers

@@ -70,7 +70,6 @@ _BIG_SHOTS: Final = ("close", "macro", "hero", "detail")
 # Type size per role, as a fraction of the frame's shorter side.
 _SIZES: Final = {"headline": 0.085, "headline_big": 0.11, "subline": 0.046, "brand": 0.16, "cta": 0.055}
 _MIN_SIZE_PX: Final = 9
-TARGET_CONTRAST: Final = 4.5
 _DESIGN_CONTRAST: Final = 5.0  # chosen against the samples with a margin for what moves between them
 _NEARLY_ALL: Final = 0.997  # of the glyph pixels: a star or a glint behind one stroke needs no box
 LIGHT_TEXT: Final = (255, 255, 255)
@@ -281,7 +280,7 @@ class _Word:
     size: int
     x: float
     baseline: int
-    line: int
+    role: str  # headline | subline | brand: what the word's line is
 
 
 @dataclass(frozen=True)
@@ -291,7 +290,6 @@ class _Laid:
     words: tuple[_Word, ...]
     width: int
     height: int
-    roles: tuple[str, ...]
 
 
 def _wrap(words: Sequence[str], font: ImageFont.FreeTypeFont, room: float) -> list[list[str]]:
@@ -330,7 +328,6 @@ def _lay_out(
     block_w = math.ceil(max(widths))
     result: list[_Word] = []
     y = 0.0
-    line_no = 0
     for k, (role, font, wrapped) in enumerate(placed):
         ascent, descent = font.getmetrics()
         step = font.size * (1.08 if role != "subline" else 1.3)
@@ -343,12 +340,11 @@ def _lay_out(
             space = font.getlength(" ")
             for word in line:
                 # Pillow types a face's size as float; ours are asked for in whole pixels.
-                result.append(_Word(word, role != "subline", int(font.size), x, baseline, line_no))
+                result.append(_Word(word, role != "subline", int(font.size), x, baseline, role))
                 x += font.getlength(word) + space
             y += step
-            line_no += 1
         y += descent * 0.2
-    return _Laid(tuple(result), block_w, math.ceil(y), tuple(role for role, _, _ in placed))
+    return _Laid(tuple(result), block_w, math.ceil(y))
 
 
 def _render_word(
@@ -609,12 +605,11 @@ def render_caption(
     rise_frames = max(2, round(0.35 * fps))
     layers: list[WordLayer] = []
     start, line_role = 0, None
-    roles = _roles_of(laid, caption)
-    for (word, x, y), role in zip(words_px, roles, strict=True):
+    for word, x, y in words_px:
         canvas, glyph_mask, _, _ = _render_word(word, fonts, text_colour, shadow, light)
         if layers:
-            start += stagger.get(role, stagger["subline"]) if role == line_role else round(0.2 * fps)
-        line_role = role
+            start += stagger.get(word.role, stagger["subline"]) if word.role == line_role else round(0.2 * fps)
+        line_role = word.role
         layers.append(WordLayer(_layer_from_pil(canvas, x, y), glyph_mask, start, word.text))
     # Everything arrives within 40 % of the window, however many words.
     budget = max(1, int(0.4 * (caption.end_frame - caption.first_frame)) - rise_frames)
@@ -624,14 +619,6 @@ def render_caption(
     block = _composite([w.layer for w in layers])
     settled = _composite([scrim, block]) if scrim is not None else None
     return CaptionSuper(caption, band, tuple(layers), block, scrim, text_colour, settled, rise_frames, rise_px, out_px)
-
-
-def _roles_of(laid: _Laid, caption: Caption) -> list[str]:
-    roles = []
-    for role, text in caption.lines:
-        roles += [role] * len(text.split())
-    assert len(roles) == len(laid.words)
-    return roles
 
 
 def _composite(layers: Sequence[Layer]) -> Layer:
@@ -770,24 +757,22 @@ class EndCard(_OnScreen):
         top = self.scrim_top - rise
         return np.clip((rows - (top - self.feather_px)) / self.feather_px, 0.0, 1.0)[:, None, None]
 
-    def background(self, image: np.ndarray, frame: int) -> np.ndarray:
-        """The card's picture: ``image`` darkened and tinted below the scrim's edge, as it is above."""
-        height = image.shape[0]
-        weight = self.scrim(height, frame)
+    def _darkened(self, image: np.ndarray, frame: int) -> tuple[int, np.ndarray]:
+        """The rows the scrim reaches at ``frame`` (from the first one), darkened and tinted; the
+        picture above them is the card's as it is, so only these rows are worked on."""
+        weight = self.scrim(image.shape[0], frame)
         first = max(0, int(np.argmax(weight[:, 0, 0] > 0)))
-        card = image[..., :3].copy()
-        below = card[first:].astype(np.float32)
+        below = image[first:, :, :3].astype(np.float32)
         w = weight[first:]
         below = below * (1.0 - w * (1.0 - self.darken)) + w * (_CARD_TINT * np.array(self.tint, np.float32))
-        card[first:] = np.clip(below + 0.5, 0, 255).astype(np.uint8)
-        return card
+        return first, np.clip(below + 0.5, 0, 255).astype(np.uint8)
 
     def draw(self, image: np.ndarray, frame: int, *, glyphs: bool = True) -> None:
         if not self.active(frame):
             return
         shown = self._progress(frame)
-        card = self.background(image, frame)
-        rgb = image[..., :3]
+        first, card = self._darkened(image, frame)
+        rgb = image[first:, :, :3]
         rgb[...] = card if shown >= 1.0 else cv2.addWeighted(rgb, 1.0 - shown, card, shown, 0.0)
         later = self._progress(frame, self.cta_delay)
         if self.plate is not None:

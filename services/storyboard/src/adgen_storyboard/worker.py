@@ -38,7 +38,7 @@ from adgen_storyboard.studio import FrameRequest
 from adgen_video import keys
 from adgen_video.naming import shown_name
 from adgen_video.ready_units import clips_ahead
-from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget
+from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget, video_exists
 
 log = get_logger(__name__)
 
@@ -222,7 +222,7 @@ class Storyboard:
         await self._c.store.put_bytes(key, image.png, "image/png")
         if stored is not None:
             await stored()
-        if await self._video_exists(video_id):  # internal callers may render outside a video
+        if await video_exists(self._c.db, video_id):  # internal callers may render outside a video
             await record_cost(
                 self._c.db,
                 self._c.js,
@@ -235,9 +235,6 @@ class Storyboard:
                 usd_micros=image.usd_micros,
             )
         return RenderedFrame(key, reused=False, notes=notes)
-
-    async def _video_exists(self, video_id: str) -> bool:
-        return bool(await self._c.db.fetchval("SELECT true FROM videos WHERE video_id = $1", video_id))
 
     async def handle(self, work: events_pb2.FrameWork, _: WorkContext) -> None:
         db, js = self._c.db, self._c.js

@@ -21,7 +21,7 @@ from adgen_kernel.serve import Connections
 from adgen_video import keys
 from adgen_video.contract_rules import VOICEOVER_MAX_CHARS
 from adgen_video.text_safety import sanitise
-from adgen_video.video_state import fail_video, live_run, record_cost
+from adgen_video.video_state import fail_video, live_run, record_cost, video_exists
 from adgen_voice.speech import Speech, VoiceInfo, VoiceProvider, wav_bytes
 from adgen_voice.voice_timing import LineTooLong, WordTiming, next_rate
 
@@ -111,7 +111,7 @@ class Voice:
 
     async def _charge(self, video_id: str, beat_index: int, line: str, spoken: list[Speech]) -> None:
         """One ledger row per synthesis of the line; none outside a video (an internal caller's)."""
-        if not await self._video_exists(video_id):
+        if not await video_exists(self._c.db, video_id):
             return
         for attempt, speech in enumerate(spoken):
             await record_cost(
@@ -125,9 +125,6 @@ class Voice:
                 units=len(line),
                 usd_micros=speech.usd_micros,
             )
-
-    async def _video_exists(self, video_id: str) -> bool:
-        return bool(await self._c.db.fetchval("SELECT true FROM videos WHERE video_id = $1", video_id))
 
     async def handle(self, work: events_pb2.VoiceWork, _: WorkContext) -> None:
         if await live_run(self._c.db, work.video_id) is None:
