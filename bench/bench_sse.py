@@ -164,6 +164,7 @@ async def _measure(state: Path) -> dict:
             chunks_addr=nowhere,
             export_addr=nowhere,
             planner_addr=nowhere,
+            voice_addr=nowhere,
             assets_addr=nowhere,
         )
         gateway = await start_service("gateway", settings, build_gateway)

@@ -42,6 +42,8 @@ from adgen_refine.server import build as build_refine
 from adgen_refine.settings import RefineSettings
 from adgen_storyboard.server import build as build_storyboard
 from adgen_storyboard.settings import StoryboardSettings
+from adgen_voice.server import build as build_voice
+from adgen_voice.settings import VoiceSettings
 
 SPANS = InMemorySpanExporter()
 
@@ -159,6 +161,7 @@ async def stack(infra: InfraEndpoints) -> AsyncIterator[Stack]:
         services["storyboard"] = await start_service(
             "storyboard", StoryboardSettings(**base, assets_addr=addr("assets")), build_storyboard
         )
+        services["voice"] = await start_service("voice", VoiceSettings(**base), build_voice)
         services["refine"] = await start_service("refine", RefineSettings(**base), build_refine)
         http_port = free_port()
         services["gateway"] = await start_service(
@@ -170,6 +173,7 @@ async def stack(infra: InfraEndpoints) -> AsyncIterator[Stack]:
                 export_addr=addr("export"),
                 planner_addr=addr("planner"),
                 assets_addr=addr("assets"),
+                voice_addr=addr("voice"),
                 **TEST_RATE_LIMITS,
             ),
             build_gateway,

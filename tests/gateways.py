@@ -34,6 +34,7 @@ async def extra_gateway_addresses(stack: Stack, **overrides: object) -> AsyncIte
             "export_addr": stack.address("export"),
             "planner_addr": stack.address("planner"),
             "assets_addr": stack.address("assets"),
+            "voice_addr": stack.address("voice"),
             **overrides,
         }
     )

@@ -394,6 +394,7 @@ async def clip_gateway(stack: Stack) -> AsyncIterator[ClipGateway]:
             export_addr=stack.address("export"),
             planner_addr=stack.address("planner"),
             assets_addr=f"127.0.0.1:{assets.port}",
+            voice_addr=stack.address("voice"),
         ),
         build_gateway,
     )

@@ -27,7 +27,7 @@ from adgen_kernel.storage import ObjectStore
 from adgen_video.schema import migrate
 
 # Start order: a service comes after the ones it calls.
-SERVICES = ("assets", "chunks", "export", "planner", "storyboard", "refine", "gateway")
+SERVICES = ("assets", "chunks", "export", "planner", "storyboard", "voice", "refine", "gateway")
 READY_TIMEOUT_S = 60.0
 
 
@@ -108,6 +108,7 @@ class DevStack:
                 "ADGEN_ASSETS_ADDR": f"127.0.0.1:{ports['assets']}",
                 "ADGEN_EXPORT_ADDR": f"127.0.0.1:{ports['export']}",
                 "ADGEN_PLANNER_ADDR": f"127.0.0.1:{ports['planner']}",
+                "ADGEN_VOICE_ADDR": f"127.0.0.1:{ports['voice']}",
                 "ADGEN_HTTP_PORT": str(http_port),
                 "OTEL_SERVICE_NAME": f"adgen-{name}",
             }

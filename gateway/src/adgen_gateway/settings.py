@@ -14,6 +14,7 @@ class GatewaySettings(ServiceSettings):
     export_addr: str = Field(description="gRPC address of the export service (download links)")
     planner_addr: str = Field(description="gRPC address of the planner service (plan previews, quotes)")
     assets_addr: str = Field(description="gRPC address of the assets service (uploads, library, search)")
+    voice_addr: str = Field(description="gRPC address of the voice service (the voices and their samples)")
     public_url: str = Field(default="", description="base URL used in links; empty means relative links")
     stream_token_secret: str = Field(
         default_factory=lambda: secrets.token_urlsafe(32),
