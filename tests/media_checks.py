@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,3 +160,31 @@ def frozen_runs(steps: list[float], threshold: float = FROZEN_LUMA_LEVELS) -> li
             runs.append((start, i - start + 1))
             start = -1
     return runs
+
+
+def ebur128(path: Path) -> tuple[float, float]:
+    """ffmpeg's own verdict on the file: (integrated LUFS, true peak dBTP)."""
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg, "ffmpeg is missing: `make ffmpeg` installs it (scripts/debian.sh ffmpeg)"
+    report = subprocess.run(
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-nostats",
+            "-i",
+            str(path),
+            "-filter_complex",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    summary = report[report.rindex("Summary:") :]
+    integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
+    peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+) dBFS", summary)
+    assert integrated and peak, summary
+    return float(integrated.group(1)), float(peak.group(1))

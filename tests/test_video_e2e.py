@@ -104,7 +104,9 @@ async def test_cost_is_one_ledger_row_per_unit(stack, finished) -> None:  # type
         attempts = await conn.fetch("SELECT attempts FROM chunks WHERE video_id = $1", finished["id"])
     finally:
         await conn.close()
-    units = len(spec["beats"]) + len(spec["chunk_plan"]["slots"])
+    lines = [b for b in spec["beats"] if b["voiceover"]]
+    assert lines, "the ad has a voiceover by default"
+    units = len(spec["beats"]) + len(spec["chunk_plan"]["slots"]) + len(lines)
     assert len(rows) == units
     assert {r["attempts"] for r in attempts} == {1}
 
@@ -115,11 +117,11 @@ async def test_one_trace_spans_every_phase(spans, finished) -> None:  # type: ig
     traces = {}
     for span in spans.get_finished_spans():
         traces.setdefault(span.context.trace_id, set()).add(span.name)
-    wanted = {f"process adgen.work.{unit}" for unit in ("plan", "frame", "chunk", "refine", "export")}
+    wanted = {f"process adgen.work.{unit}" for unit in ("plan", "frame", "voice", "chunk", "refine", "export")}
     assert any(
         "POST /v1/videos" in names and wanted <= names and "/adgen.chunks.v1.ChunksService/PlanChunks" in names
         for names in traces.values()
-    ), "no single trace goes gateway → planner → storyboard → chunks → refine → export"
+    ), "no single trace goes gateway → planner → storyboard and voice → chunks → refine → export"
 
 
 async def test_intermediates_are_gone_and_the_poster_exists(stack, finished) -> None:  # type: ignore[no-untyped-def]

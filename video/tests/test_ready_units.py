@@ -10,14 +10,22 @@ from hypothesis import strategies as st
 from adgen_video.ready_units import ChunkState, Unit, VideoWork, ready_units
 
 
-def layout(chunks_per_beat: list[int], done_frames: set[int], done_chunks: set[int]) -> VideoWork:
+def layout(
+    chunks_per_beat: list[int],
+    done_frames: set[int],
+    done_chunks: set[int],
+    lines: dict[int, bool] | None = None,
+) -> VideoWork:
     chunks, index = [], 0
     for beat, count in enumerate(chunks_per_beat):
         for _ in range(count):
             chunks.append(ChunkState(index, beat, index in done_chunks))
             index += 1
     return VideoWork(
-        planned=True, frames_done={b: b in done_frames for b in range(len(chunks_per_beat))}, chunks=tuple(chunks)
+        planned=True,
+        frames_done={b: b in done_frames for b in range(len(chunks_per_beat))},
+        chunks=tuple(chunks),
+        lines_done=lines or {},
     )
 
 
@@ -40,6 +48,15 @@ def test_refine_follows_only_when_every_chunk_is_done() -> None:
     assert Unit("refine") not in ready_units(layout([1, 2], {0, 1}, {0, 2}))
 
 
+def test_lines_start_with_the_frames_and_refine_waits_for_them() -> None:
+    fresh = layout([1, 1], set(), set(), lines={0: False, 1: False})
+    assert ready_units(fresh) == [Unit("frame", 0), Unit("frame", 1), Unit("voice", 0), Unit("voice", 1)]
+    rendered = layout([1, 1], {0, 1}, {0, 1}, lines={0: True, 1: False})
+    assert ready_units(rendered) == [Unit("voice", 1)]
+    assert ready_units(layout([1, 1], {0, 1}, {0, 1}, lines={0: True, 1: True})) == [Unit("refine")]
+    assert Unit("voice", 0).name == "voice 0"
+
+
 @st.composite
 def progressed(draw: st.DrawFn) -> VideoWork:
     """A video stopped at an arbitrary point of a valid schedule: a done chunk's dependencies are done."""
@@ -50,7 +67,8 @@ def progressed(draw: st.DrawFn) -> VideoWork:
         reached = draw(st.integers(0, count)) if beat in frames else 0
         done |= set(range(index, index + reached))
         index += count
-    return layout(per_beat, frames, done)
+    lines = {b: draw(st.booleans()) for b in range(len(per_beat)) if draw(st.booleans())}
+    return layout(per_beat, frames, done, lines)
 
 
 @given(progressed())
@@ -64,14 +82,16 @@ def test_the_frontier_is_exactly_the_ready_units(work: VideoWork) -> None:
         assert (unit in ready) == (not chunk.done and dependency_done), (chunk, ready)
     for beat, done in work.frames_done.items():
         assert (Unit("frame", beat) in ready) == (not done)
-    assert (Unit("refine") in ready) == all(c.done for c in work.chunks)
+    for beat, spoken in work.lines_done.items():
+        assert (Unit("voice", beat) in ready) == (not spoken)
+    assert (Unit("refine") in ready) == (all(c.done for c in work.chunks) and all(work.lines_done.values()))
 
 
 @given(progressed(), st.randoms(use_true_random=False))
 def test_running_the_frontier_to_the_end_does_each_unit_once(work: VideoWork, rng: random.Random) -> None:
     """Enqueue the frontier, let the units finish in any order (each handler enqueues its successor,
     as the services do): every missing unit runs exactly once and refine comes last."""
-    frames, chunks = dict(work.frames_done), {c.index: c.done for c in work.chunks}
+    frames, chunks, lines = dict(work.frames_done), {c.index: c.done for c in work.chunks}, dict(work.lines_done)
     ran: list[Unit] = []
     queue = list(ready_units(work))
     while queue:
@@ -85,9 +105,13 @@ def test_running_the_frontier_to_the_end_does_each_unit_once(work: VideoWork, rn
             following = [c for c in work.chunks if c.index == unit.index + 1]
             if following and following[0].beat_index == work.chunks[unit.index].beat_index:
                 queue.append(Unit("chunk", unit.index + 1))
-            if all(chunks.values()):
-                queue.append(Unit("refine"))
+        elif unit.kind == "voice":
+            lines[unit.index] = True
+        # The last of the chunks and lines to finish enqueues refine, as the chunk and voice workers do.
+        if unit.kind in ("chunk", "voice") and all(chunks.values()) and all(lines.values()):
+            queue.append(Unit("refine"))
     missing = {Unit("frame", b) for b, d in work.frames_done.items() if not d}
+    missing |= {Unit("voice", b) for b, d in work.lines_done.items() if not d}
     missing |= {Unit("chunk", c.index) for c in work.chunks if not c.done}
     assert sorted(ran[:-1]) == sorted(missing) and ran[-1] == Unit("refine")
 

@@ -20,6 +20,7 @@ from adgen.common.v1 import common_pb2 as c
 from adgen.events.v1 import events_pb2
 from adgen_gateway import eta
 from adgen_video.video_state import FINISHED
+from adgen_video.voice_lines import spoken_beats
 
 # Share of the bar each phase fills; chunks are where the minutes go.
 WEIGHTS = {c.PHASE_PLAN: 5.0, c.PHASE_STORYBOARD: 15.0, c.PHASE_CHUNKS: 60.0, c.PHASE_REFINE: 12.0, c.PHASE_EXPORT: 8.0}
@@ -68,7 +69,8 @@ def _message(p: c.Progress) -> str:
         return "planning"
     if p.phase in (c.PHASE_REFINE, c.PHASE_EXPORT):
         return "stitching, grading and mixing" if p.phase == c.PHASE_REFINE else "publishing"
-    return f"storyboard {p.frames_done}/{p.beats_total} · chunks {p.chunks_done}/{p.chunks_total}"
+    counts = f"storyboard {p.frames_done}/{p.beats_total} · chunks {p.chunks_done}/{p.chunks_total}"
+    return f"{counts} · voice {p.lines_done}/{p.lines_total}" if p.lines_total else counts
 
 
 def _frame_message(p: c.Progress, frame: events_pb2.FrameReady) -> str:
@@ -137,6 +139,7 @@ def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
     if kind == "video_planned":
         p.beats_total = len(event.video_planned.spec.beats)
         p.chunks_total = len(event.video_planned.spec.chunk_plan.slots)
+        p.lines_total = len(spoken_beats(event.video_planned.spec))
         p.phase = max(p.phase, c.PHASE_STORYBOARD)
         basis = _eta_basis(event.video_planned.spec, event.occurred_at)
         if basis is not None:
@@ -152,6 +155,8 @@ def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
     elif kind == "chunk_ready":
         p.chunks_done = max(p.chunks_done, event.chunk_ready.chunks_done)
         p.phase = max(p.phase, c.PHASE_CHUNKS)
+    elif kind == "voice_ready":
+        p.lines_done = max(p.lines_done, event.voice_ready.lines_done)
     elif kind == "cost_recorded":
         p.cost_micros += event.cost_recorded.line.usd_micros
     elif kind == "video_completed":
@@ -181,9 +186,9 @@ _PHASE_OF_STATUS = {
     c.VIDEO_STATUS_EXPORTING: c.PHASE_EXPORT,
     c.VIDEO_STATUS_COMPLETED: c.PHASE_EXPORT,
 }
-_COUNTS = ("beats_total", "frames_done", "chunks_total", "chunks_done", "cost_micros")
+_COUNTS = ("beats_total", "frames_done", "chunks_total", "chunks_done", "lines_total", "lines_done", "cost_micros")
 # What a watcher must never see move back.
-_NEVER_BACK = ("frames_done", "chunks_done", "percent", "phase")
+_NEVER_BACK = ("frames_done", "chunks_done", "lines_done", "percent", "phase")
 
 
 def recorded(
@@ -282,11 +287,12 @@ def onward(sent: c.Progress, p: c.Progress) -> c.Progress:
 
 
 def _whole(p: c.Progress) -> c.Progress:
-    """A completed video has every frame and chunk done, even when a frame's or chunk's event is
+    """A completed video has every frame, chunk and line done, even when a unit's event is
     folded in a moment after the completion (events of different services arrive in any order)."""
-    if p.status != c.VIDEO_STATUS_COMPLETED or (p.frames_done, p.chunks_done) == (p.beats_total, p.chunks_total):
+    done, total = (p.frames_done, p.chunks_done, p.lines_done), (p.beats_total, p.chunks_total, p.lines_total)
+    if p.status != c.VIDEO_STATUS_COMPLETED or done == total:
         return p
     whole = c.Progress()
     whole.CopyFrom(p)
-    whole.frames_done, whole.chunks_done = whole.beats_total, whole.chunks_total
+    whole.frames_done, whole.chunks_done, whole.lines_done = total
     return whole

@@ -7,9 +7,6 @@ ffmpeg's ``ebur128`` filter, which shares no code with adgen.
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +15,7 @@ import av
 import numpy as np
 import pyloudnorm
 import pytest
+from media_checks import ebur128
 from scipy.signal import resample_poly
 
 from adgen_refine.encoding import OutputFormat, write_mp4, yuv420_frame
@@ -82,34 +80,6 @@ def true_peak_dbtp(audio: np.ndarray) -> float:
 def largest_step(audio: np.ndarray) -> float:
     """The largest jump between two consecutive samples of any channel."""
     return float(np.max(np.abs(np.diff(audio, axis=0))))
-
-
-def ebur128(path: Path) -> tuple[float, float]:
-    """ffmpeg's own verdict on the file: (integrated LUFS, true peak dBTP)."""
-    ffmpeg = shutil.which("ffmpeg")
-    assert ffmpeg, "ffmpeg is missing: `make ffmpeg` installs it (scripts/debian.sh ffmpeg)"
-    report = subprocess.run(
-        [
-            ffmpeg,
-            "-hide_banner",
-            "-nostats",
-            "-i",
-            str(path),
-            "-filter_complex",
-            "ebur128=peak=true",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
-    summary = report[report.rindex("Summary:") :]
-    integrated = re.search(r"I:\s+(-?[\d.]+) LUFS", summary)
-    peak = re.search(r"True peak:\s+Peak:\s+(-?[\d.]+) dBFS", summary)
-    assert integrated and peak, summary
-    return float(integrated.group(1)), float(peak.group(1))
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """Which units of a video can run now, given what Postgres says is done.
 
-A video's work is a graph: the plan, then a storyboard frame per beat, then each beat's chunks in
-order (the first from its beat's frame, each later one from the previous chunk's hand-off frame),
-then refine once every chunk is done (refine enqueues export itself). Resuming a video — a retry by
+A video's work is a graph: the plan, then a storyboard frame per beat and, beside them, a voiceover
+line per beat that has one; then each beat's chunks in order (the first from its beat's frame, each
+later one from the previous chunk's hand-off frame); then refine once every chunk and every line is
+done (refine enqueues export itself). Resuming a video — a retry by
 its owner, or a reconciler after work messages were lost — enqueues exactly the frontier: the
 units that are not done and whose dependencies are, so that nothing stored is made again and the
 rest follows from the handlers as usual.
@@ -11,20 +12,21 @@ rest follows from the handlers as usual.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
 @dataclass(frozen=True, order=True)
 class Unit:
-    """`kind` is plan, frame, chunk or refine; `index` the beat (frame) or chunk index, else 0."""
+    """`kind` is plan, frame, voice, chunk or refine; `index` the beat (frame, voice) or chunk
+    index, else 0."""
 
     kind: str
     index: int = 0
 
     @property
     def name(self) -> str:
-        """How people and message ids name it: "plan", "frame 2", "chunk 5"."""
+        """How people and message ids name it: "plan", "frame 2", "voice 2", "chunk 5"."""
         return self.kind if self.kind in ("plan", "refine") else f"{self.kind} {self.index}"
 
 
@@ -42,12 +44,14 @@ class VideoWork:
     planned: bool
     frames_done: dict[int, bool]  # beat index -> done
     chunks: tuple[ChunkState, ...]  # in chunk order
+    lines_done: dict[int, bool] = field(default_factory=dict)  # beat index -> spoken; beats with a line only
 
 
 def ready_units(work: VideoWork) -> list[Unit]:
     if not work.planned:
         return [Unit("plan")]
     ready = [Unit("frame", beat) for beat, done in sorted(work.frames_done.items()) if not done]
+    ready += [Unit("voice", beat) for beat, done in sorted(work.lines_done.items()) if not done]
     previous: ChunkState | None = None
     for chunk in work.chunks:
         if not chunk.done:
@@ -58,7 +62,7 @@ def ready_units(work: VideoWork) -> list[Unit]:
             if depends_done:
                 ready.append(Unit("chunk", chunk.index))
         previous = chunk
-    if work.chunks and all(c.done for c in work.chunks):
+    if work.chunks and all(c.done for c in work.chunks) and all(work.lines_done.values()):
         ready.append(Unit("refine"))
     return ready
 

@@ -18,15 +18,26 @@ async def load_work(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> Vid
     chunks = await db.fetch(
         "SELECT chunk_index, beat_index, status FROM chunks WHERE video_id = $1 ORDER BY chunk_index", video_id
     )
+    lines = await db.fetch("SELECT beat_index, status FROM voice_lines WHERE video_id = $1", video_id)
     return VideoWork(
         planned=bool(planned),
         frames_done={r["beat_index"]: r["status"] == "done" for r in frames},
         chunks=tuple(ChunkState(r["chunk_index"], r["beat_index"], r["status"] == "done") for r in chunks),
+        lines_done={r["beat_index"]: r["status"] == "done" for r in lines},
     )
 
 
 async def ready_units_of(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> list[Unit]:
     return ready_units(await load_work(db, video_id))
+
+
+def voice_work(
+    video_id: str, user_id: str, spec: common_pb2.Spec | None, beat_index: int, request: common_pb2.VideoRequest
+) -> events_pb2.VoiceWork:
+    """The work of speaking one beat's line, in the request's voice (empty: the service's default)."""
+    return events_pb2.VoiceWork(
+        video_id=video_id, user_id=user_id, spec=spec, beat_index=beat_index, voice=request.voice
+    )
 
 
 async def enqueue(
@@ -40,13 +51,16 @@ async def enqueue(
         return
     user_id, run = str(row["user_id"]), int(row["run"])
     spec = from_json(row["spec"], common_pb2.Spec()) if row["spec"] else None
+    request = from_json(row["request"], common_pb2.VideoRequest())
     for unit in units:
         if unit.kind == "plan":
-            request = from_json(row["request"], common_pb2.VideoRequest())
             service, message = "plan", events_pb2.PlanWork(video_id=video_id, user_id=user_id, request=request)
         elif unit.kind == "frame":
             service = "frame"
             message = events_pb2.FrameWork(video_id=video_id, user_id=user_id, spec=spec, beat_index=unit.index)
+        elif unit.kind == "voice":
+            service = "voice"
+            message = voice_work(video_id, user_id, spec, unit.index, request)
         elif unit.kind == "chunk":
             service = "chunk"
             message = events_pb2.ChunkWork(video_id=video_id, user_id=user_id, spec=spec, chunk_index=unit.index)

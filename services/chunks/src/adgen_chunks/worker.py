@@ -5,9 +5,9 @@ of the chunk right before it (a studio chunk also reads its beat's storyboard im
 from), so the beat's next chunk is published as soon as the hand-off frame is
 stored, before this one's clip, cost and status are (a crash in between redelivers this chunk, which
 renders the same hand-off frame again without paying twice). Independent steps run at once. When
-the last chunk of a video is recorded, refine is enqueued once: the decision is made inside a
-Postgres transaction that locks the video row, so two workers finishing the last two chunks at the
-same moment cannot both miss it.
+the last chunk of a video is recorded and its voiceover lines are spoken, refine is enqueued once
+(`adgen_video.refine_gate`: the decision is made inside a Postgres transaction that locks the video
+row, so two workers finishing the last two units at the same moment cannot both miss it).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from adgen_providers.prediction_record import ChunkRowRecord, NoRecord
 from adgen_providers.shared_slots import SharedSlots
 from adgen_video import keys
 from adgen_video.ready_units import clips_ahead
+from adgen_video.refine_gate import lock_video, unit_counts
 from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget, video_exists
 
 T = TypeVar("T")
@@ -251,7 +252,7 @@ class Chunks:
         )
         _, chunk = await _together(attempt, rendering)
         async with db.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT 1 FROM videos WHERE video_id = $1 FOR UPDATE", vid)
+            await lock_video(conn, vid)
             await conn.execute(
                 "UPDATE chunks SET status = 'done', clip_key = $3, handoff_key = $4, updated_at = now()"
                 " WHERE video_id = $1 AND chunk_index = $2",
@@ -260,26 +261,23 @@ class Chunks:
                 chunk.clip_key,
                 chunk.handoff_key or None,
             )
-            counts = await conn.fetchrow(
-                "SELECT count(*) FILTER (WHERE status = 'done') AS done, count(*) AS total"
-                " FROM chunks WHERE video_id = $1",
-                vid,
-            )
+            counts = await unit_counts(conn, vid)
         await emit(
             js,
             vid,
             msg_id(vid, run, f"chunk_ready:{work.chunk_index}"),
             chunk_ready=events_pb2.ChunkReady(
-                chunk_index=work.chunk_index, clip_key=chunk.clip_key, chunks_done=counts["done"]
+                chunk_index=work.chunk_index, clip_key=chunk.clip_key, chunks_done=counts.chunks_done
             ),
         )
-        if counts["done"] == counts["total"]:
+        if counts.chunks_complete:
             await emit(
                 js,
                 vid,
                 msg_id(vid, run, "chunks:completed"),
                 phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_CHUNKS),
             )
+        if counts.refine_due:  # else the last voiceover line to be spoken enqueues it
             await publish_work(
                 js,
                 "refine",

@@ -1,5 +1,6 @@
 """The planner's work: compose the plan, attach the chunk plan, record it and its token cost, fan out one
-frame per beat; and quotes, which plan without recording anything."""
+frame per beat and one voiceover line per beat that has one; and quotes, which plan without recording
+anything."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from adgen_planner.spec_mapping import plan_to_spec
 from adgen_video.budget import BudgetExceeded, quote_refusal
 from adgen_video.ready_units import clips_ahead
 from adgen_video.request_limits import request_errors
+from adgen_video.resume import voice_work
 from adgen_video.video_state import FINISHED, emit, fail_video, from_json, msg_id, record_cost, to_json
+from adgen_video.voice_lines import add_lines, spoken_beats
 
 log = get_logger(__name__)
 
@@ -180,6 +183,7 @@ class Planner:
                     "INSERT INTO chunks (video_id, chunk_index, beat_index) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                     [(work.video_id, s.index, s.beat_index) for s in spec.chunk_plan.slots],
                 )
+                await add_lines(conn, work.video_id, spoken_beats(spec))
         await emit(
             js, work.video_id, msg_id(work.video_id, run, "planned"), video_planned=events_pb2.VideoPlanned(spec=spec)
         )
@@ -192,6 +196,14 @@ class Planner:
                 "frame",
                 events_pb2.FrameWork(video_id=work.video_id, user_id=work.user_id, spec=spec, beat_index=beat.index),
                 msg_id(work.video_id, run, f"frame:{beat.index}"),
+            )
+        # The lines are spoken beside the frames; refine waits for them as for the chunks.
+        for beat_index in spoken_beats(spec):
+            await publish_work(
+                js,
+                "voice",
+                voice_work(work.video_id, work.user_id, spec, beat_index, work.request),
+                msg_id(work.video_id, run, f"voice:{beat_index}"),
             )
         log.info("video planned", video_id=work.video_id, beats=len(spec.beats), chunks=len(spec.chunk_plan.slots))
 

@@ -100,22 +100,22 @@ def webvtt(spec: common_pb2.Spec) -> str:
     for number, caption in enumerate(captions(spec), start=1):
         cues += [
             str(number),
-            f"{_timestamp(caption.first_frame, fps)} --> {_timestamp(caption.end_frame, fps)}",
-            *(_escape(text) for _, text in caption.lines),
+            f"{timestamp(caption.first_frame / fps)} --> {timestamp(caption.end_frame / fps)}",
+            *(cue_text(text) for _, text in caption.lines),
             "",
         ]
     return "\n".join(cues)
 
 
-def _timestamp(frame: int, fps: int) -> str:
+def timestamp(seconds: float) -> str:
     """hh:mm:ss.mmm; rounding to the millisecond keeps every frame distinct up to 500 fps."""
-    millis = round(frame * 1000 / fps)
+    millis = round(seconds * 1000)
     hours, rest = divmod(millis, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     seconds, millis = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
-def _escape(text: str) -> str:
+def cue_text(text: str) -> str:
     """Cue text is markup: &, < and > must be escaped, and a line may not contain "-->"."""
     return " ".join(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split())

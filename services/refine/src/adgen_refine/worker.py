@@ -1,5 +1,6 @@
-"""The refine service's work: stitch the video's chunks, grade, add supers and the music bed, encode
-once, and leave the captions sidecar next to the refined video.
+"""The refine service's work: stitch the video's chunks, grade, add supers, mix the voiceover over the
+ducked music bed, encode once, and leave the captions sidecar next to the refined video (the spoken
+words when the ad has a voice, else its supers).
 
 Music is the one optional ingredient. With MusicGen configured, a MusicGen failure falls back to the
 synthesised bed; if that fails too, the video ships silent. Either way the refine phase's completion
@@ -9,6 +10,7 @@ event says why (``PhaseCompleted.warning``), rather than the whole video failing
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -23,19 +25,23 @@ from adgen_kernel.errors import FailedPrecondition
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections
+from adgen_refine import spoken_captions
 from adgen_refine.captions import captions, webvtt
 from adgen_refine.encoding import OutputFormat
 from adgen_refine.framing import subject_focus
 from adgen_refine.grade_choice import choose_grade
 from adgen_refine.luts import GradeTable, shipped_table
 from adgen_refine.music import normalise_loudness, synthesise_music
-from adgen_refine.musicgen import MusicGen
+from adgen_refine.musicgen import MusicGen, decode_audio
 from adgen_refine.stitch import render_final, sample_frames
 from adgen_refine.supers import Fonts, TextTrack, load_fonts, sample_frames_of, supers_for
 from adgen_refine.timeline import Placement, Transition, choose_transition
+from adgen_refine.voice_mix import PlacedLine, Word, mix, place
 from adgen_video import keys
 from adgen_video.renditions import Rendition, renditions
+from adgen_video.speech_pace import BREATH_S
 from adgen_video.video_state import emit, fail_video, live_run, msg_id
+from adgen_video.voice_lines import spoken_lines
 
 SAMPLE_RATE = 48_000
 ENERGIES = {common_pb2.ENERGY_LOW: "low", common_pb2.ENERGY_MEDIUM: "medium", common_pb2.ENERGY_HIGH: "high"}
@@ -108,6 +114,19 @@ def supers_of(
     return supers_for(shown, fmt.width, fmt.height, fmt.fps, samples, palette=spec.style.palette, fonts=fonts)
 
 
+def voiced(music: np.ndarray | None, lines: list[PlacedLine], spec: common_pb2.Spec) -> np.ndarray:
+    """The voice over the ducked bed (or alone, when the music failed), at the delivery loudness."""
+    samples = round(float(spec.duration_s) * SAMPLE_RATE)
+    return normalise_loudness(mix(music, lines, SAMPLE_RATE, samples), SAMPLE_RATE)
+
+
+def sidecar(spec: common_pb2.Spec, lines: list[PlacedLine]) -> str:
+    """The WebVTT the video ships with: what the voice says, else the supers' text."""
+    if not lines:
+        return webvtt(spec)
+    return spoken_captions.webvtt(spoken_captions.cues(lines, {b.index: b.start_s + b.duration_s for b in spec.beats}))
+
+
 @dataclass(frozen=True)
 class RefinedVideo:
     video_key: str
@@ -147,12 +166,13 @@ class Refiner:
         todo = [r for r in shapes if not await store.exists(keys.refined_key(user_id, video_id, r.tag))]
         if not todo:
             return RefinedVideo(key, total, reused=True)
-        # The music is made while the chunks download and the first rendition encodes.
-        music = asyncio.create_task(self._music_or_silence(video_id, user_id, spec))
+        lines = await self._spoken(video_id, user_id, spec)
+        # The soundtrack is made while the chunks download and the first rendition encodes.
+        music = asyncio.create_task(self._soundtrack(video_id, user_id, spec, lines))
         audio_later: Future[np.ndarray | None] = Future()
         music.add_done_callback(lambda task: audio_later.set_result(None if task.cancelled() else task.result()[0]))
         try:
-            await self._render_all(video_id, user_id, spec, todo, audio_later)
+            await self._render_all(video_id, user_id, spec, todo, audio_later, sidecar(spec, lines))
         except BaseException:
             music.cancel()
             raise
@@ -166,6 +186,7 @@ class Refiner:
         spec: common_pb2.Spec,
         todo: list[Rendition],
         audio_later: Future[np.ndarray | None],
+        captions_vtt: str,
     ) -> None:
         store = self._c.store
         key = keys.refined_key(user_id, video_id)
@@ -179,7 +200,7 @@ class Refiner:
                 await store.download_file(chunk, paths[slot.index])
             grade = await asyncio.to_thread(shipped_table, grade_for(spec))
             # The sidecar goes up first: the refined videos' existence is what marks refine done.
-            await store.put_bytes(captions_key_beside(key), webvtt(spec).encode(), "text/vtt")
+            await store.put_bytes(captions_key_beside(key), captions_vtt.encode(), "text/vtt")
             for rendition in todo:
                 out = Path(folder) / f"refined_{rendition.tag or 'primary'}.mp4"
                 await asyncio.to_thread(self._render, spec, rendition.output, paths, audio_later, grade, out)
@@ -214,6 +235,31 @@ class Refiner:
             supers=supers,
             focus=focus,
         )
+
+    async def _spoken(self, video_id: str, user_id: str, spec: common_pb2.Spec) -> list[PlacedLine]:
+        """The video's spoken lines, each placed a breath into its beat (none without a voiceover)."""
+        starts = {b.index: float(b.start_s) for b in spec.beats}
+        placed = []
+        for line in await spoken_lines(self._c.db, video_id):
+            if line.beat_index not in starts:
+                raise FailedPrecondition(f"voiceover line of beat {line.beat_index} is not a beat of the plan")
+            audio = await self._c.store.get_bytes_if_exists(line.audio_key)
+            timings = await self._c.store.get_bytes_if_exists(keys.voice_words_key(user_id, video_id, line.beat_index))
+            if audio is None or timings is None:
+                raise FailedPrecondition(f"the voiceover of beat {line.beat_index} of video {video_id} is missing")
+            samples = (await asyncio.to_thread(decode_audio, audio, SAMPLE_RATE)).mean(axis=1)
+            words = [Word(w["text"], w["start_s"], w["end_s"]) for w in json.loads(timings)["words"]]
+            placed.append(place(line.beat_index, starts[line.beat_index] + BREATH_S, samples, words))
+        return placed
+
+    async def _soundtrack(
+        self, video_id: str, user_id: str, spec: common_pb2.Spec, lines: list[PlacedLine]
+    ) -> tuple[np.ndarray | None, str]:
+        """The music (or its fallback), with the voice mixed over it when the ad has one."""
+        music, warning = await self._music_or_silence(video_id, user_id, spec)
+        if not lines:
+            return music, warning
+        return await asyncio.to_thread(voiced, music, lines, spec), warning
 
     async def _music_or_silence(
         self, video_id: str, user_id: str, spec: common_pb2.Spec

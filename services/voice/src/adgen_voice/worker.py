@@ -5,6 +5,8 @@ it is spoken again at the rate `voice_timing.next_rate` asks, until it fits. Eve
 provider call and has its ledger row, a line that never fits too. The WAV and its word timings are
 stored at the beat's fixed keys before anything is recorded, so a redelivered item finds them and
 calls no provider again; the ledger rows' fixed idempotency keys make a repeated record a no-op.
+Once the line's row is marked spoken, the last of a video's chunks and lines to finish enqueues
+refine (`adgen_video.refine_gate`).
 """
 
 from __future__ import annotations
@@ -15,21 +17,22 @@ from dataclasses import asdict, dataclass
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_kernel.errors import InvalidArgument
-from adgen_kernel.jetstream import WorkContext
+from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections
 from adgen_video import keys
 from adgen_video.contract_rules import VOICEOVER_MAX_CHARS
+from adgen_video.refine_gate import lock_video, unit_counts
 from adgen_video.text_safety import sanitise
-from adgen_video.video_state import fail_video, live_run, record_cost, video_exists
+from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, video_exists
+from adgen_video.voice_lines import count_attempt, mark_spoken
 from adgen_voice.speech import Speech, VoiceInfo, VoiceProvider, wav_bytes
 from adgen_voice.voice_timing import LineTooLong, WordTiming, next_rate
 
 log = get_logger(__name__)
 
 SENTENCE_ENDINGS = ".!?"
-# The voice runs beside the storyboard, in its phase of the graph.
-LEDGER_PHASE = common_pb2.PHASE_STORYBOARD
+LEDGER_PHASE = common_pb2.PHASE_VOICE
 
 
 @dataclass(frozen=True)
@@ -127,17 +130,40 @@ class Voice:
             )
 
     async def handle(self, work: events_pb2.VoiceWork, _: WorkContext) -> None:
-        if await live_run(self._c.db, work.video_id) is None:
+        db, js, vid = self._c.db, self._c.js, work.video_id
+        run = await live_run(db, vid)
+        if run is None:
             return
         if not 0 <= work.beat_index < len(work.spec.beats):
             raise InvalidArgument(f"beat_index {work.beat_index} is outside the plan's {len(work.spec.beats)} beats")
         beat = work.spec.beats[work.beat_index]
         if not beat.voiceover.strip():
-            return  # a beat without a line has nothing to speak
-        line = await self.synthesize(
-            work.video_id, work.user_id, work.beat_index, beat.voiceover, work.voice, beat.duration_s
+            return  # a beat without a line has nothing to speak (and the planner gave it no row)
+        await count_attempt(db, vid, work.beat_index)
+        line = await self.synthesize(vid, work.user_id, work.beat_index, beat.voiceover, work.voice, beat.duration_s)
+        async with db.acquire() as conn, conn.transaction():
+            await lock_video(conn, vid)
+            await mark_spoken(conn, vid, work.beat_index, line.audio_key, line.duration_s)
+            counts = await unit_counts(conn, vid)
+        await emit(
+            js,
+            vid,
+            msg_id(vid, run, f"voice_ready:{work.beat_index}"),
+            voice_ready=events_pb2.VoiceReady(
+                beat_index=work.beat_index,
+                audio_key=line.audio_key,
+                duration_s=line.duration_s,
+                lines_done=counts.lines_done,
+            ),
         )
-        log.info("line spoken", video_id=work.video_id, beat_index=work.beat_index, rate=line.speaking_rate)
+        log.info("line spoken", video_id=vid, beat_index=work.beat_index, rate=line.speaking_rate)
+        if counts.refine_due:  # the chunks were done first: the last line enqueues refine
+            await publish_work(
+                js,
+                "refine",
+                events_pb2.RefineWork(video_id=vid, user_id=work.user_id, spec=work.spec),
+                msg_id(vid, run, "refine:0"),
+            )
 
     async def dead_letter(self, work: events_pb2.VoiceWork, error: BaseException) -> None:
         await fail_video(

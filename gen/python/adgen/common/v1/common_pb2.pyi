@@ -45,6 +45,7 @@ class Phase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PHASE_CHUNKS: _ClassVar[Phase]
     PHASE_REFINE: _ClassVar[Phase]
     PHASE_EXPORT: _ClassVar[Phase]
+    PHASE_VOICE: _ClassVar[Phase]
 
 class VideoStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -78,6 +79,7 @@ PHASE_STORYBOARD: Phase
 PHASE_CHUNKS: Phase
 PHASE_REFINE: Phase
 PHASE_EXPORT: Phase
+PHASE_VOICE: Phase
 VIDEO_STATUS_UNSPECIFIED: VideoStatus
 VIDEO_STATUS_QUEUED: VideoStatus
 VIDEO_STATUS_PLANNING: VideoStatus
@@ -283,7 +285,7 @@ class Cost(_message.Message):
     def __init__(self, total_micros: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[CostLine, _Mapping]]] = ...) -> None: ...
 
 class Progress(_message.Message):
-    __slots__ = ("video_id", "status", "phase", "percent", "beats_total", "frames_done", "chunks_total", "chunks_done", "cost_micros", "message", "error", "failed_phase", "updated_at", "eta_s", "eta_basis")
+    __slots__ = ("video_id", "status", "phase", "percent", "beats_total", "frames_done", "chunks_total", "chunks_done", "cost_micros", "message", "error", "failed_phase", "updated_at", "eta_s", "eta_basis", "lines_total", "lines_done")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PHASE_FIELD_NUMBER: _ClassVar[int]
@@ -299,6 +301,8 @@ class Progress(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     ETA_S_FIELD_NUMBER: _ClassVar[int]
     ETA_BASIS_FIELD_NUMBER: _ClassVar[int]
+    LINES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    LINES_DONE_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     status: VideoStatus
     phase: Phase
@@ -314,7 +318,9 @@ class Progress(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     eta_s: float
     eta_basis: EtaBasis
-    def __init__(self, video_id: _Optional[str] = ..., status: _Optional[_Union[VideoStatus, str]] = ..., phase: _Optional[_Union[Phase, str]] = ..., percent: _Optional[float] = ..., beats_total: _Optional[int] = ..., frames_done: _Optional[int] = ..., chunks_total: _Optional[int] = ..., chunks_done: _Optional[int] = ..., cost_micros: _Optional[int] = ..., message: _Optional[str] = ..., error: _Optional[str] = ..., failed_phase: _Optional[_Union[Phase, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta_s: _Optional[float] = ..., eta_basis: _Optional[_Union[EtaBasis, _Mapping]] = ...) -> None: ...
+    lines_total: int
+    lines_done: int
+    def __init__(self, video_id: _Optional[str] = ..., status: _Optional[_Union[VideoStatus, str]] = ..., phase: _Optional[_Union[Phase, str]] = ..., percent: _Optional[float] = ..., beats_total: _Optional[int] = ..., frames_done: _Optional[int] = ..., chunks_total: _Optional[int] = ..., chunks_done: _Optional[int] = ..., cost_micros: _Optional[int] = ..., message: _Optional[str] = ..., error: _Optional[str] = ..., failed_phase: _Optional[_Union[Phase, str]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., eta_s: _Optional[float] = ..., eta_basis: _Optional[_Union[EtaBasis, _Mapping]] = ..., lines_total: _Optional[int] = ..., lines_done: _Optional[int] = ...) -> None: ...
 
 class EtaBasis(_message.Message):
     __slots__ = ("expected", "chunks_per_beat", "planned_at", "progressed_at")

@@ -130,6 +130,18 @@ class ChunkReady(_message.Message):
     chunks_done: int
     def __init__(self, chunk_index: _Optional[int] = ..., clip_key: _Optional[str] = ..., chunks_done: _Optional[int] = ...) -> None: ...
 
+class VoiceReady(_message.Message):
+    __slots__ = ("beat_index", "audio_key", "duration_s", "lines_done")
+    BEAT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_KEY_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    LINES_DONE_FIELD_NUMBER: _ClassVar[int]
+    beat_index: int
+    audio_key: str
+    duration_s: float
+    lines_done: int
+    def __init__(self, beat_index: _Optional[int] = ..., audio_key: _Optional[str] = ..., duration_s: _Optional[float] = ..., lines_done: _Optional[int] = ...) -> None: ...
+
 class CostRecorded(_message.Message):
     __slots__ = ("line",)
     LINE_FIELD_NUMBER: _ClassVar[int]
@@ -171,7 +183,7 @@ class VideoRetried(_message.Message):
     def __init__(self, run: _Optional[int] = ..., units: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("video_id", "occurred_at", "video_planned", "phase_started", "phase_completed", "frame_ready", "chunk_ready", "cost_recorded", "video_completed", "video_failed", "video_cancelled", "video_retried")
+    __slots__ = ("video_id", "occurred_at", "video_planned", "phase_started", "phase_completed", "frame_ready", "chunk_ready", "cost_recorded", "video_completed", "video_failed", "video_cancelled", "video_retried", "voice_ready")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     VIDEO_PLANNED_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +196,7 @@ class Event(_message.Message):
     VIDEO_FAILED_FIELD_NUMBER: _ClassVar[int]
     VIDEO_CANCELLED_FIELD_NUMBER: _ClassVar[int]
     VIDEO_RETRIED_FIELD_NUMBER: _ClassVar[int]
+    VOICE_READY_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     occurred_at: _timestamp_pb2.Timestamp
     video_planned: VideoPlanned
@@ -196,4 +209,5 @@ class Event(_message.Message):
     video_failed: VideoFailed
     video_cancelled: VideoCancelled
     video_retried: VideoRetried
-    def __init__(self, video_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., video_planned: _Optional[_Union[VideoPlanned, _Mapping]] = ..., phase_started: _Optional[_Union[PhaseStarted, _Mapping]] = ..., phase_completed: _Optional[_Union[PhaseCompleted, _Mapping]] = ..., frame_ready: _Optional[_Union[FrameReady, _Mapping]] = ..., chunk_ready: _Optional[_Union[ChunkReady, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., video_completed: _Optional[_Union[VideoCompleted, _Mapping]] = ..., video_failed: _Optional[_Union[VideoFailed, _Mapping]] = ..., video_cancelled: _Optional[_Union[VideoCancelled, _Mapping]] = ..., video_retried: _Optional[_Union[VideoRetried, _Mapping]] = ...) -> None: ...
+    voice_ready: VoiceReady
+    def __init__(self, video_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., video_planned: _Optional[_Union[VideoPlanned, _Mapping]] = ..., phase_started: _Optional[_Union[PhaseStarted, _Mapping]] = ..., phase_completed: _Optional[_Union[PhaseCompleted, _Mapping]] = ..., frame_ready: _Optional[_Union[FrameReady, _Mapping]] = ..., chunk_ready: _Optional[_Union[ChunkReady, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., video_completed: _Optional[_Union[VideoCompleted, _Mapping]] = ..., video_failed: _Optional[_Union[VideoFailed, _Mapping]] = ..., video_cancelled: _Optional[_Union[VideoCancelled, _Mapping]] = ..., video_retried: _Optional[_Union[VideoRetried, _Mapping]] = ..., voice_ready: _Optional[_Union[VoiceReady, _Mapping]] = ...) -> None: ...
