@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from adgen_gateway import errors, web
+from adgen_gateway import errors, web, web_constants
 from adgen_gateway.api_docs import API_PROBLEMS
 from adgen_gateway.body_guard import BodyGuard, BodyLimits
 from adgen_gateway.dependencies import Backends
@@ -23,6 +23,7 @@ def create_app(backends: Backends, body_limits: BodyLimits) -> FastAPI:
     errors.install(app)
     for router in (videos.router, plans.router, assets.router, frames.router, video_models.router, voices.router):
         app.include_router(router, responses=API_PROBLEMS)
+    app.include_router(web_constants.router)  # before the static files' mount, which would answer it 404
     web.install(app)
 
     app.add_middleware(BodyGuard, limits=body_limits)
