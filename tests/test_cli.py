@@ -11,6 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 import skimage.data
 from conftest import Stack
@@ -19,6 +20,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from adgen_cli.main import app
+from adgen_voice.speech import read_wav
 
 pytestmark = pytest.mark.xdist_group("stack")
 
@@ -233,3 +235,46 @@ async def test_ctrl_c_during_generate_leaves_the_video_rendering(stack: Stack, t
         video = (await client.get(f"/v1/videos/{video_id}")).json()
         assert video["status"] not in ("cancelled", "failed")
         assert (await client.post(f"/v1/videos/{video_id}/cancel")).status_code == 202
+
+
+async def test_voices_and_the_voice_options(stack: Stack, tmp_path: Path) -> None:
+    cli = await user_cli(stack, "cli-voices")
+    listed = await cli.json("voices")
+    assert listed["default"] == "piper-joe" and [v["key"] for v in listed["voices"]] == ["piper-joe"]
+    async with httpx.AsyncClient() as plain:  # the sample link plays without the API key
+        sample = await plain.get(listed["voices"][0]["sample_url"])
+    samples, rate = read_wav(sample.content)
+    assert sample.status_code == 200 and len(samples) / rate > 1.0
+    table = await cli("voices")
+    assert table.exit_code == 0 and "piper-joe (default)" in table.stdout and "en-US" in table.stdout
+
+    prompt = "10 second ad for a walnut cutting board"
+    spoken = await cli.json("plan", prompt, "--voice", "piper-joe", "--seed", "3")
+    assert spoken["spec"]["beats"] and all(b["voiceover"] for b in spoken["spec"]["beats"])
+    silent = await cli.json("plan", prompt, "--no-voiceover", "--seed", "3")
+    assert silent["spec"]["beats"] and all(b["voiceover"] == "" for b in silent["spec"]["beats"])
+    human = await cli("plan", prompt, "--seed", "3")
+    assert human.exit_code == 0 and "voiceover" in human.stdout, "the plan shows the lines"
+
+    unknown = await cli.json("plan", prompt, "--voice", "nobody", code=2)
+    (error,) = unknown["error"]["errors"]
+    assert unknown["error"]["status"] == 422 and error["field"] == "voice" and "piper-joe" in error["message"]
+    refused = await cli("generate", prompt, "--voice", "nobody", "--out", str(tmp_path / "no.mp4"))
+    assert refused.exit_code == 2 and "voice" in refused.stderr
+    assert (await cli.json("videos", "list"))["videos"] == [], "an unknown voice starts no video"
+
+    made = await cli.json(
+        "generate",
+        prompt,
+        "--duration",
+        "10",
+        "--voice",
+        "piper-joe",
+        "--no-voiceover",
+        "--out",
+        str(tmp_path / "v.mp4"),
+    )
+    assert made["status"] == "completed" and decode(Path(made["file"])).duration_s == pytest.approx(10.0, abs=0.1)
+    assert made["request"]["voice"] == "piper-joe" and made["request"]["voiceover"] is False
+    shown = await cli("videos", "show", made["id"])
+    assert shown.exit_code == 0 and "none (no voiceover)" in shown.stdout

@@ -88,7 +88,7 @@ def test_the_composer_and_the_gateways_mapping(prompt: tuple[str, int | None], e
 
     # REST's body becomes the request the planner gets: an omitted duration stays "not given" (0).
     body = CreateVideoBody(prompt=text, **({} if explicit is None else {"duration_s": explicit}))
-    request = asyncio.run(video_request(body, chunks=None, assets=None, user_id=""))  # type: ignore[arg-type]
+    request = asyncio.run(video_request(body, chunks=None, assets=None, voices=None, user_id=""))  # type: ignore[arg-type]
     assert request.duration_s == (explicit or 0)
     chosen = duration_of(request.duration_s, request.prompt)
     holds(chosen.seconds, [chosen.note], explicit, from_prompt)

@@ -25,11 +25,13 @@ from adgen.storyboard.v1 import storyboard_service_pb2 as storyboard_pb
 from adgen.storyboard.v1 import storyboard_service_pb2_grpc
 from adgen.video.v1 import video_service_pb2 as video_pb
 from adgen.video.v1 import video_service_pb2_grpc
+from adgen.voice.v1 import voice_service_pb2 as voice_pb
+from adgen.voice.v1 import voice_service_pb2_grpc
 from adgen_video.contract_rules import rules_for, violations
 
 pytestmark = pytest.mark.xdist_group("stack")
 
-SERVICE_MODULES = [assets_pb, chunks_pb, export_pb, planner_pb, refine_pb, storyboard_pb, video_pb]
+SERVICE_MODULES = [assets_pb, chunks_pb, export_pb, planner_pb, refine_pb, storyboard_pb, video_pb, voice_pb]
 
 
 def test_every_rpc_of_every_service_has_a_rule_set() -> None:
@@ -40,7 +42,8 @@ def test_every_rpc_of_every_service_has_a_rule_set() -> None:
                 walked.append(method.full_name)
                 if rules_for(method.input_type) is None:
                     missing.append(f"{method.full_name} ({method.input_type.full_name})")
-    assert len(walked) == 24  # 8 assets + 3 chunks + 3 export + 2 planner + 1 refine + 1 storyboard + 6 video
+    # 8 assets + 3 chunks + 3 export + 2 planner + 1 refine + 1 storyboard + 6 video + 3 voice
+    assert len(walked) == 27
     assert not missing, f"request types without rules (state NO_RULES if nothing is to be checked): {missing}"
 
 
@@ -253,3 +256,24 @@ async def test_video_service_refuses_malformed_requests(stack) -> None:  # type:
         await refused(watch.read(), "video_id")  # server streaming: refused before the first event
         page = await videos.ListVideos(video_pb.ListVideosRequest(page_size=0), metadata=auth)  # 0 means 20
         assert list(page.videos) == []
+
+
+async def test_voice_service_refuses_malformed_requests(stack) -> None:  # type: ignore[no-untyped-def]
+    async with grpc.aio.insecure_channel(stack.address("voice")) as channel:
+        voice = voice_service_pb2_grpc.VoiceServiceStub(channel)
+        await refused(
+            voice.Synthesize(
+                voice_pb.SynthesizeRequest(
+                    video_id="v", user_id="", beat_index=99, text="t" * 501, voice="Joe!", target_s=float("nan")
+                )
+            ),
+            "video_id",
+            "user_id",
+            "beat_index",
+            "text",
+            "voice",
+            "target_s",
+        )
+        await refused(voice.GetVoiceSample(voice_pb.GetVoiceSampleRequest()), "voice")
+        await refused(voice.GetVoiceSample(voice_pb.GetVoiceSampleRequest(voice="../../etc/passwd")), "voice")
+        assert (await voice.ListVoices(voice_pb.ListVoicesRequest())).voices  # NO_RULES: passes

@@ -1,11 +1,13 @@
 """The web page at `/`, driven in headless Chromium (Debian's package, installed by scripts/debian.sh)
 through Playwright: sign in, upload a product image, preview the plan, start a video, watch it
-advance and play the result; the same with the event stream blocked, so the page must poll."""
+advance and play the result; the same with the event stream blocked, so the page must poll; pick a
+voice, hear its sample and start a video spoken by it."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +20,8 @@ import httpx
 import numpy as np
 import pytest
 from playwright.async_api import BrowserContext, Page, async_playwright, expect
+
+from adgen_video.request_limits import PROMPT_MAX_CHARS, VALID_DURATIONS_S
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
 
@@ -206,6 +210,48 @@ async def test_controls_are_labelled_errors_sit_by_their_field_and_a_phone_fits(
     await expect(auto).to_have_text("Auto — 15 s from your text")
     await page.get_by_role("button", name="Preview plan").click()
     await expect(page.locator("#plan-summary")).to_contain_text("15 s")
+    # The server's limits, not a copy of them (/web/limits.js).
+    assert await page.evaluate("() => document.getElementById('prompt').maxLength") == PROMPT_MAX_CHARS
+    lengths = await page.locator("#duration option").evaluate_all("os => os.slice(1).map(o => Number(o.value))")
+    assert lengths == list(VALID_DURATIONS_S)
+    assert problems.seen == []
+
+
+async def test_pick_a_voice_hear_its_sample_and_start_a_video_in_it(stack, browser) -> None:  # type: ignore[no-untyped-def]
+    key = await stack.new_user(f"web-voice-{uuid.uuid4().hex[:8]}")
+    page, problems = await open_page(browser, stack.url)
+    await sign_in(page, key)
+    picker = page.get_by_label("Voice", exact=True)
+    await expect(picker.locator("option")).to_have_text(["Default (piper-joe)", re.compile(r"\(piper-joe\)$")])
+    await picker.select_option("piper-joe")
+    await page.get_by_role("button", name="Play sample").click()
+    # The sample loads from its pre-signed link (the store's origin, allowed by media-src) and has a length.
+    await page.wait_for_function(
+        "() => { const a = document.getElementById('voice-sample'); return a.readyState >= 1 && a.duration > 1; }"
+    )
+    sample = await page.locator("#voice-sample").evaluate("a => a.currentSrc")
+    assert urlsplit(sample).path.endswith("/voices/samples/piper-joe.wav"), sample
+
+    # Without a voiceover the picker is off and the plan has no lines; with it, every beat has one.
+    voiceover = page.get_by_label("Speak a voiceover line on every beat")
+    await page.get_by_label("What is the ad about?").fill("10 second ad for a walnut cutting board")
+    await page.get_by_label("Length").select_option("10")
+    await voiceover.uncheck()
+    await expect(picker).to_be_disabled()
+    await expect(page.get_by_role("button", name="Play sample")).to_be_disabled()
+    await page.get_by_role("button", name="Preview plan").click()
+    await expect(page.locator("#beats li").first).to_be_visible()
+    await expect(page.locator("#beats .line")).to_have_count(0)
+    await voiceover.check()
+    await page.get_by_role("button", name="Preview plan").click()
+    await expect(page.locator("#beats .line")).to_have_count(await page.locator("#beats li").count())
+
+    await page.get_by_role("button", name="Start").click()
+    await expect(page.locator("#watch")).to_be_visible()
+    async with stack.client(key) as client:
+        (video,) = (await client.get("/v1/videos")).json()["videos"]
+        assert video["request"]["voice"] == "piper-joe" and video["request"]["voiceover"] is True
+        await client.post(f"/v1/videos/{video['id']}/cancel")  # not rendered to the end: this is about the page
     assert problems.seen == []
 
 

@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from adgen_cli import assets, videos
+from adgen_cli import assets, videos, views
 from adgen_cli.api import Target, dev_env
-from adgen_cli.options import Json, connect, start
+from adgen_cli.options import Json, Voice, Voiceover, connect, start, voice_fields
 from adgen_cli.outcome import EXIT_CODES_HELP, CliError, ExitCode, print_json
 
 if TYPE_CHECKING:
@@ -156,6 +156,8 @@ def generate(
         typer.Option(help="Product photo to upload and feature (repeatable)", exists=True, dir_okay=False),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Fixes every random choice, so the plan repeats")] = None,
+    voice: Voice = None,
+    voiceover: Voiceover = True,
     as_json: Json = False,
 ) -> None:
     """Turn PROMPT into an MP4 ad, watching it live. Ctrl-C offers to leave it rendering."""
@@ -164,6 +166,7 @@ def generate(
         **_duration(duration),
         "aspect_ratio": aspect_ratio[0] if aspect_ratio and len(aspect_ratio) == 1 else (aspect_ratio or "16:9"),
         "creativity": creativity,
+        **voice_fields(voice, voiceover),
     }
     if video_model:
         body["video_model"] = video_model
@@ -201,10 +204,13 @@ def generate(
 
 def _beats_table(spec: dict) -> Table:
     table = Table(title=f"{spec['archetype_id']} · {spec['duration_s']} s · {spec['planner']}")
-    for column in ("start", "length", "beat", "camera", "headline"):
-        # Ids stay whole so they can be copied; only the headline may wrap.
+    spoken = any(beat.get("voiceover") for beat in spec["beats"])
+    for column in ("start", "length", "beat", "camera", "headline", *(("voiceover",) if spoken else ())):
+        # Ids stay whole so they can be copied; only the headline and the line may wrap.
         table.add_column(
-            column, justify="right" if column in ("start", "length") else "left", no_wrap=column != "headline"
+            column,
+            justify="right" if column in ("start", "length") else "left",
+            no_wrap=column not in ("headline", "voiceover"),
         )
     for beat in spec["beats"]:
         table.add_row(
@@ -213,6 +219,7 @@ def _beats_table(spec: dict) -> Table:
             beat["beat_id"],
             beat["camera_movement"],
             beat["headline"],
+            *((beat.get("voiceover", ""),) if spoken else ()),
         )
     return table
 
@@ -224,10 +231,12 @@ def plan(
     duration: Annotated[int | None, typer.Option(help=DURATION_HELP, show_default=False)] = None,
     video_model: Annotated[str | None, typer.Option(help="Image-to-video model key to quote")] = None,
     seed: Annotated[int | None, typer.Option(help="Fixes every random choice, so the plan repeats")] = None,
+    voice: Voice = None,
+    voiceover: Voiceover = True,
     as_json: Json = False,
 ) -> None:
     """Preview the plan for PROMPT and what rendering it would cost and take; nothing is rendered."""
-    body: dict[str, object] = {"prompt": prompt, **_duration(duration)}
+    body: dict[str, object] = {"prompt": prompt, **_duration(duration), **voice_fields(voice, voiceover)}
     if video_model:
         body["video_model"] = video_model
     if seed is not None:
@@ -245,6 +254,17 @@ def plan(
     )
     for line in quote["cost"]["lines"]:
         out.print(f"  {line['phase']:<10} {line['model']:<32} ×{line['units']:<5} ${line['usd']:.3f}")
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def voices(ctx: typer.Context, as_json: Json = False) -> None:
+    """The voices that may speak a video's lines (`--voice KEY`); --json adds a link to each one's sample."""
+    with connect(ctx, as_json) as api:
+        listed = api.get("/v1/voices")
+    if as_json:
+        print_json(listed)
+    else:
+        out.print(views.voices_table(listed))
 
 
 @app.command(hidden=True, epilog=EXIT_CODES_HELP)

@@ -10,6 +10,17 @@ from adgen_cli.api import Api, Target
 from adgen_cli.outcome import JsonMode
 
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout, and nothing else there")]
+Voice = Annotated[
+    str | None, typer.Option("--voice", help="Key of the voice that speaks the lines (see `adgen voices`)")
+]
+Voiceover = Annotated[
+    bool, typer.Option("--voiceover/--no-voiceover", help="Speak a line over every beat, or no voice at all")
+]
+
+
+def voice_fields(voice: str | None, voiceover: bool) -> dict[str, object]:
+    """The body's `voice` and `voiceover`, each left out when it is the default (the gateway's say)."""
+    return {**({"voice": voice} if voice else {}), **({} if voiceover else {"voiceover": False})}
 
 
 def start(ctx: typer.Context, as_json: bool) -> None:

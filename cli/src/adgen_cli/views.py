@@ -134,6 +134,10 @@ def video_detail(video: dict) -> RenderableType:
     grid.add_row("id", video["id"])
     grid.add_row("status", status_text(video.get("status", "")))
     grid.add_row("prompt", request.get("prompt", ""))
+    if request.get("voiceover") is False:
+        grid.add_row("voice", "none (no voiceover)")
+    else:
+        grid.add_row("voice", request.get("voice") or "default")
     spec = video.get("spec") or {}
     if spec:
         grid.add_row(
@@ -192,4 +196,20 @@ def search_table(results: list[dict]) -> Table:
     for result in results:
         asset = result.get("asset") or {}
         table.add_row(f"{float(result.get('score', 0)):.3f}", asset.get("asset_id", ""), asset.get("name", ""))
+    return table
+
+
+def voices_table(listed: dict) -> Table:
+    table = Table(show_edge=False, header_style="bold")
+    for name in ("key", "provider", "language", "label", "sample"):
+        table.add_column(name, no_wrap=name != "label")
+    for voice in listed.get("voices", []):
+        key = voice["key"]
+        table.add_row(
+            Text(key + (" (default)" if key == listed.get("default") else ""), style="bold"),
+            voice.get("provider", ""),
+            voice.get("language", ""),
+            voice.get("label", ""),
+            "yes" if voice.get("sample_url") else "no",
+        )
     return table

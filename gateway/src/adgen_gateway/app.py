@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from adgen_gateway import errors, web
+from adgen_gateway import errors, web, web_constants
 from adgen_gateway.api_docs import API_PROBLEMS
 from adgen_gateway.body_guard import BodyGuard, BodyLimits
 from adgen_gateway.dependencies import Backends
-from adgen_gateway.routes import assets, frames, plans, video_models, videos
+from adgen_gateway.routes import assets, frames, plans, video_models, videos, voices
 from adgen_gateway.server_spans import ServerSpans
 
 
@@ -21,8 +21,9 @@ def create_app(backends: Backends, body_limits: BodyLimits) -> FastAPI:
     )
     app.state.backends = backends
     errors.install(app)
-    for router in (videos.router, plans.router, assets.router, frames.router, video_models.router):
+    for router in (videos.router, plans.router, assets.router, frames.router, video_models.router, voices.router):
         app.include_router(router, responses=API_PROBLEMS)
+    app.include_router(web_constants.router)  # before the static files' mount, which would answer it 404
     web.install(app)
 
     app.add_middleware(BodyGuard, limits=body_limits)

@@ -16,6 +16,7 @@ from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.export import ExportClient
 from adgen_gateway.clients.planner import PlannerClient
+from adgen_gateway.clients.voice import VoiceClient
 from adgen_gateway.errors import Problem
 from adgen_gateway.rate_limits import RateLimits, charge
 from adgen_gateway.stream_tokens import InvalidStreamToken, StreamTokens
@@ -33,6 +34,7 @@ class Backends:
     assets: AssetsClient
     store: ObjectStore
     limits: RateLimits
+    voice: VoiceClient
 
 
 def backends(request: Request) -> Backends:

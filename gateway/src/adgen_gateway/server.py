@@ -15,6 +15,7 @@ from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.export import ExportClient
 from adgen_gateway.clients.planner import PlannerClient
+from adgen_gateway.clients.voice import VoiceClient
 from adgen_gateway.dependencies import Backends
 from adgen_gateway.rate_limits import RateLimits, TokenBuckets
 from adgen_gateway.routes.assets import streams_its_body
@@ -48,6 +49,7 @@ async def build(connections: Connections) -> ServiceApp:
     chunks, export = ChunksClient(settings.chunks_addr), ExportClient(settings.export_addr)
     planner = PlannerClient(settings.planner_addr)
     assets = AssetsClient(settings.assets_addr)
+    voice = VoiceClient(settings.voice_addr)
     tokens = StreamTokens(settings.stream_token_secret.encode(), settings.stream_token_ttl_s)
     backends = Backends(
         db=connections.db,
@@ -62,6 +64,7 @@ async def build(connections: Connections) -> ServiceApp:
             users=TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst),
             addresses=TokenBuckets(settings.rate_limit_anonymous_per_s, settings.rate_limit_anonymous_burst),
         ),
+        voice=voice,
     )
     http = HttpServer(
         create_app(
@@ -86,7 +89,7 @@ async def build(connections: Connections) -> ServiceApp:
         servicers=[
             Servicer(
                 video_service_pb2_grpc.add_VideoServiceServicer_to_server,
-                VideoServicer(connections.db, connections.js, chunks, assets, planner, backends.limits),
+                VideoServicer(connections.db, connections.js, chunks, assets, voice, planner, backends.limits),
                 "adgen.video.v1.VideoService",
             )
         ],
@@ -102,7 +105,13 @@ async def build(connections: Connections) -> ServiceApp:
             )
         ],
         tasks=[http.run],
-        on_close=[chunks.channel.close, export.channel.close, planner.channel.close, assets.channel.close],
+        on_close=[
+            chunks.channel.close,
+            export.channel.close,
+            planner.channel.close,
+            assets.channel.close,
+            voice.channel.close,
+        ],
     )
 
 

@@ -12,6 +12,7 @@ from adgen.common.v1 import common_pb2 as c
 from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.planner import PlannerClient
+from adgen_gateway.clients.voice import VoiceClient
 from adgen_gateway.errors import Problem
 from adgen_gateway.text_fields import UnicodeText
 from adgen_video.budget import quote_refusal
@@ -66,7 +67,7 @@ class CreateVideoBody(BaseModel):
         None,
         max_length=ID_TEXT_MAX_CHARS,
         pattern=f"^{VOICE_KEY_PATTERN}$",
-        description="Key of the voice that speaks the lines; omitted = the default voice",
+        description="Key of the voice that speaks the lines (`GET /v1/voices`); omitted = the default voice",
     )
 
     @field_validator("aspect_ratio", mode="before")
@@ -81,7 +82,7 @@ class CreateVideoBody(BaseModel):
 
 
 async def video_request(
-    body: CreateVideoBody, chunks: ChunksClient, assets: AssetsClient, user_id: str
+    body: CreateVideoBody, chunks: ChunksClient, assets: AssetsClient, voices: VoiceClient, user_id: str
 ) -> c.VideoRequest:
     """The request as the backends take it; 422 naming every field at fault otherwise."""
     shapes = body.aspect_ratio if isinstance(body.aspect_ratio, list) else [body.aspect_ratio]
@@ -99,17 +100,18 @@ async def video_request(
     )
     if body.max_cost_usd is not None:
         request.max_cost_micros = round(body.max_cost_usd * 1_000_000)
-    errors = await video_request_errors(request, chunks, assets, user_id)
+    errors = await video_request_errors(request, chunks, assets, voices, user_id)
     if errors:
         raise Problem(422, "invalid request: check " + ", ".join(e.field for e in errors), errors=errors)
     return request
 
 
 async def video_request_errors(
-    request: c.VideoRequest, chunks: ChunksClient, assets: AssetsClient, user_id: str
+    request: c.VideoRequest, chunks: ChunksClient, assets: AssetsClient, voices: VoiceClient, user_id: str
 ) -> list[FieldError]:
     """Every field at fault in a request, whichever surface (REST or gRPC) it came through. The
-    asset ids must be `user_id`'s own: another user's asset is not found, as everywhere."""
+    asset ids must be `user_id`'s own: another user's asset is not found, as everywhere. The model
+    and the voice must be ones their services list, so a video never fails later for naming them."""
     errors = request_errors(request)
     for asset_id in request.asset_ids:
         try:
@@ -126,6 +128,10 @@ async def video_request_errors(
         known = sorted(m.key for m in models.models)
         if request.video_model not in known:
             errors.append(FieldError("video_model", f"unknown model; choose one of {', '.join(known)}"))
+    if request.voice and not any(e.field == "voice" for e in errors):
+        known = await voices.keys()
+        if request.voice not in known:
+            errors.append(FieldError("voice", f"unknown voice; choose one of {', '.join(known)}"))
     return errors
 
 

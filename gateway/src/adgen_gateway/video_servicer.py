@@ -19,6 +19,7 @@ from adgen_gateway.auth import User, user_for_key
 from adgen_gateway.clients.assets import AssetsClient
 from adgen_gateway.clients.chunks import ChunksClient
 from adgen_gateway.clients.planner import PlannerClient
+from adgen_gateway.clients.voice import VoiceClient
 from adgen_gateway.progress import STATUS, onward
 from adgen_gateway.rate_limits import RateLimits, charge
 from adgen_gateway.video_request import budget_errors, video_request_errors
@@ -93,6 +94,7 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
         js: JetStreamContext,
         chunks: ChunksClient,
         assets: AssetsClient,
+        voices: VoiceClient,
         planner: PlannerClient,
         limits: RateLimits,
     ) -> None:
@@ -100,6 +102,7 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
         self._js = js
         self._chunks = chunks
         self._assets = assets
+        self._voices = voices
         self._planner = planner
         self._limits = limits
 
@@ -129,7 +132,7 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
     ) -> v.CreateVideoResponse:
         user = await self._user(context)
         body = request.request
-        errors = await video_request_errors(body, self._chunks, self._assets, user.user_id)
+        errors = await video_request_errors(body, self._chunks, self._assets, self._voices, user.user_id)
         if not body.seed:
             # proto3 cannot tell 0 from unset; 0 means "choose one", as an omitted seed does over REST.
             body.seed = uuid.uuid4().int % 2**31

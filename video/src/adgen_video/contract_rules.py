@@ -34,6 +34,7 @@ from adgen.planner.v1 import planner_service_pb2 as planner
 from adgen.refine.v1 import refine_service_pb2 as refine
 from adgen.storyboard.v1 import storyboard_service_pb2 as storyboard
 from adgen.video.v1 import video_service_pb2 as video
+from adgen.voice.v1 import voice_service_pb2 as voice
 from adgen_video.asset_limits import MAX_BYTES, NAME_MAX_CHARS
 from adgen_video.request_limits import (
     DURATION_MAX_S,
@@ -262,6 +263,7 @@ def rules_for(descriptor: Descriptor) -> Rules | None:
 
 USER_ID = field("user_id", uuid())
 VIDEO_ID = field("video_id", uuid())
+VOICE_KEY = text(ID_TEXT_MAX_CHARS, pattern=VOICE_KEY_PATTERN, describe="a voice key from ListVoices")
 
 VIDEO_REQUEST: Rules = (
     Whole(lambda request: ((e.field, e.message) for e in request_errors(request))),
@@ -270,7 +272,7 @@ VIDEO_REQUEST: Rules = (
         text(ID_TEXT_MAX_CHARS, pattern=r"[a-z0-9][a-z0-9_.-]*", describe="a model key from ListVideoModels"),
     ),
     field("asset_ids", each(uuid())),
-    field("voice", text(ID_TEXT_MAX_CHARS, pattern=VOICE_KEY_PATTERN, describe="a voice key")),
+    field("voice", VOICE_KEY),
 )
 
 OUTPUT_FORMAT: Rules = (
@@ -453,5 +455,19 @@ RULES: dict[str, Rules] = {
         (video.ListVideosRequest, PAGE),
         (video.CancelVideoRequest, (VIDEO_ID,)),
         (video.RetryVideoRequest, (VIDEO_ID,)),
+        # adgen.voice.v1: whether a voice exists is the service's to say (NOT_FOUND, or INVALID_ARGUMENT in a line).
+        (
+            voice.SynthesizeRequest,
+            (
+                VIDEO_ID,
+                USER_ID,
+                field("beat_index", between(0, SPEC_MAX_BEATS - 1)),
+                field("text", text(VOICEOVER_MAX_CHARS)),
+                field("voice", VOICE_KEY),
+                field("target_s", between(0, DURATION_MAX_S, unit=" s")),
+            ),
+        ),
+        (voice.ListVoicesRequest, NO_RULES),
+        (voice.GetVoiceSampleRequest, (field("voice", VOICE_KEY, required=True),)),
     ]
 }

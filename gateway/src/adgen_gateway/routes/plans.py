@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1", tags=["plans"])
 async def preview(
     body: CreateVideoBody, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
 ) -> dict:
-    spec = await b.planner.plan(await video_request(body, b.chunks, b.assets, user.user_id), user.user_id)
+    spec = await b.planner.plan(await video_request(body, b.chunks, b.assets, b.voice, user.user_id), user.user_id)
     return {"spec": to_json(spec)}
 
 
@@ -29,7 +29,7 @@ async def preview(
 async def quote(
     body: CreateVideoBody, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
 ) -> dict:
-    response = await b.planner.quote(await video_request(body, b.chunks, b.assets, user.user_id), user.user_id)
+    response = await b.planner.quote(await video_request(body, b.chunks, b.assets, b.voice, user.user_id), user.user_id)
     return {
         "video_model": response.spec.chunk_plan.video_model,
         "local": response.local,

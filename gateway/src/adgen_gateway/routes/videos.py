@@ -111,7 +111,7 @@ async def create(
     user: Annotated[User, Depends(current_user)],
     b: Annotated[Backends, Depends(backends)],
 ) -> dict:
-    request = await video_request(body, b.chunks, b.assets, user.user_id)
+    request = await video_request(body, b.chunks, b.assets, b.voice, user.user_id)
     await within_budget(request, b.planner, user.user_id)
     try:
         video_id = await create_video(

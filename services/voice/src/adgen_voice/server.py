@@ -9,6 +9,7 @@ from adgen_kernel.serve import Connections, ServiceApp, Servicer, run
 from adgen_video.contract_rules import violations
 from adgen_voice.openai_voice import OpenAiVoiceConfig, OpenAiVoices
 from adgen_voice.piper_voice import DEFAULT_VOICE, PiperVoices
+from adgen_voice.samples import VoiceSamples
 from adgen_voice.servicer import VoiceServicer
 from adgen_voice.settings import VoiceSettings
 from adgen_voice.speech import VoiceProvider
@@ -40,7 +41,7 @@ async def build(connections: Connections) -> ServiceApp:
         servicers=[
             Servicer(
                 voice_service_pb2_grpc.add_VoiceServiceServicer_to_server,
-                VoiceServicer(voice),
+                VoiceServicer(voice, VoiceSamples(connections.store, providers)),
                 "adgen.voice.v1.VoiceService",
             )
         ],

@@ -4,12 +4,14 @@ import grpc
 
 from adgen.voice.v1 import voice_service_pb2, voice_service_pb2_grpc
 from adgen_kernel.errors import InvalidArgument
+from adgen_voice.samples import SAMPLE_TEXT, VoiceSamples
 from adgen_voice.worker import Voice
 
 
 class VoiceServicer(voice_service_pb2_grpc.VoiceServiceServicer):
-    def __init__(self, voice: Voice) -> None:
+    def __init__(self, voice: Voice, samples: VoiceSamples) -> None:
         self._voice = voice
+        self._samples = samples
 
     async def Synthesize(
         self, request: voice_service_pb2.SynthesizeRequest, context: grpc.aio.ServicerContext
@@ -36,5 +38,12 @@ class VoiceServicer(voice_service_pb2_grpc.VoiceServiceServicer):
             voices=[
                 voice_service_pb2.Voice(key=v.key, provider=v.provider, language=v.language, label=v.label)
                 for v in self._voice.voices()
-            ]
+            ],
+            default_voice=self._voice.default_voice,
         )
+
+    async def GetVoiceSample(
+        self, request: voice_service_pb2.GetVoiceSampleRequest, context: grpc.aio.ServicerContext
+    ) -> voice_service_pb2.GetVoiceSampleResponse:
+        key = await self._samples.sample(request.voice)
+        return voice_service_pb2.GetVoiceSampleResponse(audio_key=key, text=SAMPLE_TEXT)

@@ -1,12 +1,14 @@
 // The adgen page: sign in, the request form and its plan preview, wired to the product images
-// (assets.js), live progress (progress.js) and past videos (past.js). Plain DOM; every server
-// error is shown where it belongs.
+// (assets.js), the voice (voices.js), live progress (progress.js) and past videos (past.js). Plain
+// DOM; every server error is shown where it belongs.
 
 import { Api } from "./api.js";
 import { chosenAssets, loadAssets } from "./assets.js";
+import { DURATIONS_S, PROMPT_MAX_CHARS } from "./limits.js";
 import { $, busy, clearErrors, duration, el, session, showError, usd } from "./page.js";
 import { loadPast } from "./past.js";
 import { showVideo, whenFinished } from "./progress.js";
+import { loadVoices, voiceFields } from "./voices.js";
 
 const KEY = "adgen.apiKey";
 // One seed per page: a preview and the start that follows it, with the same inputs, get the same plan.
@@ -46,6 +48,7 @@ async function signIn(key, { quiet = false } = {}) {
   if (models) fillModels(models);
   autoLength();
   loadAssets();
+  loadVoices();
   loadPast(true);
 }
 
@@ -66,7 +69,8 @@ $("sign-out").addEventListener("click", () => {
 
 // ---- form choices -----------------------------------------------------------------------------
 
-for (let s = 10; s <= 60; s += 5) $("duration").append(el("option", { value: String(s), textContent: `${s} s` }));
+$("prompt").maxLength = PROMPT_MAX_CHARS;
+for (const s of DURATIONS_S) $("duration").append(el("option", { value: String(s), textContent: `${s} s` }));
 
 // "Auto" says what it will become: the gateway reads the length from the prompt as the planner
 // will (POST /v1/plans/duration), so the page has no reading of its own to drift from it.
@@ -116,6 +120,7 @@ function requestBody() {
     creativity: Number($("creativity").value),
     asset_ids: chosenAssets(),
     seed,
+    ...voiceFields(),
   };
   if ($("duration").value) body.duration_s = Number($("duration").value);
   if ($("model").value) body.video_model = $("model").value;
@@ -142,6 +147,7 @@ function showPlan(spec, quote) {
         el("strong", { textContent: `${beat.start_s}–${beat.start_s + beat.duration_s} s · ${beat.shot_type || "shot"}` }),
         beat.headline ? el("span", { className: "headline", textContent: ` “${beat.headline}”` }) : "",
         el("p", { textContent: beat.prompt }),
+        beat.voiceover ? el("p", { className: "line", textContent: `Voiceover: “${beat.voiceover}”` }) : "",
       ),
     ),
   );

@@ -3,17 +3,13 @@
 // POLL_MS when the stream is unavailable or fails. Either way the caller gets the same progress.
 
 import { videoPath } from "./api.js";
+// Every kind the stream sends (a finished video's one event named after its status included) and
+// the statuses that end a video, as the server defines them.
+import { EVENT_KINDS, TERMINAL_STATUSES } from "./limits.js";
 
 export const POLL_MS = 2000;
-const KINDS = [
-  "video_planned", "phase_started", "phase_completed", "frame_ready", "chunk_ready", "cost_recorded",
-  "video_retried", "video_completed", "video_failed", "video_cancelled",
-  // A video that had already finished answers with one event named after its status.
-  "completed", "failed", "cancelled",
-];
-const TERMINAL = ["VIDEO_STATUS_COMPLETED", "VIDEO_STATUS_FAILED", "VIDEO_STATUS_CANCELLED"];
 
-export const isTerminal = (progress) => TERMINAL.includes(progress && progress.status);
+export const isTerminal = (progress) => TERMINAL_STATUSES.includes(progress && progress.status);
 
 // handlers: progress(progress, kind, event) for every update, mode("sse" | "polling"),
 // finished(video) once with the video's JSON, problem(error) when following stops for good.
@@ -97,7 +93,7 @@ export function follow(api, id, handlers) {
         settle();
       }
     };
-    for (const kind of KINDS) source.addEventListener(kind, onEvent);
+    for (const kind of EVENT_KINDS) source.addEventListener(kind, onEvent);
     source.onmessage = onEvent;
     // EventSource would retry on its own, but a refused or broken stream means polling is the way.
     source.onerror = () => {

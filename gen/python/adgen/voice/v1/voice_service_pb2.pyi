@@ -67,7 +67,23 @@ class Voice(_message.Message):
     def __init__(self, key: _Optional[str] = ..., provider: _Optional[str] = ..., language: _Optional[str] = ..., label: _Optional[str] = ...) -> None: ...
 
 class ListVoicesResponse(_message.Message):
-    __slots__ = ("voices",)
+    __slots__ = ("voices", "default_voice")
     VOICES_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VOICE_FIELD_NUMBER: _ClassVar[int]
     voices: _containers.RepeatedCompositeFieldContainer[Voice]
-    def __init__(self, voices: _Optional[_Iterable[_Union[Voice, _Mapping]]] = ...) -> None: ...
+    default_voice: str
+    def __init__(self, voices: _Optional[_Iterable[_Union[Voice, _Mapping]]] = ..., default_voice: _Optional[str] = ...) -> None: ...
+
+class GetVoiceSampleRequest(_message.Message):
+    __slots__ = ("voice",)
+    VOICE_FIELD_NUMBER: _ClassVar[int]
+    voice: str
+    def __init__(self, voice: _Optional[str] = ...) -> None: ...
+
+class GetVoiceSampleResponse(_message.Message):
+    __slots__ = ("audio_key", "text")
+    AUDIO_KEY_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    audio_key: str
+    text: str
+    def __init__(self, audio_key: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...

@@ -45,6 +45,11 @@ class VoiceServiceStub:
                 request_serializer=adgen_dot_voice_dot_v1_dot_voice__service__pb2.ListVoicesRequest.SerializeToString,
                 response_deserializer=adgen_dot_voice_dot_v1_dot_voice__service__pb2.ListVoicesResponse.FromString,
                 _registered_method=True)
+        self.GetVoiceSample = channel.unary_unary(
+                '/adgen.voice.v1.VoiceService/GetVoiceSample',
+                request_serializer=adgen_dot_voice_dot_v1_dot_voice__service__pb2.GetVoiceSampleRequest.SerializeToString,
+                response_deserializer=adgen_dot_voice_dot_v1_dot_voice__service__pb2.GetVoiceSampleResponse.FromString,
+                _registered_method=True)
 
 
 class VoiceServiceServicer:
@@ -63,6 +68,14 @@ class VoiceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetVoiceSample(self, request, context):
+        """A short fixed sentence spoken by one voice, for people choosing a voice: made on the first ask,
+        stored at the voice's fixed key, reused after. Never charged to anyone. NOT_FOUND for an unknown voice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VoiceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +88,11 @@ def add_VoiceServiceServicer_to_server(servicer, server):
                     servicer.ListVoices,
                     request_deserializer=adgen_dot_voice_dot_v1_dot_voice__service__pb2.ListVoicesRequest.FromString,
                     response_serializer=adgen_dot_voice_dot_v1_dot_voice__service__pb2.ListVoicesResponse.SerializeToString,
+            ),
+            'GetVoiceSample': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVoiceSample,
+                    request_deserializer=adgen_dot_voice_dot_v1_dot_voice__service__pb2.GetVoiceSampleRequest.FromString,
+                    response_serializer=adgen_dot_voice_dot_v1_dot_voice__service__pb2.GetVoiceSampleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +150,33 @@ class VoiceService:
             '/adgen.voice.v1.VoiceService/ListVoices',
             adgen_dot_voice_dot_v1_dot_voice__service__pb2.ListVoicesRequest.SerializeToString,
             adgen_dot_voice_dot_v1_dot_voice__service__pb2.ListVoicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVoiceSample(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.voice.v1.VoiceService/GetVoiceSample',
+            adgen_dot_voice_dot_v1_dot_voice__service__pb2.GetVoiceSampleRequest.SerializeToString,
+            adgen_dot_voice_dot_v1_dot_voice__service__pb2.GetVoiceSampleResponse.FromString,
             options,
             channel_credentials,
             insecure,

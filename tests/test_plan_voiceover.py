@@ -1,6 +1,7 @@
 """POST /v1/plans carries each beat's voiceover line; `voiceover: false` empties them; a malformed
-voice key is a 422 naming the field. The planner behind the route is the rule-based composer and
-the Spec mapping that the planner service runs, so the lines are the ones a real plan gets."""
+or unknown voice key is a 422 naming the field. The planner behind the route is the rule-based
+composer and the Spec mapping that the planner service runs, so the lines are the ones a real plan
+gets; the voice service behind it answers a fixed list."""
 
 from __future__ import annotations
 
@@ -33,6 +34,13 @@ class RulesPlanner:
         return plan_to_spec(compose_with_rules(wanted).plan, request)
 
 
+class ListedVoices:
+    """The voice client's `keys`, answered in process."""
+
+    async def keys(self) -> list[str]:
+        return ["piper-joe"]
+
+
 @pytest.fixture
 def planner() -> RulesPlanner:
     return RulesPlanner()
@@ -44,7 +52,9 @@ def client(planner: RulesPlanner) -> Iterator[TestClient]:
     errors.install(app)
     app.include_router(plans.router)
     app.dependency_overrides[current_user] = lambda: User("u-1", "tester", 1)
-    app.dependency_overrides[backends] = lambda: SimpleNamespace(planner=planner, chunks=None, assets=None)
+    app.dependency_overrides[backends] = lambda: SimpleNamespace(
+        planner=planner, chunks=None, assets=None, voice=ListedVoices()
+    )
     with TestClient(app, raise_server_exceptions=False) as running:
         yield running
 
@@ -67,12 +77,12 @@ def test_the_plan_shows_a_line_for_every_beat_and_voiceover_is_on_by_default(
 def test_voiceover_false_empties_every_line_and_the_voice_key_is_passed_on(
     client: TestClient, planner: RulesPlanner
 ) -> None:
-    response = client.post("/v1/plans", json={**WATCH, "voiceover": False, "voice": "joe"})
+    response = client.post("/v1/plans", json={**WATCH, "voiceover": False, "voice": "piper-joe"})
     assert response.status_code == 200, response.text
     beats = response.json()["spec"]["beats"]
     assert beats and all(b["voiceover"] == "" for b in beats)
     (sent,) = planner.requests
-    assert sent.HasField("voiceover") and not sent.voiceover and sent.voice == "joe"
+    assert sent.HasField("voiceover") and not sent.voiceover and sent.voice == "piper-joe"
 
 
 @pytest.mark.parametrize(
@@ -80,6 +90,7 @@ def test_voiceover_false_empties_every_line_and_the_voice_key_is_passed_on(
     [
         ({**WATCH, "voice": "Joe <speak>"}, "voice"),
         ({**WATCH, "voice": "j" * 65}, "voice"),
+        ({**WATCH, "voice": "joe"}, "voice"),  # well formed, but no voice of that key exists
         ({**WATCH, "voiceover": "loud"}, "voiceover"),
     ],
 )
