@@ -233,7 +233,11 @@ async def start_services(
             )
         chunks_addr = f"127.0.0.1:{running[0].port}"
         planner = PlannerSettings(
-            **base, worker_concurrency=frame_concurrency, chunks_addr=chunks_addr, assets_addr=NO_ASSETS
+            **base,
+            worker_concurrency=frame_concurrency,
+            chunks_addr=chunks_addr,
+            assets_addr=NO_ASSETS,
+            voice_addr=NO_ASSETS,  # no voice service: the batch's requests have no voiceover
         )
         running.append(await start_service("planner", planner, build_planner))
         storyboard = StoryboardSettings(**base, worker_concurrency=frame_concurrency, assets_addr=NO_ASSETS)
@@ -306,6 +310,7 @@ async def run_batch(db, js, watcher: ChunkPhaseWatcher, trace: Trace, options: O
             creativity=0.5,
             seed=n + 1,
             aspect_ratio=common_pb2.ASPECT_RATIO_16_9,
+            voiceover=False,  # the batch measures the chunk scheduling; no voice service runs here
         )
         for n in range(count)
     ]

@@ -155,13 +155,15 @@ async def stack(infra: InfraEndpoints) -> AsyncIterator[Stack]:
         services["assets"] = await start_service("assets", ServiceSettings(**base), build_assets)
         services["chunks"] = await start_service("chunks", ChunksSettings(**base), build_chunks)
         services["export"] = await start_service("export", ExportSettings(**base), build_export)
+        services["voice"] = await start_service("voice", VoiceSettings(**base), build_voice)
         services["planner"] = await start_service(
-            "planner", PlannerSettings(**base, chunks_addr=addr("chunks"), assets_addr=addr("assets")), build_planner
+            "planner",
+            PlannerSettings(**base, chunks_addr=addr("chunks"), assets_addr=addr("assets"), voice_addr=addr("voice")),
+            build_planner,
         )
         services["storyboard"] = await start_service(
             "storyboard", StoryboardSettings(**base, assets_addr=addr("assets")), build_storyboard
         )
-        services["voice"] = await start_service("voice", VoiceSettings(**base), build_voice)
         services["refine"] = await start_service("refine", RefineSettings(**base), build_refine)
         http_port = free_port()
         services["gateway"] = await start_service(

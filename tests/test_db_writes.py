@@ -14,7 +14,7 @@ from test_streams import read_events
 
 pytestmark = pytest.mark.xdist_group("stack")
 
-AUDITED = ("videos", "frames", "chunks", "cost_ledger")
+AUDITED = ("videos", "frames", "chunks", "voice_lines", "cost_ledger")
 
 
 async def install_audit(db: asyncpg.Connection) -> None:
@@ -59,15 +59,17 @@ async def test_a_video_writes_postgres_only_at_its_critical_points(stack) -> Non
         writes = {r["tbl"]: r["n"] for r in rows}
         beats = await db.fetchval("SELECT count(*) FROM frames WHERE video_id = $1", uuid.UUID(video_id))
         chunks = await db.fetchval("SELECT count(*) FROM chunks WHERE video_id = $1", uuid.UUID(video_id))
+        lines = await db.fetchval("SELECT count(*) FROM voice_lines WHERE video_id = $1", uuid.UUID(video_id))
     finally:
         await remove_audit(db)
         await db.close()
 
     total = sum(writes.values())
-    print(f"\nPostgres rows written for one {beats}-beat, {chunks}-chunk video: {total} {writes}")
+    print(f"\nPostgres rows written for one {beats}-beat, {chunks}-chunk, {lines}-line video: {total} {writes}")
     # accepted, planned (spec + rendering), completed: phases in between live in the KV only
     assert writes["videos"] == 3, writes
     assert writes["frames"] == 3 * beats, writes  # created with the plan, started, done
     assert writes["chunks"] == 3 * chunks, writes
-    assert writes["cost_ledger"] == beats + chunks, writes  # one line per provider call, free ones included
-    assert total == 3 + 4 * (beats + chunks)
+    assert lines == beats and writes["voice_lines"] == 3 * lines, writes  # a line per beat, by default
+    assert writes["cost_ledger"] == beats + chunks + lines, writes  # one line per provider call, free ones included
+    assert total == 3 + 4 * (beats + chunks + lines)

@@ -45,6 +45,10 @@ async def test_a_quote_for_hailuo_fast_prices_every_call(stack, key: str) -> Non
     assert quote["cost"]["total_usd"] == pytest.approx(clips * 0.19 + beats * 0.025 + 0.15)
     lines = {line["model"]: line for line in quote["cost"]["lines"]}
     assert lines["hailuo_fast"]["units"] == clips and lines["hailuo_fast"]["phase"] == "chunks"
+    # The script is priced by the voice that speaks it: the offline default, per character, free.
+    [voice] = [line for line in quote["cost"]["lines"] if line["phase"] == "voice"]
+    assert (voice["provider"], voice["usd"]) == ("piper", 0)
+    assert voice["units"] == sum(len(b["voiceover"]) for b in spec["beats"]) > 0
     per_beat = [sum(1 for s in spec["chunk_plan"]["slots"] if s["beat_index"] == b["index"]) for b in spec["beats"]]
     assert quote["estimated_seconds"] == pytest.approx(5 + 8 + max(per_beat) * 45 + 30 + 5)
 

@@ -30,7 +30,8 @@ async def lose_all_work(js, db: asyncpg.Connection, video_id: str) -> None:  # t
         await asyncio.sleep(0.5)
         running = await db.fetchval(
             "SELECT (SELECT count(*) FROM frames WHERE video_id = $1 AND status = 'pending' AND attempts > 0)"
-            " + (SELECT count(*) FROM chunks WHERE video_id = $1 AND status = 'pending' AND attempts > 0)",
+            " + (SELECT count(*) FROM chunks WHERE video_id = $1 AND status = 'pending' AND attempts > 0)"
+            " + (SELECT count(*) FROM voice_lines WHERE video_id = $1 AND status = 'pending' AND attempts > 0)",
             vid,
         )
         if not running and not await queued_work(js, video_id):
@@ -61,7 +62,7 @@ async def test_lost_work_is_enqueued_again_from_postgres(stack, tmp_path: Path) 
             # A video that changed recently is left alone; one unchanged past the threshold is requeued.
             assert video_id not in await reconcile_once(pool, js, stale_after_s=3600)
             requeued = await reconcile_once(pool, js, stale_after_s=0)
-            assert requeued[video_id] and {u.kind for u in requeued[video_id]} <= {"frame", "chunk"}, requeued
+            assert requeued[video_id] and {u.kind for u in requeued[video_id]} <= {"frame", "voice", "chunk"}, requeued
 
             events = await asyncio.wait_for(read_events(client, path), 180)
             link = await client.get(f"/v1/videos/{video_id}/download", follow_redirects=False)
@@ -73,7 +74,8 @@ async def test_lost_work_is_enqueued_again_from_postgres(stack, tmp_path: Path) 
         assert {r["attempts"] for r in attempts} == {1}, "every chunk rendered once, the lost ones included"
         units = await db.fetchval(
             "SELECT (SELECT count(*) FROM frames WHERE video_id = $1)"
-            " + (SELECT count(*) FROM chunks WHERE video_id = $1)",
+            " + (SELECT count(*) FROM chunks WHERE video_id = $1)"
+            " + (SELECT count(*) FROM voice_lines WHERE video_id = $1)",
             uuid.UUID(video_id),
         )
         ledger = await db.fetchval("SELECT count(*) FROM cost_ledger WHERE video_id = $1", uuid.UUID(video_id))

@@ -92,6 +92,9 @@ async def test_killing_a_chunks_worker_mid_clip_loses_and_repeats_nothing(proces
             for r in await conn.fetch("SELECT chunk_index, attempts FROM chunks WHERE video_id = $1", video_id)
         }
         frames = [r["attempts"] for r in await conn.fetch("SELECT attempts FROM frames WHERE video_id = $1", video_id)]
+        lines = [
+            r["attempts"] for r in await conn.fetch("SELECT attempts FROM voice_lines WHERE video_id = $1", video_id)
+        ]
         ledger = await conn.fetch("SELECT idempotency_key FROM cost_ledger WHERE video_id = $1", video_id)
     finally:
         await conn.close()
@@ -99,7 +102,8 @@ async def test_killing_a_chunks_worker_mid_clip_loses_and_repeats_nothing(proces
     assert {i for i, a in attempts.items() if a == 2} == in_flight, attempts
     assert all(a == 1 for i, a in attempts.items() if i not in in_flight), attempts
     keys = [r["idempotency_key"] for r in ledger]
-    assert len(keys) == len(set(keys)) == len(attempts) + len(frames), "one charge per unit, none twice"
+    assert lines and all(a == 1 for a in lines), "no voiceover line was spoken twice"
+    assert len(keys) == len(set(keys)) == len(attempts) + len(frames) + len(lines), "one charge per unit, none twice"
 
 
 def test_up_twice_is_harmless_and_writes_the_dev_env(processes) -> None:  # type: ignore[no-untyped-def]

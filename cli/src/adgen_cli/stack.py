@@ -27,7 +27,7 @@ from adgen_kernel.storage import ObjectStore
 from adgen_video.schema import migrate
 
 # Start order: a service comes after the ones it calls.
-SERVICES = ("assets", "chunks", "export", "planner", "storyboard", "voice", "refine", "gateway")
+SERVICES = ("assets", "chunks", "export", "voice", "planner", "storyboard", "refine", "gateway")
 READY_TIMEOUT_S = 60.0
 
 

@@ -347,6 +347,7 @@ def test_settings_choose_the_composer(monkeypatch: pytest.MonkeyPatch) -> None:
         "s3_secret_key": "b",
         "chunks_addr": "127.0.0.1:1",
         "assets_addr": "127.0.0.1:1",
+        "voice_addr": "127.0.0.1:1",
     }
     monkeypatch.delenv("ADGEN_OPENAI_API_KEY", raising=False)
     assert openai_composer(PlannerSettings(**base)) is None

@@ -2,12 +2,14 @@
 
 Cost is per call, never per second: clips = chunks × the model's price per clip; one storyboard
 image per beat (flux-dev, or flux-dev-controlnet for beats that show the user's product images);
-one music track; plus the planner's own tokens when a language model planned. The local studio
-providers cost nothing.
+one music track; the voiceover per character of its script, at the price the voice service lists
+for the voice (Piper's offline voice is free); plus the planner's own tokens when a language model
+planned. The local studio providers cost nothing.
 
 Time follows the dependency graph rather than a row of phases: every beat's frame starts when the
 plan exists and its chunks follow one another, so the wall time is the plan, then the slowest
-beat (its image, then its chunks in sequence), then refine and export. Remote latencies are the
+beat (its image, then its chunks in sequence), then refine and export. The voice speaks beside the
+frames and chunks, a few seconds of work per line, so it is off the critical path. Remote latencies are the
 providers' typical figures (about 8 s per image and 45 s per clip); the studio ones are round
 figures for a laptop-class machine, not measurements.
 """
@@ -91,8 +93,10 @@ def estimate(
     price_per_clip_micros: int,
     local: bool,
     plan_line: Line | None = None,
+    voice_line: Line | None = None,
 ) -> Quote:
-    """The cost lines and critical-path time of rendering `beats` with `video_model`."""
+    """The cost lines and critical-path time of rendering `beats` with `video_model` (and speaking
+    the script, priced by the voice service: `voice_line`)."""
     if not beats:
         raise ValueError("a quote needs at least one beat")
     if any(b.chunks < 1 for b in beats):
@@ -119,6 +123,8 @@ def estimate(
                 )
             )
         lines.append(Line(common_pb2.PHASE_REFINE, "replicate", MUSICGEN, 1, MUSIC_MICROS))
+    if voice_line:
+        lines.append(voice_line)
     latency = STUDIO if local else REMOTE
     slowest = max(beats, key=lambda b: (b.chunks, -b.index))
     seconds = latency.plan_s + latency.image_s + slowest.chunks * latency.clip_s + latency.refine_s + latency.export_s

@@ -8,6 +8,7 @@ from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.chunks.v1 import chunks_service_pb2_grpc
 from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2_grpc
+from adgen.voice.v1 import voice_service_pb2_grpc
 from adgen_kernel.jetstream import WorkHandler
 from adgen_kernel.serve import Connections, ServiceApp, Servicer, grpc_channel, run
 from adgen_planner.llm_composer import OpenAiComposer, TokenPrices
@@ -38,11 +39,13 @@ async def build(connections: Connections) -> ServiceApp:
     assert isinstance(settings, PlannerSettings)
     channel = grpc_channel(settings.chunks_addr)
     assets_channel = grpc_channel(settings.assets_addr)
+    voice_channel = grpc_channel(settings.voice_addr)
     llm = openai_composer(settings)
     planner = Planner(
         connections,
         chunks_service_pb2_grpc.ChunksServiceStub(channel),
         assets_service_pb2_grpc.AssetsServiceStub(assets_channel),
+        voice_service_pb2_grpc.VoiceServiceStub(voice_channel),
         llm,
     )
     return ServiceApp(
@@ -64,7 +67,7 @@ async def build(connections: Connections) -> ServiceApp:
                 stale_after_s=settings.reconcile_stale_s,
             )
         ],
-        on_close=[channel.close, assets_channel.close, *([llm.close] if llm else [])],
+        on_close=[channel.close, assets_channel.close, voice_channel.close, *([llm.close] if llm else [])],
     )
 
 

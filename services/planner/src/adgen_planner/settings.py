@@ -8,6 +8,7 @@ from adgen_kernel.settings import ServiceSettings
 class PlannerSettings(ServiceSettings):
     chunks_addr: str = Field(description="gRPC address of the chunks service (chunk plans)")
     assets_addr: str = Field(description="gRPC address of the assets service (the request's product images)")
+    voice_addr: str = Field(description="gRPC address of the voice service (the voices and their prices)")
     reconcile_interval_s: float = Field(default=30.0, gt=0, description="how often lost work is looked for")
     reconcile_stale_s: float = Field(
         default=120.0, gt=0, description="a live video unchanged this long, with no work queued, has lost its work"

@@ -12,6 +12,7 @@ from adgen.chunks.v1 import chunks_service_pb2, chunks_service_pb2_grpc
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen.planner.v1 import planner_service_pb2
+from adgen.voice.v1 import voice_service_pb2, voice_service_pb2_grpc
 from adgen_kernel.errors import InvalidArgument
 from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
@@ -36,6 +37,7 @@ class Planned:
     spec: common_pb2.Spec
     usage: Usage | None
     local: bool
+    voice_line: quote.Line | None = None
 
 
 def _estimate(planned: Planned) -> quote.Quote:
@@ -49,6 +51,7 @@ def _estimate(planned: Planned) -> quote.Quote:
         plan_line=quote.Line(common_pb2.PHASE_PLAN, "openai", usage.model, usage.tokens, usage.usd_micros)
         if usage
         else None,
+        voice_line=planned.voice_line,
     )
 
 
@@ -69,11 +72,13 @@ class Planner:
         connections: Connections,
         chunks: chunks_service_pb2_grpc.ChunksServiceStub,
         assets: assets_service_pb2_grpc.AssetsServiceStub,
+        voices: voice_service_pb2_grpc.VoiceServiceStub,
         llm: OpenAiComposer | None = None,
     ) -> None:
         self._c = connections
         self._chunks = chunks
         self._assets = assets
+        self._voices = voices
         self._llm = llm
 
     async def compose(self, request: common_pb2.VideoRequest, user_id: str) -> Planned:
@@ -106,7 +111,23 @@ class Planner:
         models = await self._chunks.ListVideoModels(chunks_service_pb2.ListVideoModelsRequest(), timeout=10)
         local = any(m.key == spec.chunk_plan.video_model and m.local for m in models.models)
         spec.expected_latency.CopyFrom(quote.expected_latency(local))
-        return Planned(spec, composed.usage, local)
+        return Planned(spec, composed.usage, local, await self._voice_line(request.voice, spec))
+
+    async def _voice_line(self, voice: str, spec: common_pb2.Spec) -> quote.Line | None:
+        """The script's cost line at the price of the voice that will speak it (the request's, else
+        the voice service's default); INVALID_ARGUMENT naming `voice` for a key that is no voice."""
+        script = [spec.beats[b].voiceover for b in spoken_beats(spec)]
+        if not script:
+            return None
+        listed = await self._voices.ListVoices(voice_service_pb2.ListVoicesRequest(), timeout=10)
+        chosen = voice or listed.default_voice
+        known = {v.key: v for v in listed.voices}
+        if chosen not in known:
+            raise InvalidArgument(f"voice: {chosen[:64]!r} is not a voice; known: {', '.join(sorted(known))}")
+        info, characters = known[chosen], sum(len(line) for line in script)
+        return quote.Line(
+            common_pb2.PHASE_VOICE, info.provider, info.model, characters, characters * info.usd_micros_per_char
+        )
 
     async def plan(self, request: common_pb2.VideoRequest, user_id: str) -> common_pb2.Spec:
         return (await self.compose(request, user_id)).spec

@@ -19,7 +19,7 @@ import openai
 
 from adgen_providers.provider_calls import ProviderCalls, RateLimited, RetryPolicy, retry_after_seconds
 from adgen_voice.speech import SAMPLE_RATE, Speech, VoiceInfo, to_mix_rate
-from adgen_voice.tts_prices import price_micros
+from adgen_voice.tts_prices import USD_MICROS_PER_CHAR, price_micros
 from adgen_voice.word_alignment import align_words
 
 PCM_RATE = 24_000  # OpenAI's "pcm" response format
@@ -52,7 +52,10 @@ class OpenAiVoices:
         self.model = config.model
 
     def voices(self) -> list[VoiceInfo]:
-        return [VoiceInfo(f"openai-{v}", self.name, "en-US", f"OpenAI {v}") for v in OPENAI_VOICES]
+        per_char = USD_MICROS_PER_CHAR[self.model]
+        return [
+            VoiceInfo(f"openai-{v}", self.name, "en-US", f"OpenAI {v}", self.model, per_char) for v in OPENAI_VOICES
+        ]
 
     async def _create(self, text: str, voice: str, rate: float) -> bytes:
         try:

@@ -36,7 +36,14 @@ class VoiceServicer(voice_service_pb2_grpc.VoiceServiceServicer):
     ) -> voice_service_pb2.ListVoicesResponse:
         return voice_service_pb2.ListVoicesResponse(
             voices=[
-                voice_service_pb2.Voice(key=v.key, provider=v.provider, language=v.language, label=v.label)
+                voice_service_pb2.Voice(
+                    key=v.key,
+                    provider=v.provider,
+                    language=v.language,
+                    label=v.label,
+                    model=v.model,
+                    usd_micros_per_char=v.usd_micros_per_char,
+                )
                 for v in self._voice.voices()
             ],
             default_voice=self._voice.default_voice,

@@ -26,6 +26,8 @@ class VoiceInfo:
     provider: str
     language: str
     label: str
+    model: str
+    usd_micros_per_char: int
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"adgen/voice/v1/voice_service.proto\x12\x0e\x61\x64gen.voice.v1\"y\n\x11SynthesizeRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\nbeat_index\x18\x03 \x01(\x05\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\r\n\x05voice\x18\x05 \x01(\t\x12\x10\n\x08target_s\x18\x06 \x01(\x01\"4\n\x04Word\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07start_s\x18\x02 \x01(\x01\x12\r\n\x05\x65nd_s\x18\x03 \x01(\x01\"\xac\x01\n\x12SynthesizeResponse\x12\x11\n\taudio_key\x18\x01 \x01(\t\x12\x12\n\nduration_s\x18\x02 \x01(\x01\x12\x15\n\rspeaking_rate\x18\x03 \x01(\x01\x12#\n\x05words\x18\x04 \x03(\x0b\x32\x14.adgen.voice.v1.Word\x12\x10\n\x08provider\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12\x12\n\nusd_micros\x18\x07 \x01(\x03\"\x13\n\x11ListVoicesRequest\"G\n\x05Voice\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\r\n\x05label\x18\x04 \x01(\t\"R\n\x12ListVoicesResponse\x12%\n\x06voices\x18\x01 \x03(\x0b\x32\x15.adgen.voice.v1.Voice\x12\x15\n\rdefault_voice\x18\x02 \x01(\t\"&\n\x15GetVoiceSampleRequest\x12\r\n\x05voice\x18\x01 \x01(\t\"9\n\x16GetVoiceSampleResponse\x12\x11\n\taudio_key\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t2\x99\x02\n\x0cVoiceService\x12S\n\nSynthesize\x12!.adgen.voice.v1.SynthesizeRequest\x1a\".adgen.voice.v1.SynthesizeResponse\x12S\n\nListVoices\x12!.adgen.voice.v1.ListVoicesRequest\x1a\".adgen.voice.v1.ListVoicesResponse\x12_\n\x0eGetVoiceSample\x12%.adgen.voice.v1.GetVoiceSampleRequest\x1a&.adgen.voice.v1.GetVoiceSampleResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"adgen/voice/v1/voice_service.proto\x12\x0e\x61\x64gen.voice.v1\"y\n\x11SynthesizeRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\nbeat_index\x18\x03 \x01(\x05\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\r\n\x05voice\x18\x05 \x01(\t\x12\x10\n\x08target_s\x18\x06 \x01(\x01\"4\n\x04Word\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07start_s\x18\x02 \x01(\x01\x12\r\n\x05\x65nd_s\x18\x03 \x01(\x01\"\xac\x01\n\x12SynthesizeResponse\x12\x11\n\taudio_key\x18\x01 \x01(\t\x12\x12\n\nduration_s\x18\x02 \x01(\x01\x12\x15\n\rspeaking_rate\x18\x03 \x01(\x01\x12#\n\x05words\x18\x04 \x03(\x0b\x32\x14.adgen.voice.v1.Word\x12\x10\n\x08provider\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12\x12\n\nusd_micros\x18\x07 \x01(\x03\"\x13\n\x11ListVoicesRequest\"s\n\x05Voice\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\r\n\x05label\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x1b\n\x13usd_micros_per_char\x18\x06 \x01(\x03\"R\n\x12ListVoicesResponse\x12%\n\x06voices\x18\x01 \x03(\x0b\x32\x15.adgen.voice.v1.Voice\x12\x15\n\rdefault_voice\x18\x02 \x01(\t\"&\n\x15GetVoiceSampleRequest\x12\r\n\x05voice\x18\x01 \x01(\t\"9\n\x16GetVoiceSampleResponse\x12\x11\n\taudio_key\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t2\x99\x02\n\x0cVoiceService\x12S\n\nSynthesize\x12!.adgen.voice.v1.SynthesizeRequest\x1a\".adgen.voice.v1.SynthesizeResponse\x12S\n\nListVoices\x12!.adgen.voice.v1.ListVoicesRequest\x1a\".adgen.voice.v1.ListVoicesResponse\x12_\n\x0eGetVoiceSample\x12%.adgen.voice.v1.GetVoiceSampleRequest\x1a&.adgen.voice.v1.GetVoiceSampleResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,13 +40,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTVOICESREQUEST']._serialized_start=406
   _globals['_LISTVOICESREQUEST']._serialized_end=425
   _globals['_VOICE']._serialized_start=427
-  _globals['_VOICE']._serialized_end=498
-  _globals['_LISTVOICESRESPONSE']._serialized_start=500
-  _globals['_LISTVOICESRESPONSE']._serialized_end=582
-  _globals['_GETVOICESAMPLEREQUEST']._serialized_start=584
-  _globals['_GETVOICESAMPLEREQUEST']._serialized_end=622
-  _globals['_GETVOICESAMPLERESPONSE']._serialized_start=624
-  _globals['_GETVOICESAMPLERESPONSE']._serialized_end=681
-  _globals['_VOICESERVICE']._serialized_start=684
-  _globals['_VOICESERVICE']._serialized_end=965
+  _globals['_VOICE']._serialized_end=542
+  _globals['_LISTVOICESRESPONSE']._serialized_start=544
+  _globals['_LISTVOICESRESPONSE']._serialized_end=626
+  _globals['_GETVOICESAMPLEREQUEST']._serialized_start=628
+  _globals['_GETVOICESAMPLEREQUEST']._serialized_end=666
+  _globals['_GETVOICESAMPLERESPONSE']._serialized_start=668
+  _globals['_GETVOICESAMPLERESPONSE']._serialized_end=725
+  _globals['_VOICESERVICE']._serialized_start=728
+  _globals['_VOICESERVICE']._serialized_end=1009
 # @@protoc_insertion_point(module_scope)

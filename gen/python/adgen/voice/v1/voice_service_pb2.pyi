@@ -55,16 +55,20 @@ class ListVoicesRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Voice(_message.Message):
-    __slots__ = ("key", "provider", "language", "label")
+    __slots__ = ("key", "provider", "language", "label", "model", "usd_micros_per_char")
     KEY_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    USD_MICROS_PER_CHAR_FIELD_NUMBER: _ClassVar[int]
     key: str
     provider: str
     language: str
     label: str
-    def __init__(self, key: _Optional[str] = ..., provider: _Optional[str] = ..., language: _Optional[str] = ..., label: _Optional[str] = ...) -> None: ...
+    model: str
+    usd_micros_per_char: int
+    def __init__(self, key: _Optional[str] = ..., provider: _Optional[str] = ..., language: _Optional[str] = ..., label: _Optional[str] = ..., model: _Optional[str] = ..., usd_micros_per_char: _Optional[int] = ...) -> None: ...
 
 class ListVoicesResponse(_message.Message):
     __slots__ = ("voices", "default_voice")
