@@ -1,9 +1,11 @@
-"""End to end with a voice: the same ad rendered with and without its voiceover, both decoded and
-compared — what the voice adds sits inside the caption cues, the cues carry the words, the delivered
-file is at the norm's loudness under its true-peak ceiling (measured by ffmpeg too)."""
+"""End to end with a voice: the same ad rendered with its voiceover (captions burned in) and without,
+both decoded and compared — what the voice adds sits inside the caption cues, the cues carry the
+words and are burned in as they are spoken, the delivered file is at the norm's loudness under its
+true-peak ceiling (measured by ffmpeg too)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -69,7 +71,7 @@ async def render(stack, tmp: Path, key: str, **fields: object) -> dict:  # type:
 async def pair(stack, tmp_path_factory):  # type: ignore[no-untyped-def]
     tmp = Path(tmp_path_factory.mktemp("voiceover"))
     key = await stack.new_user("voiceover-e2e")
-    return await render(stack, tmp, key), await render(stack, tmp, key, voiceover=False)
+    return await render(stack, tmp, key, captions="burned"), await render(stack, tmp, key, voiceover=False)
 
 
 async def test_every_beat_has_a_line_and_the_voiceless_ad_none(pair) -> None:  # type: ignore[no-untyped-def]
@@ -122,3 +124,37 @@ async def test_the_delivered_mix_is_at_minus_14_lufs_under_minus_1_dbtp(pair) ->
     integrated, peak = ebur128(voiced["path"])
     assert integrated == pytest.approx(-14.0, abs=1.0)
     assert peak <= -1.0
+
+
+def frame_at(path: Path, seconds: float) -> np.ndarray:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time >= seconds:
+                return frame.to_ndarray(format="rgb24").astype(np.int16)
+    raise AssertionError(f"no frame at {seconds} s")
+
+
+async def test_the_words_are_burned_in_as_they_are_spoken(pair) -> None:  # type: ignore[no-untyped-def]
+    """The two renders share every picture and super, so where they differ is the burned caption: a
+    dark plate with white words, more of them late in a cue than at its start, none between cues."""
+    voiced, silent = pair
+    cues = parse_vtt(voiced["captions"])
+    start, end, _ = max(cues, key=lambda c: c[1] - c[0])
+    early, late = start + 0.05, end - 0.05
+    changed = []
+    for at in (early, late):
+        a, b = frame_at(voiced["path"], at), frame_at(silent["path"], at)
+        mask = np.abs(a - b).max(axis=2) > 40
+        changed.append((mask, int((a[mask].min(axis=1) > 200).sum())))
+    (_, early_white), (late_mask, late_white) = changed
+    assert late_mask.mean() > 0.005, f"a caption is burned in: {cues}, probed {early:.2f} and {late:.2f} s"
+    ys, xs = np.nonzero(late_mask)
+    height, width = late_mask.shape
+    assert ys.min() > 0.03 * height and ys.max() < 0.97 * height and xs.min() > 0 and xs.max() < width - 1
+    assert late_white > 100, "white words on the plate"
+    assert late_white > early_white, "more words late in the cue than at its start"
+    gaps = [(a_end, b_start) for (_, a_end, _), (b_start, _, _) in itertools.pairwise(cues)]
+    between = [(x + y) / 2 for x, y in gaps if y - x > 0.5]
+    for at in between[:1]:
+        assert (np.abs(frame_at(voiced["path"], at) - frame_at(silent["path"], at)).max(axis=2) > 40).mean() < 0.001

@@ -19,6 +19,7 @@ from adgen_video.budget import quote_refusal
 from adgen_video.contract_rules import ID_TEXT_MAX_CHARS, VOICE_KEY_PATTERN
 from adgen_video.request_limits import (
     ASPECT_RATIOS,
+    CAPTION_MODES,
     DURATION_MAX_S,
     DURATION_MIN_S,
     MAX_COST_MICROS,
@@ -69,6 +70,12 @@ class CreateVideoBody(BaseModel):
         pattern=f"^{VOICE_KEY_PATTERN}$",
         description="Key of the voice that speaks the lines (`GET /v1/voices`); omitted = the default voice",
     )
+    captions: Literal["sidecar", "burned", "off"] = Field(
+        "sidecar",
+        description="Captions of the voiceover: `sidecar` = a WebVTT file of the spoken words (a cue per phrase); "
+        "`burned` = that file, and the words burned into the picture as they are spoken, clear of the supers; "
+        "`off` = none (the WebVTT then carries the supers' text, as for an ad without a voice)",
+    )
 
     @field_validator("aspect_ratio", mode="before")
     @classmethod
@@ -97,6 +104,7 @@ async def video_request(
         seed=body.seed if body.seed is not None else uuid.uuid4().int % 2**31,
         voiceover=body.voiceover,
         voice=body.voice or "",
+        captions=CAPTION_MODES[body.captions],
     )
     if body.max_cost_usd is not None:
         request.max_cost_micros = round(body.max_cost_usd * 1_000_000)

@@ -12,9 +12,12 @@ import pytest
 import skimage.data
 
 from adgen.common.v1 import common_pb2
+from adgen_refine.burned_captions import burned_captions
 from adgen_refine.captions import Caption, captions
 from adgen_refine.framing import fit_to_cover
+from adgen_refine.spoken_captions import cues as spoken_cues
 from adgen_refine.supers import (
+    Box,
     CaptionSuper,
     EndCard,
     accent_of,
@@ -26,6 +29,7 @@ from adgen_refine.supers import (
     sample_frames_of,
     supers_for,
 )
+from adgen_refine.voice_mix import Word, place
 
 FPS = 24
 SHAPES = [(640, 360), (360, 640), (480, 480)]
@@ -285,3 +289,60 @@ def test_missing_fonts_fall_back_to_pillows_own(tmp_path: Path) -> None:
     assert track.glyph_mask(360, 640).sum() > 100
     shipped = load_fonts()
     assert shipped.bold is not None and shipped.bold.name == "DejaVuSans-Bold.ttf"
+
+
+# --- the voice's captions, burned in -------------------------------------------------------
+
+
+def spoken(spec_beats: list[tuple[float, str]]) -> list:  # type: ignore[type-arg]
+    """Lines said through each beat (start, text): a word every 0.3 s from a breath in."""
+    lines = []
+    for index, (start, text) in enumerate(spec_beats):
+        words = [Word(w, 0.3 * i, 0.3 * i + 0.25) for i, w in enumerate(text.split())]
+        lines.append(place(index, start + 0.5, np.zeros(10), words))
+    return spoken_cues(lines, {0: 4.0, 1: 8.0})
+
+
+LINES = [(0.0, "Crafted for every single moment, in titanium."), (4.0, "Made to last. Find it near you.")]
+
+
+def meets(a: Box, b: Box) -> bool:
+    return min(a.right, b.right) > max(a.left, b.left) and min(a.bottom, b.bottom) > max(a.top, b.top)
+
+
+@pytest.mark.parametrize(("width", "height"), SHAPES)
+def test_no_caption_meets_a_super_on_screen_with_it_and_all_stay_in_the_safe_area(width: int, height: int) -> None:
+    _, supers = rendered(width, height, [photo("coffee"), photo("astronaut")], beat_spec(width, height))
+    burned = burned_captions(spoken(LINES), width, height, FPS, supers, load_fonts())
+    assert len(burned) >= 4
+    safe = safe_area(width, height)
+    for caption in burned:
+        assert safe.contains(caption.box), (caption.box, safe)
+        for track in supers:
+            if track.first_frame < caption.end_frame and caption.first_frame < track.end_frame:
+                assert not meets(caption.box, track.motion_box), (caption.box, track.motion_box)
+
+
+def test_words_arrive_as_they_are_spoken_on_a_plate_that_keeps_them_legible() -> None:
+    width, height = 640, 360
+    frames, supers = rendered(width, height, [photo("light"), photo("gravel")], beat_spec(width, height))
+    [first, *_] = burned_captions(spoken(LINES), width, height, FPS, supers, load_fonts())
+    box = first.box
+
+    def white(t: int) -> int:
+        image = frames[t].copy()
+        first.draw(image, t)
+        return int((luminance(image[box.top : box.bottom, box.left : box.right]) > 0.9).sum())
+
+    starts = sorted({w.start_frame for w in first.words})
+    counts = [white(t) for t in starts]
+    assert counts == sorted(counts) and counts[0] < counts[-1], counts  # more of the line as it is said
+    assert white(first.first_frame - 1) == 0 or not first.active(first.first_frame - 1)
+    # Contrast of the glyph pixels against the plate behind them, over the bleached picture.
+    t = starts[-1]
+    with_text, behind = frames[t].copy(), frames[t].copy()
+    first.draw(with_text, t)
+    first.draw(behind, t, glyphs=False)
+    glyphs = first.glyph_mask(height, width)
+    assert glyphs.sum() > 50
+    assert float(np.percentile(contrast(luminance(with_text[glyphs]), luminance(behind[glyphs])), 1)) >= 4.5

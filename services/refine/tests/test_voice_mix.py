@@ -97,3 +97,8 @@ def test_captions_are_phrases_of_at_most_42_characters_inside_their_beat() -> No
 def test_cue_text_is_escaped() -> None:
     line = place(0, 0.5, np.zeros(10), [Word("<b>fish", 0.0, 0.4), Word("&", 0.5, 0.6), Word("chips", 0.7, 1.0)])
     assert "&lt;b&gt;fish &amp; chips" in webvtt(cues([line], {0: 5.0}))
+
+
+def test_no_lines_no_cues() -> None:
+    assert cues([], {0: 5.0}) == []
+    assert webvtt([]) == "WEBVTT\n"

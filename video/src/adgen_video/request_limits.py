@@ -23,6 +23,12 @@ ASPECT_RATIOS: dict[str, common_pb2.AspectRatio] = {
     "9:16": common_pb2.ASPECT_RATIO_9_16,
     "1:1": common_pb2.ASPECT_RATIO_1_1,
 }
+# How the voiceover is captioned, by its REST name; unspecified (0) means the sidecar.
+CAPTION_MODES: dict[str, common_pb2.CaptionMode] = {
+    "sidecar": common_pb2.CAPTION_MODE_SIDECAR,
+    "burned": common_pb2.CAPTION_MODE_BURNED,
+    "off": common_pb2.CAPTION_MODE_OFF,
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ def request_errors(request: common_pb2.VideoRequest) -> list[FieldError]:
         errors.append(
             FieldError("max_cost_micros", f"a cap must be above 0 and at most {MAX_COST_MICROS} micro-dollars")
         )
+    if request.captions and request.captions not in CAPTION_MODES.values():
+        errors.append(FieldError("captions", f"must be one of {', '.join(CAPTION_MODES)}"))
     return errors
 
 

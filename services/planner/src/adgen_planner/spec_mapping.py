@@ -66,4 +66,5 @@ def plan_to_spec(plan: Plan, request: common_pb2.VideoRequest, planner: str = "r
         creativity=request.creativity,
         planner=planner,
         notes=list(plan.notes),
+        captions=request.captions,
     )

@@ -64,7 +64,7 @@ def cues(lines: Sequence[PlacedLine], beat_ends_s: dict[int, float]) -> list[Spo
                 text = tuple(" ".join(w.text for w in row) for row in group)
                 result.append(SpokenCue(line.beat_index, words[0].start_s, words[-1].end_s, text, words))
     held = []
-    for cue, following in zip(result, [*result[1:], None], strict=True):
+    for cue, following in zip(result, [*result[1:], None], strict=False):
         limit = beat_ends_s.get(cue.beat_index, cue.end_s + _HOLD_S)
         if following is not None:
             limit = min(limit, following.start_s)

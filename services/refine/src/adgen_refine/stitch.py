@@ -49,7 +49,7 @@ from adgen_refine.encoding import OutputFormat, write_mp4, yuv420_frame
 from adgen_refine.framing import CENTRE, fit_to_cover
 from adgen_refine.luts import GradeTable
 from adgen_refine.seams import SeamMatcher
-from adgen_refine.supers import TextTrack
+from adgen_refine.supers import Overlay
 from adgen_refine.timeline import Contribution, Placement, Transition, compose_timeline
 
 _LOOKAHEAD_FRAMES: Final = 4
@@ -67,7 +67,7 @@ def render_final(
     out_path: Path,
     *,
     grade: GradeTable | None = None,
-    supers: Sequence[TextTrack] = (),
+    supers: Sequence[Overlay] = (),
     match_seams: bool = True,
     focus: Mapping[int, tuple[float, float]] | None = None,
 ) -> None:
@@ -101,7 +101,7 @@ def _pictures(
     placements: Sequence[Placement],
     fmt: OutputFormat,
     grade: GradeTable | None,
-    supers: Sequence[TextTrack],
+    supers: Sequence[Overlay],
     match_seams: bool,
     focus: Mapping[int, tuple[float, float]],
 ) -> Iterator[av.VideoFrame]:

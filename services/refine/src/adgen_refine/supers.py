@@ -45,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import cv2
 import numpy as np
@@ -897,6 +897,15 @@ def render_end_card(
 # --- all supers of a rendition -----------------------------------------------------------------
 
 TextTrack = CaptionSuper | EndCard
+
+
+class Overlay(Protocol):
+    """What the stitcher draws over the picture in its window of frames: a super, the end card, or
+    a burned-in caption of the voice."""
+
+    def active(self, frame: int) -> bool: ...
+
+    def draw(self, image: np.ndarray, frame: int, *, glyphs: bool = True) -> None: ...
 
 
 def supers_for(

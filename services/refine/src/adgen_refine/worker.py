@@ -26,6 +26,7 @@ from adgen_kernel.jetstream import WorkContext, publish_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections
 from adgen_refine import spoken_captions
+from adgen_refine.burned_captions import burned_captions
 from adgen_refine.captions import captions, webvtt
 from adgen_refine.encoding import OutputFormat
 from adgen_refine.framing import subject_focus
@@ -33,6 +34,7 @@ from adgen_refine.grade_choice import choose_grade
 from adgen_refine.luts import GradeTable, shipped_table
 from adgen_refine.music import normalise_loudness, synthesise_music
 from adgen_refine.musicgen import MusicGen, decode_audio
+from adgen_refine.spoken_captions import SpokenCue
 from adgen_refine.stitch import render_final, sample_frames
 from adgen_refine.supers import Fonts, TextTrack, load_fonts, sample_frames_of, supers_for
 from adgen_refine.timeline import Placement, Transition, choose_transition
@@ -120,11 +122,16 @@ def voiced(music: np.ndarray | None, lines: list[PlacedLine], spec: common_pb2.S
     return normalise_loudness(mix(music, lines, SAMPLE_RATE, samples), SAMPLE_RATE)
 
 
-def sidecar(spec: common_pb2.Spec, lines: list[PlacedLine]) -> str:
+def spoken_cues(spec: common_pb2.Spec, lines: list[PlacedLine]) -> list[SpokenCue]:
+    """The captions of what the voice says; none without a voice or when the request turned them off."""
+    if spec.captions == common_pb2.CAPTION_MODE_OFF:
+        return []
+    return spoken_captions.cues(lines, {b.index: b.start_s + b.duration_s for b in spec.beats})
+
+
+def sidecar(spec: common_pb2.Spec, cues: list[SpokenCue]) -> str:
     """The WebVTT the video ships with: what the voice says, else the supers' text."""
-    if not lines:
-        return webvtt(spec)
-    return spoken_captions.webvtt(spoken_captions.cues(lines, {b.index: b.start_s + b.duration_s for b in spec.beats}))
+    return spoken_captions.webvtt(cues) if cues else webvtt(spec)
 
 
 @dataclass(frozen=True)
@@ -171,8 +178,10 @@ class Refiner:
         music = asyncio.create_task(self._soundtrack(video_id, user_id, spec, lines))
         audio_later: Future[np.ndarray | None] = Future()
         music.add_done_callback(lambda task: audio_later.set_result(None if task.cancelled() else task.result()[0]))
+        cues = spoken_cues(spec, lines)
+        burned = cues if spec.captions == common_pb2.CAPTION_MODE_BURNED else []
         try:
-            await self._render_all(video_id, user_id, spec, todo, audio_later, sidecar(spec, lines))
+            await self._render_all(video_id, user_id, spec, todo, audio_later, sidecar(spec, cues), burned)
         except BaseException:
             music.cancel()
             raise
@@ -187,6 +196,7 @@ class Refiner:
         todo: list[Rendition],
         audio_later: Future[np.ndarray | None],
         captions_vtt: str,
+        burned: list[SpokenCue],
     ) -> None:
         store = self._c.store
         key = keys.refined_key(user_id, video_id)
@@ -203,7 +213,7 @@ class Refiner:
             await store.put_bytes(captions_key_beside(key), captions_vtt.encode(), "text/vtt")
             for rendition in todo:
                 out = Path(folder) / f"refined_{rendition.tag or 'primary'}.mp4"
-                await asyncio.to_thread(self._render, spec, rendition.output, paths, audio_later, grade, out)
+                await asyncio.to_thread(self._render, spec, rendition.output, paths, audio_later, grade, burned, out)
                 await store.put_file(keys.refined_key(user_id, video_id, rendition.tag), out, "video/mp4")
                 out.unlink()
 
@@ -214,14 +224,16 @@ class Refiner:
         paths: dict[int, Path],
         audio: Future[np.ndarray | None],
         grade: GradeTable,
+        burned: list[SpokenCue],
         out: Path,
     ) -> None:
-        """One rendition: the chunks cover-fitted to its size with each beat's subject in frame, and
-        supers laid out for its shape."""
+        """One rendition: the chunks cover-fitted to its size with each beat's subject in frame,
+        supers laid out for its shape, and the `burned` captions clear of them."""
         fmt = OutputFormat(width=output.width, height=output.height, fps=output.fps, crf=self._crf, preset=self._preset)
         slots = placements(spec)
         focus = subject_focus(paths, slots, fmt.width, fmt.height)
         supers = supers_of(spec, fmt, paths, grade, focus, self._fonts)
+        captions = burned_captions(burned, fmt.width, fmt.height, fmt.fps, supers, self._fonts)
         render_final(
             paths,
             slots,
@@ -232,7 +244,7 @@ class Refiner:
             fmt,
             out,
             grade=grade,
-            supers=supers,
+            supers=[*supers, *captions],
             focus=focus,
         )
 

@@ -47,6 +47,13 @@ class Phase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PHASE_EXPORT: _ClassVar[Phase]
     PHASE_VOICE: _ClassVar[Phase]
 
+class CaptionMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CAPTION_MODE_UNSPECIFIED: _ClassVar[CaptionMode]
+    CAPTION_MODE_SIDECAR: _ClassVar[CaptionMode]
+    CAPTION_MODE_BURNED: _ClassVar[CaptionMode]
+    CAPTION_MODE_OFF: _ClassVar[CaptionMode]
+
 class VideoStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     VIDEO_STATUS_UNSPECIFIED: _ClassVar[VideoStatus]
@@ -80,6 +87,10 @@ PHASE_CHUNKS: Phase
 PHASE_REFINE: Phase
 PHASE_EXPORT: Phase
 PHASE_VOICE: Phase
+CAPTION_MODE_UNSPECIFIED: CaptionMode
+CAPTION_MODE_SIDECAR: CaptionMode
+CAPTION_MODE_BURNED: CaptionMode
+CAPTION_MODE_OFF: CaptionMode
 VIDEO_STATUS_UNSPECIFIED: VideoStatus
 VIDEO_STATUS_QUEUED: VideoStatus
 VIDEO_STATUS_PLANNING: VideoStatus
@@ -91,7 +102,7 @@ VIDEO_STATUS_FAILED: VideoStatus
 VIDEO_STATUS_CANCELLED: VideoStatus
 
 class VideoRequest(_message.Message):
-    __slots__ = ("prompt", "duration_s", "creativity", "aspect_ratio", "video_model", "asset_ids", "seed", "extra_aspect_ratios", "max_cost_micros", "voiceover", "voice")
+    __slots__ = ("prompt", "duration_s", "creativity", "aspect_ratio", "video_model", "asset_ids", "seed", "extra_aspect_ratios", "max_cost_micros", "voiceover", "voice", "captions")
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
     CREATIVITY_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +114,7 @@ class VideoRequest(_message.Message):
     MAX_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
     VOICEOVER_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
+    CAPTIONS_FIELD_NUMBER: _ClassVar[int]
     prompt: str
     duration_s: int
     creativity: float
@@ -114,7 +126,8 @@ class VideoRequest(_message.Message):
     max_cost_micros: int
     voiceover: bool
     voice: str
-    def __init__(self, prompt: _Optional[str] = ..., duration_s: _Optional[int] = ..., creativity: _Optional[float] = ..., aspect_ratio: _Optional[_Union[AspectRatio, str]] = ..., video_model: _Optional[str] = ..., asset_ids: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., extra_aspect_ratios: _Optional[_Iterable[_Union[AspectRatio, str]]] = ..., max_cost_micros: _Optional[int] = ..., voiceover: _Optional[bool] = ..., voice: _Optional[str] = ...) -> None: ...
+    captions: CaptionMode
+    def __init__(self, prompt: _Optional[str] = ..., duration_s: _Optional[int] = ..., creativity: _Optional[float] = ..., aspect_ratio: _Optional[_Union[AspectRatio, str]] = ..., video_model: _Optional[str] = ..., asset_ids: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., extra_aspect_ratios: _Optional[_Iterable[_Union[AspectRatio, str]]] = ..., max_cost_micros: _Optional[int] = ..., voiceover: _Optional[bool] = ..., voice: _Optional[str] = ..., captions: _Optional[_Union[CaptionMode, str]] = ...) -> None: ...
 
 class Style(_message.Message):
     __slots__ = ("aesthetic", "palette", "mood", "lighting")
@@ -213,7 +226,7 @@ class OutputFormat(_message.Message):
     def __init__(self, aspect_ratio: _Optional[_Union[AspectRatio, str]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., fps: _Optional[int] = ...) -> None: ...
 
 class Spec(_message.Message):
-    __slots__ = ("archetype_id", "duration_s", "product_name", "category", "brand", "call_to_action", "style", "beats", "chunk_plan", "output", "seed", "creativity", "planner", "notes", "extra_outputs", "expected_latency")
+    __slots__ = ("archetype_id", "duration_s", "product_name", "category", "brand", "call_to_action", "style", "beats", "chunk_plan", "output", "seed", "creativity", "planner", "notes", "extra_outputs", "expected_latency", "captions")
     ARCHETYPE_ID_FIELD_NUMBER: _ClassVar[int]
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
     PRODUCT_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -230,6 +243,7 @@ class Spec(_message.Message):
     NOTES_FIELD_NUMBER: _ClassVar[int]
     EXTRA_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_LATENCY_FIELD_NUMBER: _ClassVar[int]
+    CAPTIONS_FIELD_NUMBER: _ClassVar[int]
     archetype_id: str
     duration_s: int
     product_name: str
@@ -246,7 +260,8 @@ class Spec(_message.Message):
     notes: _containers.RepeatedScalarFieldContainer[str]
     extra_outputs: _containers.RepeatedCompositeFieldContainer[OutputFormat]
     expected_latency: ExpectedLatency
-    def __init__(self, archetype_id: _Optional[str] = ..., duration_s: _Optional[int] = ..., product_name: _Optional[str] = ..., category: _Optional[str] = ..., brand: _Optional[str] = ..., call_to_action: _Optional[str] = ..., style: _Optional[_Union[Style, _Mapping]] = ..., beats: _Optional[_Iterable[_Union[Beat, _Mapping]]] = ..., chunk_plan: _Optional[_Union[ChunkPlan, _Mapping]] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., seed: _Optional[int] = ..., creativity: _Optional[float] = ..., planner: _Optional[str] = ..., notes: _Optional[_Iterable[str]] = ..., extra_outputs: _Optional[_Iterable[_Union[OutputFormat, _Mapping]]] = ..., expected_latency: _Optional[_Union[ExpectedLatency, _Mapping]] = ...) -> None: ...
+    captions: CaptionMode
+    def __init__(self, archetype_id: _Optional[str] = ..., duration_s: _Optional[int] = ..., product_name: _Optional[str] = ..., category: _Optional[str] = ..., brand: _Optional[str] = ..., call_to_action: _Optional[str] = ..., style: _Optional[_Union[Style, _Mapping]] = ..., beats: _Optional[_Iterable[_Union[Beat, _Mapping]]] = ..., chunk_plan: _Optional[_Union[ChunkPlan, _Mapping]] = ..., output: _Optional[_Union[OutputFormat, _Mapping]] = ..., seed: _Optional[int] = ..., creativity: _Optional[float] = ..., planner: _Optional[str] = ..., notes: _Optional[_Iterable[str]] = ..., extra_outputs: _Optional[_Iterable[_Union[OutputFormat, _Mapping]]] = ..., expected_latency: _Optional[_Union[ExpectedLatency, _Mapping]] = ..., captions: _Optional[_Union[CaptionMode, str]] = ...) -> None: ...
 
 class ExpectedLatency(_message.Message):
     __slots__ = ("plan_s", "image_s", "clip_s", "refine_s", "export_s")
