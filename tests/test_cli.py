@@ -278,3 +278,16 @@ async def test_voices_and_the_voice_options(stack: Stack, tmp_path: Path) -> Non
     assert made["request"]["voice"] == "piper-joe" and made["request"]["voiceover"] is False
     shown = await cli("videos", "show", made["id"])
     assert shown.exit_code == 0 and "none (no voiceover)" in shown.stdout
+
+
+async def test_users_create_prints_a_working_key_and_refuses_a_name_taken(stack: Stack) -> None:
+    name = f"cli-user-{uuid.uuid4().hex[:8]}"
+    env = {"ADGEN_DATABASE_URL": stack.endpoints.database_url, "COLUMNS": "200"}
+    runner = CliRunner()
+    made = await asyncio.to_thread(runner.invoke, app, ["users", "create", name, "--json"], env=env)
+    assert made.exit_code == 0, (made.stdout, made.stderr)
+    assert json.loads(made.stdout)["name"] == name
+    assert (await Cli(stack, json.loads(made.stdout)["api_key"]).json("videos", "list"))["videos"] == []
+
+    taken = await asyncio.to_thread(runner.invoke, app, ["users", "create", name], env=env)
+    assert taken.exit_code == 2 and taken.stdout == "" and f"user {name!r} exists already" in taken.stderr

@@ -24,6 +24,7 @@ from adgen_embedded.ports import free_port, port_is_free
 from adgen_kernel.db import create_pool
 from adgen_kernel.jetstream import ensure_topology
 from adgen_kernel.storage import ObjectStore
+from adgen_video.accounts import name_taken
 from adgen_video.schema import migrate
 
 # Start order: a service comes after the ones it calls.
@@ -266,7 +267,7 @@ async def create_user(database_url: str, name: str) -> str:
         raise ValueError("a user name has 1 to 100 characters")
     pool = await create_pool(database_url)
     try:
-        if await pool.fetchval("SELECT true FROM users WHERE name = $1", name):
+        if await name_taken(pool, name):
             raise ValueError(f"user {name!r} exists already")
         _, key = await auth.create_user(pool, name)
         return key

@@ -8,19 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
-from dataclasses import dataclass
 
 import asyncpg
 
+from adgen_video.accounts import User, add_user, user_with_key
+
 KEY_PREFIX = "adg_"
-
-
-@dataclass(frozen=True)
-class User:
-    user_id: str
-    name: str
-    max_active_videos: int
 
 
 def new_api_key() -> str:
@@ -34,17 +27,8 @@ def key_digest(api_key: str) -> bytes:
 async def create_user(db: asyncpg.Pool, name: str) -> tuple[User, str]:
     """Creates a user and returns it with its API key (the only time the key is visible)."""
     key = new_api_key()
-    row = await db.fetchrow(
-        "INSERT INTO users (user_id, name, api_key_hash) VALUES ($1, $2, $3) RETURNING *",
-        uuid.uuid4(),
-        name,
-        key_digest(key),
-    )
-    return User(str(row["user_id"]), row["name"], row["max_active_videos"]), key
+    return await add_user(db, name, key_digest(key)), key
 
 
 async def user_for_key(db: asyncpg.Pool, api_key: str) -> User | None:
-    row = await db.fetchrow("SELECT * FROM users WHERE api_key_hash = $1", key_digest(api_key))
-    if row is None:
-        return None
-    return User(str(row["user_id"]), row["name"], row["max_active_videos"])
+    return await user_with_key(db, key_digest(api_key))

@@ -20,8 +20,20 @@ from adgen.events.v1 import events_pb2
 from adgen_gateway.paging import decode_cursor, encode_cursor
 from adgen_gateway.progress import STATUS, agreed_snapshot, fold, recorded, settled
 from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
+from adgen_video.accounts import lock_user
 from adgen_video.ready_units import describe
 from adgen_video.resume import enqueue, ready_units_of
+from adgen_video.unit_rows import done_counts
+from adgen_video.video_reads import owns_video as owns_video  # routes/videos.py asks it here
+from adgen_video.video_reads import video_of_user, videos_page
+from adgen_video.video_runs import (
+    active_video_ids,
+    insert_video,
+    locked_video_of_user,
+    mark_cancelled,
+    mark_not_queued,
+    start_run,
+)
 from adgen_video.video_state import FINISHED, cost_of, from_json, msg_id, to_json
 
 
@@ -73,18 +85,11 @@ async def create_video(
     user's row, so two simultaneous requests cannot both slip under it."""
     video_id = str(uuid.uuid4())
     async with db.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE", user_id)
-        active = await conn.fetch(
-            "SELECT video_id FROM videos WHERE user_id = $1 AND status <> ALL($2::text[])", user_id, list(FINISHED)
-        )
+        await lock_user(conn, user_id)
+        active = await active_video_ids(conn, user_id)
         if len(active) >= max_active:
-            raise TooManyActiveVideos([str(r["video_id"]) for r in active], max_active)
-        await conn.execute(
-            "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, 'queued', $3)",
-            video_id,
-            user_id,
-            to_json(request),
-        )
+            raise TooManyActiveVideos(active, max_active)
+        await insert_video(conn, video_id=video_id, user_id=user_id, request=to_json(request))
     # Enqueued after the commit: a planner that picked the work up before it would find no row and
     # drop the video. If the publish fails, the row is marked failed so it holds no active slot.
     try:
@@ -95,11 +100,7 @@ async def create_video(
             msg_id(video_id, 1, "plan:0"),
         )
     except BaseException:
-        await db.execute(
-            "UPDATE videos SET status = 'failed', error = 'could not be queued; try again', updated_at = now()"
-            " WHERE video_id = $1",
-            video_id,
-        )
+        await mark_not_queued(db, video_id)
         raise
     return video_id
 
@@ -138,25 +139,21 @@ async def _progress_from_postgres(
     db: asyncpg.Pool, row: asyncpg.Record, spec: c.Spec | None, cost: c.Cost
 ) -> c.Progress:
     video_id = str(row["video_id"])
-    done = await db.fetchrow(
-        "SELECT (SELECT count(*) FROM frames WHERE video_id = $1 AND status = 'done') AS frames,"
-        " (SELECT count(*) FROM chunks WHERE video_id = $1 AND status = 'done') AS chunks",
-        row["video_id"],
-    )
+    frames_done, chunks_done = await done_counts(db, video_id)
     return recorded(
         video_id,
         STATUS[row["status"]],
         error=(row["error"] or "") if row["status"] == "failed" else "",
         failed_phase=c.Phase.Value(row["failed_phase"]) if row["failed_phase"] else c.PHASE_UNSPECIFIED,
         spec=spec,
-        frames_done=done["frames"],
-        chunks_done=done["chunks"],
+        frames_done=frames_done,
+        chunks_done=chunks_done,
         cost_micros=cost.total_micros,
     )
 
 
 async def get_video(db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, video_id: str) -> VideoView | None:
-    row = await db.fetchrow("SELECT * FROM videos WHERE video_id = $1 AND user_id = $2", video_id, user_id)
+    row = await video_of_user(db, user_id=user_id, video_id=video_id)
     if row is None:
         return None
     return await _view(db, js, row)
@@ -174,21 +171,7 @@ async def list_videos(
     """One page of the user's videos, newest first. Raises ValueError for a page token this API did
     not make."""
     before = decode_cursor(page_token) if page_token else None
-    if before is None:
-        rows = await db.fetch(
-            "SELECT * FROM videos WHERE user_id = $1 ORDER BY created_at DESC, video_id DESC LIMIT $2",
-            user_id,
-            page_size + 1,
-        )
-    else:
-        rows = await db.fetch(
-            "SELECT * FROM videos WHERE user_id = $1 AND (created_at, video_id) < ($2, $3::uuid)"
-            " ORDER BY created_at DESC, video_id DESC LIMIT $4",
-            user_id,
-            before[0],
-            before[1],
-            page_size + 1,
-        )
+    rows = await videos_page(db, user_id=user_id, limit=page_size + 1, before=before)
     # One row past the page says whether another page follows; only the page's rows are read further.
     page = rows[:page_size]
     token = encode_cursor(page[-1]["created_at"], str(page[-1]["video_id"])) if len(rows) > page_size else ""
@@ -231,20 +214,18 @@ async def cancel_video(db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, 
     Workers read the status before each unit, so nothing new starts once the row says cancelled;
     units already running finish, but their successors stop at that check."""
     async with db.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT status, run FROM videos WHERE video_id = $1 AND user_id = $2 FOR UPDATE", video_id, user_id
-        )
+        row = await locked_video_of_user(conn, user_id=user_id, video_id=video_id)
         if row is None:
             return False
-        if row["status"] in FINISHED:
-            raise AlreadyFinished(video_id, row["status"])
-        await conn.execute("UPDATE videos SET status = 'cancelled', updated_at = now() WHERE video_id = $1", video_id)
+        if row.status in FINISHED:
+            raise AlreadyFinished(video_id, row.status)
+        await mark_cancelled(conn, video_id)
         # Published inside the transaction, as in create_video: no cancelled row without its event.
-        cancelled = events_pb2.VideoCancelled(previous_status=STATUS[row["status"]])
+        cancelled = events_pb2.VideoCancelled(previous_status=STATUS[row.status])
         await publish_event(
             js,
             events_pb2.Event(video_id=video_id, video_cancelled=cancelled),
-            msg_id=msg_id(video_id, row["run"], "cancelled"),
+            msg_id=msg_id(video_id, row.run, "cancelled"),
         )
     return True
 
@@ -256,30 +237,17 @@ async def retry_video(
     output (see ready_units); returns the new run, or None when the user has no such video. The
     retried video takes an active slot again, so the per-user limit applies as to a new one."""
     async with db.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE", user_id)
-        row = await conn.fetchrow(
-            "SELECT status, run, spec IS NOT NULL AS planned FROM videos WHERE video_id = $1 AND user_id = $2"
-            " FOR UPDATE",
-            video_id,
-            user_id,
-        )
+        await lock_user(conn, user_id)
+        row = await locked_video_of_user(conn, user_id=user_id, video_id=video_id)
         if row is None:
             return None
-        if row["status"] not in RETRYABLE:
-            raise NotRetryable(video_id, row["status"])
-        active = await conn.fetch(
-            "SELECT video_id FROM videos WHERE user_id = $1 AND status <> ALL($2::text[])", user_id, list(FINISHED)
-        )
+        if row.status not in RETRYABLE:
+            raise NotRetryable(video_id, row.status)
+        active = await active_video_ids(conn, user_id)
         if len(active) >= max_active:
-            raise TooManyActiveVideos([str(r["video_id"]) for r in active], max_active)
-        run = row["run"] + 1
-        await conn.execute(
-            "UPDATE videos SET status = $2, run = $3, error = NULL, failed_phase = NULL, updated_at = now()"
-            " WHERE video_id = $1",
-            video_id,
-            "rendering" if row["planned"] else "queued",
-            run,
-        )
+            raise TooManyActiveVideos(active, max_active)
+        run = row.run + 1
+        await start_run(conn, video_id, run=run, status="rendering" if row.planned else "queued")
     # The event first, then the work (after the commit, as in create_video): watchers see the new run
     # begin before any of its units report.
     units = await ready_units_of(db, video_id)
@@ -289,10 +257,6 @@ async def retry_video(
     )
     await enqueue(db, js, video_id, units)
     return run
-
-
-async def owns_video(db: asyncpg.Pool, *, user_id: str, video_id: str) -> bool:
-    return bool(await db.fetchval("SELECT true FROM videos WHERE video_id = $1 AND user_id = $2", video_id, user_id))
 
 
 # The event that finishes a video with each of the FINISHED statuses: events.proto names it after the status.

@@ -15,6 +15,8 @@ from typing import ClassVar, Protocol
 import asyncpg
 
 from adgen_kernel.storage import ObjectStore
+from adgen_video import unit_rows
+from adgen_video.unit_rows import UnitTable
 
 
 @dataclass(frozen=True)
@@ -54,57 +56,38 @@ class NoRecord:
 
 @dataclass(frozen=True)
 class _UnitRowRecord:
-    """The `prediction_id` / `prediction_tag` columns of one row keyed by (video_id, index); a unit
-    without a row records nothing and finds nothing."""
+    """The `prediction_id` / `prediction_tag` columns of one unit's row (`adgen_video.unit_rows`); a
+    unit without a row records nothing and finds nothing."""
 
-    table: ClassVar[str]
-    index_column: ClassVar[str]
+    table: ClassVar[UnitTable]
 
     db: asyncpg.Pool
     video_id: str
     index: int
 
     async def load(self) -> RecordedPrediction:
-        row = await self.db.fetchrow(
-            f"SELECT prediction_id, prediction_tag FROM {self.table} WHERE video_id = $1 AND {self.index_column} = $2",
-            self.video_id,
-            self.index,
-        )
-        if row is None:
-            return RecordedPrediction(None, None)
-        return RecordedPrediction(row["prediction_id"], row["prediction_tag"])
+        return RecordedPrediction(*await unit_rows.recorded_prediction(self.db, self.table, self.video_id, self.index))
 
     async def begin(self, tag: str) -> None:
-        await self._set("prediction_id = NULL, prediction_tag = $3", tag)
+        await unit_rows.record_prediction_tag(self.db, self.table, self.video_id, self.index, tag)
 
     async def created(self, prediction_id: str) -> None:
-        await self._set("prediction_id = $3", prediction_id)
+        await unit_rows.record_prediction_id(self.db, self.table, self.video_id, self.index, prediction_id)
 
     async def forget(self) -> None:
-        await self._set("prediction_id = NULL, prediction_tag = NULL")
-
-    async def _set(self, assignments: str, *values: str) -> None:
-        await self.db.execute(
-            f"UPDATE {self.table} SET {assignments}, updated_at = now()"
-            f" WHERE video_id = $1 AND {self.index_column} = $2",
-            self.video_id,
-            self.index,
-            *values,
-        )
+        await unit_rows.forget_prediction(self.db, self.table, self.video_id, self.index)
 
 
 class ChunkRowRecord(_UnitRowRecord):
     """The prediction of one `chunks` row: ChunkRowRecord(db, video_id, chunk_index)."""
 
     table = "chunks"
-    index_column = "chunk_index"
 
 
 class FrameRowRecord(_UnitRowRecord):
     """The prediction of one `frames` row (a storyboard image): FrameRowRecord(db, video_id, beat_index)."""
 
     table = "frames"
-    index_column = "beat_index"
 
 
 @dataclass(frozen=True)

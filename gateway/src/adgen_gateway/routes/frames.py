@@ -14,7 +14,8 @@ from adgen_gateway.api_docs import problems
 from adgen_gateway.auth import User
 from adgen_gateway.dependencies import Backends, backends, canonical_video_id, current_user
 from adgen_gateway.errors import Problem
-from adgen_gateway.videos import owns_video
+from adgen_video.unit_rows import frames_of
+from adgen_video.video_reads import owns_video
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
 
@@ -35,17 +36,14 @@ async def frames(
     vid = canonical_video_id(video_id)
     if not await owns_video(b.db, user_id=user.user_id, video_id=vid):
         raise Problem(404, f"video {video_id} not found")
-    rows = await b.db.fetch(
-        "SELECT beat_index, status, image_key FROM frames WHERE video_id = $1 ORDER BY beat_index", vid
-    )
+    rows = await frames_of(b.db, vid)
 
     async def url(key: str | None) -> str | None:
         return await b.store.presign_get(key, FRAME_URL_TTL_S) if key else None
 
-    urls = await asyncio.gather(*(url(r["image_key"] if r["status"] == "done" else None) for r in rows))
+    urls = await asyncio.gather(*(url(r.image_key if r.status == "done" else None) for r in rows))
     return {
         "frames": [
-            {"beat_index": r["beat_index"], "status": r["status"], "url": link}
-            for r, link in zip(rows, urls, strict=True)
+            {"beat_index": r.beat_index, "status": r.status, "url": link} for r, link in zip(rows, urls, strict=True)
         ]
     }

@@ -35,8 +35,16 @@ from adgen_kernel.jetstream import WorkContext
 from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections
 from adgen_video import keys
+from adgen_video.rendition_rows import (
+    PublishedRendition,
+    published_renditions,
+    record_renditions,
+    rendition_final_key,
+)
 from adgen_video.renditions import renditions
 from adgen_video.video_metrics import observe_completed_video
+from adgen_video.video_reads import final_key_of, status_and_run, status_for_user, status_of
+from adgen_video.video_runs import mark_completed
 from adgen_video.video_state import FINISHED, emit, fail_video, msg_id
 
 CAPTIONS_NAME = "captions.vtt"
@@ -93,24 +101,20 @@ class Exporter:
             final = keys.final_key(user_id, video_id, rendition.tag)
             poster = keys.poster_key(user_id, video_id, rendition.tag)
             await self._publish(refined, final, poster, first)
-            published.append((rendition.aspect_ratio, rendition.primary, position, rendition.output, final, poster))
-        async with self._c.db.acquire() as conn, conn.transaction():
-            for aspect_ratio, primary, position, output, final, poster in published:
-                await conn.execute(
-                    "INSERT INTO renditions (video_id, aspect_ratio, is_primary, position, width, height, final_key,"
-                    " poster_key, captions_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                    " ON CONFLICT (video_id, aspect_ratio) DO UPDATE SET is_primary = $3, position = $4, width = $5,"
-                    " height = $6, final_key = $7, poster_key = $8, captions_key = $9",
-                    video_id,
-                    aspect_ratio,
-                    primary,
-                    position,
-                    output.width,
-                    output.height,
-                    final,
-                    poster,
-                    delivered if has_captions else None,
+            published.append(
+                PublishedRendition(
+                    aspect_ratio=rendition.aspect_ratio,
+                    primary=rendition.primary,
+                    position=position,
+                    width=rendition.output.width,
+                    height=rendition.output.height,
+                    final_key=final,
+                    poster_key=poster,
+                    captions_key=delivered if has_captions else None,
                 )
+            )
+        async with self._c.db.acquire() as conn, conn.transaction():
+            await record_renditions(conn, video_id, published)
         return keys.final_key(user_id, video_id), keys.poster_key(user_id, video_id)
 
     async def _publish(self, refined_key: str, final: str, poster: str, poster_at_s: float) -> None:
@@ -132,11 +136,13 @@ class Exporter:
 
     async def handle(self, work: events_pb2.ExportWork, _: WorkContext) -> None:
         db, js, vid = self._c.db, self._c.js, work.video_id
-        row = await db.fetchrow("SELECT status, run FROM videos WHERE video_id = $1", vid)
-        # A completed video runs again: a redelivery after a crash must still publish its completion.
-        if row is None or (row["status"] in FINISHED and row["status"] != "completed"):
+        current = await status_and_run(db, vid)
+        if current is None:
             return
-        run = row["run"]
+        status, run = current
+        # A completed video runs again: a redelivery after a crash must still publish its completion.
+        if status in FINISHED and status != "completed":
+            return
         await emit(
             js,
             vid,
@@ -144,16 +150,9 @@ class Exporter:
             phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_EXPORT),
         )
         final, poster = await self.export(vid, work.user_id, work.spec, work.refined_key)
-        marked = await db.execute(
-            "UPDATE videos SET status = 'completed', final_key = $2, poster_key = $3, completed_at = now(),"
-            " updated_at = now() WHERE video_id = $1 AND status NOT IN ('completed', 'cancelled')",
-            vid,
-            final,
-            poster,
-        )
-        if marked == "UPDATE 1":  # once per video, not again on a redelivery
+        if await mark_completed(db, vid, final_key=final, poster_key=poster):  # once per video, not on a redelivery
             await observe_completed_video(db, vid)
-        elif await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid) != "completed":
+        elif await status_of(db, vid) != "completed":
             # Cancelled while it exported: no completion is announced, and the chunks stay for a retry.
             return
         if not self._keep:
@@ -188,45 +187,40 @@ class Exporter:
         user's video does not exist for the caller."""
         status = await self._status(video_id, user_id)
         if not aspect_ratio:
-            final_key = await self._c.db.fetchval("SELECT final_key FROM videos WHERE video_id = $1", video_id)
+            final_key = await final_key_of(self._c.db, video_id)
             if status != "completed" or not final_key:
                 raise FailedPrecondition(f"video {video_id} is {status}; it can be downloaded once completed")
             return await self._link(video_id, final_key, f"adgen-{video_id}.mp4")
-        row = await self._c.db.fetchrow(
-            "SELECT final_key FROM renditions WHERE video_id = $1 AND aspect_ratio = $2", video_id, aspect_ratio
-        )
-        if row is None:
+        rendition_key = await rendition_final_key(self._c.db, video_id, aspect_ratio)
+        if rendition_key is None:
             if status != "completed":
                 raise FailedPrecondition(f"video {video_id} is {status}; it can be downloaded once completed")
             shapes = [r.aspect_ratio for r in await self.renditions(video_id, user_id)]
             raise NotFound(f"video {video_id} has no {aspect_ratio} rendition; it has {', '.join(shapes) or 'none'}")
         tag = keys.rendition_tag(aspect_ratio)
-        return await self._link(f"{video_id}.{tag}", row["final_key"], f"adgen-{video_id}-{tag}.mp4")
+        return await self._link(f"{video_id}.{tag}", rendition_key, f"adgen-{video_id}-{tag}.mp4")
 
     async def renditions(self, video_id: str, user_id: str) -> list[RenditionLinks]:
         """Every published rendition of a completed video (primary first) with pre-signed links;
         empty while the video is not completed."""
         if await self._status(video_id, user_id) != "completed":
             return []
-        rows = await self._c.db.fetch(
-            "SELECT * FROM renditions WHERE video_id = $1 ORDER BY is_primary DESC, position", video_id
-        )
         found = []
-        for row in rows:
-            tag = keys.rendition_tag(row["aspect_ratio"])
-            video = await self._link(f"{video_id}.{tag}", row["final_key"], f"adgen-{video_id}-{tag}.mp4")
-            poster = await self._link(f"{video_id}.{tag}.poster", row["poster_key"], f"adgen-{video_id}-{tag}.jpg")
+        for row in await published_renditions(self._c.db, video_id):
+            tag = keys.rendition_tag(row.aspect_ratio)
+            video = await self._link(f"{video_id}.{tag}", row.final_key, f"adgen-{video_id}-{tag}.mp4")
+            poster = await self._link(f"{video_id}.{tag}.poster", row.poster_key, f"adgen-{video_id}-{tag}.jpg")
             captions = (
-                await self._link(f"{video_id}.captions", row["captions_key"], f"adgen-{video_id}.vtt")
-                if row["captions_key"]
+                await self._link(f"{video_id}.captions", row.captions_key, f"adgen-{video_id}.vtt")
+                if row.captions_key
                 else None
             )
             found.append(
                 RenditionLinks(
-                    aspect_ratio=row["aspect_ratio"],
-                    width=row["width"],
-                    height=row["height"],
-                    primary=row["is_primary"],
+                    aspect_ratio=row.aspect_ratio,
+                    width=row.width,
+                    height=row.height,
+                    primary=row.primary,
                     video=video,
                     poster=poster,
                     captions=captions,
@@ -235,12 +229,10 @@ class Exporter:
         return found
 
     async def _status(self, video_id: str, user_id: str) -> str:
-        status = await self._c.db.fetchval(
-            "SELECT status FROM videos WHERE video_id = $1 AND user_id = $2", video_id, user_id
-        )
+        status = await status_for_user(self._c.db, user_id=user_id, video_id=video_id)
         if status is None:
             raise NotFound(f"video {video_id} not found")
-        return str(status)
+        return status
 
     async def _link(self, cache_key: str, object_key: str, filename: str) -> tuple[str, datetime]:
         """A pre-signed GET of ``object_key``, reused from the KV under ``cache_key`` while it is

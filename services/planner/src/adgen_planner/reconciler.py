@@ -21,21 +21,9 @@ from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import ServiceTask
 from adgen_video.ready_units import Unit, describe
 from adgen_video.resume import enqueue, ready_units_of
-from adgen_video.video_state import FINISHED
+from adgen_video.video_reads import stale_live_videos
 
 log = get_logger(__name__)
-
-_STALE = """
-SELECT video_id, changed FROM (
-    SELECT v.video_id, greatest(v.updated_at,
-                                (SELECT max(f.updated_at) FROM frames f WHERE f.video_id = v.video_id),
-                                (SELECT max(c.updated_at) FROM chunks c WHERE c.video_id = v.video_id)) AS changed
-    FROM videos v WHERE v.status <> ALL($1::text[])
-) live
-WHERE changed < now() - make_interval(secs => $2)
-ORDER BY changed
-LIMIT $3
-"""
 
 
 async def reconcile_once(
@@ -43,14 +31,13 @@ async def reconcile_once(
 ) -> dict[str, list[Unit]]:
     """One pass: the videos whose work was re-enqueued, with the units."""
     requeued: dict[str, list[Unit]] = {}
-    for row in await db.fetch(_STALE, list(FINISHED), stale_after_s, limit):
-        video_id = str(row["video_id"])
+    for video_id, changed in await stale_live_videos(db, stale_after_s=stale_after_s, limit=limit):
         if await queued_work(js, video_id):
             continue  # its work is waiting or running: slow, not lost
         units = await ready_units_of(db, video_id)
         if not units:
             continue
-        await enqueue(db, js, video_id, units, attempt=f"re{int(row['changed'].timestamp() * 1000)}")
+        await enqueue(db, js, video_id, units, attempt=f"re{int(changed.timestamp() * 1000)}")
         requeued[video_id] = units
         log.warning("re-enqueued lost work", video_id=video_id, units=describe(units))
     return requeued

@@ -38,6 +38,7 @@ from adgen_storyboard.studio import FrameRequest
 from adgen_video import keys
 from adgen_video.naming import shown_name
 from adgen_video.ready_units import clips_ahead
+from adgen_video.unit_rows import count_frame_attempt, mark_frame_done
 from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget, video_exists
 
 log = get_logger(__name__)
@@ -241,11 +242,7 @@ class Storyboard:
         run = await live_run(db, work.video_id)
         if run is None:
             return
-        await db.execute(
-            "UPDATE frames SET attempts = attempts + 1, updated_at = now() WHERE video_id = $1 AND beat_index = $2",
-            work.video_id,
-            work.beat_index,
-        )
+        await count_frame_attempt(db, work.video_id, work.beat_index)
         first = next(s for s in work.spec.chunk_plan.slots if s.beat_index == work.beat_index and s.index_in_beat == 0)
 
         async def start_first_chunk() -> None:
@@ -260,14 +257,7 @@ class Storyboard:
             )
 
         frame = await self.render(work.video_id, work.user_id, work.spec, work.beat_index, stored=start_first_chunk)
-        done = await db.fetchval(
-            "WITH updated AS (UPDATE frames SET status = 'done', image_key = $3, updated_at = now()"
-            "  WHERE video_id = $1 AND beat_index = $2 RETURNING 1)"
-            " SELECT count(*) FROM frames WHERE video_id = $1 AND (status = 'done' OR beat_index = $2)",
-            work.video_id,
-            work.beat_index,
-            frame.image_key,
-        )
+        done = await mark_frame_done(db, work.video_id, work.beat_index, frame.image_key)
         await emit(
             js,
             work.video_id,

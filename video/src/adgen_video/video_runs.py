@@ -1,0 +1,91 @@
+"""The writes that take a `videos` row through its runs outside the phases' own steps: accepted
+(under the per-user limit), not queued after all, cancelled, started again for a retry, completed by
+export. Those that run inside a caller's transaction take its connection; the `locked_*` reads lock
+the row until that transaction ends, so the decision the caller makes from them still holds when it
+writes. A failure is `video_state.fail_video`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from adgen_video.video_state import FINISHED
+
+
+async def active_video_ids(conn: asyncpg.Pool | asyncpg.Connection, user_id: str) -> list[str]:
+    """The user's unfinished videos: what the per-user limit counts (under `accounts.lock_user`)."""
+    rows = await conn.fetch(
+        "SELECT video_id FROM videos WHERE user_id = $1 AND status <> ALL($2::text[])", user_id, list(FINISHED)
+    )
+    return [str(row["video_id"]) for row in rows]
+
+
+async def insert_video(
+    conn: asyncpg.Pool | asyncpg.Connection, *, video_id: str, user_id: str, request: dict[str, Any]
+) -> None:
+    """A new queued video with its request (`video_state.to_json` of the VideoRequest)."""
+    await conn.execute(
+        "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, 'queued', $3)",
+        video_id,
+        user_id,
+        request,
+    )
+
+
+async def mark_not_queued(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> None:
+    """A video whose plan could not be enqueued: failed, so it holds no active slot."""
+    await db.execute(
+        "UPDATE videos SET status = 'failed', error = 'could not be queued; try again', updated_at = now()"
+        " WHERE video_id = $1",
+        video_id,
+    )
+
+
+@dataclass(frozen=True)
+class LockedVideo:
+    status: str
+    run: int
+    planned: bool  # has a spec: a retry starts rendering, not planning
+
+
+async def locked_video_of_user(conn: asyncpg.Connection, *, user_id: str, video_id: str) -> LockedVideo | None:
+    """The user's video, its row locked until the caller's transaction ends; None when the user has
+    no such video."""
+    row = await conn.fetchrow(
+        "SELECT status, run, spec IS NOT NULL AS planned FROM videos WHERE video_id = $1 AND user_id = $2 FOR UPDATE",
+        video_id,
+        user_id,
+    )
+    return None if row is None else LockedVideo(str(row["status"]), int(row["run"]), bool(row["planned"]))
+
+
+async def mark_cancelled(conn: asyncpg.Pool | asyncpg.Connection, video_id: str) -> None:
+    await conn.execute("UPDATE videos SET status = 'cancelled', updated_at = now() WHERE video_id = $1", video_id)
+
+
+async def start_run(conn: asyncpg.Pool | asyncpg.Connection, video_id: str, *, run: int, status: str) -> None:
+    """The video's next run begins at `status`, with the last run's failure cleared."""
+    await conn.execute(
+        "UPDATE videos SET status = $2, run = $3, error = NULL, failed_phase = NULL, updated_at = now()"
+        " WHERE video_id = $1",
+        video_id,
+        status,
+        run,
+    )
+
+
+async def mark_completed(
+    db: asyncpg.Pool | asyncpg.Connection, video_id: str, *, final_key: str, poster_key: str
+) -> bool:
+    """Records the video's final and poster objects and completes it; True only for the call that
+    completed it (False when it was completed already, or cancelled)."""
+    marked = await db.execute(
+        "UPDATE videos SET status = 'completed', final_key = $2, poster_key = $3, completed_at = now(),"
+        " updated_at = now() WHERE video_id = $1 AND status NOT IN ('completed', 'cancelled')",
+        video_id,
+        final_key,
+        poster_key,
+    )
+    return bool(marked == "UPDATE 1")
