@@ -40,6 +40,7 @@ async def create_user(db: asyncpg.Pool, name: str) -> tuple[User, str]:
         name,
         key_digest(key),
     )
+    assert row is not None  # INSERT … RETURNING answers the row it inserted
     return User(str(row["user_id"]), row["name"], row["max_active_videos"]), key
 
 

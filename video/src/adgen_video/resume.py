@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+from google.protobuf.message import Message
 from nats.js import JetStreamContext
 
 from adgen.common.v1 import common_pb2
@@ -43,7 +44,8 @@ async def enqueue(
     for unit in units:
         if unit.kind == "plan":
             request = from_json(row["request"], common_pb2.VideoRequest())
-            service, message = "plan", events_pb2.PlanWork(video_id=video_id, user_id=user_id, request=request)
+            service = "plan"
+            message: Message = events_pb2.PlanWork(video_id=video_id, user_id=user_id, request=request)
         elif unit.kind == "frame":
             service = "frame"
             message = events_pb2.FrameWork(video_id=video_id, user_id=user_id, spec=spec, beat_index=unit.index)

@@ -6,6 +6,8 @@ redelivered work item can run them again safely.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar, cast
+
 import asyncpg
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -19,6 +21,7 @@ from adgen_video.budget import BudgetExceeded, refusal
 
 # Statuses after which no worker schedules anything more for a video.
 FINISHED = ("completed", "failed", "cancelled")
+M = TypeVar("M", bound=Message)
 
 
 def msg_id(video_id: str, run: int, what: str) -> str:
@@ -41,7 +44,7 @@ def to_json(message: Message) -> dict:
     )
 
 
-def from_json(data: dict, message: Message) -> Message:
+def from_json(data: dict, message: M) -> M:
     return json_format.ParseDict(data, message, ignore_unknown_fields=True)
 
 
@@ -169,4 +172,5 @@ async def fail_video(
 
 async def emit(js: JetStreamContext, video_id: str, msg_id: str | None = None, **kind: Message) -> None:
     """Publishes one event about a video, e.g. emit(js, vid, phase_started=PhaseStarted(...))."""
-    await publish_event(js, events_pb2.Event(video_id=video_id, **kind), msg_id=msg_id)
+    # Event's stub types each kind of its oneof apart; a caller names the one it sends.
+    await publish_event(js, events_pb2.Event(video_id=video_id, **cast(dict[str, Any], kind)), msg_id=msg_id)

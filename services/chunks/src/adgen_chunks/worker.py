@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import cv2
 import numpy as np
@@ -249,7 +249,7 @@ class Chunks:
         rendering = self.render(
             vid, work.user_id, work.spec, work.chunk_index, handed_off=start_next if slot.handoff_frame >= 0 else None
         )
-        _, chunk = await _together(attempt, rendering)
+        chunk = cast(RenderedChunk, (await _together(attempt, rendering))[1])  # the list joins both results' types
         async with db.acquire() as conn, conn.transaction():
             await conn.execute("SELECT 1 FROM videos WHERE video_id = $1 FOR UPDATE", vid)
             await conn.execute(
@@ -265,6 +265,7 @@ class Chunks:
                 " FROM chunks WHERE video_id = $1",
                 vid,
             )
+            assert counts is not None  # an aggregate without GROUP BY answers one row
         await emit(
             js,
             vid,
