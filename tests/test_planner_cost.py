@@ -49,7 +49,7 @@ PLAN = {
 }
 
 
-async def _plan_one(stack, reply, planner_label: str) -> list[asyncpg.Record]:  # type: ignore[no-untyped-def]
+async def _plan_one(stack, reply, planner_label: str) -> list[asyncpg.Record]:
     e = stack.endpoints
     settings = PlannerSettings(
         nats_url=e.nats_url,
@@ -93,13 +93,13 @@ async def _plan_one(stack, reply, planner_label: str) -> list[asyncpg.Record]:  
         await nc.drain()
 
 
-async def test_openai_tokens_are_recorded_once_in_the_ledger(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_openai_tokens_are_recorded_once_in_the_ledger(stack) -> None:
     (row,) = await _plan_one(stack, answer(PLAN, usage=(2000, 500)), "openai gpt-4o-mini")
     assert row["idempotency_key"].endswith(":plan")
     assert (row["phase"], row["provider"], row["model"]) == ("PHASE_PLAN", "openai", "gpt-4o-mini")
     assert row["units"] == 2500 and row["usd_micros"] == 2000 * 0.15 + 500 * 0.60
 
 
-async def test_a_fallback_still_records_the_tokens_it_spent(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_a_fallback_still_records_the_tokens_it_spent(stack) -> None:
     (row,) = await _plan_one(stack, malformed(), "rules (openai fallback: malformed answer")
     assert row["provider"] == "openai" and row["units"] == 1500
