@@ -22,7 +22,7 @@ check-generated: setup ## Fail when gen/python has drifted from protos/
 	if diff -r -x __pycache__ $$tmp/adgen gen/python/adgen >/dev/null; then echo "generated stubs are up to date"; rm -rf $$tmp; \
 	else echo "gen/python differs from protos/: run 'make generate' and commit"; diff -r -x __pycache__ $$tmp/adgen gen/python/adgen | head -20; rm -rf $$tmp; exit 1; fi
 
-lint: setup ## buf lint (STANDARD), ruff, and mypy over the hand-written code (strict for the pure decision modules)
+lint: setup ## buf lint (STANDARD), ruff, and mypy over the hand-written code and its tests (strict for the pure decision modules)
 	@cd protos && ../$(VENV)/bin/buf lint
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .

@@ -315,6 +315,7 @@ async def index_of(conn: asyncpg.Connection | asyncpg.Pool, sql: str, query: Que
     if ef == 0:
         plan = json.loads(await conn.fetchval("EXPLAIN (FORMAT JSON) " + sql, query.user, query.vector))
     else:
+        assert isinstance(conn, asyncpg.Pool), "the settings are set on a connection of the pool's own"
         async with conn.acquire() as c, c.transaction():
             if ef is not None:
                 await c.execute(search.INDEX_SETTINGS_SQL, str(ef))
@@ -382,9 +383,9 @@ async def measure_scale(scale: str) -> tuple[list[list[str]], list[str]]:
                 measured += per_user
                 cached = cache.libraries
                 layouts = sorted({(c.index.tuning.nlist, c.index.tuning.margin) for c in cached.values()})
-                rows = sum(c.index.rows for c in cached.values())
+                cached_rows = sum(c.index.rows for c in cached.values())
                 cache_note = (
-                    f"The in-memory indexes: {len(cached)} libraries ({rows} rows, "
+                    f"The in-memory indexes: {len(cached)} libraries ({cached_rows} rows, "
                     f"{sum(c.index.nbytes for c in cached.values()) / 2**20:.0f} MB) built one after another in "
                     f"{cache_s:.0f} s (read from Postgres, k-means, calibration); layouts (lists, margin): {layouts}."
                 )

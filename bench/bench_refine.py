@@ -40,7 +40,8 @@ CHUNK_SIZE = (1280, 720)
 
 
 def plan() -> tuple[common_pb2.Spec, list[Placement]]:
-    beats, placements = [], []
+    beats: list[common_pb2.Beat] = []
+    placements: list[Placement] = []
     for b in range(3):
         beats.append(
             common_pb2.Beat(
@@ -85,7 +86,7 @@ def write_chunks(folder: Path, placements: list[Placement]) -> dict[int, Path]:
     return paths
 
 
-def timed(function, *args):  # type: ignore[no-untyped-def]
+def timed(function, *args):
     started = time.perf_counter()
     return function(*args), time.perf_counter() - started
 

@@ -29,10 +29,12 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import nats
 import numpy as np
+from nats.aio.msg import Msg
 from run import Report
 from schedules import (
     Bound,
@@ -164,7 +166,7 @@ class SimClips:
 # ---------------------------------------------------------------- the services, in this process
 
 
-def base_settings(endpoints: InfraEndpoints) -> dict[str, object]:
+def base_settings(endpoints: InfraEndpoints) -> dict[str, Any]:
     return {
         "nats_url": endpoints.nats_url,
         "database_url": endpoints.database_url,
@@ -180,7 +182,9 @@ def base_settings(endpoints: InfraEndpoints) -> dict[str, object]:
     }
 
 
-def chunks_factory(trace: Trace, latency_s: float, clip_slots: int | None) -> Callable[[Connections], object]:
+def chunks_factory(
+    trace: Trace, latency_s: float, clip_slots: int | None
+) -> Callable[[Connections], Awaitable[ServiceApp]]:
     """The chunks service with the simulated animator as the studio provider, and (when `clip_slots`
     is given) a fleet-wide limit on it, as a hosted provider has."""
 
@@ -191,7 +195,9 @@ def chunks_factory(trace: Trace, latency_s: float, clip_slots: int | None) -> Ca
     return build
 
 
-def storyboard_factory(trace: Trace, latency_s: float, image_slots: int | None) -> Callable[[Connections], object]:
+def storyboard_factory(
+    trace: Trace, latency_s: float, image_slots: int | None
+) -> Callable[[Connections], Awaitable[ServiceApp]]:
     """The storyboard service with the simulated image provider and (when `image_slots` is given) a
     fleet-wide limit on it."""
 
@@ -262,7 +268,7 @@ class ChunkPhaseWatcher:
         self._expected: set[str] = set()
         self._changed = asyncio.Event()
 
-    async def on_event(self, msg: nats.aio.msg.Msg) -> None:
+    async def on_event(self, msg: Msg) -> None:
         event = events_pb2.Event.FromString(msg.data)
         kind = event.WhichOneof("kind")
         if kind == "phase_completed" and event.phase_completed.phase == common_pb2.PHASE_CHUNKS:
@@ -299,7 +305,7 @@ def peak_in_flight(spans: Sequence[tuple[float, float]]) -> int:
     return peak
 
 
-async def run_batch(db, js, watcher: ChunkPhaseWatcher, trace: Trace, options: Options, count: int) -> Measured:  # type: ignore[no-untyped-def]
+async def run_batch(db, js, watcher: ChunkPhaseWatcher, trace: Trace, options: Options, count: int) -> Measured:
     """Submits `count` videos at once and waits for every chunks phase to complete."""
     tag = uuid.uuid4().hex[:8]
     users = [(await auth.create_user(db, f"bench-scheduler-{tag}-{n}"))[0] for n in range(count)]
@@ -369,7 +375,7 @@ BASELINES: tuple[tuple[str, Callable[..., Awaitable[None]]], ...] = (
 )
 
 
-async def baseline(options: Options, graphs: list[VideoGraph], schedule) -> float:  # type: ignore[no-untyped-def]
+async def baseline(options: Options, graphs: list[VideoGraph], schedule) -> float:
     units = SleepUnits(options)
     started = time.perf_counter()
     await schedule(graphs, units)

@@ -29,8 +29,10 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
+from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -155,8 +157,8 @@ async def _measure(state: Path) -> dict:
             nats_url=endpoints.nats_url,
             database_url=endpoints.database_url,
             s3_endpoint=endpoints.s3_endpoint,
-            s3_access_key=endpoints.s3_access_key,
-            s3_secret_key=endpoints.s3_secret_key,
+            s3_access_key=SecretStr(endpoints.s3_access_key),
+            s3_secret_key=SecretStr(endpoints.s3_secret_key),
             s3_region=endpoints.s3_region,
             s3_bucket=endpoints.s3_bucket,
             grpc_port=0,
@@ -204,13 +206,13 @@ async def _measure(state: Path) -> dict:
             started = time.perf_counter()
             for i in range(EVENTS):
                 if i % 3 == 0:
-                    kind = {"frame_ready": e.FrameReady(beat_index=i // 3, frames_done=i // 3 + 1)}
+                    kind: dict[str, Any] = {"frame_ready": e.FrameReady(beat_index=i // 3, frames_done=i // 3 + 1)}
                 elif i % 3 == 1:
                     kind = {"chunk_ready": e.ChunkReady(chunk_index=i // 3, chunks_done=i // 3 + 1)}
                 else:
                     line = c.CostLine(phase=c.PHASE_CHUNKS, provider="studio", model="studio", units=1)
                     kind = {"cost_recorded": e.CostRecorded(line=line)}
-                await publish_event(js, e.Event(video_id=video_id, **kind))  # type: ignore[arg-type]
+                await publish_event(js, e.Event(video_id=video_id, **kind))
                 await asyncio.sleep(INTERVAL_S)
             await publish_event(js, e.Event(video_id=video_id, video_completed=e.VideoCompleted(duration_s=10)))
             publishing_s = time.perf_counter() - started
@@ -231,7 +233,7 @@ async def _measure(state: Path) -> dict:
         infra.stop()
 
 
-def run():  # type: ignore[no-untyped-def]
+def run():
     from run import Report
 
     fds = raise_fd_limit()

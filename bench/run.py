@@ -31,7 +31,7 @@ class Report:
         return "\n".join(lines) + "\n"
 
 
-def _load(path: Path):  # type: ignore[no-untyped-def]
+def _load(path: Path):
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

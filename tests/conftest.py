@@ -10,6 +10,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -85,7 +86,7 @@ def fake() -> Iterator[FakeReplicate]:
 # The session's tests share one gateway and one client address: limits far above what they send, so
 # that no test (the fuzzer least of all) is answered 429 for another's traffic. Rate limits are tested
 # on gateways of their own (tests/gateways.py).
-TEST_RATE_LIMITS: dict[str, float] = {
+TEST_RATE_LIMITS: dict[str, Any] = {
     "rate_limit_per_s": 10_000.0,
     "rate_limit_burst": 10_000,
     "rate_limit_anonymous_per_s": 10_000.0,
@@ -93,7 +94,7 @@ TEST_RATE_LIMITS: dict[str, float] = {
 }
 
 
-def base_settings(endpoints: InfraEndpoints) -> dict[str, object]:
+def base_settings(endpoints: InfraEndpoints) -> dict[str, Any]:
     return {
         "nats_url": endpoints.nats_url,
         "database_url": endpoints.database_url,
@@ -133,7 +134,7 @@ class Stack:
 @pytest.fixture(scope="session")
 async def connections(infra: InfraEndpoints, db: asyncpg.Pool) -> AsyncIterator[Connections]:
     """What a service's objects are built on (settings, NATS, the pool, the store), for tests that build one."""
-    settings = ServiceSettings(**base_settings(infra))  # type: ignore[arg-type]
+    settings = ServiceSettings(**base_settings(infra))
     nc = await nats.connect(infra.nats_url)
     try:
         yield Connections(settings=settings, nc=nc, js=nc.jetstream(), db=db, store=ObjectStore.from_settings(settings))

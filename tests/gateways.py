@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from conftest import Stack, base_settings
@@ -23,7 +24,7 @@ async def extra_gateway(stack: Stack, **overrides: object) -> AsyncIterator[str]
 
 
 @contextlib.asynccontextmanager
-async def extra_gateway_addresses(stack: Stack, **overrides: object) -> AsyncIterator[tuple[str, str]]:
+async def extra_gateway_addresses(stack: Stack, **overrides: Any) -> AsyncIterator[tuple[str, str]]:
     """Yields the REST base URL and the gRPC address of a gateway started with `overrides`."""
     http_port = free_port()
     settings = GatewaySettings(

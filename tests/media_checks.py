@@ -30,10 +30,12 @@ class DecodedVideo:
 def decode(path: Path) -> DecodedVideo:
     with av.open(str(path)) as container:
         video = container.streams.video[0]
+        assert video.average_rate is not None and video.time_base is not None
         fps = float(video.average_rate)
         pts: list[int] = []
         samples: list[np.ndarray] = []
         for frame in container.decode(video):
+            assert frame.pts is not None
             pts.append(frame.pts)
             if len(pts) % round(fps) == 1:
                 samples.append(frame.to_ndarray(format="rgb24")[::8, ::8])
@@ -82,7 +84,7 @@ def sift_matches(photo: np.ndarray, frame: np.ndarray, *, ratio: float = 0.75, r
             image = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2GRAY)
         return image.astype(np.uint8)
 
-    sift = cv2.SIFT_create()
+    sift = cv2.SIFT_create()  # type: ignore[attr-defined]  # opencv's own stub leaves SIFT out
     kp_photo, des_photo = sift.detectAndCompute(grey(photo), None)
     kp_frame, des_frame = sift.detectAndCompute(grey(frame), None)
     if des_photo is None or des_frame is None or len(kp_photo) < 4 or len(kp_frame) < 4:
@@ -98,8 +100,8 @@ def sift_matches(photo: np.ndarray, frame: np.ndarray, *, ratio: float = 0.75, r
     good = list(best.values())
     if len(good) < 4:
         return 0
-    src = np.float32([kp_photo[m.queryIdx].pt for m in good]).reshape(-1, 1, 2)
-    dst = np.float32([kp_frame[m.trainIdx].pt for m in good]).reshape(-1, 1, 2)
+    src = np.array([kp_photo[m.queryIdx].pt for m in good], dtype=np.float32).reshape(-1, 1, 2)
+    dst = np.array([kp_frame[m.trainIdx].pt for m in good], dtype=np.float32).reshape(-1, 1, 2)
     cv2.setRNGSeed(0)  # RANSAC's sampling: the same images always give the same count
     _, inliers = cv2.findHomography(src, dst, cv2.RANSAC, reprojection_px)
     return 0 if inliers is None else int(inliers.sum())

@@ -12,11 +12,11 @@ GOOD = {"prompt": "ad for running shoes", "duration_s": 15}
 
 
 @pytest.fixture(scope="module")
-async def key(stack) -> str:  # type: ignore[no-untyped-def]
+async def key(stack) -> str:
     return await stack.new_user(f"errors-{uuid.uuid4().hex[:8]}")
 
 
-def assert_problem(response, status: int, field: str | None = None) -> dict:  # type: ignore[no-untyped-def]
+def assert_problem(response, status: int, field: str | None = None) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
@@ -44,13 +44,13 @@ def assert_problem(response, status: int, field: str | None = None) -> dict:  # 
         ({"colour": "red"}, "colour"),
     ],
 )
-async def test_bad_create_requests_name_the_field(stack, key, change, field) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_create_requests_name_the_field(stack, key, change, field) -> None:
     async with stack.client(key) as client:
         response = await client.post("/v1/videos", json={**GOOD, **change})
     assert_problem(response, 422, field)
 
 
-async def test_missing_prompt_and_malformed_json(stack, key) -> None:  # type: ignore[no-untyped-def]
+async def test_missing_prompt_and_malformed_json(stack, key) -> None:
     async with stack.client(key) as client:
         assert_problem(await client.post("/v1/videos", json={"duration_s": 15}), 422, "prompt")
         malformed = await client.post("/v1/videos", content=b"{not json", headers={"content-type": "application/json"})
@@ -58,7 +58,7 @@ async def test_missing_prompt_and_malformed_json(stack, key) -> None:  # type: i
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer adg_wrong", "Basic dXNlcjpwYXNz"])
-async def test_missing_or_wrong_api_key_is_401(stack, header) -> None:  # type: ignore[no-untyped-def]
+async def test_missing_or_wrong_api_key_is_401(stack, header) -> None:
     import httpx
 
     headers = {"Authorization": header} if header else {}
@@ -68,7 +68,7 @@ async def test_missing_or_wrong_api_key_is_401(stack, header) -> None:  # type: 
     assert "key" in body["detail"].lower()
 
 
-async def test_other_users_video_is_not_found_and_a_second_active_video_is_refused(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_other_users_video_is_not_found_and_a_second_active_video_is_refused(stack) -> None:
     owner = await stack.new_user(f"owner-{uuid.uuid4().hex[:8]}")
     stranger = await stack.new_user(f"stranger-{uuid.uuid4().hex[:8]}")
     async with stack.client(owner) as mine, stack.client(stranger) as theirs:
@@ -90,7 +90,7 @@ async def test_other_users_video_is_not_found_and_a_second_active_video_is_refus
         assert (await mine.get(f"/v1/videos/{video_id}")).json()["status"] == "completed"
 
 
-async def test_openapi_is_served(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_openapi_is_served(stack) -> None:
     import httpx
 
     async with httpx.AsyncClient(base_url=stack.url) as client:

@@ -278,12 +278,14 @@ async def test_rename_keeps_the_keys_and_delete_removes_every_object(stack: Stac
             "SELECT original_key, thumbnail_key, edges_key FROM assets WHERE asset_id = $1",
             uuid.UUID(asset["asset_id"]),
         )
+        assert before is not None
         renamed = await client.patch(f"/v1/assets/{asset['asset_id']}", json={"name": "Hero watch"})
         assert renamed.status_code == 200 and renamed.json()["name"] == "Hero watch"
         after = await db.fetchrow(
             "SELECT name, original_key, thumbnail_key, edges_key FROM assets WHERE asset_id = $1",
             uuid.UUID(asset["asset_id"]),
         )
+        assert after is not None
         assert after["name"] == "Hero watch"
         assert [after[k] for k in ("original_key", "thumbnail_key", "edges_key")] == list(before.values())
         assert "watch" in before["original_key"] and "Hero" not in before["original_key"]
@@ -437,6 +439,7 @@ async def test_search_similar_and_recommendations_with_clip(
 
         # The stranger's asset is made the exact query vector: the nearest row of the whole table.
         query = "a white product shot"
+        assert isinstance(clip_gateway.assets.settings, AssetsSettings)
         model, _ = load_embedder(clip_gateway.assets.settings)
         assert model is not None
         vector = model.embed_texts([query])[0]
@@ -496,7 +499,7 @@ async def test_the_planner_checks_assets_through_the_assets_service(stack: Stack
             assert caught.value.details() == f"asset_ids: asset {asset} not found"
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await planner.Quote(planner_service_pb2.QuoteRequest(request=request))
-        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "user_id" in caught.value.details()
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "user_id" in (caught.value.details() or "")
 
 
 async def test_a_queued_plan_naming_another_users_asset_fails_the_video(stack: Stack, db: asyncpg.Pool) -> None:
@@ -515,12 +518,13 @@ async def test_a_queued_plan_naming_another_users_asset_fails_the_video(stack: S
         await publish_work(nc.jetstream(), "plan", work, f"{video_id}:plan")
         for _ in range(400):
             row = await db.fetchrow("SELECT status, error, spec FROM videos WHERE video_id = $1", uuid.UUID(video_id))
+            assert row is not None
             if row["status"] == "failed":
                 break
             await asyncio.sleep(0.05)
     finally:
         await nc.close()
-    assert row["status"] == "failed" and row["spec"] is None
+    assert row is not None and row["status"] == "failed" and row["spec"] is None
     assert f"asset_ids: asset {asset} not found" in row["error"]
 
 

@@ -65,7 +65,7 @@ def exact_top(ids: list[str], vectors: np.ndarray, query: np.ndarray, k: int = 1
     return [ids[i] for i in np.argsort(-(vectors @ query), kind="stable")[:k]]
 
 
-async def test_a_cached_library_answers_as_postgres_would_and_follows_its_writes(db, pool) -> None:  # type: ignore[no-untyped-def]
+async def test_a_cached_library_answers_as_postgres_would_and_follows_its_writes(db, pool) -> None:
     owner, stranger = await new_user(db), await new_user(db)
     vectors = library(21)
     mine = await insert_embedded(db, owner, vectors)
@@ -124,7 +124,7 @@ async def test_a_cached_library_answers_as_postgres_would_and_follows_its_writes
     assert {"assets_pkey", "assets_user_embedded_xid"} <= plan_indexes(json.loads(explained)[0]["Plan"])
 
 
-async def test_the_maintenance_pass_rebuilds_a_drifted_library_and_forgets_a_shrunk_one(db, pool) -> None:  # type: ignore[no-untyped-def]
+async def test_the_maintenance_pass_rebuilds_a_drifted_library_and_forgets_a_shrunk_one(db, pool) -> None:
     owner = await new_user(db)
     user = uuid.UUID(owner)
     vectors = library(22)
@@ -150,7 +150,7 @@ async def test_the_maintenance_pass_rebuilds_a_drifted_library_and_forgets_a_shr
     assert await cache.build(user) is None  # too small to index
 
 
-async def test_the_memory_cap_keeps_the_most_recently_searched_libraries(db, pool) -> None:  # type: ignore[no-untyped-def]
+async def test_the_memory_cap_keeps_the_most_recently_searched_libraries(db, pool) -> None:
     users = [uuid.UUID(await new_user(db)) for _ in range(3)]
     for seed, user in enumerate(users):
         await insert_embedded(db, str(user), library(30 + seed, 1_400))
@@ -171,7 +171,7 @@ async def test_the_memory_cap_keeps_the_most_recently_searched_libraries(db, poo
     assert small.libraries == {} and small.building == set()
 
 
-async def test_a_starting_replica_builds_the_largest_libraries_that_fit(db, pool) -> None:  # type: ignore[no-untyped-def]
+async def test_a_starting_replica_builds_the_largest_libraries_that_fit(db, pool) -> None:
     fits, too_large = uuid.UUID(await new_user(db)), uuid.UUID(await new_user(db))
     await insert_embedded(db, str(fits), library(40, 3_000))  # ~1.6 MB
     await insert_embedded(db, str(too_large), library(41, 4_000))  # ~2.1 MB: more than the memory
@@ -183,7 +183,7 @@ async def test_a_starting_replica_builds_the_largest_libraries_that_fit(db, pool
     assert list(cache.libraries) == [fits] and cache.libraries[fits].index.rows == 3_000
 
 
-async def test_the_service_warms_a_large_library_and_then_searches_it_in_memory(infra, db, spans, stack) -> None:  # type: ignore[no-untyped-def]
+async def test_the_service_warms_a_large_library_and_then_searches_it_in_memory(infra, db, spans, stack) -> None:
     """`stack` sets up tracing, so the service's spans reach `spans`."""
     owner = await new_user(db)
     vectors = library(24)

@@ -47,14 +47,14 @@ WIDTH, HEIGHT = 160, 90
 
 
 @pytest.fixture(scope="module")
-async def chunks(stack, fake: FakeReplicate) -> AsyncIterator[Chunks]:  # type: ignore[no-untyped-def]
+async def chunks(stack, fake: FakeReplicate) -> AsyncIterator[Chunks]:
     """Chunks on the stack's infrastructure, paying Replicate (the fake); driven by the tests."""
     async with driven_chunks(stack, video_config(fake), "chunks-budget") as chunks:
         yield chunks
 
 
 @pytest.fixture(scope="module")
-async def storyboard(stack, fake: FakeReplicate) -> AsyncIterator[Storyboard]:  # type: ignore[no-untyped-def]
+async def storyboard(stack, fake: FakeReplicate) -> AsyncIterator[Storyboard]:
     """A Storyboard drawing with Replicate's flux-dev (the fake), driven by the tests."""
     images = ReplicateImages(images_config(fake))
     async with driven_storyboard(stack, images, "storyboard-budget") as storyboard:
@@ -75,7 +75,7 @@ def request(duration_s: int, cap_micros: int | None) -> common_pb2.VideoRequest:
     return made
 
 
-async def planned_spec(stack, wanted: common_pb2.VideoRequest) -> common_pb2.Spec:  # type: ignore[no-untyped-def]
+async def planned_spec(stack, wanted: common_pb2.VideoRequest) -> common_pb2.Spec:
     async with grpc.aio.insecure_channel(stack.address("planner")) as channel:
         stub = planner_service_pb2_grpc.PlannerServiceStub(channel)
         spec = (await stub.Plan(planner_pb.PlanRequest(request=wanted))).spec
@@ -85,7 +85,7 @@ async def planned_spec(stack, wanted: common_pb2.VideoRequest) -> common_pb2.Spe
 
 async def capped_video(
     stack, db: asyncpg.Pool, spec: common_pb2.Spec, wanted: common_pb2.VideoRequest
-) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+) -> tuple[str, str]:
     """A user and a rendering video whose stored request carries the cap, with its storyboards."""
     user_id = (await seeding.user(db)).user_id
     video_id = await seeding.video(db, user_id=user_id, status="rendering", request=wanted, spec=spec, chunks=True)
@@ -102,7 +102,7 @@ async def ledger(db: asyncpg.Pool, video_id: str) -> list[int]:
     return [r["usd_micros"] for r in rows]
 
 
-async def test_a_cap_for_exactly_n_clips_stops_at_n_even_when_all_start_at_once(  # type: ignore[no-untyped-def]
+async def test_a_cap_for_exactly_n_clips_stops_at_n_even_when_all_start_at_once(
     stack, fake: FakeReplicate, chunks: Chunks, db: asyncpg.Pool
 ) -> None:
     allowed = 2
@@ -135,13 +135,14 @@ async def test_a_cap_for_exactly_n_clips_stops_at_n_even_when_all_start_at_once(
         row = await db.fetchrow(
             "SELECT status, error, failed_phase FROM videos WHERE video_id = $1", uuid.UUID(video_id)
         )
+        assert row is not None
         assert (row["status"], row["failed_phase"]) == ("failed", "PHASE_CHUNKS")
         assert row["error"] == f"chunk {refused_index}: budget of $0.475 reached: spent $0.38, next unit $0.19"
     finally:
         await db.execute("UPDATE videos SET status = 'failed' WHERE video_id = $1", uuid.UUID(video_id))
 
 
-async def test_reservations_are_race_free_idempotent_and_the_ledger_replaces_them(  # type: ignore[no-untyped-def]
+async def test_reservations_are_race_free_idempotent_and_the_ledger_replaces_them(
     stack, db: asyncpg.Pool, connections: Connections
 ) -> None:
     wanted = request(30, 5 * CLIP)  # exactly five units: the boundary is allowed
@@ -176,7 +177,7 @@ async def test_reservations_are_race_free_idempotent_and_the_ledger_replaces_the
     await db.execute("UPDATE videos SET status = 'failed' WHERE video_id = $1", uuid.UUID(video_id))
 
 
-async def test_uncapped_videos_and_free_units_reserve_nothing(stack, db: asyncpg.Pool) -> None:  # type: ignore[no-untyped-def]
+async def test_uncapped_videos_and_free_units_reserve_nothing(stack, db: asyncpg.Pool) -> None:
     wanted = request(10, None)
     spec = await planned_spec(stack, wanted)
     _, video_id = await capped_video(stack, db, spec, wanted)
@@ -191,7 +192,7 @@ async def test_uncapped_videos_and_free_units_reserve_nothing(stack, db: asyncpg
     await db.execute("UPDATE videos SET status = 'failed' WHERE video_id = ANY($1::uuid[])", [video_id, capped_id])
 
 
-async def test_creation_refuses_a_cap_below_the_quote(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_creation_refuses_a_cap_below_the_quote(stack) -> None:
     key = await stack.new_user(f"budget-rest-{uuid.uuid4().hex[:8]}")
     body = {"prompt": "a 10 second ad for a kettle", "duration_s": 10, "video_model": "hailuo_fast", "seed": 3}
     async with stack.client(key) as client:
@@ -226,7 +227,7 @@ async def test_creation_refuses_a_cap_below_the_quote(stack) -> None:  # type: i
         assert "request.max_cost_micros: $0.10 is below this video's quoted cost" in (raised.value.details() or "")
 
 
-async def test_storyboard_images_reserve_their_price_before_the_provider_call(  # type: ignore[no-untyped-def]
+async def test_storyboard_images_reserve_their_price_before_the_provider_call(
     stack, fake: FakeReplicate, storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
     image = PRICE_MICROS[FLUX_DEV]  # 25_000

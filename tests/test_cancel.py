@@ -32,7 +32,7 @@ async def settled_rows(db: asyncpg.Connection, video_id: str) -> list[tuple]:
     pytest.fail(f"chunks of {video_id} still rendering a minute after the cancel")
 
 
-async def test_cancel_mid_render_stops_every_worker(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_cancel_mid_render_stops_every_worker(stack) -> None:
     key = await stack.new_user(f"cancel-{uuid.uuid4().hex[:8]}")
     db = await asyncpg.connect(stack.endpoints.database_url)
     try:

@@ -41,7 +41,7 @@ WIDTH, HEIGHT = 160, 90
 
 
 @pytest.fixture(scope="module")
-async def chunks(stack, fake: FakeReplicate) -> AsyncIterator[Chunks]:  # type: ignore[no-untyped-def]
+async def chunks(stack, fake: FakeReplicate) -> AsyncIterator[Chunks]:
     """A Chunks with Replicate and no worker of its own: the stack's chunks service keeps the queue,
     this one is driven by the tests."""
     config = dataclasses.replace(video_config(fake), request_timeout_s=0.5)
@@ -49,7 +49,7 @@ async def chunks(stack, fake: FakeReplicate) -> AsyncIterator[Chunks]:  # type: 
         yield chunks
 
 
-def store(stack) -> ObjectStore:  # type: ignore[no-untyped-def]
+def store(stack) -> ObjectStore:
     e = stack.endpoints
     return ObjectStore(
         endpoint=e.s3_endpoint,
@@ -60,7 +60,7 @@ def store(stack) -> ObjectStore:  # type: ignore[no-untyped-def]
     )
 
 
-async def planned_spec(stack, duration_s: int) -> common_pb2.Spec:  # type: ignore[no-untyped-def]
+async def planned_spec(stack, duration_s: int) -> common_pb2.Spec:
     async with grpc.aio.insecure_channel(stack.address("planner")) as channel:
         request = common_pb2.VideoRequest(
             prompt=f"{duration_s} second ad for a titanium watch, luxury feel",
@@ -82,7 +82,7 @@ def storyboard_png(beat: int) -> bytes:
     return cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes()
 
 
-async def new_video(stack, db: asyncpg.Pool, spec: common_pb2.Spec) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+async def new_video(stack, db: asyncpg.Pool, spec: common_pb2.Spec) -> tuple[str, str]:
     """A user and a video in the rendering phase with its chunk rows and storyboard images."""
     user_id = (await seeding.user(db)).user_id
     video_id = await seeding.video(db, user_id=user_id, status="rendering", spec=spec, chunks=True)
@@ -105,7 +105,7 @@ async def chunk_ledger(db: asyncpg.Pool, video_id: str) -> list[tuple[str, str, 
     return [tuple(r) for r in rows]
 
 
-async def test_a_crashed_worker_resumes_polling_the_prediction_it_paid_for(  # type: ignore[no-untyped-def]
+async def test_a_crashed_worker_resumes_polling_the_prediction_it_paid_for(
     stack, fake: FakeReplicate, chunks: Chunks, db: asyncpg.Pool
 ) -> None:
     spec = await planned_spec(stack, 10)
@@ -135,13 +135,14 @@ async def test_a_crashed_worker_resumes_polling_the_prediction_it_paid_for(  # t
         row = await db.fetchrow(
             "SELECT status, attempts, prediction_id FROM chunks WHERE video_id = $1", uuid.UUID(video_id)
         )
+        assert row is not None
         assert (row["status"], row["attempts"], row["prediction_id"]) == ("done", 2, paid)
         assert await chunk_ledger(db, video_id) == [(f"{video_id}:chunk:0", "replicate", MODEL, 1, 190_000)]
     finally:
         await db.execute("UPDATE videos SET status = 'failed', error = 'test over' WHERE video_id = $1", video_id)
 
 
-async def test_a_create_whose_answer_is_lost_is_reconciled_by_its_tag(  # type: ignore[no-untyped-def]
+async def test_a_create_whose_answer_is_lost_is_reconciled_by_its_tag(
     stack, fake: FakeReplicate, chunks: Chunks, db: asyncpg.Pool
 ) -> None:
     spec = await planned_spec(stack, 10)
@@ -152,6 +153,7 @@ async def test_a_create_whose_answer_is_lost_is_reconciled_by_its_tag(  # type: 
         assert not rendered.reused
         [created] = creates_for(fake, video_id, 0)
         row = await db.fetchrow("SELECT prediction_id FROM chunks WHERE video_id = $1", uuid.UUID(video_id))
+        assert row is not None
         assert row["prediction_id"] is not None
         assert await chunk_ledger(db, video_id) == [(f"{video_id}:chunk:0", "replicate", MODEL, 1, 190_000)]
         assert np.array_equal(data_uri_image(created["first_frame_image"]), decode_png(storyboard_png(0)))
@@ -159,7 +161,7 @@ async def test_a_create_whose_answer_is_lost_is_reconciled_by_its_tag(  # type: 
         await db.execute("UPDATE videos SET status = 'failed', error = 'test over' WHERE video_id = $1", video_id)
 
 
-async def test_a_25_second_plan_on_hailuo_fast_is_25_seconds_and_costs_clips_times_19_cents(  # type: ignore[no-untyped-def]
+async def test_a_25_second_plan_on_hailuo_fast_is_25_seconds_and_costs_clips_times_19_cents(
     stack, fake: FakeReplicate, chunks: Chunks, db: asyncpg.Pool, tmp_path: Path
 ) -> None:
     spec = await planned_spec(stack, 25)
@@ -195,6 +197,7 @@ async def test_a_25_second_plan_on_hailuo_fast_is_25_seconds_and_costs_clips_tim
     final_key = None
     for _ in range(600):
         row = await db.fetchrow("SELECT status, error, final_key FROM videos WHERE video_id = $1", video_id)
+        assert row is not None
         assert row["status"] != "failed", row["error"]
         if row["status"] == "completed":
             final_key = row["final_key"]

@@ -32,7 +32,7 @@ class Cli:
         self.env = {"ADGEN_API_URL": stack.url, "ADGEN_API_KEY": key, "COLUMNS": "200", "ADGEN_URL": ""}
         self.runner = CliRunner()
 
-    async def __call__(self, *args: str):  # type: ignore[no-untyped-def]
+    async def __call__(self, *args: str):
         return await asyncio.to_thread(self.runner.invoke, app, list(args), env=self.env)
 
     async def json(self, *args: str, code: int = 0) -> dict:

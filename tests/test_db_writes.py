@@ -37,7 +37,7 @@ async def remove_audit(db: asyncpg.Connection) -> None:
     await db.execute("DROP TABLE IF EXISTS test_write_audit; DROP FUNCTION IF EXISTS test_audit_write()")
 
 
-async def test_a_video_writes_postgres_only_at_its_critical_points(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_a_video_writes_postgres_only_at_its_critical_points(stack) -> None:
     key = await stack.new_user(f"writes-{uuid.uuid4().hex[:8]}")
     db = await asyncpg.connect(stack.endpoints.database_url)
     await install_audit(db)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
+from typing import Any
 
 import grpc
 import httpx
@@ -87,7 +88,8 @@ def test_the_composer_and_the_gateways_mapping(prompt: tuple[str, int | None], e
     assert sum(b.duration_s for b in plan.beats) == plan.duration_s
 
     # REST's body becomes the request the planner gets: an omitted duration stays "not given" (0).
-    body = CreateVideoBody(prompt=text, **({} if explicit is None else {"duration_s": explicit}))
+    given: dict[str, Any] = {} if explicit is None else {"duration_s": explicit}
+    body = CreateVideoBody(prompt=text, **given)
     request = asyncio.run(video_request(body, chunks=None, assets=None, voices=None, user_id=""))  # type: ignore[arg-type]
     assert request.duration_s == (explicit or 0)
     chosen = duration_of(request.duration_s, request.prompt)
@@ -106,7 +108,7 @@ def test_the_clis_body_leaves_the_length_to_the_prompt(
 ) -> None:
     bodies: list[dict] = []
 
-    def post(self, path: str, body: dict | None = None, **_: object) -> dict:  # type: ignore[no-untyped-def]
+    def post(self, path: str, body: dict | None = None, **_: object) -> dict:
         bodies.append(body or {})
         raise CliError("stop here", ExitCode.BAD_INPUT)
 
@@ -123,11 +125,11 @@ def test_the_clis_body_leaves_the_length_to_the_prompt(
 
 
 @pytest.fixture(scope="module")
-async def key(stack) -> str:  # type: ignore[no-untyped-def]
+async def key(stack) -> str:
     return await stack.new_user(f"durations-{uuid.uuid4().hex[:8]}")
 
 
-async def test_rest_and_grpc_plan_the_same_length(stack, key: str) -> None:  # type: ignore[no-untyped-def]
+async def test_rest_and_grpc_plan_the_same_length(stack, key: str) -> None:
     """Run in a thread: the stack serves on this test's event loop."""
 
     @settings(max_examples=40, deadline=None, derandomize=True, database=None)
@@ -156,7 +158,7 @@ async def test_rest_and_grpc_plan_the_same_length(stack, key: str) -> None:  # t
         await asyncio.to_thread(property_)
 
 
-async def test_a_video_without_a_length_gets_the_prompts(stack, key: str) -> None:  # type: ignore[no-untyped-def]
+async def test_a_video_without_a_length_gets_the_prompts(stack, key: str) -> None:
     """The issue's case: "20 second ad …" with Length left to Auto is a 20 s video, quoted as one."""
     prompt = "20 second ad for Morning Roast, a single-origin coffee"
     async with stack.client(key) as client:

@@ -87,6 +87,7 @@ async def test_failed_music_ships_a_silent_video_with_a_warning_and_a_clean_expo
     refiner = Refiner(c, crf=20, preset="ultrafast", music=no_music)
     await refiner.handle(events_pb2.RefineWork(video_id=video, user_id=user, spec=plan), WorkContext(1, "test"))
     message = await c.js.get_last_msg(EVENTS_STREAM, event_subject(video, "phase_completed"))
+    assert message.data is not None
     event = events_pb2.Event.FromString(message.data)
     assert event.phase_completed.phase == common_pb2.PHASE_REFINE
     assert (
@@ -99,6 +100,7 @@ async def test_failed_music_ships_a_silent_video_with_a_warning_and_a_clean_expo
         events_pb2.ExportWork(video_id=video, user_id=user, spec=plan, refined_key=refined), WorkContext(1, "test")
     )
     row = await c.db.fetchrow("SELECT status, final_key, poster_key FROM videos WHERE video_id = $1", video)
+    assert row is not None
     assert row["status"] == "completed" and row["final_key"] == keys.final_key(user, video)
 
     final = tmp_path / "final.mp4"
@@ -117,7 +119,8 @@ async def test_failed_music_ships_a_silent_video_with_a_warning_and_a_clean_expo
     again, expires_again = await exporter.download_url(video, user)
     assert (again, expires_again) == (url, expires), "the second request reuses the cached link"
     links = await c.js.key_value("adgen_urls")
-    assert url.encode() in (await links.get(video)).value
+    cached = (await links.get(video)).value
+    assert cached is not None and url.encode() in cached
     status = await links.status()
     assert status.ttl is not None and status.ttl <= 3600 - 300
     async with httpx.AsyncClient() as client:
@@ -174,7 +177,7 @@ async def test_a_video_cancelled_while_it_exports_is_not_announced_and_keeps_its
     await c.store.put_file(keys.chunk_key(user, video, 0), clip, "video/mp4")
 
     class CancelledMidway(Exporter):
-        async def export(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        async def export(self, *args, **kwargs):
             published = await super().export(*args, **kwargs)
             # The owner cancels while the final is uploading.
             await c.db.execute("UPDATE videos SET status = 'cancelled' WHERE video_id = $1", video)
@@ -204,7 +207,7 @@ async def test_a_refine_that_finishes_after_its_video_was_exported_leaves_nothin
         await c.store.put_file(keys.chunk_key(user, video, slot.index), clip, "video/mp4")
 
     class OvertakenByExport(Refiner):
-        async def refine(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        async def refine(self, *args, **kwargs):
             refined = await super().refine(*args, **kwargs)
             # The other delivery's export finishes now: the video is completed, its chunks deleted.
             await c.db.execute("UPDATE videos SET status = 'completed' WHERE video_id = $1", video)

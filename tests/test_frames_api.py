@@ -36,7 +36,7 @@ async def forget(db: asyncpg.Pool, video_id: str) -> None:
     await db.execute("DELETE FROM videos WHERE video_id = $1", video_id)
 
 
-async def test_pending_frames_have_no_link_and_done_frames_link_to_their_image(stack, db: asyncpg.Pool) -> None:  # type: ignore[no-untyped-def]
+async def test_pending_frames_have_no_link_and_done_frames_link_to_their_image(stack, db: asyncpg.Pool) -> None:
     key, user_id = await new_user(db)
     video_id = str(uuid.uuid4())
     drawn = png((30, 90, 200))
@@ -63,7 +63,7 @@ async def test_pending_frames_have_no_link_and_done_frames_link_to_their_image(s
     assert image.content == drawn
 
 
-async def test_another_users_video_is_not_found(stack, db: asyncpg.Pool) -> None:  # type: ignore[no-untyped-def]
+async def test_another_users_video_is_not_found(stack, db: asyncpg.Pool) -> None:
     owner_key, owner_id = await new_user(db)
     stranger_key, _ = await new_user(db)
     video_id = await seeding.video(db, user_id=owner_id, status="planning")
@@ -85,7 +85,7 @@ async def test_another_users_video_is_not_found(stack, db: asyncpg.Pool) -> None
     assert unsigned.status_code == 401
 
 
-async def test_storyboard_outlives_the_clean_up_of_a_completed_video(stack, db: asyncpg.Pool) -> None:  # type: ignore[no-untyped-def]
+async def test_storyboard_outlives_the_clean_up_of_a_completed_video(stack, db: asyncpg.Pool) -> None:
     key, user_id = await new_user(db)
     async with stack.client(key) as client:
         created = await client.post(

@@ -31,7 +31,7 @@ async def _health_statuses(port: int, into: list[str]) -> None:
         stub = health_pb2_grpc.HealthStub(channel)
         while True:
             try:
-                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)  # type: ignore[attr-defined]  # the stub's HealthStub lacks its methods
             except grpc.aio.AioRpcError:
                 return
             status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)

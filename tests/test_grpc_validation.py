@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 import pytest
@@ -59,7 +60,7 @@ def test_every_rule_names_a_real_field() -> None:
                     assert found == []
 
 
-def ids() -> dict[str, str]:
+def ids() -> dict[str, Any]:
     return {"video_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4())}
 
 
@@ -81,7 +82,7 @@ def spec(**changes: object) -> c.Spec:
     return made
 
 
-async def refused(call, *fields: str) -> str:  # type: ignore[no-untyped-def]
+async def refused(call, *fields: str) -> str:
     """Awaits a call that must be INVALID_ARGUMENT whose message names each of `fields`."""
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await call
@@ -92,7 +93,7 @@ async def refused(call, *fields: str) -> str:  # type: ignore[no-untyped-def]
     return details
 
 
-async def test_planner_refuses_malformed_requests(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_planner_refuses_malformed_requests(stack) -> None:
     good = c.VideoRequest(prompt="an ad for a kettle", duration_s=10, aspect_ratio=c.ASPECT_RATIO_16_9)
     async with grpc.aio.insecure_channel(stack.address("planner")) as channel:
         planner = planner_service_pb2_grpc.PlannerServiceStub(channel)
@@ -114,7 +115,7 @@ async def test_planner_refuses_malformed_requests(stack) -> None:  # type: ignor
         assert (await planner.Quote(planner_pb.QuoteRequest(request=good))).cost_micros >= 0  # a valid one passes
 
 
-async def test_storyboard_names_the_nested_field(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_storyboard_names_the_nested_field(stack) -> None:
     async with grpc.aio.insecure_channel(stack.address("storyboard")) as channel:
         storyboard = storyboard_service_pb2_grpc.StoryboardServiceStub(channel)
         odd = spec()
@@ -145,7 +146,7 @@ async def test_storyboard_names_the_nested_field(stack) -> None:  # type: ignore
         )
 
 
-async def test_chunks_refuses_malformed_requests(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_chunks_refuses_malformed_requests(stack) -> None:
     async with grpc.aio.insecure_channel(stack.address("chunks")) as channel:
         chunks = chunks_service_pb2_grpc.ChunksServiceStub(channel)
         await refused(chunks.PlanChunks(chunks_pb.PlanChunksRequest(fps=24)), "beats")
@@ -163,7 +164,7 @@ async def test_chunks_refuses_malformed_requests(stack) -> None:  # type: ignore
         too_many = [chunks_pb.BeatSpan(start_s=0, duration_s=5)] * 13
         await refused(chunks.PlanChunks(chunks_pb.PlanChunksRequest(beats=too_many)), "beats")
         broken = spec()
-        broken.chunk_plan.slots[1].init_source = 9
+        broken.chunk_plan.slots[1].init_source = 9  # type: ignore[assignment]  # no such value, on purpose
         await refused(
             chunks.RenderChunk(chunks_pb.RenderChunkRequest(**ids(), spec=broken, chunk_index=-1)),
             "chunk_index",
@@ -172,12 +173,12 @@ async def test_chunks_refuses_malformed_requests(stack) -> None:  # type: ignore
         assert (await chunks.ListVideoModels(chunks_pb.ListVideoModelsRequest())).models  # NO_RULES: passes
 
 
-async def test_refine_refuses_malformed_requests(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_refine_refuses_malformed_requests(stack) -> None:
     async with grpc.aio.insecure_channel(stack.address("refine")) as channel:
         refine = refine_service_pb2_grpc.RefineServiceStub(channel)
         styled = spec()
         styled.style.palette.append("red")
-        styled.output.aspect_ratio = 99
+        styled.output.aspect_ratio = 99  # type: ignore[assignment]  # no such value, on purpose
         styled.output.width = 100_000
         await refused(
             refine.Refine(refine_pb.RefineRequest(video_id=str(uuid.uuid4()), spec=styled)),
@@ -189,11 +190,14 @@ async def test_refine_refuses_malformed_requests(stack) -> None:  # type: ignore
         await refused(refine.Refine(refine_pb.RefineRequest(**ids())), "spec")
 
 
-async def test_export_refuses_malformed_requests(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_export_refuses_malformed_requests(stack) -> None:
     async with grpc.aio.insecure_channel(stack.address("export")) as channel:
         export = export_service_pb2_grpc.ExportServiceStub(channel)
         await refused(export.Export(export_pb.ExportRequest(**ids(), spec=spec())), "refined_key")
-        await refused(export.GetDownloadUrl(export_pb.GetDownloadUrlRequest(**ids(), aspect_ratio=42)), "aspect_ratio")
+        unknown: Any = 42  # no such aspect ratio, on purpose
+        await refused(
+            export.GetDownloadUrl(export_pb.GetDownloadUrlRequest(**ids(), aspect_ratio=unknown)), "aspect_ratio"
+        )
         upper = str(uuid.uuid4()).upper()
         await refused(
             export.GetRenditions(export_pb.GetRenditionsRequest(video_id=upper, user_id=str(uuid.uuid4()))),
@@ -201,7 +205,7 @@ async def test_export_refuses_malformed_requests(stack) -> None:  # type: ignore
         )
 
 
-async def test_assets_refuses_malformed_requests_and_stream_messages(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_assets_refuses_malformed_requests_and_stream_messages(stack) -> None:
     user = str(uuid.uuid4())
     async with grpc.aio.insecure_channel(stack.address("assets")) as channel:
         assets = assets_service_pb2_grpc.AssetsServiceStub(channel)
@@ -238,7 +242,7 @@ async def test_assets_refuses_malformed_requests_and_stream_messages(stack) -> N
         await refused(assets.UploadAsset(empty_part()), "part")
 
 
-async def test_video_service_refuses_malformed_requests(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_video_service_refuses_malformed_requests(stack) -> None:
     key = await stack.new_user(f"validation-{uuid.uuid4().hex[:8]}")
     auth = (("authorization", f"Bearer {key}"),)
     async with grpc.aio.insecure_channel(stack.address("gateway")) as channel:
@@ -258,7 +262,7 @@ async def test_video_service_refuses_malformed_requests(stack) -> None:  # type:
         assert list(page.videos) == []
 
 
-async def test_voice_service_refuses_malformed_requests(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_voice_service_refuses_malformed_requests(stack) -> None:
     async with grpc.aio.insecure_channel(stack.address("voice")) as channel:
         voice = voice_service_pb2_grpc.VoiceServiceStub(channel)
         await refused(

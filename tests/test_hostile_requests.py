@@ -245,7 +245,7 @@ def test_the_corpus_is_large_enough() -> None:
     assert len(CORPUS) >= 50
 
 
-async def chunked(data: bytes, size: int = 64 * 1024):  # type: ignore[no-untyped-def]
+async def chunked(data: bytes, size: int = 64 * 1024):
     for start in range(0, len(data), size):
         yield data[start : start + size]
 

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import numpy as np
 import pytest
 from conftest import Stack, base_settings
 from gateways import extra_gateway
@@ -81,6 +82,7 @@ async def world(stack: Stack) -> AsyncIterator[World]:
             async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as theirs:
                 uploaded = await theirs.post("/v1/assets", files={"file": ("b.png", png((10, 90, 200)), "image/png")})
                 b_asset = uploaded.json()["asset_id"]
+            assert isinstance(assets.settings, AssetsSettings)
             model, _ = load_embedder(assets.settings)
             assert model is not None
             query = "a white product shot"
@@ -91,7 +93,7 @@ async def world(stack: Stack) -> AsyncIterator[World]:
                 await conn.execute(
                     "UPDATE assets SET embedding = $2::vector WHERE asset_id = $1",
                     uuid.UUID(asset),
-                    vector_literal(vector),
+                    vector_literal(np.array(vector)),
                 )
             finally:
                 await conn.close()

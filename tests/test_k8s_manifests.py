@@ -73,7 +73,7 @@ def settings_class(service: str) -> type[ServiceSettings]:
 def durable_names(service: str) -> list[str]:
     """The JetStream durable consumers a service pulls from: the first argument of each WorkHandler."""
     calls = [c for c in _server_calls(service) if c.func.id == "WorkHandler"]  # type: ignore[attr-defined]
-    return [c.args[0].value for c in calls if isinstance(c.args[0], ast.Constant)]
+    return [c.args[0].value for c in calls if isinstance(c.args[0], ast.Constant) and isinstance(c.args[0].value, str)]
 
 
 def env_name(field: str) -> str:

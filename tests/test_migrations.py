@@ -43,7 +43,7 @@ NEWEST = FILES[-1][0]
 
 
 @pytest.fixture
-async def empty_database(infra) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+async def empty_database(infra) -> AsyncIterator[str]:
     """A new, empty database on the test Postgres; dropped afterwards."""
     name = f"migrations_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(infra.database_url)
@@ -145,6 +145,7 @@ async def test_from_an_earlier_version_to_the_newest_old_rows_still_read(
         video = await pool.fetchrow(
             "SELECT request, run, max_cost_micros, status FROM videos WHERE video_id = $1", ids["running"]
         )
+        assert video is not None
         request = from_json(video["request"], common_pb2.VideoRequest())
         assert (request.prompt, request.duration_s, request.seed) == ("an ad for a kettle", 10, 7)
         assert not request.HasField("max_cost_micros") and video["max_cost_micros"] is None  # no cap
@@ -152,6 +153,7 @@ async def test_from_an_earlier_version_to_the_newest_old_rows_still_read(
         assert await pool.fetchval("SELECT count(*) FROM budget_reservations") == 0
         assert (await cost_of(pool, str(ids["completed"]))).total_micros == 190_000
         chunk = await pool.fetchrow("SELECT status, prediction_id FROM chunks WHERE video_id = $1", ids["running"])
+        assert chunk is not None
         assert (chunk["status"], chunk["prediction_id"]) == ("pending", None)
         assert await pool.fetchval("SELECT count(*) FROM renditions") == 0
         # The half-precision copy was computed for the asset embedded before 0005; none for the other.

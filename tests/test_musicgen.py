@@ -209,6 +209,7 @@ async def test_a_musicgen_failure_ships_the_synthesised_bed_and_says_why(
         fake.set_output(MUSICGEN, audio_output())
 
     message = await c.js.get_last_msg(EVENTS_STREAM, event_subject(video, "phase_completed"))
+    assert message.data is not None
     warning = events_pb2.Event.FromString(message.data).phase_completed.warning
     assert "MusicGen failed" in warning and reason in warning and "synthesised" in warning, warning
     # Refine writes no video row: the status stays where the test put it, not failed.

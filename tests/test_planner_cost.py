@@ -3,6 +3,8 @@ fallback plan still records the tokens of the answer it threw away; and the quot
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import grpc
 import nats
@@ -11,6 +13,7 @@ import pytest
 import seeding
 from conftest import base_settings
 from fakes.openai_api import answer, fake_openai, malformed
+from pydantic import SecretStr
 
 from adgen.assets.v1 import assets_service_pb2_grpc
 from adgen.chunks.v1 import chunks_service_pb2_grpc
@@ -55,7 +58,7 @@ PLAN = {
 }
 
 
-async def _plan_one(stack, reply, planner_label: str) -> list[asyncpg.Record]:  # type: ignore[no-untyped-def]
+async def _plan_one(stack, reply, planner_label: str) -> list[asyncpg.Record]:
     e = stack.endpoints
     settings = PlannerSettings(
         nats_url=e.nats_url,
@@ -103,25 +106,25 @@ async def _plan_one(stack, reply, planner_label: str) -> list[asyncpg.Record]:  
         await nc.drain()
 
 
-async def test_openai_tokens_are_recorded_once_in_the_ledger(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_openai_tokens_are_recorded_once_in_the_ledger(stack) -> None:
     (row,) = await _plan_one(stack, answer(PLAN, usage=(2000, 500)), "openai gpt-4o-mini")
     assert row["idempotency_key"].endswith(":plan")
     assert (row["phase"], row["provider"], row["model"]) == ("PHASE_PLAN", "openai", "gpt-4o-mini")
     assert row["units"] == 2500 and row["usd_micros"] == 2000 * 0.15 + 500 * 0.60
 
 
-async def test_a_fallback_still_records_the_tokens_it_spent(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_a_fallback_still_records_the_tokens_it_spent(stack) -> None:
     (row,) = await _plan_one(stack, malformed(), "rules (openai fallback: malformed answer")
     assert row["provider"] == "openai" and row["units"] == 1500
 
 
-async def test_a_quote_prices_the_script_at_the_voice_that_speaks_it(stack, connections: Connections) -> None:  # type: ignore[no-untyped-def]
+async def test_a_quote_prices_the_script_at_the_voice_that_speaks_it(stack, connections: Connections) -> None:
     """With an OpenAI key the voice service lists OpenAI's voices at their price per character, and
     the planner's quote (and so the budget check) prices the script with the request's voice."""
     with fake_openai() as server:
         voice_settings = VoiceSettings(
-            **base_settings(stack.endpoints), openai_api_key="sk-test", openai_base_url=server.base_url
-        )  # type: ignore[arg-type]
+            **base_settings(stack.endpoints), openai_api_key=SecretStr("sk-test"), openai_base_url=server.base_url
+        )
         voice = await start_service("voice-openai", voice_settings, build_voice)
         chunks = grpc.aio.insecure_channel(stack.address("chunks"))
         voices = grpc.aio.insecure_channel(f"127.0.0.1:{voice.port}")
@@ -134,7 +137,7 @@ async def test_a_quote_prices_the_script_at_the_voice_that_speaks_it(stack, conn
             )
             user_id = (await seeding.user(connections.db)).user_id
 
-            def request(**fields: object) -> common_pb2.VideoRequest:
+            def request(**fields: Any) -> common_pb2.VideoRequest:
                 return common_pb2.VideoRequest(
                     prompt="ad for a ceramic mug", duration_s=15, aspect_ratio=common_pb2.ASPECT_RATIO_16_9, **fields
                 )

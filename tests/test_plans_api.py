@@ -12,11 +12,11 @@ pytestmark = pytest.mark.xdist_group("stack")
 
 
 @pytest.fixture(scope="module")
-async def key(stack) -> str:  # type: ignore[no-untyped-def]
+async def key(stack) -> str:
     return await stack.new_user(f"plans-{uuid.uuid4().hex[:8]}")
 
 
-async def test_a_preview_plan_fills_the_duration_and_has_a_chunk_plan(stack, key: str) -> None:  # type: ignore[no-untyped-def]
+async def test_a_preview_plan_fills_the_duration_and_has_a_chunk_plan(stack, key: str) -> None:
     async with stack.client(key) as client:
         response = await client.post(
             "/v1/plans", json={"prompt": "ad for trail running sneakers, energetic", "duration_s": 25, "seed": 3}
@@ -33,7 +33,7 @@ async def test_a_preview_plan_fills_the_duration_and_has_a_chunk_plan(stack, key
     assert plan["total_frames"] == 25 * spec["output"]["fps"]
 
 
-async def test_a_quote_for_hailuo_fast_prices_every_call(stack, key: str) -> None:  # type: ignore[no-untyped-def]
+async def test_a_quote_for_hailuo_fast_prices_every_call(stack, key: str) -> None:
     body = {"prompt": "30 second ad for a matte-black titanium watch, luxury feel", "video_model": "hailuo_fast"}
     async with stack.client(key) as client:
         response = await client.post("/v1/quotes", json=body)
@@ -53,7 +53,7 @@ async def test_a_quote_for_hailuo_fast_prices_every_call(stack, key: str) -> Non
     assert quote["estimated_seconds"] == pytest.approx(5 + 8 + max(per_beat) * 45 + 30 + 5)
 
 
-async def test_a_studio_quote_costs_nothing(stack, key: str) -> None:  # type: ignore[no-untyped-def]
+async def test_a_studio_quote_costs_nothing(stack, key: str) -> None:
     async with stack.client(key) as client:
         response = await client.post("/v1/quotes", json={"prompt": "ad for a ceramic coffee mug", "duration_s": 15})
     assert response.status_code == 200, response.text
@@ -74,7 +74,7 @@ async def test_a_studio_quote_costs_nothing(stack, key: str) -> None:  # type: i
         ({"duration_s": 15}, "prompt"),
     ],
 )
-async def test_bad_bodies_get_problem_json_naming_the_field(stack, key: str, path: str, body: dict, field: str) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_bodies_get_problem_json_naming_the_field(stack, key: str, path: str, body: dict, field: str) -> None:
     async with stack.client(key) as client:
         response = await client.post(path, json=body)
     assert response.status_code == 422, response.text
@@ -83,13 +83,13 @@ async def test_bad_bodies_get_problem_json_naming_the_field(stack, key: str, pat
     assert field in [e["field"] for e in problem["errors"]] and field in problem["detail"]
 
 
-async def test_plans_need_an_api_key(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_plans_need_an_api_key(stack) -> None:
     async with stack.client("adg_not-a-key") as client:
         response = await client.post("/v1/plans", json={"prompt": "ad for shoes"})
     assert response.status_code == 401
 
 
-async def test_cli_plan_prints_the_beats_and_the_quote(stack, key: str) -> None:  # type: ignore[no-untyped-def]
+async def test_cli_plan_prints_the_beats_and_the_quote(stack, key: str) -> None:
     from typer.testing import CliRunner
 
     from adgen_cli.main import app

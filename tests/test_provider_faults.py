@@ -138,7 +138,7 @@ async def test_musicgen_tracks_come_through_each_fault(kind: str, connections: C
         assert audio.shape == (2 * 48_000, 2) and np.isfinite(audio).all()
         assert not_failed(fake, MUSICGEN) == ["succeeded"], fake.predictions()
         stored = await connections.store.get_bytes(keys.music_key(user, video))
-        with av.open(io.BytesIO(stored)) as container:  # what is kept for a redelivery is the whole file
+        with av.open(io.BytesIO(stored), mode="r") as container:  # what is kept for a redelivery is the whole file
             assert sum(f.samples for f in container.decode(audio=0)) == 2 * 32_000
         paid = await connections.db.fetchval("SELECT count(*) FROM cost_ledger WHERE video_id = $1", video)
         assert paid == 1

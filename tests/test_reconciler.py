@@ -21,7 +21,7 @@ from adgen_planner.reconciler import reconcile_once
 pytestmark = pytest.mark.xdist_group("stack")
 
 
-async def lose_all_work(js, db: asyncpg.Connection, video_id: str) -> None:  # type: ignore[no-untyped-def]
+async def lose_all_work(js, db: asyncpg.Connection, video_id: str) -> None:
     """Purges the video's work until none is queued and no unit is running: the handlers that were
     running finish and publish their successors, which are purged in turn."""
     vid = uuid.UUID(video_id)
@@ -39,7 +39,7 @@ async def lose_all_work(js, db: asyncpg.Connection, video_id: str) -> None:  # t
     pytest.fail("the video's work never stopped")
 
 
-async def test_lost_work_is_enqueued_again_from_postgres(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_lost_work_is_enqueued_again_from_postgres(stack, tmp_path: Path) -> None:
     key = await stack.new_user(f"reconcile-{uuid.uuid4().hex[:8]}")
     db = await asyncpg.connect(stack.endpoints.database_url)
     pool = await create_pool(stack.endpoints.database_url, max_size=2)  # with the service's jsonb codec

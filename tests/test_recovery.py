@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("processes")]
 
 
 @pytest.fixture(scope="module")
-def processes(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def processes(tmp_path_factory: pytest.TempPathFactory):
     stack = DevStack(
         tmp_path_factory.mktemp("proc-stack"),
         extra_env={"ADGEN_ACK_WAIT_S": "3", "ADGEN_DRAIN_GRACE_S": "3", "ADGEN_WORKER_CONCURRENCY": "1"},
@@ -44,16 +44,18 @@ async def _wait_for_chunk_in_flight(database_url: str, video_id: str, timeout: f
             if rows:
                 return {r["chunk_index"] for r in rows}
             video = await conn.fetchrow("SELECT status, error FROM videos WHERE video_id = $1", video_id)
+            assert video is not None
             if video["status"] in ("completed", "failed"):
                 raise AssertionError(f"the video ended ({video['status']}: {video['error']}) before a chunk was seen")
             await asyncio.sleep(0.02)
         video = await conn.fetchrow("SELECT status, error FROM videos WHERE video_id = $1", video_id)
+        assert video is not None
     finally:
         await conn.close()
     raise AssertionError(f"no chunk started rendering; the video is {video['status']} ({video['error']})")
 
 
-async def test_killing_a_chunks_worker_mid_clip_loses_and_repeats_nothing(processes, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_killing_a_chunks_worker_mid_clip_loses_and_repeats_nothing(processes, tmp_path: Path) -> None:
     stack, info = processes
     headers = {"Authorization": f"Bearer {info.api_key}"}
     async with httpx.AsyncClient(base_url=info.url, headers=headers, timeout=30) as client:
@@ -106,7 +108,7 @@ async def test_killing_a_chunks_worker_mid_clip_loses_and_repeats_nothing(proces
     assert len(keys) == len(set(keys)) == len(attempts) + len(frames) + len(lines), "one charge per unit, none twice"
 
 
-def test_up_twice_is_harmless_and_writes_the_dev_env(processes) -> None:  # type: ignore[no-untyped-def]
+def test_up_twice_is_harmless_and_writes_the_dev_env(processes) -> None:
     stack, info = processes
     again = stack.up()
     assert again.url == info.url and again.api_key == info.api_key

@@ -55,7 +55,7 @@ def test_the_shapes_of_a_request_are_known_distinct_and_few(ratios: list[int], f
 
 
 @pytest.fixture(scope="module")
-async def key(stack) -> str:  # type: ignore[no-untyped-def]
+async def key(stack) -> str:
     return await stack.new_user(f"renditions-{uuid.uuid4().hex[:8]}")
 
 
@@ -63,7 +63,7 @@ async def key(stack) -> str:  # type: ignore[no-untyped-def]
     "aspect_ratio",
     [["16:9", "16:9"], ["4:3"], [], ["16:9", "9:16", "1:1", "16:9"], 5, "square", [None], "16:9,9:16"],
 )
-async def test_bad_shapes_are_a_problem_naming_aspect_ratio(stack, key, aspect_ratio) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_shapes_are_a_problem_naming_aspect_ratio(stack, key, aspect_ratio) -> None:
     async with stack.client(key) as client:
         response = await client.post("/v1/plans", json={"prompt": "ad for shoes", "aspect_ratio": aspect_ratio})
     assert response.status_code == 422, response.text
@@ -71,7 +71,7 @@ async def test_bad_shapes_are_a_problem_naming_aspect_ratio(stack, key, aspect_r
     assert [e["field"] for e in response.json()["errors"]] == ["aspect_ratio"]
 
 
-async def test_a_list_of_shapes_plans_the_first_and_adds_the_others(stack, key) -> None:  # type: ignore[no-untyped-def]
+async def test_a_list_of_shapes_plans_the_first_and_adds_the_others(stack, key) -> None:
     async with stack.client(key) as client:
         response = await client.post(
             "/v1/plans", json={"prompt": "ad for shoes", "duration_s": 10, "aspect_ratio": ["9:16", "1:1", "16:9"]}
@@ -163,6 +163,7 @@ async def test_one_refine_and_one_export_deliver_every_shape(connections: Connec
     await exporter.handle(work, WorkContext(1, "test"))
 
     row = await c.db.fetchrow("SELECT status, final_key FROM videos WHERE video_id = $1", video)
+    assert row is not None
     assert row["status"] == "completed" and row["final_key"] == keys.final_key(user, video), "primary keys unchanged"
     assert await c.store.list_keys(keys.chunks_prefix(user, video)) == [], "intermediates go after every shape"
     recorded = await c.db.fetch(
@@ -201,7 +202,7 @@ async def test_one_refine_and_one_export_deliver_every_shape(connections: Connec
             x, _, w, _, _ = stats[1:][np.argmax(stats[1:, 4])]
             assert x > 0 and x + w < r["width"], f"{r['aspect_ratio']} frame {t}: the product is cut at the side"
         poster = cv2.imdecode(np.frombuffer(await c.store.get_bytes(r["poster_key"]), np.uint8), cv2.IMREAD_COLOR)
-        assert poster.shape[:2] == (r["height"], r["width"])
+        assert poster is not None and poster.shape[:2] == (r["height"], r["width"])
 
     url, _ = await exporter.download_url(video, user, "9:16")
     async with httpx.AsyncClient() as client:
@@ -212,8 +213,8 @@ async def test_one_refine_and_one_export_deliver_every_shape(connections: Connec
     assert links[1].video[0] == url, "the cached link is reused"
     async with httpx.AsyncClient() as client:
         vtt = (await client.get(links[2].captions[0])).text  # type: ignore[index]
-        poster = (await client.get(links[2].poster[0])).content
-    assert vtt.startswith("WEBVTT") and "Hello" in vtt and poster[:2] == b"\xff\xd8"
+        poster_file = (await client.get(links[2].poster[0])).content
+    assert vtt.startswith("WEBVTT") and "Hello" in vtt and poster_file[:2] == b"\xff\xd8"
 
     # A redelivered export changes nothing and still has every shape.
     await exporter.handle(work, WorkContext(2, "test"))
@@ -235,7 +236,7 @@ async def test_a_shape_the_video_was_not_made_in_is_not_found(connections: Conne
 
 
 @pytest.mark.e2e
-async def test_the_gateway_lists_and_serves_every_shape(stack, key, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_the_gateway_lists_and_serves_every_shape(stack, key, tmp_path: Path) -> None:
     async with stack.client(key) as client:
         created = await client.post(
             "/v1/videos",

@@ -29,7 +29,7 @@ async def unit_attempts(db: asyncpg.Connection, video_id: str) -> dict[str, int]
     return {f"frame {r[0]}": r[1] for r in frames} | {f"chunk {r[0]}": r[1] for r in chunks}
 
 
-async def test_a_retried_video_renders_only_what_is_missing(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_retried_video_renders_only_what_is_missing(stack, tmp_path: Path) -> None:
     key = await stack.new_user(f"retry-{uuid.uuid4().hex[:8]}")
     stranger = await stack.new_user(f"retry-stranger-{uuid.uuid4().hex[:8]}")
     db = await asyncpg.connect(stack.endpoints.database_url)
@@ -81,7 +81,7 @@ async def test_a_retried_video_renders_only_what_is_missing(stack, tmp_path: Pat
         await db.close()
 
 
-async def test_videos_are_listed_newest_first_in_pages(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_videos_are_listed_newest_first_in_pages(stack) -> None:
     key = await stack.new_user(f"list-{uuid.uuid4().hex[:8]}")
     stranger = await stack.new_user(f"list-stranger-{uuid.uuid4().hex[:8]}")
     made: list[str] = []
@@ -108,7 +108,7 @@ async def test_videos_are_listed_newest_first_in_pages(stack) -> None:  # type: 
     assert 400 <= bad_size.status_code < 500 and "page_size" in bad_size.text
 
 
-async def test_grpc_lists_cancels_and_retries(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_grpc_lists_cancels_and_retries(stack) -> None:
     key = await stack.new_user(f"grpc-retry-{uuid.uuid4().hex[:8]}")
     stranger = await stack.new_user(f"grpc-retry-stranger-{uuid.uuid4().hex[:8]}")
     async with stack.client(key) as client:

@@ -151,7 +151,7 @@ async def settle() -> None:
 
 
 def all_units(videos: Sequence[VideoGraph]) -> set[tuple]:
-    units = set()
+    units: set[tuple] = set()
     for v, graph in enumerate(videos):
         for b, length in enumerate(graph.chains):
             units.add(("image", v, b))

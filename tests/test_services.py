@@ -36,18 +36,18 @@ SERVICE_NAMES = {
 }
 
 
-async def test_every_service_reports_serving(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_every_service_reports_serving(stack) -> None:
     for name in [*SERVICE_NAMES, "gateway"]:
         async with grpc.aio.insecure_channel(stack.address(name)) as channel:
             health = health_pb2_grpc.HealthStub(channel)
-            overall = await health.Check(health_pb2.HealthCheckRequest(service=""))
+            overall = await health.Check(health_pb2.HealthCheckRequest(service=""))  # type: ignore[attr-defined]  # the stub's HealthStub lacks its methods
             assert overall.status == health_pb2.HealthCheckResponse.SERVING, name
             if name in SERVICE_NAMES:
-                named = await health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAMES[name]))
+                named = await health.Check(health_pb2.HealthCheckRequest(service=SERVICE_NAMES[name]))  # type: ignore[attr-defined]  # the stub's HealthStub lacks its methods
                 assert named.status == health_pb2.HealthCheckResponse.SERVING, name
 
 
-async def expect_status(call, code: grpc.StatusCode, *words: str) -> None:  # type: ignore[no-untyped-def]
+async def expect_status(call, code: grpc.StatusCode, *words: str) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await call
     assert raised.value.code() == code, raised.value.details()
@@ -57,7 +57,7 @@ async def expect_status(call, code: grpc.StatusCode, *words: str) -> None:  # ty
         assert word in details, details
 
 
-async def test_planner_plans_and_refuses_bad_requests(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_planner_plans_and_refuses_bad_requests(stack) -> None:
     async with grpc.aio.insecure_channel(stack.address("planner")) as channel:
         planner = planner_service_pb2_grpc.PlannerServiceStub(channel)
         request = common_pb2.VideoRequest(
@@ -81,7 +81,7 @@ async def test_planner_plans_and_refuses_bad_requests(stack) -> None:  # type: i
         )
 
 
-async def test_chunks_lists_models_and_refuses_unknown_ones(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_chunks_lists_models_and_refuses_unknown_ones(stack) -> None:
     async with grpc.aio.insecure_channel(stack.address("chunks")) as channel:
         chunks = chunks_service_pb2_grpc.ChunksServiceStub(channel)
         models = await chunks.ListVideoModels(chunks_pb.ListVideoModelsRequest())
@@ -108,7 +108,7 @@ async def test_chunks_lists_models_and_refuses_unknown_ones(stack) -> None:  # t
         assert plan.chunk_plan.price_per_clip_micros == 190_000
 
 
-async def test_storyboard_refuses_a_beat_outside_the_plan(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_storyboard_refuses_a_beat_outside_the_plan(stack) -> None:
     async with grpc.aio.insecure_channel(stack.address("storyboard")) as channel:
         storyboard = storyboard_service_pb2_grpc.StoryboardServiceStub(channel)
         spec = common_pb2.Spec(beats=[common_pb2.Beat(index=0, beat_id="hero_shot", duration_s=5)])
@@ -123,7 +123,7 @@ async def test_storyboard_refuses_a_beat_outside_the_plan(stack) -> None:  # typ
         )
 
 
-async def test_export_download_of_unknown_video_is_not_found(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_export_download_of_unknown_video_is_not_found(stack) -> None:
     async with grpc.aio.insecure_channel(stack.address("export")) as channel:
         export = export_service_pb2_grpc.ExportServiceStub(channel)
         await expect_status(
@@ -145,8 +145,8 @@ def png_bytes(colour: tuple[int, int, int], size: tuple[int, int] = (64, 48)) ->
     return out.getvalue()
 
 
-async def upload(stub, user_id: str, filename: str, data: bytes):  # type: ignore[no-untyped-def]
-    async def parts():  # type: ignore[no-untyped-def]
+async def upload(stub, user_id: str, filename: str, data: bytes):
+    async def parts():
         yield assets_pb.UploadAssetRequest(metadata=assets_pb.UploadAssetMetadata(user_id=user_id, filename=filename))
         for start in range(0, len(data), 16_384):
             yield assets_pb.UploadAssetRequest(chunk=data[start : start + 16_384])
@@ -154,7 +154,7 @@ async def upload(stub, user_id: str, filename: str, data: bytes):  # type: ignor
     return await stub.UploadAsset(parts())
 
 
-async def test_assets_upload_is_owned_checked_and_deleted_cleanly(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_assets_upload_is_owned_checked_and_deleted_cleanly(stack) -> None:
     e = stack.endpoints
     store = stack.store()
     key = await stack.new_user(f"assets-{uuid.uuid4().hex[:8]}")
@@ -191,9 +191,9 @@ async def test_assets_upload_is_owned_checked_and_deleted_cleanly(stack) -> None
             assert not await store.exists(k)
 
 
-async def test_health_watch_streams_the_status(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_health_watch_streams_the_status(stack) -> None:
     async with grpc.aio.insecure_channel(stack.address("planner")) as channel:
-        watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
+        watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))  # type: ignore[attr-defined]  # the stub's HealthStub lacks its methods
         first = await watch.read()
         watch.cancel()
     assert first.status == health_pb2.HealthCheckResponse.SERVING

@@ -14,7 +14,7 @@ from adgen_providers.shared_slots import SharedSlots
 pytestmark = pytest.mark.xdist_group("stack")
 
 
-async def until(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
+async def until(predicate, what: str) -> None:
     for _ in range(400):
         if predicate():
             return
@@ -22,7 +22,7 @@ async def until(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
     pytest.fail(f"never happened: {what}")
 
 
-async def test_replicas_share_one_limit(infra) -> None:  # type: ignore[no-untyped-def]
+async def test_replicas_share_one_limit(infra) -> None:
     name = f"provider-{uuid.uuid4().hex[:8]}"  # a fresh name: no other test's locks
     replicas = [SharedSlots(infra.database_url, {name: 3}, poll_s=0.02) for _ in range(3)]
     holding: set[int] = set()
@@ -57,7 +57,7 @@ async def test_replicas_share_one_limit(infra) -> None:  # type: ignore[no-untyp
             await replica.aclose()
 
 
-async def test_a_crashed_holder_frees_its_slots_and_unlimited_names_pass(infra) -> None:  # type: ignore[no-untyped-def]
+async def test_a_crashed_holder_frees_its_slots_and_unlimited_names_pass(infra) -> None:
     name = f"provider-{uuid.uuid4().hex[:8]}"
     crashed, survivor = (SharedSlots(infra.database_url, {name: 1}, poll_s=0.02) for _ in range(2))
     try:
@@ -66,6 +66,7 @@ async def test_a_crashed_holder_frees_its_slots_and_unlimited_names_pass(infra) 
         waiting = asyncio.create_task(survivor.hold(name).__aenter__())
         await asyncio.sleep(0.2)
         assert not waiting.done(), "the only slot is taken"
+        assert crashed._conn is not None
         crashed._conn.terminate()  # the process dies: its session, and its locks, end
         assert await asyncio.wait_for(waiting, 10) == 0
         async with survivor.hold("no-limit-here") as slot:
@@ -75,7 +76,7 @@ async def test_a_crashed_holder_frees_its_slots_and_unlimited_names_pass(infra) 
         await survivor.aclose()
 
 
-async def test_a_freed_slot_goes_to_the_longest_chain_not_the_first_come(infra) -> None:  # type: ignore[no-untyped-def]
+async def test_a_freed_slot_goes_to_the_longest_chain_not_the_first_come(infra) -> None:
     name = f"provider-{uuid.uuid4().hex[:8]}"
     slots = SharedSlots(infra.database_url, {name: 1}, poll_s=0.02, gather_s=0)
     order: list[int] = []
@@ -94,7 +95,7 @@ async def test_a_freed_slot_goes_to_the_longest_chain_not_the_first_come(infra) 
         await slots.aclose()
 
 
-async def test_a_burst_is_ranked_together_before_the_first_grant(infra) -> None:  # type: ignore[no-untyped-def]
+async def test_a_burst_is_ranked_together_before_the_first_grant(infra) -> None:
     name = f"provider-{uuid.uuid4().hex[:8]}"
     slots = SharedSlots(infra.database_url, {name: 1}, poll_s=0.02, gather_s=0.05)
     order: list[str] = []
@@ -111,7 +112,7 @@ async def test_a_burst_is_ranked_together_before_the_first_grant(infra) -> None:
         await slots.aclose()
 
 
-async def test_a_beats_next_chunk_inherits_the_slot_unless_a_longer_chain_waits(infra) -> None:  # type: ignore[no-untyped-def]
+async def test_a_beats_next_chunk_inherits_the_slot_unless_a_longer_chain_waits(infra) -> None:
     name = f"provider-{uuid.uuid4().hex[:8]}"
     slots = SharedSlots(infra.database_url, {name: 1}, poll_s=0.02, gather_s=0, hold_over_s=30)
     try:
@@ -131,7 +132,7 @@ async def test_a_beats_next_chunk_inherits_the_slot_unless_a_longer_chain_waits(
         await slots.aclose()
 
 
-async def test_no_slot_waits_for_a_successor_that_cannot_arrive(infra) -> None:  # type: ignore[no-untyped-def]
+async def test_no_slot_waits_for_a_successor_that_cannot_arrive(infra) -> None:
     name = f"provider-{uuid.uuid4().hex[:8]}"
     # Two handlers. The first holds the slot and hands it on; the second waits with a shorter chain.
     slots = SharedSlots(infra.database_url, {name: 1}, poll_s=0.02, gather_s=0, hold_over_s=30, handlers=2)

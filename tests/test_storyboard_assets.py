@@ -81,7 +81,7 @@ async def test_render_frame_refuses_assets_the_caller_may_not_use_naming_them(st
 
     error = await refused(stack, owner, theirs.asset_id)
     assert error.code() == grpc.StatusCode.NOT_FOUND
-    assert theirs.asset_id in error.details() and "reference_asset_ids" in error.details()
+    assert theirs.asset_id in (error.details() or "") and "reference_asset_ids" in (error.details() or "")
 
     gone = await upload(stack, owner)
     async with grpc.aio.insecure_channel(stack.address("assets")) as channel:
@@ -89,10 +89,10 @@ async def test_render_frame_refuses_assets_the_caller_may_not_use_naming_them(st
             assets_pb.DeleteAssetRequest(user_id=owner, asset_id=gone.asset_id)
         )
     error = await refused(stack, owner, gone.asset_id)
-    assert error.code() == grpc.StatusCode.NOT_FOUND and gone.asset_id in error.details()
+    assert error.code() == grpc.StatusCode.NOT_FOUND and gone.asset_id in (error.details() or "")
 
     error = await refused(stack, owner, "not-an-asset")
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "not-an-asset" in error.details()
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "not-an-asset" in (error.details() or "")
 
     # The caller's own asset is drawn; a stranger's is refused even where the frame already exists.
     video_id = str(uuid.uuid4())
@@ -102,4 +102,4 @@ async def test_render_frame_refuses_assets_the_caller_may_not_use_naming_them(st
     assert (await render(stack, owner, video_id, mine.asset_id)).reused
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await render(stack, owner, video_id, theirs.asset_id)
-    assert caught.value.code() == grpc.StatusCode.NOT_FOUND and theirs.asset_id in caught.value.details()
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND and theirs.asset_id in (caught.value.details() or "")

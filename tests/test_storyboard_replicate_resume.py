@@ -38,7 +38,7 @@ POLLS = 40  # GETs a prediction answers before it is done: long enough to kill t
 
 
 @pytest.fixture(scope="module")
-async def storyboard(stack, fake: FakeReplicate) -> AsyncIterator[Storyboard]:  # type: ignore[no-untyped-def]
+async def storyboard(stack, fake: FakeReplicate) -> AsyncIterator[Storyboard]:
     """A Storyboard with Replicate and no worker of its own: the test drives it, and stands in for the
     worker that dies and the one that takes the frame over."""
     images = ReplicateImages(images_config(fake))
@@ -59,12 +59,14 @@ async def new_frame(db: asyncpg.Pool) -> tuple[str, str, common_pb2.Spec]:
 
 
 async def frame_row(db: asyncpg.Pool, video_id: str) -> asyncpg.Record:
-    return await db.fetchrow(
+    row = await db.fetchrow(
         "SELECT prediction_id, prediction_tag FROM frames WHERE video_id = $1 AND beat_index = 0", uuid.UUID(video_id)
     )
+    assert row is not None
+    return row
 
 
-async def until(check) -> None:  # type: ignore[no-untyped-def]
+async def until(check) -> None:
     """Waits, without a deadline of its own (the test's timeout is the bound), for `check()`."""
     while not await check():
         await asyncio.sleep(0.01)
@@ -90,11 +92,11 @@ async def ledger(db: asyncpg.Pool, video_id: str) -> list[tuple[str, str, str, i
     return [tuple(r) for r in rows]
 
 
-async def stored_image(stack, user_id: str, video_id: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+async def stored_image(stack, user_id: str, video_id: str) -> np.ndarray:
     return decode_image(await stack.store().get_bytes(keys.storyboard_key(user_id, video_id, 0)))
 
 
-async def test_a_frame_whose_row_holds_a_prediction_id_is_finished_by_polling_it(  # type: ignore[no-untyped-def]
+async def test_a_frame_whose_row_holds_a_prediction_id_is_finished_by_polling_it(
     stack, fake: FakeReplicate, storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
     user_id, video_id, spec = await new_frame(db)
@@ -122,7 +124,7 @@ async def test_a_frame_whose_row_holds_a_prediction_id_is_finished_by_polling_it
     assert (await stored_image(stack, user_id, video_id)).shape == (HEIGHT, WIDTH, 3)
 
 
-async def test_a_frame_whose_row_holds_only_a_tag_finds_the_lost_create_by_it(  # type: ignore[no-untyped-def]
+async def test_a_frame_whose_row_holds_only_a_tag_finds_the_lost_create_by_it(
     stack, fake: FakeReplicate, storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
     user_id, video_id, spec = await new_frame(db)
@@ -159,8 +161,8 @@ def product_png() -> bytes:
     return out.getvalue()
 
 
-async def upload(stack, user_id: str, data: bytes) -> assets_pb.Asset:  # type: ignore[no-untyped-def]
-    async def parts():  # type: ignore[no-untyped-def]
+async def upload(stack, user_id: str, data: bytes) -> assets_pb.Asset:
+    async def parts():
         yield assets_pb.UploadAssetRequest(metadata=assets_pb.UploadAssetMetadata(user_id=user_id, filename="w.png"))
         yield assets_pb.UploadAssetRequest(chunk=data)
 
@@ -168,7 +170,7 @@ async def upload(stack, user_id: str, data: bytes) -> assets_pb.Asset:  # type: 
         return (await assets_service_pb2_grpc.AssetsServiceStub(channel).UploadAsset(parts())).asset
 
 
-async def test_a_flux_dev_fallback_under_way_is_finished_without_trying_controlnet_again(  # type: ignore[no-untyped-def]
+async def test_a_flux_dev_fallback_under_way_is_finished_without_trying_controlnet_again(
     stack, fake: FakeReplicate, storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
     user_id, video_id, spec = await new_frame(db)

@@ -43,18 +43,18 @@ WIDTH, HEIGHT = 320, 180  # small frames keep the chunks the pipeline renders af
 
 
 @pytest.fixture(scope="module")
-async def replicate_storyboard(stack, fake: FakeReplicate) -> AsyncIterator[Storyboard]:  # type: ignore[no-untyped-def]
+async def replicate_storyboard(stack, fake: FakeReplicate) -> AsyncIterator[Storyboard]:
     async with driven_storyboard(stack, ReplicateImages(images_config(fake))) as storyboard:
         yield storyboard
 
 
 @pytest.fixture(scope="module")
-async def studio_storyboard(stack) -> AsyncIterator[Storyboard]:  # type: ignore[no-untyped-def]
+async def studio_storyboard(stack) -> AsyncIterator[Storyboard]:
     async with driven_storyboard(stack, StudioImages()) as storyboard:
         yield storyboard
 
 
-def store(stack) -> ObjectStore:  # type: ignore[no-untyped-def]
+def store(stack) -> ObjectStore:
     return stack.store()
 
 
@@ -71,8 +71,8 @@ def product_png() -> bytes:
     return out.getvalue()
 
 
-async def upload(stack, user_id: str, data: bytes) -> assets_pb.Asset:  # type: ignore[no-untyped-def]
-    async def parts():  # type: ignore[no-untyped-def]
+async def upload(stack, user_id: str, data: bytes) -> assets_pb.Asset:
+    async def parts():
         yield assets_pb.UploadAssetRequest(metadata=assets_pb.UploadAssetMetadata(user_id=user_id, filename="w.png"))
         yield assets_pb.UploadAssetRequest(chunk=data)
 
@@ -80,7 +80,7 @@ async def upload(stack, user_id: str, data: bytes) -> assets_pb.Asset:  # type: 
         return (await assets_service_pb2_grpc.AssetsServiceStub(channel).UploadAsset(parts())).asset
 
 
-async def planned_spec(stack, duration_s: int = 10) -> common_pb2.Spec:  # type: ignore[no-untyped-def]
+async def planned_spec(stack, duration_s: int = 10) -> common_pb2.Spec:
     async with grpc.aio.insecure_channel(stack.address("planner")) as channel:
         request = common_pb2.VideoRequest(
             prompt=f"{duration_s} second ad for a titanium watch, luxury feel",
@@ -99,7 +99,7 @@ def control_image(inputs: dict) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(inputs["control_image"].split(",", 1)[1]))))
 
 
-async def test_each_beat_is_paid_once_however_often_its_frame_is_delivered(  # type: ignore[no-untyped-def]
+async def test_each_beat_is_paid_once_however_often_its_frame_is_delivered(
     stack, fake: FakeReplicate, replicate_storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
     s3 = store(stack)
@@ -160,7 +160,7 @@ async def test_each_beat_is_paid_once_however_often_its_frame_is_delivered(  # t
         await db.execute("UPDATE videos SET status = 'failed', error = 'test over' WHERE video_id = $1", video_id)
 
 
-async def test_a_missing_cached_edge_map_is_computed_from_the_product(  # type: ignore[no-untyped-def]
+async def test_a_missing_cached_edge_map_is_computed_from_the_product(
     stack, fake: FakeReplicate, replicate_storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
     user_id = await new_user(db)
@@ -180,7 +180,7 @@ async def test_a_missing_cached_edge_map_is_computed_from_the_product(  # type: 
     assert np.count_nonzero(expected) > 100
 
 
-async def test_unusable_product_images_are_drawn_without_the_product_with_the_reason(  # type: ignore[no-untyped-def]
+async def test_unusable_product_images_are_drawn_without_the_product_with_the_reason(
     stack, studio_storyboard: Storyboard, db: asyncpg.Pool
 ) -> None:
     s3 = store(stack)

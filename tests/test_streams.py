@@ -72,7 +72,7 @@ def test_the_cli_stops_following_where_the_gateway_ends_a_stream() -> None:
     assert api.TERMINAL_EVENT_KINDS == TERMINAL_EVENT_KINDS
 
 
-async def start_video(stack, prefix: str, duration_s: int = 10) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+async def start_video(stack, prefix: str, duration_s: int = 10) -> tuple[str, str]:
     key = await stack.new_user(f"{prefix}-{uuid.uuid4().hex[:8]}")
     async with stack.client(key) as client:
         created = await client.post(
@@ -82,7 +82,7 @@ async def start_video(stack, prefix: str, duration_s: int = 10) -> tuple[str, st
     return key, created.json()["id"]
 
 
-async def test_events_of_another_users_video_are_not_found(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_events_of_another_users_video_are_not_found(stack) -> None:
     owner, video_id = await start_video(stack, "owner")
     stranger = await stack.new_user(f"stranger-{uuid.uuid4().hex[:8]}")
     async with stack.client(stranger) as client:
@@ -97,7 +97,7 @@ async def test_events_of_another_users_video_are_not_found(stack) -> None:  # ty
         assert (await client.post(f"/v1/videos/{video_id}/cancel")).status_code == 202
 
 
-async def test_two_hundred_watchers_a_reconnecting_one_and_stream_tokens(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_two_hundred_watchers_a_reconnecting_one_and_stream_tokens(stack) -> None:
     """One 10 s video watched by 200 clients at once, plus one that drops after three events and
     resumes with Last-Event-ID, and one that joins from the start once the video shows progress."""
     key, video_id = await start_video(stack, "crowd")
@@ -142,8 +142,8 @@ async def test_two_hundred_watchers_a_reconnecting_one_and_stream_tokens(stack) 
 
         watchers = [read_events(keyed, path) for _ in range(100)]
         watchers += [read_events(tokened, f"{path}?token={token}") for _ in range(100)]
-        *results, (first, resumed, shown, late) = await asyncio.wait_for(
-            asyncio.gather(*watchers, drop_and_resume()), 180
+        results, (first, resumed, shown, late) = await asyncio.wait_for(
+            asyncio.gather(asyncio.gather(*watchers), drop_and_resume()), 180
         )
         again = await keyed.get(path, headers={"Last-Event-ID": resumed[-1].id})
 

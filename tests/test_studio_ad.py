@@ -37,7 +37,7 @@ def coffee_png() -> bytes:
     return buffer.getvalue()
 
 
-async def render(stack, tmp_path: Path, body: dict, photo: bytes | None) -> tuple[dict, Path]:  # type: ignore[no-untyped-def]
+async def render(stack, tmp_path: Path, body: dict, photo: bytes | None) -> tuple[dict, Path]:
     key = await stack.new_user(f"studio-ad-{uuid.uuid4().hex[:8]}")
     async with stack.client(key) as client:
         if photo is not None:
@@ -64,6 +64,7 @@ def judge(path: Path) -> tuple[float, dict[int, np.ndarray], list[float]]:
     previous: np.ndarray | None = None
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
+        assert stream.average_rate is not None
         fps = float(stream.average_rate)
         every = round(fps / SAMPLES_PER_S)
         for n, frame in enumerate(container.decode(stream)):
@@ -77,19 +78,19 @@ def judge(path: Path) -> tuple[float, dict[int, np.ndarray], list[float]]:
 
 
 @pytest.fixture(scope="module")
-async def with_photo(stack, tmp_path_factory):  # type: ignore[no-untyped-def]
+async def with_photo(stack, tmp_path_factory):
     body = {"prompt": "20 second ad for Morning Roast espresso, warm and inviting", "duration_s": 20}
     body |= {"aspect_ratio": "9:16", "seed": 11}
     return await render(stack, tmp_path_factory.mktemp("studio"), body, coffee_png())
 
 
 @pytest.fixture(scope="module")
-async def without_photo(stack, tmp_path_factory):  # type: ignore[no-untyped-def]
+async def without_photo(stack, tmp_path_factory):
     body = {"prompt": "15 second ad for a matte-black titanium watch, luxury feel", "duration_s": 15, "seed": 5}
     return await render(stack, tmp_path_factory.mktemp("studio"), body, None)
 
 
-async def test_the_product_photo_is_on_screen_through_the_ad(with_photo) -> None:  # type: ignore[no-untyped-def]
+async def test_the_product_photo_is_on_screen_through_the_ad(with_photo) -> None:
     video, path = with_photo
     spec = video["spec"]
     assert all(beat["reference_asset_ids"] for beat in spec["beats"]), "every beat features the product"
@@ -105,7 +106,7 @@ async def test_the_product_photo_is_on_screen_through_the_ad(with_photo) -> None
     assert sum(found.values()) / len(found) >= 0.6
 
 
-async def test_a_product_free_design_never_shows_a_photo(without_photo) -> None:  # type: ignore[no-untyped-def]
+async def test_a_product_free_design_never_shows_a_photo(without_photo) -> None:
     _, path = without_photo
     _, samples, _ = judge(path)
     photo = data.coffee()
@@ -122,9 +123,9 @@ def assert_never_frozen(path: Path) -> None:
         assert length < STILL_LIMIT_S or end_card, f"the picture freezes for {length:.2f} s at {start:.2f} s"
 
 
-async def test_no_picture_freezes_in_the_product_ad(with_photo) -> None:  # type: ignore[no-untyped-def]
+async def test_no_picture_freezes_in_the_product_ad(with_photo) -> None:
     assert_never_frozen(with_photo[1])
 
 
-async def test_no_picture_freezes_in_the_product_free_design(without_photo) -> None:  # type: ignore[no-untyped-def]
+async def test_no_picture_freezes_in_the_product_free_design(without_photo) -> None:
     assert_never_frozen(without_photo[1])

@@ -5,7 +5,8 @@ attempts and cost. The table below is the contract dashboards and alerts are bui
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -68,6 +69,12 @@ EXPECTED_EDGES = {
 ONE_EACH = ("process adgen.work.plan", "process adgen.work.refine", "process adgen.work.export")
 
 
+def attrs(span: ReadableSpan) -> Mapping[str, Any]:
+    """A finished span's attributes: the SDK's are always a mapping, the API's type allows None."""
+    assert span.attributes is not None
+    return span.attributes
+
+
 async def test_one_video_is_one_trace_with_the_expected_tree(stack: Stack, spans: InMemorySpanExporter) -> None:
     async with stack.client(await stack.new_user("trace-contract")) as client:
         created = await client.post("/v1/videos", json={"prompt": "15 second ad for a linen shirt", "duration_s": 15})
@@ -84,7 +91,7 @@ async def test_one_video_is_one_trace_with_the_expected_tree(stack: Stack, spans
     async with asyncio.timeout(10):  # the last consumer spans end just after the status flips
         while True:
             finished = spans.get_finished_spans()
-            mine = [s for s in finished if s.attributes.get("adgen.video_id") == video_id]
+            mine = [s for s in finished if attrs(s).get("adgen.video_id") == video_id]
             if mine:
                 trace_id = mine[0].context.trace_id
                 trace = [s for s in finished if s.context.trace_id == trace_id]
@@ -113,23 +120,25 @@ async def test_one_video_is_one_trace_with_the_expected_tree(stack: Stack, spans
     chunk_count = len(video["spec"]["chunk_plan"]["slots"])
     assert sum(s.name == "process adgen.work.chunk" for s in trace) == chunk_count
     work_spans = [s for s in trace if s.name.startswith("process adgen.work.")]
-    assert {s.attributes.get("adgen.video_id") for s in work_spans} == {video_id}
+    assert {attrs(s).get("adgen.video_id") for s in work_spans} == {video_id}
 
-    statements = [s for s in trace if s.attributes.get("db.system.name") == "postgresql"]
+    statements = [s for s in trace if attrs(s).get("db.system.name") == "postgresql"]
     assert statements and all(s.kind == SpanKind.CLIENT for s in statements)
     for span in statements:
-        assert span.name == f"{span.attributes['db.operation.name']} {database}"
-        assert span.attributes["db.system"] == "postgresql" and span.attributes["db.query.text"]
-        assert span.attributes["server.port"] == urlsplit(stack.endpoints.database_url).port
-    s3_calls = [s for s in trace if s.attributes.get("rpc.system") == "aws-api"]
+        assert span.name == f"{attrs(span)['db.operation.name']} {database}"
+        assert attrs(span)["db.system"] == "postgresql" and attrs(span)["db.query.text"]
+        assert attrs(span)["server.port"] == urlsplit(stack.endpoints.database_url).port
+    s3_calls = [s for s in trace if attrs(s).get("rpc.system") == "aws-api"]
     assert s3_calls and all(s.kind == SpanKind.CLIENT for s in s3_calls)
     for span in s3_calls:
-        assert span.name == f"S3.{span.attributes['rpc.method']}" and span.attributes["rpc.service"] == "S3"
-        assert span.attributes["aws.s3.bucket"] == stack.endpoints.s3_bucket
+        assert span.name == f"S3.{attrs(span)['rpc.method']}" and attrs(span)["rpc.service"] == "S3"
+        assert attrs(span)["aws.s3.bucket"] == stack.endpoints.s3_bucket
     storyboard_puts = [
-        s for s in s3_calls if s.name == "S3.PutObject" and by_id[s.parent.span_id].name.endswith("frame")
+        s
+        for s in s3_calls
+        if s.name == "S3.PutObject" and s.parent is not None and by_id[s.parent.span_id].name.endswith("frame")
     ]
-    assert storyboard_puts and all(video_id in s.attributes["aws.s3.key"] for s in storyboard_puts)
+    assert storyboard_puts and all(video_id in attrs(s)["aws.s3.key"] for s in storyboard_puts)
     # The prompt reached Postgres only as a parameter, and parameters are never recorded.
     recorded = repr([(s.attributes, [e.attributes for e in s.events]) for s in trace])
     assert "linen shirt" not in recorded
@@ -181,7 +190,7 @@ async def test_a_replicate_chunk_is_a_provider_call_with_model_attempts_and_cost
     [call] = [s for s in below if s.name == f"predict {model}"]
     assert call.kind == SpanKind.CLIENT and call.status.status_code == StatusCode.UNSET
     assert (provider, ledgered_model) == ("replicate", model)
-    assert dict(call.attributes) == {
+    assert dict(attrs(call)) == {
         "adgen.provider": "replicate",
         "adgen.model": model,
         "adgen.operation": "predict",
@@ -190,25 +199,32 @@ async def test_a_replicate_chunk_is_a_provider_call_with_model_attempts_and_cost
     }
     assert usd_micros == 190_000
 
-    requests = [s for s in below if s.parent.span_id == call.context.span_id and s.name.startswith("replicate ")]
-    creates = sorted((s for s in requests if s.name == "replicate create"), key=lambda s: s.attributes["adgen.attempt"])
-    assert [s.attributes["adgen.attempt"] for s in creates] == [1, 2]
+    requests = [
+        s
+        for s in below
+        if s.parent is not None and s.parent.span_id == call.context.span_id and s.name.startswith("replicate ")
+    ]
+    creates = sorted((s for s in requests if s.name == "replicate create"), key=lambda s: attrs(s)["adgen.attempt"])
+    assert [attrs(s)["adgen.attempt"] for s in creates] == [1, 2]
     throttled, created = creates
     assert throttled.status.status_code == StatusCode.ERROR
-    assert (throttled.attributes["http.response.status_code"], throttled.attributes["error.type"]) == (429, "429")
+    assert (attrs(throttled)["http.response.status_code"], attrs(throttled)["error.type"]) == (429, "429")
     assert created.status.status_code == StatusCode.UNSET
+    assert throttled.end_time is not None and created.start_time is not None
     assert throttled.end_time <= created.start_time  # the second attempt came after the first failed
     polls = [s for s in requests if s.name == "replicate poll"]
     [output] = [s for s in requests if s.name == "replicate output"]
-    assert polls and all(s.attributes["adgen.attempt"] == 1 for s in (*polls, output))
+    assert polls and all(attrs(s)["adgen.attempt"] == 1 for s in (*polls, output))
     for span in requests:
         assert span.kind == SpanKind.CLIENT
-        assert (span.attributes["adgen.provider"], span.attributes["adgen.model"]) == ("replicate", model)
+        assert (attrs(span)["adgen.provider"], attrs(span)["adgen.model"]) == ("replicate", model)
     # The prediction id is written to the chunk's row inside the call, and the clip stored after it.
     assert any(
-        s.attributes.get("db.operation.name") == "UPDATE" for s in below if s.parent.span_id == call.context.span_id
+        attrs(s).get("db.operation.name") == "UPDATE"
+        for s in below
+        if s.parent is not None and s.parent.span_id == call.context.span_id
     )
-    assert any(s.name == "S3.PutObject" and video_id in s.attributes["aws.s3.key"] for s in below)
+    assert any(s.name == "S3.PutObject" and video_id in attrs(s)["aws.s3.key"] for s in below)
 
     recorded = repr([(s.attributes, [e.attributes for e in s.events]) for s in trace_spans])
     for secret in (fake.token, stack.endpoints.s3_secret_key, stack.endpoints.s3_access_key):

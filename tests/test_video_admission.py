@@ -33,7 +33,7 @@ async def test_a_video_that_could_not_be_queued_is_failed_and_frees_its_slot(db:
         # One active video is allowed: the second attempt gets as far as the publish only if the
         # first one's failed row no longer holds the slot.
         with pytest.raises(nats.errors.NoServersError):
-            await create_video(db, js, user_id=user.user_id, max_active=1, request=request)
+            await create_video(db, js, user_id=user.user_id, max_active=1, request=request)  # type: ignore[arg-type]
         assert js.publishes == attempt
     assert await active_video_ids(db, user.user_id) == []
     rows = await videos_page(db, user_id=user.user_id, limit=10, before=None)

@@ -41,7 +41,7 @@ async def follow(client: httpx.AsyncClient, video_id: str, deadline_s: float = 2
 
 
 @pytest.fixture(scope="module")
-async def finished(stack, tmp_path_factory):  # type: ignore[no-untyped-def]
+async def finished(stack, tmp_path_factory):
     """One 15-second video rendered through the whole stack, shared by the checks below."""
     key = await stack.new_user("e2e-owner")
     async with stack.client(key) as client:
@@ -61,7 +61,7 @@ async def finished(stack, tmp_path_factory):  # type: ignore[no-untyped-def]
     return {"id": video_id, "events": events, "video": video, "path": path, "key": key}
 
 
-async def test_video_completes_with_progress_that_only_moves_forward(finished) -> None:  # type: ignore[no-untyped-def]
+async def test_video_completes_with_progress_that_only_moves_forward(finished) -> None:
     assert finished["video"]["status"] == "completed", finished["video"]
     percents = [e["progress"].get("percent", 0.0) for e in finished["events"]]
     assert percents == sorted(percents)
@@ -72,7 +72,7 @@ async def test_video_completes_with_progress_that_only_moves_forward(finished) -
     assert {"video_planned", "frame_ready", "chunk_ready", "video_completed"} <= kinds
 
 
-async def test_mp4_has_the_planned_length_size_rate_and_sound(finished) -> None:  # type: ignore[no-untyped-def]
+async def test_mp4_has_the_planned_length_size_rate_and_sound(finished) -> None:
     spec = finished["video"]["spec"]
     decoded = decode(finished["path"])
     fps = spec["output"]["fps"]
@@ -86,7 +86,7 @@ async def test_mp4_has_the_planned_length_size_rate_and_sound(finished) -> None:
     assert decoded.audio_rms > 0.01, "the music bed is audible"
 
 
-async def test_each_beat_looks_different(finished) -> None:  # type: ignore[no-untyped-def]
+async def test_each_beat_looks_different(finished) -> None:
     spec = finished["video"]["spec"]
     decoded = decode(finished["path"])
     # A sample from the middle of each beat (one sampled frame per second).
@@ -96,7 +96,7 @@ async def test_each_beat_looks_different(finished) -> None:  # type: ignore[no-u
         assert difference > 8, f"consecutive beats look alike (mean difference {difference:.1f})"
 
 
-async def test_cost_is_one_ledger_row_per_unit(stack, finished) -> None:  # type: ignore[no-untyped-def]
+async def test_cost_is_one_ledger_row_per_unit(stack, finished) -> None:
     spec = finished["video"]["spec"]
     conn = await asyncpg.connect(stack.endpoints.database_url)
     try:
@@ -111,10 +111,10 @@ async def test_cost_is_one_ledger_row_per_unit(stack, finished) -> None:  # type
     assert {r["attempts"] for r in attempts} == {1}
 
 
-async def test_one_trace_spans_every_phase(spans, finished) -> None:  # type: ignore[no-untyped-def]
+async def test_one_trace_spans_every_phase(spans, finished) -> None:
     posts = [s for s in spans.get_finished_spans() if s.name == "POST /v1/videos"]
     assert posts
-    traces = {}
+    traces: dict[int, set[str]] = {}
     for span in spans.get_finished_spans():
         traces.setdefault(span.context.trace_id, set()).add(span.name)
     wanted = {f"process adgen.work.{unit}" for unit in ("plan", "frame", "voice", "chunk", "refine", "export")}
@@ -124,7 +124,7 @@ async def test_one_trace_spans_every_phase(spans, finished) -> None:  # type: ig
     ), "no single trace goes gateway → planner → storyboard and voice → chunks → refine → export"
 
 
-async def test_intermediates_are_gone_and_the_poster_exists(stack, finished) -> None:  # type: ignore[no-untyped-def]
+async def test_intermediates_are_gone_and_the_poster_exists(stack, finished) -> None:
     from adgen_video import keys
 
     store = stack.store()
@@ -134,7 +134,7 @@ async def test_intermediates_are_gone_and_the_poster_exists(stack, finished) -> 
     assert await store.exists(keys.final_key(user_id, finished["id"]))
 
 
-async def _user_id(stack, video_id: str) -> str:  # type: ignore[no-untyped-def]
+async def _user_id(stack, video_id: str) -> str:
     conn = await asyncpg.connect(stack.endpoints.database_url)
     try:
         return str(await conn.fetchval("SELECT user_id FROM videos WHERE video_id = $1", video_id))

@@ -20,13 +20,13 @@ def auth(key: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {key}"),)
 
 
-async def code_of(call) -> tuple[grpc.StatusCode, str]:  # type: ignore[no-untyped-def]
+async def code_of(call) -> tuple[grpc.StatusCode, str]:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await call
     return raised.value.code(), raised.value.details() or ""
 
 
-async def test_video_service_creates_reads_and_streams_a_video(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_video_service_creates_reads_and_streams_a_video(stack) -> None:
     key = await stack.new_user(f"grpc-{uuid.uuid4().hex[:8]}")
     stranger = await stack.new_user(f"grpc-stranger-{uuid.uuid4().hex[:8]}")
     async with grpc.aio.insecure_channel(stack.address("gateway")) as channel:
@@ -95,7 +95,7 @@ async def test_video_service_creates_reads_and_streams_a_video(stack) -> None:  
     assert final.completed_at.ToDatetime() >= final.created_at.ToDatetime()
 
 
-async def refusal(call) -> tuple[grpc.StatusCode, str, dict[str, str]]:  # type: ignore[no-untyped-def]
+async def refusal(call) -> tuple[grpc.StatusCode, str, dict[str, str]]:
     """The status, message and trailing metadata of a call that must fail."""
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await call
@@ -103,7 +103,7 @@ async def refusal(call) -> tuple[grpc.StatusCode, str, dict[str, str]]:  # type:
     return error.code(), error.details() or "", dict(error.trailing_metadata() or ())
 
 
-async def test_video_service_shares_the_rest_rate_limits(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_video_service_shares_the_rest_rate_limits(stack) -> None:
     """One bucket per user across REST and gRPC (burst 3, a token per 1000 s): two gRPC calls and one
     REST call pass, the next call on either surface is refused with a retry-after; another user is
     not affected; calls without a valid key are charged to the caller's address."""

@@ -21,7 +21,7 @@ def shown(progress: dict) -> dict:
     return {name: progress.get(name) for name in SHOWN}
 
 
-async def test_the_list_shows_what_the_video_shows(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_the_list_shows_what_the_video_shows(stack) -> None:
     key = await stack.new_user(f"list-{uuid.uuid4().hex[:8]}")
     async with stack.client(key) as client:
         created = await client.post("/v1/videos", json={"prompt": "ad for a ceramic mug", "duration_s": 10, "seed": 1})

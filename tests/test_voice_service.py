@@ -43,7 +43,7 @@ def synthesize(text: str, target_s: float, voice: str = "") -> voice_pb.Synthesi
 
 @pytest.fixture(scope="module")
 async def voice(infra: InfraEndpoints) -> AsyncIterator[RunningService]:
-    service = await start_service("voice", VoiceSettings(**base_settings(infra)), build)  # type: ignore[arg-type]
+    service = await start_service("voice", VoiceSettings(**base_settings(infra)), build)
     try:
         yield service
     finally:
@@ -73,7 +73,7 @@ async def test_bad_input_is_refused_naming_the_field(
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stub.Synthesize(request)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert raised.value.details().startswith(f"{field}:")
+    assert (raised.value.details() or "").startswith(f"{field}:")
 
 
 async def test_tags_are_spoken_as_text_and_the_words_timed(
@@ -109,7 +109,7 @@ async def test_a_line_too_long_for_its_beat_is_the_callers_error(stub: voice_ser
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stub.Synthesize(request)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert raised.value.details().startswith("text:") and "budget" in raised.value.details()
+    assert (raised.value.details() or "").startswith("text:") and "budget" in (raised.value.details() or "")
 
 
 async def test_the_offline_voice_is_listed(stub: voice_service_pb2_grpc.VoiceServiceStub) -> None:

@@ -51,7 +51,7 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
 
 
-async def render(stack, tmp: Path, key: str, **fields: object) -> dict:  # type: ignore[no-untyped-def]
+async def render(stack, tmp: Path, key: str, **fields: object) -> dict:
     async with stack.client(key) as client:
         created = await client.post("/v1/videos", json={"prompt": PROMPT, "duration_s": 15, "seed": 5, **fields})
         assert created.status_code == 202, created.text
@@ -68,13 +68,13 @@ async def render(stack, tmp: Path, key: str, **fields: object) -> dict:  # type:
 
 
 @pytest.fixture(scope="module")
-async def pair(stack, tmp_path_factory):  # type: ignore[no-untyped-def]
+async def pair(stack, tmp_path_factory):
     tmp = Path(tmp_path_factory.mktemp("voiceover"))
     key = await stack.new_user("voiceover-e2e")
     return await render(stack, tmp, key, captions="burned"), await render(stack, tmp, key, voiceover=False)
 
 
-async def test_every_beat_has_a_line_and_the_voiceless_ad_none(pair) -> None:  # type: ignore[no-untyped-def]
+async def test_every_beat_has_a_line_and_the_voiceless_ad_none(pair) -> None:
     voiced, silent = pair
     assert all(b["voiceover"].strip() for b in voiced["video"]["spec"]["beats"])
     assert not any(b["voiceover"] for b in silent["video"]["spec"]["beats"])
@@ -84,7 +84,7 @@ async def test_every_beat_has_a_line_and_the_voiceless_ad_none(pair) -> None:  #
     assert any(f"voice {beats}/{beats}" in p.get("message", "") for p in progress)
 
 
-async def test_the_captions_carry_the_spoken_words_each_cue_inside_its_beat(pair) -> None:  # type: ignore[no-untyped-def]
+async def test_the_captions_carry_the_spoken_words_each_cue_inside_its_beat(pair) -> None:
     voiced, _ = pair
     beats = voiced["video"]["spec"]["beats"]
     cues = parse_vtt(voiced["captions"])
@@ -99,7 +99,7 @@ async def test_the_captions_carry_the_spoken_words_each_cue_inside_its_beat(pair
     assert carried >= 0.9 * len(spoken), (spoken, captioned)
 
 
-async def test_what_the_voice_adds_is_inside_the_cues(pair) -> None:  # type: ignore[no-untyped-def]
+async def test_what_the_voice_adds_is_inside_the_cues(pair) -> None:
     voiced, silent = pair
     a, b = decoded_audio(voiced["path"]), decoded_audio(silent["path"])
     n = min(len(a), len(b))
@@ -116,7 +116,7 @@ async def test_what_the_voice_adds_is_inside_the_cues(pair) -> None:  # type: ig
     assert rms_db(added[inside]) - rms_db(added[~inside]) >= 15.0
 
 
-async def test_the_delivered_mix_is_at_minus_14_lufs_under_minus_1_dbtp(pair) -> None:  # type: ignore[no-untyped-def]
+async def test_the_delivered_mix_is_at_minus_14_lufs_under_minus_1_dbtp(pair) -> None:
     voiced, _ = pair
     audio = decoded_audio(voiced["path"])
     assert pyloudnorm.Meter(RATE).integrated_loudness(audio) == pytest.approx(-14.0, abs=1.0)
@@ -135,7 +135,7 @@ def frame_at(path: Path, seconds: float) -> np.ndarray:
     raise AssertionError(f"no frame at {seconds} s")
 
 
-async def test_the_words_are_burned_in_as_they_are_spoken(pair) -> None:  # type: ignore[no-untyped-def]
+async def test_the_words_are_burned_in_as_they_are_spoken(pair) -> None:
     """The two renders share every picture and super, so where they differ is the burned caption: a
     dark plate with white words, more of them late in a cue than at its start, none between cues."""
     voiced, silent = pair

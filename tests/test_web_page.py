@@ -141,7 +141,7 @@ async def play_from_history(page: Page, facts: str) -> None:
     assert await player.evaluate("v => v.textTracks[0].kind") == "captions"
 
 
-async def test_a_wrong_api_key_is_refused_with_a_message(stack, browser) -> None:  # type: ignore[no-untyped-def]
+async def test_a_wrong_api_key_is_refused_with_a_message(stack, browser) -> None:
     page, problems = await open_page(browser, stack.url)
     await page.get_by_label("API key").fill("adg_not-a-real-key")
     await page.get_by_role("button", name="Sign in").click()
@@ -151,7 +151,7 @@ async def test_a_wrong_api_key_is_refused_with_a_message(stack, browser) -> None
     assert problems.seen == []
 
 
-async def test_page_headers_and_caching(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_page_headers_and_caching(stack) -> None:
     async with httpx.AsyncClient(base_url=stack.url) as client:
         page = await client.get("/")
         script = await client.get("/web/app.js")
@@ -171,7 +171,7 @@ async def test_page_headers_and_caching(stack) -> None:  # type: ignore[no-untyp
     assert "/" not in schema["paths"]
 
 
-async def test_controls_are_labelled_errors_sit_by_their_field_and_a_phone_fits(stack, browser) -> None:  # type: ignore[no-untyped-def]
+async def test_controls_are_labelled_errors_sit_by_their_field_and_a_phone_fits(stack, browser) -> None:
     key = await stack.new_user(f"web-form-{uuid.uuid4().hex[:8]}")
     page, problems = await open_page(browser, stack.url)
     await page.set_viewport_size({"width": 360, "height": 740})
@@ -217,7 +217,7 @@ async def test_controls_are_labelled_errors_sit_by_their_field_and_a_phone_fits(
     assert problems.seen == []
 
 
-async def test_pick_a_voice_hear_its_sample_and_start_a_video_in_it(stack, browser) -> None:  # type: ignore[no-untyped-def]
+async def test_pick_a_voice_hear_its_sample_and_start_a_video_in_it(stack, browser) -> None:
     key = await stack.new_user(f"web-voice-{uuid.uuid4().hex[:8]}")
     page, problems = await open_page(browser, stack.url)
     await sign_in(page, key)
@@ -255,7 +255,7 @@ async def test_pick_a_voice_hear_its_sample_and_start_a_video_in_it(stack, brows
     assert problems.seen == []
 
 
-async def test_upload_preview_start_watch_and_play(stack, browser, tmp_path, repo_root) -> None:  # type: ignore[no-untyped-def]
+async def test_upload_preview_start_watch_and_play(stack, browser, tmp_path, repo_root) -> None:
     key = await stack.new_user(f"web-{uuid.uuid4().hex[:8]}")
     page, problems = await open_page(browser, stack.url)
     await sign_in(page, key)
@@ -309,7 +309,7 @@ async def test_upload_preview_start_watch_and_play(stack, browser, tmp_path, rep
     assert problems.seen == []
 
 
-async def test_a_video_opened_mid_render_never_moves_the_bar_back(stack, browser) -> None:  # type: ignore[no-untyped-def]
+async def test_a_video_opened_mid_render_never_moves_the_bar_back(stack, browser) -> None:
     """The event stream replays a video's history from its start, each event with the progress of its
     time; a page opened on a running video has shown the current progress already, so the replayed
     older snapshots must not pull the bar back to 0."""
@@ -338,12 +338,12 @@ async def test_a_video_opened_mid_render_never_moves_the_bar_back(stack, browser
     assert problems.seen == []
 
 
-async def test_without_the_event_stream_the_page_polls_to_the_end(stack, browser) -> None:  # type: ignore[no-untyped-def]
+async def test_without_the_event_stream_the_page_polls_to_the_end(stack, browser) -> None:
     key = await stack.new_user(f"web-poll-{uuid.uuid4().hex[:8]}")
     page, problems = await open_page(browser, stack.url)
     blocked: list[str] = []
 
-    async def refuse(route) -> None:  # type: ignore[no-untyped-def]
+    async def refuse(route) -> None:
         blocked.append(route.request.url)
         await route.abort()
 
@@ -360,7 +360,7 @@ async def test_without_the_event_stream_the_page_polls_to_the_end(stack, browser
     assert problems.seen == []
 
 
-async def test_cancel_then_retry_from_the_page(stack, browser) -> None:  # type: ignore[no-untyped-def]
+async def test_cancel_then_retry_from_the_page(stack, browser) -> None:
     key = await stack.new_user(f"web-retry-{uuid.uuid4().hex[:8]}")
     page, problems = await open_page(browser, stack.url)
     await sign_in(page, key)
@@ -382,7 +382,7 @@ async def test_cancel_then_retry_from_the_page(stack, browser) -> None:  # type:
     assert problems.seen == []
 
 
-async def test_a_failed_video_in_the_history_says_why_and_retries(stack, browser) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failed_video_in_the_history_says_why_and_retries(stack, browser) -> None:
     key = await stack.new_user(f"web-failed-{uuid.uuid4().hex[:8]}")
     prompt = "10 second ad for a linen tote bag"
     async with stack.client(key) as client:

@@ -44,7 +44,7 @@ def _pids(state_dir: Path) -> dict[str, int]:
     return {name: int(p["pid"]) for name, p in record["processes"].items()}
 
 
-def _s3(ep: InfraEndpoints):  # type: ignore[no-untyped-def]
+def _s3(ep: InfraEndpoints):
     return boto3.client(
         "s3",
         endpoint_url=ep.s3_endpoint,

@@ -13,7 +13,7 @@ def spec(beats: int, chunks: int) -> c.Spec:
     return made
 
 
-def from_postgres(status: c.VideoStatus.ValueType, **changes: object) -> c.Progress:
+def from_postgres(status: c.VideoStatus, **changes: object) -> c.Progress:
     facts: dict = {
         "error": "",
         "failed_phase": c.PHASE_UNSPECIFIED,

@@ -33,7 +33,7 @@ def test_a_token_names_its_user_until_it_expires() -> None:
         lambda t: "x.1300.sig",
     ],
 )
-def test_a_changed_token_is_refused(forge) -> None:  # type: ignore[no-untyped-def]
+def test_a_changed_token_is_refused(forge) -> None:
     token = TOKENS.issue(USER, VIDEO, now=1_000).token
     with pytest.raises(InvalidStreamToken):
         TOKENS.user_of(forge(token), VIDEO, now=1_000)

@@ -4,12 +4,15 @@ attributes, the SQL but never its parameter values, and nothing traced outside a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 from botocore.exceptions import ClientError
 from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
@@ -21,6 +24,12 @@ from adgen_kernel.telemetry import setup_tracing
 
 EXPORTER = InMemorySpanExporter()
 tracer = trace.get_tracer("kernel-tests")
+
+
+def attrs(span: ReadableSpan) -> Mapping[str, Any]:
+    """A finished span's attributes: the SDK's are always a mapping, the API's type allows None."""
+    assert span.attributes is not None
+    return span.attributes
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -68,22 +77,22 @@ async def test_statements_are_spans_with_the_sql_but_not_its_values(
         await pool.close()
 
     finished = spans.get_finished_spans()
-    db = [s for s in finished if s.attributes.get("db.system.name") == "postgresql"]
+    db = [s for s in finished if attrs(s).get("db.system.name") == "postgresql"]
     database = urlsplit(infra.database_url).path.lstrip("/")
     assert [s.name for s in db] == [f"{op} {database}" for op in ("SELECT", "BEGIN", "SELECT", "COMMIT", "SELECT")]
     assert all(s.parent is not None and s.parent.span_id == work.get_span_context().span_id for s in db)
     assert all(s.kind == SpanKind.CLIENT for s in db)
     first = db[0]
-    assert first.attributes["db.system"] == "postgresql"
-    assert first.attributes["db.operation.name"] == "SELECT"
-    assert first.attributes["db.query.text"] == "SELECT $1::text"
-    assert first.attributes["db.namespace"] == database
-    assert first.attributes["server.port"] == urlsplit(infra.database_url).port
-    assert first.attributes["server.address"]
+    assert attrs(first)["db.system"] == "postgresql"
+    assert attrs(first)["db.operation.name"] == "SELECT"
+    assert attrs(first)["db.query.text"] == "SELECT $1::text"
+    assert attrs(first)["db.namespace"] == database
+    assert attrs(first)["server.port"] == urlsplit(infra.database_url).port
+    assert attrs(first)["server.address"]
     failed = db[-1]
     assert failed.status.status_code == StatusCode.ERROR
-    assert failed.attributes["db.response.status_code"] == "42P01"
-    assert failed.attributes["error.type"] == "UndefinedTableError"
+    assert attrs(failed)["db.response.status_code"] == "42P01"
+    assert attrs(failed)["error.type"] == "UndefinedTableError"
     recorded = repr([(s.attributes, [e.attributes for e in s.events]) for s in finished])
     assert secret not in recorded and "outside any span" not in recorded
 
@@ -102,12 +111,12 @@ async def test_object_store_calls_are_spans_with_bucket_and_key(
             await store.get_bytes(key + ".missing")
         await store.delete(key)
 
-    s3 = [s for s in spans.get_finished_spans() if s.attributes.get("rpc.system") == "aws-api"]
+    s3 = [s for s in spans.get_finished_spans() if attrs(s).get("rpc.system") == "aws-api"]
     assert [s.name for s in s3] == ["S3.PutObject", "S3.GetObject", "S3.HeadObject", "S3.GetObject", "S3.DeleteObjects"]
     assert all(s.parent is not None and s.parent.span_id == work.get_span_context().span_id for s in s3)
     put = s3[0]
     assert put.kind == SpanKind.CLIENT
-    assert dict(put.attributes) == {
+    assert dict(attrs(put)) == {
         "rpc.system": "aws-api",
         "rpc.service": "S3",
         "rpc.method": "PutObject",
@@ -119,6 +128,6 @@ async def test_object_store_calls_are_spans_with_bucket_and_key(
     assert s3[2].status.status_code == StatusCode.UNSET  # a missing key is an answer, not a failure
     missing = s3[3]
     assert missing.status.status_code == StatusCode.ERROR
-    assert missing.attributes["http.response.status_code"] == 404
-    assert missing.attributes["error.type"] == "NoSuchKey"
-    assert "aws.s3.key" not in s3[4].attributes
+    assert attrs(missing)["http.response.status_code"] == 404
+    assert attrs(missing)["error.type"] == "NoSuchKey"
+    assert "aws.s3.key" not in attrs(s3[4])

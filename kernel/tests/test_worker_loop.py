@@ -13,7 +13,7 @@ from adgen_kernel.jetstream import WorkContext, WorkerLoop, WorkHandler, ensure_
 
 
 @pytest.fixture
-async def js(infra):  # type: ignore[no-untyped-def]
+async def js(infra):
     nc = await nats.connect(infra.nats_url)
     js = nc.jetstream()
     await ensure_topology(js)
@@ -21,7 +21,7 @@ async def js(infra):  # type: ignore[no-untyped-def]
     await nc.drain()
 
 
-async def run_until(loop: WorkerLoop, condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+async def run_until(loop: WorkerLoop, condition, timeout: float = 20.0) -> None:
     task = asyncio.create_task(loop.run())
     try:
         async with asyncio.timeout(timeout):
@@ -32,7 +32,7 @@ async def run_until(loop: WorkerLoop, condition, timeout: float = 20.0) -> None:
         await task
 
 
-async def test_a_failing_item_is_redelivered_then_succeeds(js) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failing_item_is_redelivered_then_succeeds(js) -> None:
     deliveries: list[int] = []
     dead: list[str] = []
 
@@ -51,7 +51,7 @@ async def test_a_failing_item_is_redelivered_then_succeeds(js) -> None:  # type:
     assert dead == []
 
 
-async def test_a_permanent_error_dead_letters_once_without_retry(js) -> None:  # type: ignore[no-untyped-def]
+async def test_a_permanent_error_dead_letters_once_without_retry(js) -> None:
     deliveries: list[int] = []
     dead: list[str] = []
 
@@ -70,7 +70,7 @@ async def test_a_permanent_error_dead_letters_once_without_retry(js) -> None:  #
     assert dead == ["v2: duration_s: must be a multiple of 5"]
 
 
-async def test_duplicate_publishes_are_dropped(js) -> None:  # type: ignore[no-untyped-def]
+async def test_duplicate_publishes_are_dropped(js) -> None:
     seen: list[str] = []
 
     async def handle(item: events_pb2.PlanWork, ctx: WorkContext) -> None:
@@ -88,7 +88,7 @@ async def test_duplicate_publishes_are_dropped(js) -> None:  # type: ignore[no-u
     assert sorted(seen) == ["v3", "v4"]
 
 
-async def test_long_work_keeps_its_item_with_heartbeats(js) -> None:  # type: ignore[no-untyped-def]
+async def test_long_work_keeps_its_item_with_heartbeats(js) -> None:
     deliveries: list[int] = []
 
     async def handle(item: events_pb2.PlanWork, ctx: WorkContext) -> None:
@@ -108,7 +108,7 @@ async def test_long_work_keeps_its_item_with_heartbeats(js) -> None:  # type: ig
     assert deliveries == [1]
 
 
-async def test_stop_hands_back_unfinished_work(js) -> None:  # type: ignore[no-untyped-def]
+async def test_stop_hands_back_unfinished_work(js) -> None:
     started = asyncio.Event()
     deliveries: list[int] = []
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +31,12 @@ from adgen_providers.provider_calls import (
 )
 
 EXPORTER = InMemorySpanExporter()
+
+
+def attrs(span: ReadableSpan) -> Mapping[str, Any]:
+    """A finished span's attributes: the SDK's are always a mapping, the API's type allows None."""
+    assert span.attributes is not None
+    return span.attributes
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -114,18 +121,18 @@ async def test_a_429_is_retried_after_its_retry_after_with_a_span_per_attempt(sp
     assert (retry["call"], retry["attempt"], retry["retry_in_s"]) == ("create", 1, 0.0)
 
     [outer] = by_name(spans, "predict owner/model")
-    attempts = sorted(by_name(spans, "replicate create"), key=lambda s: s.attributes["adgen.attempt"])
-    assert [s.attributes["adgen.attempt"] for s in attempts] == [1, 2]
-    assert all(s.parent.span_id == outer.context.span_id for s in attempts)
+    attempts = sorted(by_name(spans, "replicate create"), key=lambda s: attrs(s)["adgen.attempt"])
+    assert [attrs(s)["adgen.attempt"] for s in attempts] == [1, 2]
+    assert all(s.parent is not None and s.parent.span_id == outer.context.span_id for s in attempts)
     assert all(s.kind == SpanKind.CLIENT for s in (outer, *attempts))
     throttled, answered = attempts
     assert throttled.status.status_code == StatusCode.ERROR
-    assert throttled.attributes["http.response.status_code"] == 429
-    assert throttled.attributes["error.type"] == "429"
+    assert attrs(throttled)["http.response.status_code"] == 429
+    assert attrs(throttled)["error.type"] == "429"
     assert answered.status.status_code == StatusCode.UNSET
-    assert "http.response.status_code" not in answered.attributes
+    assert "http.response.status_code" not in attrs(answered)
     assert outer.status.status_code == StatusCode.UNSET
-    assert dict(outer.attributes) == {
+    assert dict(attrs(outer)) == {
         "adgen.provider": "replicate",
         "adgen.model": "owner/model",
         "adgen.operation": "predict",
@@ -162,8 +169,8 @@ async def test_a_refusal_is_not_retried_and_fails_the_call_with_its_status(spans
     [outer] = by_name(spans, "predict owner/refusing")
     for span in (attempt, outer):
         assert span.status.status_code == StatusCode.ERROR
-        assert span.attributes["http.response.status_code"] == 422
-    assert "adgen.cost_usd" not in outer.attributes
+        assert attrs(span)["http.response.status_code"] == 422
+    assert "adgen.cost_usd" not in attrs(outer)
     assert sample("adgen_provider_call_errors_total", **labels, status="422") - failures == 1
 
 
@@ -176,8 +183,8 @@ async def test_server_errors_past_the_budget_raise_the_last_one(spans: InMemoryS
     await client.aclose()
     assert raised.value.response.status_code == 503 and len(sent) == 3
     attempts = by_name(spans, "replicate poll")
-    assert sorted(s.attributes["adgen.attempt"] for s in attempts) == [1, 2, 3]
-    assert {s.attributes["http.response.status_code"] for s in attempts} == {503}
+    assert sorted(attrs(s)["adgen.attempt"] for s in attempts) == [1, 2, 3]
+    assert {attrs(s)["http.response.status_code"] for s in attempts} == {503}
 
 
 async def test_recover_finds_what_a_lost_attempt_did_instead_of_asking_again() -> None:
@@ -234,5 +241,5 @@ def test_provider_calls_are_timed_and_failures_counted_by_status(spans: InMemory
     assert sample("adgen_provider_call_errors_total", **labels, status="429") == 1
     assert sample("adgen_provider_call_errors_total", **labels, status="TimeoutError") == 1
     chats = by_name(spans, "chat timer-test")
-    assert [s.attributes.get("adgen.attempt") for s in chats] == [2, None, None]
-    assert [s.attributes.get("error.type") for s in chats] == [None, "429", "TimeoutError"]
+    assert [attrs(s).get("adgen.attempt") for s in chats] == [2, None, None]
+    assert [attrs(s).get("error.type") for s in chats] == [None, "429", "TimeoutError"]

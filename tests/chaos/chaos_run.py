@@ -418,6 +418,7 @@ class Chaos:
             info = await js.stream_info(WORK_STREAM)
             pending = 0
             for consumer in await js.consumers_info(WORK_STREAM):
+                assert consumer.num_ack_pending is not None and consumer.num_pending is not None
                 pending += consumer.num_ack_pending + consumer.num_pending
             result.unacked_work = max(info.state.messages, pending)
         finally:

@@ -20,7 +20,7 @@ from adgen_video.contract_rules import BEAT_DURATIONS_S, SPEC_MAX_BEATS, violati
 from adgen_video.request_limits import request_errors
 
 
-def fields(message) -> list[str]:  # type: ignore[no-untyped-def]
+def fields(message) -> list[str]:
     return [v.field for v in violations(message)]
 
 

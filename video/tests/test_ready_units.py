@@ -78,7 +78,7 @@ def test_the_frontier_is_exactly_the_ready_units(work: VideoWork) -> None:
         unit = Unit("chunk", chunk.index)
         previous = work.chunks[chunk.index - 1] if chunk.index else None
         first = previous is None or previous.beat_index != chunk.beat_index
-        dependency_done = work.frames_done[chunk.beat_index] if first else previous.done
+        dependency_done = work.frames_done[chunk.beat_index] if previous is None or first else previous.done
         assert (unit in ready) == (not chunk.done and dependency_done), (chunk, ready)
     for beat, done in work.frames_done.items():
         assert (Unit("frame", beat) in ready) == (not done)

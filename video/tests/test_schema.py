@@ -7,7 +7,7 @@ import asyncpg
 from adgen_video.schema import migrate, migration_files
 
 
-async def test_migrations_apply_once_and_record_their_versions(infra) -> None:  # type: ignore[no-untyped-def]
+async def test_migrations_apply_once_and_record_their_versions(infra) -> None:
     assert await migrate(infra.database_url) == []  # the session fixture applied them already
     conn = await asyncpg.connect(infra.database_url)
     try:

@@ -292,7 +292,8 @@ async def _wait_serving(ports: dict[str, int], logs: Path) -> None:
             stub = health_pb2_grpc.HealthStub(channel)
             while True:
                 try:
-                    reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
+                    # types-grpcio-health-checking's HealthStub lacks the methods its __init__ sets
+                    reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=2)  # type: ignore[attr-defined]
                     if reply.status == health_pb2.HealthCheckResponse.SERVING:
                         break
                 except grpc.aio.AioRpcError:

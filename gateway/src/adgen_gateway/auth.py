@@ -24,7 +24,7 @@ def key_digest(api_key: str) -> bytes:
     return hashlib.sha256(api_key.encode()).digest()
 
 
-async def create_user(db: asyncpg.Pool, name: str) -> tuple[User, str]:
+async def create_user(db: asyncpg.Pool | asyncpg.Connection, name: str) -> tuple[User, str]:
     """Creates a user and returns it with its API key (the only time the key is visible)."""
     key = new_api_key()
     return await add_user(db, name, key_digest(key)), key

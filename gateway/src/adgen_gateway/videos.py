@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import cast
 
 import asyncpg
 import nats.errors
@@ -144,7 +145,8 @@ async def _progress_from_postgres(
         video_id,
         STATUS[row["status"]],
         error=(row["error"] or "") if row["status"] == "failed" else "",
-        failed_phase=c.Phase.Value(row["failed_phase"]) if row["failed_phase"] else c.PHASE_UNSPECIFIED,
+        # protoc's stubs type an enum's Value() as int, not as the enum
+        failed_phase=cast(c.Phase, c.Phase.Value(row["failed_phase"])) if row["failed_phase"] else c.PHASE_UNSPECIFIED,
         spec=spec,
         frames_done=frames_done,
         chunks_done=chunks_done,

@@ -14,15 +14,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, suppress_instrumentation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+if TYPE_CHECKING:
+    from asyncpg.connect_utils import _ConnectionParameters
+
 T = TypeVar("T")
 _tracer = trace.get_tracer("adgen.db")
+
+# One connection: a pool's (as `pool.acquire()` hands it out) or a plain one; what a transaction runs on.
+Connection = asyncpg.Connection | PoolConnectionProxy
+# Whatever runs a statement: the pool itself, or one connection.
+Db = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 
 
 def operation_name(query: str) -> str:
@@ -33,6 +42,10 @@ def operation_name(query: str) -> str:
 
 class TracedConnection(asyncpg.Connection):
     """An asyncpg connection whose statements are spans (see the module's docstring)."""
+
+    # Set by asyncpg's Connection.__init__; asyncpg-stubs name them in __slots__ but give no types.
+    _params: _ConnectionParameters
+    _addr: tuple[str, int] | str
 
     async def _traced(self, query: str, run: Callable[[], Awaitable[T]], batch: int | None = None) -> T:
         if not trace.get_current_span().get_span_context().is_valid or not is_instrumentation_enabled():

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import boto3
@@ -36,6 +36,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from adgen_kernel.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 T = TypeVar("T")
 _tracer = trace.get_tracer("adgen.storage")
@@ -199,7 +202,7 @@ class ObjectStore:
 
         def run() -> None:
             for start in range(0, len(keys), 1000):
-                batch = [{"Key": k} for k in keys[start : start + 1000]]
+                batch: list[ObjectIdentifierTypeDef] = [{"Key": k} for k in keys[start : start + 1000]]
                 self._client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
 
         await self._call("DeleteObjects", run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from PIL import Image
 from adgen_assets.embeddings import DIMENSIONS, ClipEmbedder, load_embedder, resolve_weights
 from adgen_assets.settings import AssetsSettings
 
-SETTINGS = {
+SETTINGS: dict[str, Any] = {
     "nats_url": "nats://127.0.0.1:1",
     "database_url": "postgresql://x@127.0.0.1:1/x",
     "s3_endpoint": "http://127.0.0.1:1",

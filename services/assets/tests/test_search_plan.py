@@ -83,7 +83,7 @@ def test_small_libraries_scan_exactly_and_indexed_ones_walk_their_own_index() ->
     assert search_plan.scan(None, 20) == search_plan.Scan(None)
     indexed = search_plan.scan((search_plan.index_name(user), 5_000), 20)
     assert indexed == search_plan.Scan(search_plan.index_name(user), search_plan.ef_search(5_000, 20))
-    assert search_plan.index_owner(indexed.index) == user
+    assert indexed.index is not None and search_plan.index_owner(indexed.index) == user
     widest = search_plan.index_name(user, search_plan.HnswBuild(m=100, ef_construction=1_000))
     assert len(widest) <= 63  # a Postgres identifier
 

@@ -250,6 +250,7 @@ def test_clip_has_the_frame_rate_and_length_asked_for(tmp_path: Path, fps: int) 
         stream = container.streams.video[0]
         assert stream.average_rate == fps
         assert stream.codec_context.name == "h264"
+        assert stream.duration is not None and stream.time_base is not None
         assert stream.duration * stream.time_base == pytest.approx(2.0, abs=0.5 / fps)
     assert sum(1 for _ in read_frames(path)) == 2 * fps
 

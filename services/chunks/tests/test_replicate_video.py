@@ -117,7 +117,7 @@ async def test_the_clip_is_the_models_clip_at_the_plans_rate_and_size(fake: Fake
     frames = list(read_frames(tmp_path / "clip.mp4"))
     assert len(frames) == CLIP_FRAMES == 144  # 180 frames at 30 fps → 144 at 24 fps
     assert frames[0].shape == (HEIGHT, WIDTH, 3)
-    assert np.array_equal(clip.handoff, frames[HANDOFF])  # stored losslessly
+    assert clip.handoff is not None and np.array_equal(clip.handoff, frames[HANDOFF])  # stored losslessly
     assert np.abs(frames[0].astype(int) - ask.init.astype(int)).mean() < 6
     # Source frame k moved the bar k pixels at 342 px wide; output frame i shows source frame ⌊1.25 i⌋.
     for i in (0, 40, 100, 143):

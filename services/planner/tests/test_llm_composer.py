@@ -4,7 +4,8 @@ and timeouts, every way an answer can fail, and what the prompt and the answer m
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import openai
 import pytest
@@ -19,9 +20,11 @@ from fakes.openai_api import (
     server_error,
     slow,
 )
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
+from pydantic import SecretStr
 
 from adgen_kernel.telemetry import setup_tracing
 from adgen_planner.composer import PlanRequest, compose, plan_seed
@@ -53,7 +56,13 @@ def beat(
     }
 
 
-def watch_plan(**changes: object) -> dict:
+def attrs(span: ReadableSpan) -> Mapping[str, Any]:
+    """A finished span's attributes: the SDK's are always a mapping, the API's type allows None."""
+    assert span.attributes is not None
+    return span.attributes
+
+
+def watch_plan(**changes: Any) -> dict:
     plan = {
         "archetype_id": "luxury_showcase",
         "product_name": "titanium watch",
@@ -291,15 +300,15 @@ async def test_the_call_is_one_span_with_its_attempts_tokens_and_cost(server: Fa
 
     answered, failed = [s for s in spans.get_finished_spans() if s.name == f"chat {MODEL}"]
     assert composed.usage is not None
-    assert answered.attributes["adgen.provider"] == "openai"
-    assert answered.attributes["gen_ai.request.model"] == MODEL
-    assert answered.attributes["adgen.attempt"] == 2  # the 503, then the answer
-    assert answered.attributes["adgen.cost_usd"] == composed.usage.usd_micros / 1_000_000
-    assert answered.attributes["gen_ai.usage.input_tokens"] == composed.usage.input_tokens
+    assert attrs(answered)["adgen.provider"] == "openai"
+    assert attrs(answered)["gen_ai.request.model"] == MODEL
+    assert attrs(answered)["adgen.attempt"] == 2  # the 503, then the answer
+    assert attrs(answered)["adgen.cost_usd"] == composed.usage.usd_micros / 1_000_000
+    assert attrs(answered)["gen_ai.usage.input_tokens"] == composed.usage.input_tokens
     assert answered.status.status_code == StatusCode.UNSET
     assert failed.status.status_code == StatusCode.ERROR
-    assert (failed.attributes["http.response.status_code"], failed.attributes["adgen.attempt"]) == (502, 2)
-    assert "adgen.cost_usd" not in failed.attributes
+    assert (attrs(failed)["http.response.status_code"], attrs(failed)["adgen.attempt"]) == (502, 2)
+    assert "adgen.cost_usd" not in attrs(failed)
     recorded = repr([(s.attributes, [e.attributes for e in s.events]) for s in (answered, failed)])
     assert "test-key" not in recorded and "titanium watch" not in recorded  # no key, no prompt
 
@@ -339,7 +348,7 @@ async def test_an_unreachable_server_falls_back() -> None:
 
 
 def test_settings_choose_the_composer(monkeypatch: pytest.MonkeyPatch) -> None:
-    base = {
+    base: dict[str, Any] = {
         "nats_url": "nats://x",
         "database_url": "postgresql://x",
         "s3_endpoint": "http://x",
@@ -351,9 +360,9 @@ def test_settings_choose_the_composer(monkeypatch: pytest.MonkeyPatch) -> None:
     }
     monkeypatch.delenv("ADGEN_OPENAI_API_KEY", raising=False)
     assert openai_composer(PlannerSettings(**base)) is None
-    assert openai_composer(PlannerSettings(**base, openai_api_key="")) is None
+    assert openai_composer(PlannerSettings(**base, openai_api_key=SecretStr(""))) is None
     monkeypatch.setenv("ADGEN_OPENAI_MODEL", "gpt-4.1-mini")
-    settings = PlannerSettings(**base, openai_api_key="sk-test", openai_timeout_s=3, openai_max_retries=4)
+    settings = PlannerSettings(**base, openai_api_key=SecretStr("sk-test"), openai_timeout_s=3, openai_max_retries=4)
     assert settings.openai_model == "gpt-4.1-mini"
     assert "sk-test" not in repr(settings)
     assert isinstance(openai_composer(settings), OpenAiComposer)

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adgen_planner.prompt_reading import read_colours, read_duration, read_prompt
+from adgen_planner.prompt_reading import read_colours, read_prompt
 from adgen_planner.vocabulary import COLOURS, GENERAL_CATEGORY
+from adgen_video.durations import read_duration
 from adgen_video.text_safety import sanitise
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ def plan() -> Plan:
     return check(compose(PlanRequest("30 second ad for a titanium watch", asset_ids=("a1",))))
 
 
-def with_beat(plan: Plan, at: int, **changes: object) -> Plan:
+def with_beat(plan: Plan, at: int, **changes: Any) -> Plan:
     beats = list(plan.beats)
     beats[at] = dataclasses.replace(beats[at], **changes)
     return dataclasses.replace(plan, beats=tuple(beats))

@@ -77,7 +77,7 @@ def steps(frames: list[np.ndarray]) -> np.ndarray:
     return np.abs(np.diff(drift))
 
 
-def test_a_brighter_second_chunk_no_longer_jumps(seam_pair) -> None:  # type: ignore[no-untyped-def]
+def test_a_brighter_second_chunk_no_longer_jumps(seam_pair) -> None:
     matched, plain = seam_pair
     assert len(matched) == len(plain) == 97
     seam = slice(40 - OVERLAP - 1, 40 + 1)
@@ -87,7 +87,7 @@ def test_a_brighter_second_chunk_no_longer_jumps(seam_pair) -> None:  # type: ig
     assert abs(matched[-1].mean() - plain[-1].mean()) < 1.0
 
 
-def test_no_frozen_or_black_frames_at_the_seam(seam_pair) -> None:  # type: ignore[no-untyped-def]
+def test_no_frozen_or_black_frames_at_the_seam(seam_pair) -> None:
     matched, _ = seam_pair
     assert min(f.mean() for f in matched) > 60
     assert min(np.abs(a.astype(int) - b).mean() for a, b in itertools.pairwise(matched)) > 1.0

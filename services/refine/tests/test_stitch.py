@@ -59,7 +59,10 @@ def decode(path: Path) -> Decoded:
         frames, pts = [], []
         for frame in container.decode(stream):
             frames.append(frame.to_ndarray(format="rgb24"))
+            assert frame.pts is not None
             pts.append(frame.pts)
+        assert stream.average_rate is not None and stream.codec_context.pix_fmt is not None
+        assert stream.duration is not None and stream.time_base is not None
         facts = (
             stream.average_rate,
             float(stream.duration * stream.time_base),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -60,7 +61,7 @@ def camera(picture: np.ndarray, width: int, height: int, frames: int) -> list[np
     return shots
 
 
-def beat_spec(width: int, height: int, **fields: object) -> common_pb2.Spec:
+def beat_spec(width: int, height: int, **fields: Any) -> common_pb2.Spec:
     return common_pb2.Spec(
         duration_s=8,
         brand="Aurum",
@@ -81,7 +82,7 @@ def beat_spec(width: int, height: int, **fields: object) -> common_pb2.Spec:
     )  # fmt: skip
 
 
-def composite(frames: list[np.ndarray], tracks: list, *, glyphs: bool = True) -> list[np.ndarray]:  # type: ignore[type-arg]
+def composite(frames: list[np.ndarray], tracks: list, *, glyphs: bool = True) -> list[np.ndarray]:
     out = []
     for t, frame in enumerate(frames):
         image = frame.copy()
@@ -93,7 +94,7 @@ def composite(frames: list[np.ndarray], tracks: list, *, glyphs: bool = True) ->
 
 def rendered(
     width: int, height: int, pictures: list[np.ndarray], spec: common_pb2.Spec | None = None
-) -> tuple[list[np.ndarray], list]:  # type: ignore[type-arg]
+) -> tuple[list[np.ndarray], list]:
     """The frames of a two-beat spec (one picture per beat) and its text tracks, laid out on them."""
     spec = spec or beat_spec(width, height)
     per_beat = 4 * FPS
@@ -294,7 +295,7 @@ def test_missing_fonts_fall_back_to_pillows_own(tmp_path: Path) -> None:
 # --- the voice's captions, burned in -------------------------------------------------------
 
 
-def spoken(spec_beats: list[tuple[float, str]]) -> list:  # type: ignore[type-arg]
+def spoken(spec_beats: list[tuple[float, str]]) -> list:
     """Lines said through each beat (start, text): a word every 0.3 s from a breath in."""
     lines = []
     for index, (start, text) in enumerate(spec_beats):

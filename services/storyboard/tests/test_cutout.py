@@ -66,7 +66,7 @@ def grey_sweep(h: int, w: int, seed: int = 3) -> np.ndarray:
     vignette = 1.0 - 0.18 * (x * x + (2 * y - 1) ** 2) / 2
     rng = np.random.default_rng(seed)
     grey = tone * vignette + rng.normal(0.0, 0.008, (h, w)).astype(np.float32)
-    return np.repeat(grey[..., None], 3, axis=2) * np.float32([1.0, 0.99, 0.97])
+    return np.repeat(grey[..., None], 3, axis=2) * np.array([1.0, 0.99, 0.97], dtype=np.float32)
 
 
 def busy(h: int, w: int) -> np.ndarray:
@@ -86,7 +86,7 @@ def scene(
     if shadow:  # a soft contact shadow on the floor under the product
         ys, xs = np.nonzero(alpha > 0.5)
         cy, cx, half = oy + ys.max(), ox + (xs.min() + xs.max()) / 2, (xs.max() - xs.min()) / 2
-        shade = np.zeros((h, w), np.float32)
+        shade: np.ndarray = np.zeros((h, w), np.float32)
         cv2.ellipse(shade, (round(cx), round(cy)), (round(half * 0.9), round(half * 0.12)), 0, 0, 360, 1.0, -1)
         shade = cv2.GaussianBlur(shade, (0, 0), half * 0.08)
         canvas *= 1.0 - 0.35 * shade[..., None]

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import cv2
 import numpy as np
@@ -212,7 +213,7 @@ def test_flux_aspect_is_the_nearest_offered_ratio() -> None:
 
 
 def test_the_provider_is_chosen_by_the_token() -> None:
-    base = {
+    base: dict[str, Any] = {
         "nats_url": "nats://x",
         "database_url": "postgresql://x",
         "s3_endpoint": "http://x",

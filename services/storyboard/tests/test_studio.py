@@ -307,7 +307,7 @@ def transparent_png() -> bytes:
     ],
 )
 @pytest.mark.parametrize("beat", list(ROLES.values()))
-def test_an_unusable_product_image_gives_a_note_and_the_frame_without_it(name: str, image, beat: int) -> None:  # type: ignore[no-untyped-def]
+def test_an_unusable_product_image_gives_a_note_and_the_frame_without_it(name: str, image, beat: int) -> None:
     req = request(beat, width=320, height=180, product_image=image())
     drawing = draw(req)
     assert drawing.image.shape == (180, 320, 3)
@@ -399,8 +399,10 @@ def test_a_full_hd_frame_is_drawn_quickly() -> None:
             assert time.perf_counter() - start < 0.6  # ~0.1 s here; generous for a loaded CI machine
 
 
-def test_the_wordmark_face_is_looked_for_in_the_configured_folder_first(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    regular = Path(ImageFont.truetype("DejaVuSans.ttf").path)  # fonts-dejavu-core (make fonts)
+def test_the_wordmark_face_is_looked_for_in_the_configured_folder_first(tmp_path) -> None:
+    found = ImageFont.truetype("DejaVuSans.ttf").path  # fonts-dejavu-core (make fonts)
+    assert isinstance(found, str)
+    regular = Path(found)
     (tmp_path / studio.DISPLAY_FONT).write_bytes(regular.read_bytes())  # a regular face under the bold's name
     req = request(0, width=640, height=360, headline="", subline="")
     configured = draw(req, tmp_path).wordmark_coverage

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from adgen_kernel.db import Connection, Db
+
 
 @dataclass(frozen=True)
 class User:
@@ -21,7 +23,7 @@ def _user(row: asyncpg.Record) -> User:
     return User(str(row["user_id"]), row["name"], row["max_active_videos"])
 
 
-async def add_user(db: asyncpg.Pool | asyncpg.Connection, name: str, api_key_hash: bytes) -> User:
+async def add_user(db: Db, name: str, api_key_hash: bytes) -> User:
     """A new user with a fresh id and the digest of its API key."""
     row = await db.fetchrow(
         "INSERT INTO users (user_id, name, api_key_hash) VALUES ($1, $2, $3) RETURNING *",
@@ -29,20 +31,21 @@ async def add_user(db: asyncpg.Pool | asyncpg.Connection, name: str, api_key_has
         name,
         api_key_hash,
     )
+    assert row is not None  # INSERT … RETURNING answers the row it inserted
     return _user(row)
 
 
-async def user_with_key(db: asyncpg.Pool | asyncpg.Connection, api_key_hash: bytes) -> User | None:
+async def user_with_key(db: Db, api_key_hash: bytes) -> User | None:
     """The user whose API key has this digest (an index lookup, never a comparison in Python)."""
     row = await db.fetchrow("SELECT * FROM users WHERE api_key_hash = $1", api_key_hash)
     return None if row is None else _user(row)
 
 
-async def name_taken(db: asyncpg.Pool | asyncpg.Connection, name: str) -> bool:
+async def name_taken(db: Db, name: str) -> bool:
     return bool(await db.fetchval("SELECT true FROM users WHERE name = $1", name))
 
 
-async def lock_user(conn: asyncpg.Connection, user_id: str) -> None:
+async def lock_user(conn: Connection, user_id: str) -> None:
     """Locks the user's row until the caller's transaction ends, so two requests of one user that
     count its active videos run one after the other."""
     await conn.execute("SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE", user_id)

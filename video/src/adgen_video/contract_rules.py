@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -227,7 +227,8 @@ def _is_set(parent: Message, descriptor: FieldDescriptor) -> bool:
 
 
 def _walk(msg: Message, rules: Rules) -> Iterable[Violation]:
-    fields = msg.DESCRIPTOR.fields_by_name
+    # upb's field descriptors are descriptor.FieldDescriptor instances (isinstance says so); the stub types them apart.
+    fields = cast(Mapping[str, FieldDescriptor], msg.DESCRIPTOR.fields_by_name)
     for rule in rules:
         if isinstance(rule, Whole):
             for path, text_ in rule.check(msg):

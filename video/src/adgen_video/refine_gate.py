@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
+from adgen_kernel.db import Connection
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,12 @@ class UnitCounts:
         return self.chunks_complete and self.lines_done == self.lines_total
 
 
-async def lock_video(conn: asyncpg.Connection, video_id: str) -> None:
+async def lock_video(conn: Connection, video_id: str) -> None:
     """Holds the video's row until the transaction ends; call it before recording a unit."""
     await conn.execute("SELECT 1 FROM videos WHERE video_id = $1 FOR UPDATE", video_id)
 
 
-async def unit_counts(conn: asyncpg.Connection, video_id: str) -> UnitCounts:
+async def unit_counts(conn: Connection, video_id: str) -> UnitCounts:
     row = await conn.fetchrow(
         "SELECT (SELECT count(*) FILTER (WHERE status = 'done') FROM chunks WHERE video_id = $1) AS chunks_done,"
         " (SELECT count(*) FROM chunks WHERE video_id = $1) AS chunks_total,"
@@ -42,4 +42,5 @@ async def unit_counts(conn: asyncpg.Connection, video_id: str) -> UnitCounts:
         " (SELECT count(*) FROM voice_lines WHERE video_id = $1) AS lines_total",
         video_id,
     )
+    assert row is not None  # a SELECT without FROM answers one row
     return UnitCounts(row["chunks_done"], row["chunks_total"], row["lines_done"], row["lines_total"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import asyncpg
+from adgen_kernel.db import Db
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,7 @@ class PublishedRendition:
     captions_key: str | None  # the one captions file every rendition shares, when there is one
 
 
-async def record_renditions(
-    conn: asyncpg.Pool | asyncpg.Connection, video_id: str, published: Sequence[PublishedRendition]
-) -> None:
+async def record_renditions(conn: Db, video_id: str, published: Sequence[PublishedRendition]) -> None:
     """Records (or records again, as a redelivery does) each published rendition. Give it a
     connection inside a transaction to record all of them or none."""
     for rendition in published:
@@ -44,7 +42,7 @@ async def record_renditions(
         )
 
 
-async def rendition_final_key(db: asyncpg.Pool | asyncpg.Connection, video_id: str, aspect_ratio: str) -> str | None:
+async def rendition_final_key(db: Db, video_id: str, aspect_ratio: str) -> str | None:
     """The final object of the video's rendition of that shape; None when none was published."""
     key = await db.fetchval(
         "SELECT final_key FROM renditions WHERE video_id = $1 AND aspect_ratio = $2", video_id, aspect_ratio
@@ -52,7 +50,7 @@ async def rendition_final_key(db: asyncpg.Pool | asyncpg.Connection, video_id: s
     return None if key is None else str(key)
 
 
-async def published_renditions(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> list[PublishedRendition]:
+async def published_renditions(db: Db, video_id: str) -> list[PublishedRendition]:
     """Every published rendition of the video, the primary first, then in the order asked for."""
     rows = await db.fetch("SELECT * FROM renditions WHERE video_id = $1 ORDER BY is_primary DESC, position", video_id)
     return [

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncpg
+from google.protobuf.message import Message
 from nats.js import JetStreamContext
 
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
+from adgen_kernel.db import Db
 from adgen_kernel.jetstream import publish_work
 from adgen_video.ready_units import ChunkState, Unit, VideoWork, ready_units
 from adgen_video.video_state import from_json, msg_id
 
 
-async def load_work(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> VideoWork:
+async def load_work(db: Db, video_id: str) -> VideoWork:
     planned = await db.fetchval("SELECT spec IS NOT NULL FROM videos WHERE video_id = $1", video_id)
     frames = await db.fetch("SELECT beat_index, status FROM frames WHERE video_id = $1", video_id)
     chunks = await db.fetch(
@@ -27,7 +29,7 @@ async def load_work(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> Vid
     )
 
 
-async def ready_units_of(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> list[Unit]:
+async def ready_units_of(db: Db, video_id: str) -> list[Unit]:
     return ready_units(await load_work(db, video_id))
 
 
@@ -54,7 +56,8 @@ async def enqueue(
     request = from_json(row["request"], common_pb2.VideoRequest())
     for unit in units:
         if unit.kind == "plan":
-            service, message = "plan", events_pb2.PlanWork(video_id=video_id, user_id=user_id, request=request)
+            service = "plan"
+            message: Message = events_pb2.PlanWork(video_id=video_id, user_id=user_id, request=request)
         elif unit.kind == "frame":
             service = "frame"
             message = events_pb2.FrameWork(video_id=video_id, user_id=user_id, spec=spec, beat_index=unit.index)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import asyncpg
+from adgen_kernel.db import Db
 
 UnitTable = Literal["frames", "chunks"]
 
@@ -22,7 +22,7 @@ class FrameRow:
     image_key: str | None
 
 
-async def frames_of(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> list[FrameRow]:
+async def frames_of(db: Db, video_id: str) -> list[FrameRow]:
     """The video's storyboard frames in beat order (none before it is planned)."""
     rows = await db.fetch(
         "SELECT beat_index, status, image_key FROM frames WHERE video_id = $1 ORDER BY beat_index", video_id
@@ -30,17 +30,18 @@ async def frames_of(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> lis
     return [FrameRow(row["beat_index"], row["status"], row["image_key"]) for row in rows]
 
 
-async def done_counts(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> tuple[int, int]:
+async def done_counts(db: Db, video_id: str) -> tuple[int, int]:
     """How many of the video's frames and chunks are done."""
     row = await db.fetchrow(
         "SELECT (SELECT count(*) FROM frames WHERE video_id = $1 AND status = 'done') AS frames,"
         " (SELECT count(*) FROM chunks WHERE video_id = $1 AND status = 'done') AS chunks",
         video_id,
     )
+    assert row is not None  # a SELECT without FROM answers one row
     return int(row["frames"]), int(row["chunks"])
 
 
-async def count_frame_attempt(db: asyncpg.Pool | asyncpg.Connection, video_id: str, beat_index: int) -> None:
+async def count_frame_attempt(db: Db, video_id: str, beat_index: int) -> None:
     await db.execute(
         "UPDATE frames SET attempts = attempts + 1, updated_at = now() WHERE video_id = $1 AND beat_index = $2",
         video_id,
@@ -48,7 +49,7 @@ async def count_frame_attempt(db: asyncpg.Pool | asyncpg.Connection, video_id: s
     )
 
 
-async def mark_frame_done(db: asyncpg.Pool | asyncpg.Connection, video_id: str, beat_index: int, image_key: str) -> int:
+async def mark_frame_done(db: Db, video_id: str, beat_index: int, image_key: str) -> int:
     """Records the beat's image; returns how many of the video's frames are done, this one included
     (the count runs in the update's statement, whose snapshot does not show the update itself)."""
     done = await db.fetchval(
@@ -62,9 +63,7 @@ async def mark_frame_done(db: asyncpg.Pool | asyncpg.Connection, video_id: str, 
     return int(done)
 
 
-async def recorded_prediction(
-    db: asyncpg.Pool | asyncpg.Connection, table: UnitTable, video_id: str, index: int
-) -> tuple[str | None, str | None]:
+async def recorded_prediction(db: Db, table: UnitTable, video_id: str, index: int) -> tuple[str | None, str | None]:
     """The (prediction_id, prediction_tag) of the unit's row; (None, None) when it has no row."""
     row = await db.fetchrow(
         f"SELECT prediction_id, prediction_tag FROM {table} WHERE video_id = $1 AND {_INDEX_COLUMN[table]} = $2",
@@ -74,28 +73,22 @@ async def recorded_prediction(
     return (None, None) if row is None else (row["prediction_id"], row["prediction_tag"])
 
 
-async def record_prediction_tag(
-    db: asyncpg.Pool | asyncpg.Connection, table: UnitTable, video_id: str, index: int, tag: str
-) -> None:
+async def record_prediction_tag(db: Db, table: UnitTable, video_id: str, index: int, tag: str) -> None:
     """Before a create is sent: its tag, and no id yet."""
     await _set_prediction(db, table, video_id, index, "prediction_id = NULL, prediction_tag = $3", tag)
 
 
-async def record_prediction_id(
-    db: asyncpg.Pool | asyncpg.Connection, table: UnitTable, video_id: str, index: int, prediction_id: str
-) -> None:
+async def record_prediction_id(db: Db, table: UnitTable, video_id: str, index: int, prediction_id: str) -> None:
     """As soon as the create answered: its id (the tag stays)."""
     await _set_prediction(db, table, video_id, index, "prediction_id = $3", prediction_id)
 
 
-async def forget_prediction(db: asyncpg.Pool | asyncpg.Connection, table: UnitTable, video_id: str, index: int) -> None:
+async def forget_prediction(db: Db, table: UnitTable, video_id: str, index: int) -> None:
     """Neither id nor tag: the next attempt creates a new prediction."""
     await _set_prediction(db, table, video_id, index, "prediction_id = NULL, prediction_tag = NULL")
 
 
-async def _set_prediction(
-    db: asyncpg.Pool | asyncpg.Connection, table: UnitTable, video_id: str, index: int, assignments: str, *values: str
-) -> None:
+async def _set_prediction(db: Db, table: UnitTable, video_id: str, index: int, assignments: str, *values: str) -> None:
     await db.execute(
         f"UPDATE {table} SET {assignments}, updated_at = now() WHERE video_id = $1 AND {_INDEX_COLUMN[table]} = $2",
         video_id,

@@ -3,12 +3,11 @@ phase, read from the shared tables' timestamps."""
 
 from __future__ import annotations
 
-import asyncpg
-
+from adgen_kernel.db import Db
 from adgen_kernel.metrics import PHASE_DURATION, VIDEO_COST, VIDEOS
 
 
-async def observe_completed_video(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> None:
+async def observe_completed_video(db: Db, video_id: str) -> None:
     """Counts a completed video, its ledger total and its phase durations (call once per video)."""
     row = await db.fetchrow(
         "SELECT (SELECT coalesce(sum(usd_micros), 0)::bigint FROM cost_ledger WHERE video_id = v.video_id) AS micros,"

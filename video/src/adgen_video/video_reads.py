@@ -9,17 +9,16 @@ from datetime import datetime
 
 import asyncpg
 
+from adgen_kernel.db import Db
 from adgen_video.video_state import FINISHED
 
 
-async def video_of_user(db: asyncpg.Pool | asyncpg.Connection, *, user_id: str, video_id: str) -> asyncpg.Record | None:
+async def video_of_user(db: Db, *, user_id: str, video_id: str) -> asyncpg.Record | None:
     """The whole row of the user's video, or None when the user has no such video."""
     return await db.fetchrow("SELECT * FROM videos WHERE video_id = $1 AND user_id = $2", video_id, user_id)
 
 
-async def videos_page(
-    db: asyncpg.Pool | asyncpg.Connection, *, user_id: str, limit: int, before: tuple[datetime, str] | None
-) -> list[asyncpg.Record]:
+async def videos_page(db: Db, *, user_id: str, limit: int, before: tuple[datetime, str] | None) -> list[asyncpg.Record]:
     """Up to `limit` whole rows of the user's videos, newest first, from just after the
     (created_at, video_id) cursor `before` (from the newest when None)."""
     if before is None:
@@ -42,29 +41,29 @@ async def videos_page(
     )
 
 
-async def status_for_user(db: asyncpg.Pool | asyncpg.Connection, *, user_id: str, video_id: str) -> str | None:
+async def status_for_user(db: Db, *, user_id: str, video_id: str) -> str | None:
     """The status of the user's video, or None when the user has no such video."""
     status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1 AND user_id = $2", video_id, user_id)
     return None if status is None else str(status)
 
 
-async def owns_video(db: asyncpg.Pool | asyncpg.Connection, *, user_id: str, video_id: str) -> bool:
+async def owns_video(db: Db, *, user_id: str, video_id: str) -> bool:
     return await status_for_user(db, user_id=user_id, video_id=video_id) is not None
 
 
-async def status_of(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> str | None:
+async def status_of(db: Db, video_id: str) -> str | None:
     """The video's status, or None when there is no such video."""
     status = await db.fetchval("SELECT status FROM videos WHERE video_id = $1", video_id)
     return None if status is None else str(status)
 
 
-async def status_and_run(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> tuple[str, int] | None:
+async def status_and_run(db: Db, video_id: str) -> tuple[str, int] | None:
     """The video's status and current run, or None when there is no such video."""
     row = await db.fetchrow("SELECT status, run FROM videos WHERE video_id = $1", video_id)
     return None if row is None else (str(row["status"]), int(row["run"]))
 
 
-async def final_key_of(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> str | None:
+async def final_key_of(db: Db, video_id: str) -> str | None:
     """The object key of the video's primary final MP4; None until export recorded it."""
     key = await db.fetchval("SELECT final_key FROM videos WHERE video_id = $1", video_id)
     return None if key is None else str(key)
@@ -84,9 +83,7 @@ LIMIT $3
 """
 
 
-async def stale_live_videos(
-    db: asyncpg.Pool | asyncpg.Connection, *, stale_after_s: float, limit: int
-) -> list[tuple[str, datetime]]:
+async def stale_live_videos(db: Db, *, stale_after_s: float, limit: int) -> list[tuple[str, datetime]]:
     """Up to `limit` unfinished videos that have not changed for `stale_after_s`, each with the time
     of its last change, the longest unchanged first."""
     rows = await db.fetch(_STALE, list(FINISHED), stale_after_s, limit)

@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
-
+from adgen_kernel.db import Connection, Db
 from adgen_video.video_state import FINISHED
 
 
-async def active_video_ids(conn: asyncpg.Pool | asyncpg.Connection, user_id: str) -> list[str]:
+async def active_video_ids(conn: Db, user_id: str) -> list[str]:
     """The user's unfinished videos: what the per-user limit counts (under `accounts.lock_user`)."""
     rows = await conn.fetch(
         "SELECT video_id FROM videos WHERE user_id = $1 AND status <> ALL($2::text[])", user_id, list(FINISHED)
@@ -22,9 +21,7 @@ async def active_video_ids(conn: asyncpg.Pool | asyncpg.Connection, user_id: str
     return [str(row["video_id"]) for row in rows]
 
 
-async def insert_video(
-    conn: asyncpg.Pool | asyncpg.Connection, *, video_id: str, user_id: str, request: dict[str, Any]
-) -> None:
+async def insert_video(conn: Db, *, video_id: str, user_id: str, request: dict[str, Any]) -> None:
     """A new queued video with its request (`video_state.to_json` of the VideoRequest)."""
     await conn.execute(
         "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, 'queued', $3)",
@@ -34,7 +31,7 @@ async def insert_video(
     )
 
 
-async def mark_not_queued(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> None:
+async def mark_not_queued(db: Db, video_id: str) -> None:
     """A video whose plan could not be enqueued: failed, so it holds no active slot."""
     await db.execute(
         "UPDATE videos SET status = 'failed', error = 'could not be queued; try again', updated_at = now()"
@@ -50,7 +47,7 @@ class LockedVideo:
     planned: bool  # has a spec: a retry starts rendering, not planning
 
 
-async def locked_video_of_user(conn: asyncpg.Connection, *, user_id: str, video_id: str) -> LockedVideo | None:
+async def locked_video_of_user(conn: Connection, *, user_id: str, video_id: str) -> LockedVideo | None:
     """The user's video, its row locked until the caller's transaction ends; None when the user has
     no such video."""
     row = await conn.fetchrow(
@@ -61,11 +58,11 @@ async def locked_video_of_user(conn: asyncpg.Connection, *, user_id: str, video_
     return None if row is None else LockedVideo(str(row["status"]), int(row["run"]), bool(row["planned"]))
 
 
-async def mark_cancelled(conn: asyncpg.Pool | asyncpg.Connection, video_id: str) -> None:
+async def mark_cancelled(conn: Db, video_id: str) -> None:
     await conn.execute("UPDATE videos SET status = 'cancelled', updated_at = now() WHERE video_id = $1", video_id)
 
 
-async def start_run(conn: asyncpg.Pool | asyncpg.Connection, video_id: str, *, run: int, status: str) -> None:
+async def start_run(conn: Db, video_id: str, *, run: int, status: str) -> None:
     """The video's next run begins at `status`, with the last run's failure cleared."""
     await conn.execute(
         "UPDATE videos SET status = $2, run = $3, error = NULL, failed_phase = NULL, updated_at = now()"
@@ -76,9 +73,7 @@ async def start_run(conn: asyncpg.Pool | asyncpg.Connection, video_id: str, *, r
     )
 
 
-async def mark_completed(
-    db: asyncpg.Pool | asyncpg.Connection, video_id: str, *, final_key: str, poster_key: str
-) -> bool:
+async def mark_completed(db: Db, video_id: str, *, final_key: str, poster_key: str) -> bool:
     """Records the video's final and poster objects and completes it; True only for the call that
     completed it (False when it was completed already, or cancelled)."""
     marked = await db.execute(

@@ -6,6 +6,8 @@ redelivered work item can run them again safely.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar, cast
+
 import asyncpg
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -14,11 +16,13 @@ from nats.js import JetStreamContext
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_kernel import metrics
+from adgen_kernel.db import Db
 from adgen_kernel.jetstream import publish_event
 from adgen_video.budget import BudgetExceeded, refusal
 
 # Statuses after which no worker schedules anything more for a video.
 FINISHED = ("completed", "failed", "cancelled")
+M = TypeVar("M", bound=Message)
 
 
 def msg_id(video_id: str, run: int, what: str) -> str:
@@ -27,7 +31,7 @@ def msg_id(video_id: str, run: int, what: str) -> str:
     return f"{video_id}:r{run}:{what}"
 
 
-async def live_run(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> int | None:
+async def live_run(db: Db, video_id: str) -> int | None:
     """The run a worker's unit belongs to, or None when the video is gone or finished (nothing to do)."""
     row = await db.fetchrow("SELECT status, run FROM videos WHERE video_id = $1", video_id)
     if row is None or row["status"] in FINISHED:
@@ -41,7 +45,7 @@ def to_json(message: Message) -> dict:
     )
 
 
-def from_json(data: dict, message: Message) -> Message:
+def from_json(data: dict, message: M) -> M:
     return json_format.ParseDict(data, message, ignore_unknown_fields=True)
 
 
@@ -51,7 +55,7 @@ async def video_exists(db: asyncpg.Pool, video_id: str) -> bool:
 
 
 async def record_cost(
-    db: asyncpg.Pool | asyncpg.Connection,
+    db: Db,
     js: JetStreamContext,
     *,
     idempotency_key: str,
@@ -169,4 +173,5 @@ async def fail_video(
 
 async def emit(js: JetStreamContext, video_id: str, msg_id: str | None = None, **kind: Message) -> None:
     """Publishes one event about a video, e.g. emit(js, vid, phase_started=PhaseStarted(...))."""
-    await publish_event(js, events_pb2.Event(video_id=video_id, **kind), msg_id=msg_id)
+    # Event's stub types each kind of its oneof apart; a caller names the one it sends.
+    await publish_event(js, events_pb2.Event(video_id=video_id, **cast(dict[str, Any], kind)), msg_id=msg_id)

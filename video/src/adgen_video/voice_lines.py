@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import asyncpg
-
 from adgen.common.v1 import common_pb2
+from adgen_kernel.db import Connection, Db
 
 
 def spoken_beats(spec: common_pb2.Spec) -> list[int]:
@@ -23,7 +22,7 @@ class SpokenLine:
     duration_s: float
 
 
-async def add_lines(conn: asyncpg.Connection, video_id: str, beats: Iterable[int]) -> None:
+async def add_lines(conn: Connection, video_id: str, beats: Iterable[int]) -> None:
     """A pending row for each beat that has a line (again: nothing)."""
     await conn.executemany(
         "INSERT INTO voice_lines (video_id, beat_index) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -31,7 +30,7 @@ async def add_lines(conn: asyncpg.Connection, video_id: str, beats: Iterable[int
     )
 
 
-async def count_attempt(db: asyncpg.Pool | asyncpg.Connection, video_id: str, beat_index: int) -> None:
+async def count_attempt(db: Db, video_id: str, beat_index: int) -> None:
     await db.execute(
         "UPDATE voice_lines SET attempts = attempts + 1, updated_at = now()"
         " WHERE video_id = $1 AND beat_index = $2 AND status = 'pending'",
@@ -40,9 +39,7 @@ async def count_attempt(db: asyncpg.Pool | asyncpg.Connection, video_id: str, be
     )
 
 
-async def mark_spoken(
-    conn: asyncpg.Connection, video_id: str, beat_index: int, audio_key: str, duration_s: float
-) -> None:
+async def mark_spoken(conn: Connection, video_id: str, beat_index: int, audio_key: str, duration_s: float) -> None:
     await conn.execute(
         "UPDATE voice_lines SET status = 'done', audio_key = $3, duration_s = $4, updated_at = now()"
         " WHERE video_id = $1 AND beat_index = $2",
@@ -53,7 +50,7 @@ async def mark_spoken(
     )
 
 
-async def spoken_lines(db: asyncpg.Pool | asyncpg.Connection, video_id: str) -> list[SpokenLine]:
+async def spoken_lines(db: Db, video_id: str) -> list[SpokenLine]:
     """The video's spoken lines in beat order."""
     rows = await db.fetch(
         "SELECT beat_index, audio_key, duration_s FROM voice_lines"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from google.protobuf import timestamp_pb2
 
 from adgen.assets.v1 import assets_service_pb2 as pb
@@ -88,8 +89,9 @@ class Library:
         self._c = connections
         self._quota = limits
 
-    async def _usage(self, db: asyncpg.Pool | asyncpg.Connection, user: uuid.UUID) -> quota.Usage:
+    async def _usage(self, db: asyncpg.Pool | PoolConnectionProxy, user: uuid.UUID) -> quota.Usage:
         row = await db.fetchrow(USAGE_SQL, user)
+        assert row is not None  # an aggregate without GROUP BY answers one row
         return quota.Usage(row["assets"], row["bytes"])
 
     async def upload(self, user_id: str, filename: str, data: bytes, name: str = "") -> Uploaded:
@@ -137,6 +139,7 @@ class Library:
                     edges,
                     size,
                 )
+                assert row is not None  # INSERT … RETURNING answers the row it inserted
         except BaseException:
             await store.delete(*written)
             raise

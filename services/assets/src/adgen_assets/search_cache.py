@@ -175,6 +175,7 @@ class SearchCache:
         rebuilt = []
         for user, library in list(self._libraries.items()):
             drift = await self._db.fetchrow(DRIFT_SQL, user, str(library.xmin))
+            assert drift is not None  # an aggregate without GROUP BY answers one row
             if drift["rows"] < self.min_rows:
                 self._libraries.pop(user, None)
                 self._fit()

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from adgen_assets import search_plan
 from adgen_assets.search_cache import SearchCache
@@ -96,7 +97,7 @@ class SearchIndexes:
                 await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK)
         return done
 
-    async def _build(self, conn: asyncpg.Connection, user: uuid.UUID) -> str:
+    async def _build(self, conn: PoolConnectionProxy, user: uuid.UUID) -> str:
         name = search_plan.index_name(user)
         started = time.perf_counter()
         # Identifiers and the literal cannot be parameters in DDL: both come from a uuid.UUID.
@@ -122,7 +123,7 @@ class SearchIndexes:
             log.info("search index built", index=name, rows=rows, seconds=round(time.perf_counter() - started, 1))
         return name
 
-    async def _drop(self, conn: asyncpg.Connection, name: str) -> None:
+    async def _drop(self, conn: PoolConnectionProxy, name: str) -> None:
         await conn.execute("DELETE FROM asset_search_indexes WHERE index_name = $1", name)
         await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
         log.info("search index dropped", index=name)

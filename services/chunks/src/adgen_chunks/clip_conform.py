@@ -27,7 +27,7 @@ class ConformedClip:
     handoff: np.ndarray | None
 
 
-def source_index(i: int, source_fps: Fraction, fps: int) -> int:
+def source_index(i: int, source_fps: Fraction | int, fps: int) -> int:
     """The source frame on screen at output frame `i`."""
     return int(Fraction(i) * source_fps / fps)
 

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import cv2
 import numpy as np
@@ -250,7 +250,7 @@ class Chunks:
         rendering = self.render(
             vid, work.user_id, work.spec, work.chunk_index, handed_off=start_next if slot.handoff_frame >= 0 else None
         )
-        _, chunk = await _together(attempt, rendering)
+        chunk = cast(RenderedChunk, (await _together(attempt, rendering))[1])  # the list joins both results' types
         async with db.acquire() as conn, conn.transaction():
             await lock_video(conn, vid)
             await conn.execute(
