@@ -29,10 +29,6 @@ ASSETS_TABLES = {"assets", "asset_search_indexes"}
 # when its statements have moved into adgen_video (test_not_yet_moved_lists_only_files_with_sql
 # fails for a file that has none left).
 NOT_YET_MOVED = {
-    # The lead is moving these (issue 19, point 2) while they change for other work.
-    "services/planner/src/adgen_planner/worker.py",
-    "services/chunks/src/adgen_chunks/worker.py",
-    "services/refine/src/adgen_refine/worker.py",
     # The assets service checks and locks the owner's `users` row inside its transactions on its
     # own tables; moving those reads waits for a decision on the assets tables' home.
     "services/assets/src/adgen_assets/library.py",

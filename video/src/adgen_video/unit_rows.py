@@ -4,10 +4,11 @@ chunk's clip), what a read shows of them, and the prediction each paid unit reme
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from adgen_kernel.db import Db
+from adgen_kernel.db import Connection, Db
 
 UnitTable = Literal["frames", "chunks"]
 
@@ -39,6 +40,38 @@ async def done_counts(db: Db, video_id: str) -> tuple[int, int]:
     )
     assert row is not None  # a SELECT without FROM answers one row
     return int(row["frames"]), int(row["chunks"])
+
+
+async def add_units(conn: Connection, video_id: str, beats: Iterable[int], chunks: Iterable[tuple[int, int]]) -> None:
+    """A pending row for each of the plan's frames (beat indices) and chunks ((chunk, beat) indices)."""
+    await conn.executemany(
+        "INSERT INTO frames (video_id, beat_index) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        [(video_id, beat) for beat in beats],
+    )
+    await conn.executemany(
+        "INSERT INTO chunks (video_id, chunk_index, beat_index) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        [(video_id, chunk, beat) for chunk, beat in chunks],
+    )
+
+
+async def count_chunk_attempt(db: Db, video_id: str, chunk_index: int) -> None:
+    await db.execute(
+        "UPDATE chunks SET attempts = attempts + 1, updated_at = now()"
+        " WHERE video_id = $1 AND chunk_index = $2 AND status = 'pending'",
+        video_id,
+        chunk_index,
+    )
+
+
+async def mark_chunk_done(db: Db, video_id: str, chunk_index: int, clip_key: str, handoff_key: str | None) -> None:
+    await db.execute(
+        "UPDATE chunks SET status = 'done', clip_key = $3, handoff_key = $4, updated_at = now()"
+        " WHERE video_id = $1 AND chunk_index = $2",
+        video_id,
+        chunk_index,
+        clip_key,
+        handoff_key,
+    )
 
 
 async def count_frame_attempt(db: Db, video_id: str, beat_index: int) -> None:

@@ -57,6 +57,11 @@ async def status_of(db: Db, video_id: str) -> str | None:
     return None if status is None else str(status)
 
 
+async def planning_state(db: Db, video_id: str) -> asyncpg.Record | None:
+    """What the planner reads of a video before planning it: status, spec (None before) and run."""
+    return await db.fetchrow("SELECT status, spec, run FROM videos WHERE video_id = $1", video_id)
+
+
 async def status_and_run(db: Db, video_id: str) -> tuple[str, int] | None:
     """The video's status and current run, or None when there is no such video."""
     row = await db.fetchrow("SELECT status, run FROM videos WHERE video_id = $1", video_id)

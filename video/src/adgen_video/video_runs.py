@@ -1,6 +1,6 @@
 """The writes that take a `videos` row through its runs outside the phases' own steps: accepted
-(under the per-user limit), not queued after all, cancelled, started again for a retry, completed by
-export. Those that run inside a caller's transaction take its connection; the `locked_*` reads lock
+(under the per-user limit), not queued after all, planned, cancelled, started again for a retry,
+completed by export. Those that run inside a caller's transaction take its connection; the `locked_*` reads lock
 the row until that transaction ends, so the decision the caller makes from them still holds when it
 writes. A failure is `video_state.fail_video`."""
 
@@ -84,3 +84,16 @@ async def mark_completed(db: Db, video_id: str, *, final_key: str, poster_key: s
         poster_key,
     )
     return bool(marked == "UPDATE 1")
+
+
+async def record_plan(conn: Db, video_id: str, spec: dict[str, Any]) -> None:
+    """The video's plan, once: a video cancelled while it was being planned keeps its plan (a retry
+    starts from it) but not a running status."""
+    await conn.execute(
+        "UPDATE videos SET spec = $2, planned_at = now(), updated_at = now(),"
+        " status = CASE WHEN status = ANY($3::text[]) THEN status ELSE 'rendering' END"
+        " WHERE video_id = $1 AND spec IS NULL",
+        video_id,
+        spec,
+        list(FINISHED),
+    )

@@ -34,6 +34,7 @@ from adgen_providers.shared_slots import SharedSlots
 from adgen_video import keys
 from adgen_video.ready_units import clips_ahead
 from adgen_video.refine_gate import lock_video, unit_counts
+from adgen_video.unit_rows import count_chunk_attempt, mark_chunk_done
 from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget, video_exists
 
 T = TypeVar("T")
@@ -241,26 +242,14 @@ class Chunks:
                 msg_id(vid, run, f"chunk:{slot.index + 1}"),
             )
 
-        attempt = db.execute(
-            "UPDATE chunks SET attempts = attempts + 1, updated_at = now()"
-            " WHERE video_id = $1 AND chunk_index = $2 AND status = 'pending'",
-            vid,
-            work.chunk_index,
-        )
+        attempt = count_chunk_attempt(db, vid, work.chunk_index)
         rendering = self.render(
             vid, work.user_id, work.spec, work.chunk_index, handed_off=start_next if slot.handoff_frame >= 0 else None
         )
         chunk = cast(RenderedChunk, (await _together(attempt, rendering))[1])  # the list joins both results' types
         async with db.acquire() as conn, conn.transaction():
             await lock_video(conn, vid)
-            await conn.execute(
-                "UPDATE chunks SET status = 'done', clip_key = $3, handoff_key = $4, updated_at = now()"
-                " WHERE video_id = $1 AND chunk_index = $2",
-                vid,
-                work.chunk_index,
-                chunk.clip_key,
-                chunk.handoff_key or None,
-            )
+            await mark_chunk_done(conn, vid, work.chunk_index, chunk.clip_key, chunk.handoff_key or None)
             counts = await unit_counts(conn, vid)
         await emit(
             js,

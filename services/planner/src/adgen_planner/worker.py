@@ -26,6 +26,9 @@ from adgen_video.budget import BudgetExceeded, quote_refusal
 from adgen_video.ready_units import clips_ahead
 from adgen_video.request_limits import request_errors
 from adgen_video.resume import voice_work
+from adgen_video.unit_rows import add_units
+from adgen_video.video_reads import planning_state
+from adgen_video.video_runs import record_plan
 from adgen_video.video_state import FINISHED, emit, fail_video, from_json, msg_id, record_cost, to_json
 from adgen_video.voice_lines import add_lines, spoken_beats
 
@@ -156,7 +159,7 @@ class Planner:
 
     async def handle(self, work: events_pb2.PlanWork, _: WorkContext) -> None:
         db, js = self._c.db, self._c.js
-        row = await db.fetchrow("SELECT status, spec, run FROM videos WHERE video_id = $1", work.video_id)
+        row = await planning_state(db, work.video_id)
         if row is None or row["status"] in FINISHED:
             return
         run = row["run"]
@@ -186,23 +189,12 @@ class Planner:
                 )
             check_budget(work.request, planned)
             async with db.acquire() as conn, conn.transaction():
-                # A video cancelled while it was being planned keeps its plan (a retry starts from it)
-                # but not a running status.
-                await conn.execute(
-                    "UPDATE videos SET spec = $2, planned_at = now(), updated_at = now(),"
-                    " status = CASE WHEN status = ANY($3::text[]) THEN status ELSE 'rendering' END"
-                    " WHERE video_id = $1 AND spec IS NULL",
+                await record_plan(conn, work.video_id, to_json(spec))
+                await add_units(
+                    conn,
                     work.video_id,
-                    to_json(spec),
-                    list(FINISHED),
-                )
-                await conn.executemany(
-                    "INSERT INTO frames (video_id, beat_index) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    [(work.video_id, b.index) for b in spec.beats],
-                )
-                await conn.executemany(
-                    "INSERT INTO chunks (video_id, chunk_index, beat_index) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    [(work.video_id, s.index, s.beat_index) for s in spec.chunk_plan.slots],
+                    [b.index for b in spec.beats],
+                    [(s.index, s.beat_index) for s in spec.chunk_plan.slots],
                 )
                 await add_lines(conn, work.video_id, spoken_beats(spec))
         await emit(

@@ -42,6 +42,7 @@ from adgen_refine.voice_mix import PlacedLine, Word, mix, place
 from adgen_video import keys
 from adgen_video.renditions import Rendition, renditions
 from adgen_video.speech_pace import BREATH_S
+from adgen_video.video_reads import status_of
 from adgen_video.video_state import emit, fail_video, live_run, msg_id
 from adgen_video.voice_lines import spoken_lines
 
@@ -304,10 +305,7 @@ class Refiner:
             phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_REFINE),
         )
         refined = await self.refine(vid, work.user_id, work.spec)
-        if (
-            not refined.reused
-            and await db.fetchval("SELECT status FROM videos WHERE video_id = $1", vid) == "completed"
-        ):
+        if not refined.reused and await status_of(db, vid) == "completed":
             # Another delivery of this work (one the reconciler re-enqueued after the work stream
             # was lost) exported the video while this one rendered: export has already cleaned the
             # intermediates up, so what this delivery wrote would be orphaned.
