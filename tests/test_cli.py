@@ -261,7 +261,9 @@ async def test_voices_and_the_voice_options(stack: Stack, tmp_path: Path) -> Non
     assert unknown["error"]["status"] == 422 and error["field"] == "voice" and "piper-joe" in error["message"]
     refused = await cli("generate", prompt, "--voice", "nobody", "--out", str(tmp_path / "no.mp4"))
     assert refused.exit_code == 2 and "voice" in refused.stderr
-    assert (await cli.json("videos", "list"))["videos"] == [], "an unknown voice starts no video"
+    wrong = await cli("generate", prompt, "--captions", "subtitles", "--out", str(tmp_path / "no.mp4"))
+    assert wrong.exit_code == 2 and "captions" in wrong.stderr
+    assert (await cli.json("videos", "list"))["videos"] == [], "an unknown voice or captions mode starts no video"
 
     made = await cli.json(
         "generate",

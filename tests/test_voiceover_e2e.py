@@ -141,7 +141,7 @@ async def test_the_words_are_burned_in_as_they_are_spoken(pair) -> None:
     voiced, silent = pair
     cues = parse_vtt(voiced["captions"])
     start, end, _ = max(cues, key=lambda c: c[1] - c[0])
-    early, late = start + 0.05, end - 0.05
+    early, late = start + 2 / 24, end - 3 / 24  # whole frames inside the cue, whichever way its ends round
     changed = []
     for at in (early, late):
         a, b = frame_at(voiced["path"], at), frame_at(silent["path"], at)

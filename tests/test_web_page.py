@@ -236,8 +236,11 @@ async def test_pick_a_voice_hear_its_sample_and_start_a_video_in_it(stack, brows
     voiceover = page.get_by_label("Speak a voiceover line on every beat")
     await page.get_by_label("What is the ad about?").fill("10 second ad for a walnut cutting board")
     await page.get_by_label("Length").select_option("10")
+    captions = page.get_by_label("Captions of the voice")
+    await expect(captions.locator("option")).to_have_count(3)
     await voiceover.uncheck()
     await expect(picker).to_be_disabled()
+    await expect(captions).to_be_disabled()
     await expect(page.get_by_role("button", name="Play sample")).to_be_disabled()
     await page.get_by_role("button", name="Preview plan").click()
     await expect(page.locator("#beats li").first).to_be_visible()
@@ -246,11 +249,13 @@ async def test_pick_a_voice_hear_its_sample_and_start_a_video_in_it(stack, brows
     await page.get_by_role("button", name="Preview plan").click()
     await expect(page.locator("#beats .line")).to_have_count(await page.locator("#beats li").count())
 
+    await captions.select_option("burned")
     await page.get_by_role("button", name="Start").click()
     await expect(page.locator("#watch")).to_be_visible()
     async with stack.client(key) as client:
         (video,) = (await client.get("/v1/videos")).json()["videos"]
         assert video["request"]["voice"] == "piper-joe" and video["request"]["voiceover"] is True
+        assert video["request"]["captions"] == "CAPTION_MODE_BURNED"
         await client.post(f"/v1/videos/{video['id']}/cancel")  # not rendered to the end: this is about the page
     assert problems.seen == []
 

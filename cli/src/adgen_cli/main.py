@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 from adgen_cli import assets, videos, views
 from adgen_cli.api import Target, dev_env
-from adgen_cli.options import Json, Voice, Voiceover, connect, start, voice_fields
+from adgen_cli.options import CaptionsMode, Json, Voice, Voiceover, connect, start, voice_fields
 from adgen_cli.outcome import EXIT_CODES_HELP, CliError, ExitCode, print_json
 
 if TYPE_CHECKING:
@@ -158,6 +158,7 @@ def generate(
     seed: Annotated[int | None, typer.Option(help="Fixes every random choice, so the plan repeats")] = None,
     voice: Voice = None,
     voiceover: Voiceover = True,
+    captions: CaptionsMode = None,
     as_json: Json = False,
 ) -> None:
     """Turn PROMPT into an MP4 ad, watching it live. Ctrl-C offers to leave it rendering."""
@@ -166,7 +167,7 @@ def generate(
         **_duration(duration),
         "aspect_ratio": aspect_ratio[0] if aspect_ratio and len(aspect_ratio) == 1 else (aspect_ratio or "16:9"),
         "creativity": creativity,
-        **voice_fields(voice, voiceover),
+        **voice_fields(voice, voiceover, captions),
     }
     if video_model:
         body["video_model"] = video_model

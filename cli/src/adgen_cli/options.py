@@ -17,10 +17,23 @@ Voiceover = Annotated[
     bool, typer.Option("--voiceover/--no-voiceover", help="Speak a line over every beat, or no voice at all")
 ]
 
+CaptionsMode = Annotated[
+    str | None,
+    typer.Option(
+        "--captions",
+        help="Captions of the voice: sidecar (a WebVTT file, the default), burned (also in the picture) or off",
+    ),
+]
 
-def voice_fields(voice: str | None, voiceover: bool) -> dict[str, object]:
-    """The body's `voice` and `voiceover`, each left out when it is the default (the gateway's say)."""
-    return {**({"voice": voice} if voice else {}), **({} if voiceover else {"voiceover": False})}
+
+def voice_fields(voice: str | None, voiceover: bool, captions: str | None = None) -> dict[str, object]:
+    """The body's `voice`, `voiceover` and `captions`, each left out when it is the default (the
+    gateway's say; it also refuses a captions mode it does not know, naming the field)."""
+    return {
+        **({"voice": voice} if voice else {}),
+        **({} if voiceover else {"voiceover": False}),
+        **({"captions": captions} if captions else {}),
+    }
 
 
 def start(ctx: typer.Context, as_json: bool) -> None:

@@ -1,7 +1,13 @@
 // The voice of the voiceover: the picker filled from GET /v1/voices, a sample of the chosen voice
-// played from its pre-signed link, and the voiceover switched on or off.
+// played from its pre-signed link, the voiceover switched on or off, and how it is captioned.
 
+import { CAPTION_MODES } from "./limits.js";
 import { $, el, session } from "./page.js";
+
+const CAPTION_LABELS = { sidecar: "A captions file (sidecar)", burned: "Burned into the picture, word by word", off: "None" };
+$("captions").replaceChildren(
+  ...CAPTION_MODES.map((mode) => el("option", { value: mode, textContent: CAPTION_LABELS[mode] || mode })),
+);
 
 // The sample link of each voice key ("" is the default voice), from the last listing.
 const samples = new Map();
@@ -32,6 +38,7 @@ function showSampleButton() {
 export function voiceFields() {
   const fields = { voiceover: $("voiceover").checked };
   if (fields.voiceover && $("voice").value) fields.voice = $("voice").value;
+  if (fields.voiceover) fields.captions = $("captions").value;
   return fields;
 }
 
@@ -42,6 +49,7 @@ $("voice").addEventListener("change", () => {
 
 $("voiceover").addEventListener("change", () => {
   $("voice").disabled = !$("voiceover").checked;
+  $("captions").disabled = !$("voiceover").checked;
   if (!$("voiceover").checked) $("voice-sample").pause();
   showSampleButton();
 });
