@@ -64,6 +64,9 @@ async def stub(voice: RunningService) -> AsyncIterator[voice_service_pb2_grpc.Vo
         ("word " * 101, "", "text"),
         ("https://example.com www.shop.io", "", "text"),
         (LINE, "no-such-voice", "voice"),
+        ("☕☕ 🎉", "", "text"),  # only emoji: nothing to say
+        ("每天早上的咖啡。", "", "text"),  # a script the English voice would spell out letter by letter
+        ("Кофе каждое утро.", "", "text"),
     ],
 )
 async def test_bad_input_is_refused_naming_the_field(
@@ -84,6 +87,7 @@ async def test_tags_are_spoken_as_text_and_the_words_timed(
     spoken = await stub.Synthesize(request)
     assert [w.text for w in spoken.words][:2] == ["speak", "Fresh"]
     assert "<" not in " ".join(w.text for w in spoken.words)
+    assert "☕" not in " ".join(w.text for w in spoken.words)  # emoji are left out, the words kept
     assert (spoken.provider, spoken.usd_micros) == ("piper", 0)
     assert 1.0 <= spoken.speaking_rate <= MAX_RATE
     assert all(a.end_s <= b.start_s for a, b in zip(spoken.words, spoken.words[1:], strict=False))

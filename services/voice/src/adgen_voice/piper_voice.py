@@ -45,7 +45,9 @@ class PiperVoices:
 
     def voices(self) -> list[VoiceInfo]:
         language = self._voice.config.espeak_voice or "en-us"
-        return [VoiceInfo(DEFAULT_VOICE, self.name, _bcp47(language), f"Piper {self.model}", self.model, 0)]
+        # An English voice reads Latin letters; its phonemiser spells any other script out.
+        scripts = ("LATIN",) if language.startswith("en") else ()
+        return [VoiceInfo(DEFAULT_VOICE, self.name, _bcp47(language), f"Piper {self.model}", self.model, 0, scripts)]
 
     def _synthesize(self, text: str, rate: float) -> tuple[np.ndarray, int]:
         config = SynthesisConfig(length_scale=1.0 / rate)

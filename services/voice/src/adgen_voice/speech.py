@@ -28,6 +28,8 @@ class VoiceInfo:
     label: str
     model: str
     usd_micros_per_char: int
+    scripts: tuple[str, ...] = ()
+    """The scripts it reads (`line_script.script_of` names, e.g. "LATIN"); empty: any."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from adgen_video.refine_gate import lock_video, unit_counts
 from adgen_video.text_safety import sanitise
 from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, video_exists
 from adgen_video.voice_lines import count_attempt, mark_spoken
+from adgen_voice.line_script import foreign_script, without_pictographs
 from adgen_voice.speech import Speech, VoiceInfo, VoiceProvider, wav_bytes
 from adgen_voice.voice_timing import LineTooLong, WordTiming, next_rate
 
@@ -60,20 +61,30 @@ class Voice:
     def checked(self, text: str, voice: str) -> tuple[str, str]:
         """The line as it is spoken and the voice key; INVALID_ARGUMENT naming the field otherwise.
         The line is sanitised as the planner's prompts are: markup is spoken as the words around it,
-        never interpreted, and links and instruction-like phrases never reach a provider."""
+        never interpreted, and links and instruction-like phrases never reach a provider; emoji are
+        left out, and a line in a script the voice does not read is refused (`line_script`)."""
         if len(text) > VOICEOVER_MAX_CHARS:
             raise InvalidArgument(f"text: the line has {len(text)} characters, more than {VOICEOVER_MAX_CHARS}")
         if not text.strip():
             raise InvalidArgument("text: the line is empty")
-        line = sanitise(text)
-        if not line:
-            raise InvalidArgument("text: nothing speakable is left once links, markup and instructions are removed")
-        # The sanitiser trims edge punctuation; a line's own full stop or question mark sets its cadence.
-        ending = text.rstrip()[-1]
-        line += ending if ending in SENTENCE_ENDINGS and line[-1] not in SENTENCE_ENDINGS else ""
         key = voice or self.default_voice
         if key not in self._by_voice:
             raise InvalidArgument(f"voice: {voice[:64]!r} is not a voice; known: {', '.join(sorted(self._by_voice))}")
+        line = without_pictographs(sanitise(text))
+        if not line:
+            raise InvalidArgument(
+                "text: nothing speakable is left once links, markup, instructions and emoji are removed"
+            )
+        info, _ = self._by_voice[key]
+        foreign = foreign_script(line, info.scripts)
+        if foreign is not None:
+            raise InvalidArgument(
+                f"text: the line is in {foreign} script, which the voice {key!r} ({info.language}) does not read;"
+                " write it in the voice's language or choose a voice that speaks it"
+            )
+        # The sanitiser trims edge punctuation; a line's own full stop or question mark sets its cadence.
+        ending = text.rstrip()[-1]
+        line += ending if ending in SENTENCE_ENDINGS and line[-1] not in SENTENCE_ENDINGS else ""
         return line, key
 
     async def synthesize(
