@@ -29,9 +29,8 @@ ASSETS_TABLES = {"assets", "asset_search_indexes"}
 # when its statements have moved into adgen_video (test_not_yet_moved_lists_only_files_with_sql
 # fails for a file that has none left).
 NOT_YET_MOVED = {
-    # The assets service checks and locks the owner's `users` row inside its transactions on its
-    # own tables; moving those reads waits for a decision on the assets tables' home.
-    "services/assets/src/adgen_assets/library.py",
+    # The assets service records a library's search index only while its owner exists, in the one
+    # statement that writes its own table (a separate look-up could race the owner's deletion).
     "services/assets/src/adgen_assets/search_indexes.py",
 }
 

@@ -45,6 +45,12 @@ async def name_taken(db: Db, name: str) -> bool:
     return bool(await db.fetchval("SELECT true FROM users WHERE name = $1", name))
 
 
+async def hold_user(conn: Connection, user_id: str) -> bool:
+    """Whether the user exists, its row held until the caller's transaction ends (FOR NO KEY UPDATE):
+    the user cannot be deleted meanwhile, and two holders of one user take turns."""
+    return bool(await conn.fetchval("SELECT true FROM users WHERE user_id = $1 FOR NO KEY UPDATE", user_id))
+
+
 async def lock_user(conn: Connection, user_id: str) -> None:
     """Locks the user's row until the caller's transaction ends, so two requests of one user that
     count its active videos run one after the other."""

@@ -21,6 +21,7 @@ from adgen_assets.intake import display_name, safe_stem, take_in
 from adgen_kernel.errors import InvalidArgument, NotFound
 from adgen_kernel.serve import Connections
 from adgen_video import keys
+from adgen_video.accounts import hold_user
 
 SOURCES = {"USER_UPLOAD": pb.ASSET_SOURCE_USER_UPLOAD, "GENERATED": pb.ASSET_SOURCE_GENERATED}
 URL_TTL_S = 3600
@@ -120,7 +121,7 @@ class Library:
                 written.append(key)
             async with self._c.db.acquire() as conn, conn.transaction():
                 # The user's row lock: concurrent uploads of one user count and insert one at a time.
-                if not await conn.fetchval("SELECT true FROM users WHERE user_id = $1 FOR NO KEY UPDATE", user):
+                if not await hold_user(conn, str(user)):
                     raise NotFound(f"user {user} not found")
                 quota.check(self._quota, await self._usage(conn, user), size)
                 row = await conn.fetchrow(
