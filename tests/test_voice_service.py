@@ -23,11 +23,12 @@ from adgen_embedded.infra import InfraEndpoints
 from adgen_kernel.jetstream import publish_work
 from adgen_kernel.serve import Connections, RunningService, start_service
 from adgen_video import keys
+from adgen_video.speech_pace import room_s
 from adgen_video.video_state import msg_id
 from adgen_voice.server import build
 from adgen_voice.settings import VoiceSettings
 from adgen_voice.speech import SAMPLE_RATE, read_wav
-from adgen_voice.voice_timing import MAX_RATE, room_s
+from adgen_voice.voice_timing import MAX_RATE
 
 pytestmark = pytest.mark.xdist_group("stack")
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adgen_video.speech_pace import BREATH_S, WORDS_PER_S
-from adgen_voice.voice_timing import MAX_RATE, MAX_TRIES, LineTooLong, next_rate, room_s
+from adgen_video.speech_pace import BREATH_S, WORDS_PER_S, room_s
+from adgen_voice.voice_timing import MAX_RATE, MAX_TRIES, LineTooLong, next_rate
 
 BEAT_DURATIONS = (5, 10, 15)
 

@@ -8,3 +8,10 @@ from __future__ import annotations
 WORDS_PER_S = 2.6
 # Silence kept at each end of a beat: the cut, the transition and the next line need room.
 BREATH_S = 0.5
+# The marks that end a spoken sentence and set its cadence.
+SENTENCE_ENDINGS = ".!?"
+
+
+def room_s(beat_s: float) -> float:
+    """The seconds a line over a beat of `beat_s` may take: the beat less a breath at each end."""
+    return max(0.0, beat_s - 2 * BREATH_S)

@@ -22,15 +22,13 @@ from dataclasses import dataclass
 
 from adgen_planner.beat_library import Position
 from adgen_planner.vocabulary import REGISTERS, SPOKEN_BENEFITS, SPOKEN_FOR_UNNAMED, Register
-from adgen_video.speech_pace import BREATH_S, WORDS_PER_S
+from adgen_video.speech_pace import SENTENCE_ENDINGS, WORDS_PER_S, room_s
 from adgen_video.text_safety import sanitise
-
-_ENDINGS = ".!?"
 
 
 def word_budget(duration_s: float) -> int:
     """The most words a line over a beat of `duration_s` may have."""
-    return max(0, math.floor((duration_s - 2 * BREATH_S) * WORDS_PER_S))
+    return math.floor(room_s(duration_s) * WORDS_PER_S)
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ def _punctuated(text: str) -> str:
     if not clean:
         return ""
     stripped = text.rstrip()
-    return clean + (stripped[-1] if stripped[-1] in _ENDINGS else ".")
+    return clean + (stripped[-1] if stripped[-1] in SENTENCE_ENDINGS else ".")
 
 
 def _capitalised(text: str) -> str:
@@ -61,7 +59,7 @@ def _capitalised(text: str) -> str:
     starts = True
     for word in text.split(" "):
         out.append(word[:1].upper() + word[1:] if starts and word.islower() else word)
-        starts = word[-1:] in _ENDINGS
+        starts = word[-1:] in SENTENCE_ENDINGS
     return " ".join(out)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adgen_video.speech_pace import BREATH_S
+from adgen_video.speech_pace import BREATH_S, room_s
 
 # Faster than this, an ad read sounds rushed; the planner's budget must then give fewer words.
 MAX_RATE = 1.12
@@ -35,11 +35,6 @@ class WordTiming:
     text: str
     start_s: float
     end_s: float
-
-
-def room_s(target_s: float) -> float:
-    """The seconds a line over a beat of `target_s` may take."""
-    return max(0.0, target_s - 2 * BREATH_S)
 
 
 def next_rate(tries: list[tuple[float, float]], target_s: float) -> float | None:

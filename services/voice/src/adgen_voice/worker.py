@@ -23,6 +23,7 @@ from adgen_kernel.serve import Connections
 from adgen_video import keys
 from adgen_video.contract_rules import VOICEOVER_MAX_CHARS
 from adgen_video.refine_gate import lock_video, unit_counts
+from adgen_video.speech_pace import SENTENCE_ENDINGS
 from adgen_video.text_safety import sanitise
 from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, video_exists
 from adgen_video.voice_lines import count_attempt, mark_spoken
@@ -32,7 +33,6 @@ from adgen_voice.voice_timing import LineTooLong, WordTiming, next_rate
 
 log = get_logger(__name__)
 
-SENTENCE_ENDINGS = ".!?"
 LEDGER_PHASE = common_pb2.PHASE_VOICE
 
 
