@@ -307,9 +307,9 @@ def test_container_and_security_context(workload: Workload) -> None:
         assert {"cpu", "memory"} <= set(container["resources"][bound]), bound
 
 
-def test_keda_scales_chunks_and_storyboard_on_their_consumers(rendered: dict[str, list[Manifest]]) -> None:
+def test_keda_scales_chunks_storyboard_and_voice_on_their_consumers(rendered: dict[str, list[Manifest]]) -> None:
     objects = rendered["prod"]
-    for service in ("chunks", "storyboard"):
+    for service in ("chunks", "storyboard", "voice"):
         (scaled,) = find(objects, "ScaledObject", service)
         spec = scaled["spec"]
         assert spec["scaleTargetRef"]["name"] == service and find(objects, "Deployment", service)
@@ -322,6 +322,7 @@ def test_keda_scales_chunks_and_storyboard_on_their_consumers(rendered: dict[str
         host = meta["natsServerMonitoringEndpoint"].rsplit(":", 1)[0]
         assert "." in host, "KEDA polls from its own namespace: the endpoint needs a qualified host"
     assert durable_names("chunks") == ["chunk"] and durable_names("storyboard") == ["frame"]
+    assert durable_names("voice") == ["voice"]
 
 
 def test_each_deployment_has_at_most_one_autoscaler(rendered: dict[str, list[Manifest]]) -> None:
