@@ -59,10 +59,10 @@ def plain_encode_s(frames: int) -> float:
     return time.perf_counter() - started
 
 
-def render_s(client: httpx.Client, prompt: str, asset_ids: list[str]) -> tuple[float, int]:
-    """Submit → downloaded bytes, in seconds, and the MP4's size."""
+def render_s(client: httpx.Client, prompt: str, asset_ids: list[str], **fields: object) -> tuple[float, int]:
+    """Submit → downloaded bytes, in seconds, and the MP4's size (`fields`: more of the request)."""
     started = time.perf_counter()
-    body = {"prompt": prompt, "duration_s": DURATION_S, "aspect_ratio": "16:9", "asset_ids": asset_ids}
+    body = {"prompt": prompt, "duration_s": DURATION_S, "aspect_ratio": "16:9", "asset_ids": asset_ids, **fields}
     created = client.post("/v1/videos", json=body)
     created.raise_for_status()
     video_id = created.json()["id"]

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import httpx
-from bench_e2e import DURATION_S, FPS, PLAIN_PROMPT, PRODUCT_PROMPT, TARGET_S, plain_encode_s
+from bench_e2e import DURATION_S, FPS, PLAIN_PROMPT, PRODUCT_PROMPT, TARGET_S, plain_encode_s, render_s
 from run import Report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -71,20 +71,6 @@ async def speed_rows(lines: list[str]) -> list[list[str]]:
     return rows
 
 
-def render_s(client: httpx.Client, prompt: str, voiceover: bool) -> float:
-    started = time.perf_counter()
-    body = {"prompt": prompt, "duration_s": DURATION_S, "aspect_ratio": "16:9", "voiceover": voiceover}
-    created = client.post("/v1/videos", json=body)
-    created.raise_for_status()
-    video_id = created.json()["id"]
-    while (video := client.get(f"/v1/videos/{video_id}").json())["status"] != "completed":
-        if video["status"] in {"failed", "cancelled"}:
-            raise RuntimeError(f"video {video_id} ended {video['status']}: {video.get('error')}")
-        time.sleep(0.2)
-    client.get(f"/v1/videos/{video_id}/download", follow_redirects=True).raise_for_status()
-    return time.perf_counter() - started
-
-
 def run() -> Report:
     lines = demo_lines()
     rows = asyncio.run(speed_rows(lines))
@@ -95,9 +81,9 @@ def run() -> Report:
             with httpx.Client(
                 base_url=info.url, headers={"Authorization": f"Bearer {info.api_key}"}, timeout=120
             ) as client:
-                render_s(client, PLAIN_PROMPT, True)  # warm-up: first imports and connections of every service
-                voiced = render_s(client, PLAIN_PROMPT, True)
-                silent = render_s(client, PLAIN_PROMPT, False)
+                render_s(client, PLAIN_PROMPT, [])  # warm-up: first imports and connections of every service
+                voiced, _ = render_s(client, PLAIN_PROMPT, [])
+                silent, _ = render_s(client, PLAIN_PROMPT, [], voiceover=False)
         finally:
             stack.down()
     baseline = plain_encode_s(DURATION_S * FPS)

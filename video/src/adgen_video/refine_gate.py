@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nats.js import JetStreamContext
+
+from adgen.common.v1 import common_pb2
+from adgen.events.v1 import events_pb2
 from adgen_kernel.db import Connection
+from adgen_kernel.jetstream import publish_work
+from adgen_video.video_state import msg_id
 
 
 @dataclass(frozen=True)
@@ -44,3 +50,10 @@ async def unit_counts(conn: Connection, video_id: str) -> UnitCounts:
     )
     assert row is not None  # a SELECT without FROM answers one row
     return UnitCounts(row["chunks_done"], row["chunks_total"], row["lines_done"], row["lines_total"])
+
+
+async def start_refine(js: JetStreamContext, video_id: str, user_id: str, spec: common_pb2.Spec, run: int) -> None:
+    """Enqueues the video's refine; its message id is fixed per run, so the two workers that may both
+    see the last unit done (and any redelivery) enqueue it once."""
+    work = events_pb2.RefineWork(video_id=video_id, user_id=user_id, spec=spec)
+    await publish_work(js, "refine", work, msg_id(video_id, run, "refine:0"))

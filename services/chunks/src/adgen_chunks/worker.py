@@ -33,7 +33,7 @@ from adgen_providers.prediction_record import ChunkRowRecord, NoRecord
 from adgen_providers.shared_slots import SharedSlots
 from adgen_video import keys
 from adgen_video.ready_units import clips_ahead
-from adgen_video.refine_gate import lock_video, unit_counts
+from adgen_video.refine_gate import lock_video, start_refine, unit_counts
 from adgen_video.unit_rows import count_chunk_attempt, mark_chunk_done
 from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget, video_exists
 
@@ -267,12 +267,7 @@ class Chunks:
                 phase_completed=events_pb2.PhaseCompleted(phase=common_pb2.PHASE_CHUNKS),
             )
         if counts.refine_due:  # else the last voiceover line to be spoken enqueues it
-            await publish_work(
-                js,
-                "refine",
-                events_pb2.RefineWork(video_id=vid, user_id=work.user_id, spec=work.spec),
-                msg_id(vid, run, "refine:0"),
-            )
+            await start_refine(js, vid, work.user_id, work.spec, run)
 
     async def dead_letter(self, work: events_pb2.ChunkWork, error: BaseException) -> None:
         await fail_video(

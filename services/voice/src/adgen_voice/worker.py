@@ -17,12 +17,12 @@ from dataclasses import asdict, dataclass
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_kernel.errors import InvalidArgument
-from adgen_kernel.jetstream import WorkContext, publish_work
+from adgen_kernel.jetstream import WorkContext
 from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import Connections
 from adgen_video import keys
 from adgen_video.contract_rules import VOICEOVER_MAX_CHARS
-from adgen_video.refine_gate import lock_video, unit_counts
+from adgen_video.refine_gate import lock_video, start_refine, unit_counts
 from adgen_video.speech_pace import SENTENCE_ENDINGS
 from adgen_video.text_safety import sanitise
 from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, video_exists
@@ -169,12 +169,7 @@ class Voice:
         )
         log.info("line spoken", video_id=vid, beat_index=work.beat_index, rate=line.speaking_rate)
         if counts.refine_due:  # the chunks were done first: the last line enqueues refine
-            await publish_work(
-                js,
-                "refine",
-                events_pb2.RefineWork(video_id=vid, user_id=work.user_id, spec=work.spec),
-                msg_id(vid, run, "refine:0"),
-            )
+            await start_refine(js, vid, work.user_id, work.spec, run)
 
     async def dead_letter(self, work: events_pb2.VoiceWork, error: BaseException) -> None:
         await fail_video(
