@@ -33,7 +33,7 @@ from adgen_refine.framing import subject_focus
 from adgen_refine.grade_choice import choose_grade
 from adgen_refine.luts import GradeTable, shipped_table
 from adgen_refine.music import normalise_loudness, synthesise_music
-from adgen_refine.musicgen import MusicGen, decode_audio
+from adgen_refine.musicgen import MusicGen, MusicGenFailed, decode_audio
 from adgen_refine.spoken_captions import SpokenCue
 from adgen_refine.stitch import render_final, sample_frames
 from adgen_refine.supers import Fonts, TextTrack, load_fonts, sample_frames_of, supers_for
@@ -260,7 +260,10 @@ class Refiner:
             timings = await self._c.store.get_bytes_if_exists(keys.voice_words_key(user_id, video_id, line.beat_index))
             if audio is None or timings is None:
                 raise FailedPrecondition(f"the voiceover of beat {line.beat_index} of video {video_id} is missing")
-            samples = (await asyncio.to_thread(decode_audio, audio, SAMPLE_RATE)).mean(axis=1)
+            try:
+                samples = (await asyncio.to_thread(decode_audio, audio, SAMPLE_RATE)).mean(axis=1)
+            except MusicGenFailed as error:  # the decoder's own error names MusicGen, its first user
+                raise FailedPrecondition(f"the voiceover of beat {line.beat_index} is not audio: {error}") from None
             words = [Word(w["text"], w["start_s"], w["end_s"]) for w in json.loads(timings)["words"]]
             placed.append(place(line.beat_index, starts[line.beat_index] + BREATH_S, samples, words))
         return placed
