@@ -20,7 +20,8 @@ FAKE_OPENAI_KEY = "sk-adgen-test-4f1c9a7e2b6d"
 
 
 async def test_logs_are_json_and_hold_no_secret(tmp_path_factory: pytest.TempPathFactory) -> None:
-    # The planner tries OpenAI with the key at a closed port and falls back to its rules at once.
+    # The planner tries OpenAI with the key at a closed port and falls back to its rules at once; the
+    # voice service holds the key too (it lists OpenAI's voices), and the video names the offline one.
     stack = DevStack(
         tmp_path_factory.mktemp("secrets-stack"),
         extra_env={
@@ -34,7 +35,7 @@ async def test_logs_are_json_and_hold_no_secret(tmp_path_factory: pytest.TempPat
         headers = {"Authorization": f"Bearer {info.api_key}"}
         async with httpx.AsyncClient(base_url=info.url, headers=headers, timeout=30) as client:
             created = await client.post(
-                "/v1/videos", json={"prompt": "15 second ad for a wool scarf", "duration_s": 15}
+                "/v1/videos", json={"prompt": "15 second ad for a wool scarf", "duration_s": 15, "voice": "piper-joe"}
             )
             assert created.status_code == 202, created.text
             video_id = created.json()["id"]

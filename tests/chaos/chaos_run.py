@@ -440,15 +440,19 @@ class Chaos:
         chunks = await db.fetch("SELECT video_id, chunk_index FROM chunks WHERE video_id = ANY($1)", vids)
         units = [f"{r['video_id']}:frame:{r['beat_index']}" for r in frames]
         units += [f"{r['video_id']}:chunk:{r['chunk_index']}" for r in chunks]
+        lines = await db.fetch("SELECT video_id, beat_index FROM voice_lines WHERE video_id = ANY($1)", vids)
+        units += [f"{r['video_id']}:voice:{r['beat_index']}" for r in lines]
         units += [f"{v}:plan" for v in video_ids]
         predictions = fakes.replicate.predictions()
         paid = Counter(model for model, _, status in predictions if status not in ("failed", "canceled"))
         result.provider_paid = dict(paid) | {"openai completions": fakes.openai.answered}
         music = sum(1 for v in video_ids if f"{v}:music" in ledger)
-        result.billable_units = len(units) + music
+        # A line spoken again faster to fit its beat has a row per try (`<line>:try2`), each a call paid.
+        retried = {k for k in ledger if k.rpartition(":try")[0] in units}
+        result.billable_units = len(units) + music + len(retried)
         result.ledger_rows = len(ledger)
         missing = [u for u in units if u not in ledger]
-        extra = set(ledger) - set(units) - {f"{v}:music" for v in video_ids}
+        extra = set(ledger) - set(units) - retried - {f"{v}:music" for v in video_ids}
         if missing:
             result.ledger_mismatch.append(f"units without a ledger row: {missing[:5]} ({len(missing)})")
         if extra:
