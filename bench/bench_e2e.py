@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -59,6 +61,20 @@ def plain_encode_s(frames: int) -> float:
     return time.perf_counter() - started
 
 
+@contextmanager
+def dev_stack_client(prefix: str) -> Iterator[httpx.Client]:
+    """A full dev stack (`adgen up`) in a temporary folder, and a REST client signed in to it."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        stack = DevStack(Path(folder) / "stack")
+        info = stack.up(http_port=free_port())
+        try:
+            headers = {"Authorization": f"Bearer {info.api_key}"}
+            with httpx.Client(base_url=info.url, headers=headers, timeout=120) as client:
+                yield client
+        finally:
+            stack.down()
+
+
 def render_s(client: httpx.Client, prompt: str, asset_ids: list[str], **fields: object) -> tuple[float, int]:
     """Submit → downloaded bytes, in seconds, and the MP4's size (`fields`: more of the request)."""
     started = time.perf_counter()
@@ -80,23 +96,15 @@ def render_s(client: httpx.Client, prompt: str, asset_ids: list[str], **fields: 
 
 def run() -> Report:
     frames = DURATION_S * FPS
-    with tempfile.TemporaryDirectory(prefix="adgen-e2e-") as folder:
-        stack = DevStack(Path(folder) / "stack")
-        info = stack.up(http_port=free_port())
-        try:
-            with httpx.Client(
-                base_url=info.url, headers={"Authorization": f"Bearer {info.api_key}"}, timeout=120
-            ) as client:
-                uploaded = client.post("/v1/assets", files={"file": ("coffee.png", product_photo(), "image/png")})
-                uploaded.raise_for_status()
-                asset_id = uploaded.json()["asset_id"]
-                render_s(client, PLAIN_PROMPT, [])  # warm-up: first imports and connections of every service
-                runs = [
-                    ("demo prompt, no product photo", *render_s(client, PLAIN_PROMPT, [])),
-                    ("product photo (coffee)", *render_s(client, PRODUCT_PROMPT, [asset_id])),
-                ]
-        finally:
-            stack.down()
+    with dev_stack_client("adgen-e2e-") as client:
+        uploaded = client.post("/v1/assets", files={"file": ("coffee.png", product_photo(), "image/png")})
+        uploaded.raise_for_status()
+        asset_id = uploaded.json()["asset_id"]
+        render_s(client, PLAIN_PROMPT, [])  # warm-up: first imports and connections of every service
+        runs = [
+            ("demo prompt, no product photo", *render_s(client, PLAIN_PROMPT, [])),
+            ("product photo (coffee)", *render_s(client, PRODUCT_PROMPT, [asset_id])),
+        ]
     baseline = plain_encode_s(frames)
     report = Report(
         "End to end: a 30 s 720p studio ad, submit → download",

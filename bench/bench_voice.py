@@ -14,19 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import httpx
-from bench_e2e import DURATION_S, FPS, PLAIN_PROMPT, PRODUCT_PROMPT, TARGET_S, plain_encode_s, render_s
+from bench_e2e import (
+    DURATION_S,
+    FPS,
+    PLAIN_PROMPT,
+    PRODUCT_PROMPT,
+    TARGET_S,
+    dev_stack_client,
+    plain_encode_s,
+    render_s,
+)
 from run import Report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fakes.openai_api import Reply, fake_openai  # the tests' fake speech endpoint
 
-from adgen_cli.stack import DevStack
-from adgen_embedded.ports import free_port
 from adgen_planner.composer import PlanRequest, compose
 from adgen_voice.openai_voice import OpenAiVoiceConfig, OpenAiVoices
 from adgen_voice.piper_voice import DEFAULT_VOICE, PiperVoices
@@ -74,18 +79,10 @@ async def speed_rows(lines: list[str]) -> list[list[str]]:
 def run() -> Report:
     lines = demo_lines()
     rows = asyncio.run(speed_rows(lines))
-    with tempfile.TemporaryDirectory(prefix="adgen-voice-") as folder:
-        stack = DevStack(Path(folder) / "stack")
-        info = stack.up(http_port=free_port())
-        try:
-            with httpx.Client(
-                base_url=info.url, headers={"Authorization": f"Bearer {info.api_key}"}, timeout=120
-            ) as client:
-                render_s(client, PLAIN_PROMPT, [])  # warm-up: first imports and connections of every service
-                voiced, _ = render_s(client, PLAIN_PROMPT, [])
-                silent, _ = render_s(client, PLAIN_PROMPT, [], voiceover=False)
-        finally:
-            stack.down()
+    with dev_stack_client("adgen-voice-") as client:
+        render_s(client, PLAIN_PROMPT, [])  # warm-up: first imports and connections of every service
+        voiced, _ = render_s(client, PLAIN_PROMPT, [])
+        silent, _ = render_s(client, PLAIN_PROMPT, [], voiceover=False)
     baseline = plain_encode_s(DURATION_S * FPS)
     verdict = "within" if voiced <= TARGET_S else "OVER"
     report = Report(

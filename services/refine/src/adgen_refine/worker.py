@@ -256,8 +256,10 @@ class Refiner:
         for line in await spoken_lines(self._c.db, video_id):
             if line.beat_index not in starts:
                 raise FailedPrecondition(f"voiceover line of beat {line.beat_index} is not a beat of the plan")
-            audio = await self._c.store.get_bytes_if_exists(line.audio_key)
-            timings = await self._c.store.get_bytes_if_exists(keys.voice_words_key(user_id, video_id, line.beat_index))
+            audio, timings = await asyncio.gather(
+                self._c.store.get_bytes_if_exists(line.audio_key),
+                self._c.store.get_bytes_if_exists(keys.voice_words_key(user_id, video_id, line.beat_index)),
+            )
             if audio is None or timings is None:
                 raise FailedPrecondition(f"the voiceover of beat {line.beat_index} of video {video_id} is missing")
             try:
