@@ -24,6 +24,7 @@ from adgen_kernel.jetstream import WorkContext
 from adgen_kernel.serve import Connections
 from adgen_refine.worker import Refiner
 from adgen_video import keys
+from adgen_video.rendition_rows import PublishedRendition, published_renditions, record_renditions
 from adgen_video.request_limits import aspect_ratio_errors
 
 pytestmark = pytest.mark.xdist_group("stack")
@@ -278,3 +279,50 @@ async def test_the_gateway_lists_and_serves_every_shape(stack, key, tmp_path: Pa
             assert (await plain.get(r["captions_url"])).text.startswith("WEBVTT")
         via_route = (await plain.get(redirect.headers["location"])).content
     assert via_route == (tmp_path / "720x1280.mp4").read_bytes()
+
+
+async def test_two_exporters_of_one_video_record_its_renditions_one_after_the_other(connections: Connections) -> None:
+    """A redelivered export can run beside the first try. Had both inserted at once, the second
+    would break the one-primary index (ON CONFLICT covers only the shape's own index): a CI run saw
+    it. So the second waits on the video's row before it writes anything, and then updates the
+    first's rows."""
+    c = connections
+    user, video = await new_video(c)
+    published = [
+        PublishedRendition(
+            aspect_ratio=ratio,
+            primary=position == 0,
+            position=position,
+            width=w,
+            height=h,
+            final_key=keys.final_key(user, video, tag),
+            poster_key=keys.poster_key(user, video, tag),
+            captions_key=None,
+        )
+        for position, (ratio, tag, w, h) in enumerate([("16:9", "", 192, 108), ("9:16", "9x16", 108, 192)])
+    ]
+    started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def second_try() -> None:
+        async with c.db.acquire() as conn, conn.transaction():
+            started.set_result(await conn.fetchval("SELECT pg_backend_pid()"))
+            await record_renditions(conn, video, published)
+
+    async with c.db.acquire() as first, first.transaction():
+        await record_renditions(first, video, published)
+        late = asyncio.create_task(second_try())
+        pid = await started
+        # The second try waits on the video's row, before it has written a rendition.
+        waiting = None
+        while waiting is None and not late.done():
+            await asyncio.sleep(0.01)
+            waiting = await c.db.fetchval(
+                "SELECT query FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", pid
+            )
+        assert waiting is not None and "FOR UPDATE" in waiting, f"the second exporter waits first, in {waiting}"
+    await late  # raises if the second broke the one-primary index
+
+    assert [(r.aspect_ratio, r.primary) for r in await published_renditions(c.db, video)] == [
+        ("16:9", True),
+        ("9:16", False),
+    ]

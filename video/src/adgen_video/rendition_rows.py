@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from adgen_kernel.db import Db
+from adgen_kernel.db import Connection, Db
+from adgen_video.refine_gate import lock_video
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,13 @@ class PublishedRendition:
     captions_key: str | None  # the one captions file every rendition shares, when there is one
 
 
-async def record_renditions(conn: Db, video_id: str, published: Sequence[PublishedRendition]) -> None:
+async def record_renditions(conn: Connection, video_id: str, published: Sequence[PublishedRendition]) -> None:
     """Records (or records again, as a redelivery does) each published rendition. Give it a
-    connection inside a transaction to record all of them or none."""
+    connection inside a transaction: all of them are recorded or none. The video's row is held
+    first, so two exporters of one video (a redelivery racing the first try) record one after the
+    other; without it both could insert a primary and the second would break `renditions_one_primary`
+    instead of updating."""
+    await lock_video(conn, video_id)
     for rendition in published:
         await conn.execute(
             "INSERT INTO renditions (video_id, aspect_ratio, is_primary, position, width, height, final_key,"
