@@ -38,6 +38,7 @@ PINNED = {
     10: "978fafa6cc134413061887d91b9af1ee99bf3734d4bd408750cc9c414f89ece5",
     11: "ae6d17822fc16997e5e9efcc87d540a64688cffb0b7646161764037680750ef9",
     12: "c50f23ebb28d7ddd272ac3e93cc3a230c6b85661dadddada577f5fead3d9360c",
+    13: "c5c7ebb3e498288cb2c3711843c4cd774c04028f99c876475fceab621a9d8c9e",
 }
 FILES = migration_files()
 NEWEST = FILES[-1][0]

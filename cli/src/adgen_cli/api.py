@@ -21,7 +21,7 @@ from adgen_cli.outcome import CliError, ExitCode, exit_code_for_status
 # The statuses of a video that will not change again, and the events that bring them: the server's
 # `adgen_video.video_state.FINISHED` and `adgen_gateway.videos.TERMINAL_EVENT_KINDS`, restated so
 # that a command loads no server code (tests/test_streams.py holds them equal).
-FINISHED_STATUSES = ("completed", "failed", "cancelled")
+FINISHED_STATUSES = ("completed", "failed", "cancelled", "expired")
 TERMINAL_EVENT_KINDS = tuple(f"video_{status}" for status in FINISHED_STATUSES)
 
 

@@ -35,6 +35,7 @@ class Backends:
     store: ObjectStore
     limits: RateLimits
     voice: VoiceClient
+    review_ttl_s: int = 7 * 24 * 3600  # how long a review gate waits (GatewaySettings.review_ttl_s)
 
 
 def backends(request: Request) -> Backends:

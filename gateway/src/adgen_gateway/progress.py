@@ -31,9 +31,11 @@ STATUS = {
     "rendering": c.VIDEO_STATUS_RENDERING,
     "refining": c.VIDEO_STATUS_REFINING,
     "exporting": c.VIDEO_STATUS_EXPORTING,
+    "awaiting_review": c.VIDEO_STATUS_AWAITING_REVIEW,
     "completed": c.VIDEO_STATUS_COMPLETED,
     "failed": c.VIDEO_STATUS_FAILED,
     "cancelled": c.VIDEO_STATUS_CANCELLED,
+    "expired": c.VIDEO_STATUS_EXPIRED,
 }
 FINISHED_STATUS_VALUES = tuple(STATUS[status] for status in FINISHED)
 _STATUS_OF_PHASE = {
@@ -65,12 +67,15 @@ def _message(p: c.Progress) -> str:
         return f"failed: {p.error}"
     if p.status == c.VIDEO_STATUS_CANCELLED:
         return "cancelled"
+    if p.status == c.VIDEO_STATUS_EXPIRED:
+        return "left at its review gate past its time; retry to open the gate again"
     if not p.beats_total:
         return "planning"
     if p.phase in (c.PHASE_REFINE, c.PHASE_EXPORT):
         return "stitching, grading and mixing" if p.phase == c.PHASE_REFINE else "publishing"
     counts = f"storyboard {p.frames_done}/{p.beats_total} · chunks {p.chunks_done}/{p.chunks_total}"
-    return f"{counts} · voice {p.lines_done}/{p.lines_total}" if p.lines_total else counts
+    counts = f"{counts} · voice {p.lines_done}/{p.lines_total}" if p.lines_total else counts
+    return f"waiting for your review · {counts}" if p.status == c.VIDEO_STATUS_AWAITING_REVIEW else counts
 
 
 def _frame_message(p: c.Progress, frame: events_pb2.FrameReady) -> str:
@@ -105,9 +110,13 @@ def _seconds(later: Timestamp, earlier: Timestamp) -> float:
     return max(elapsed, 0.0)
 
 
+# Statuses with no ETA: the video is not being made, or waits on its owner.
+_NO_ETA = (c.VIDEO_STATUS_FAILED, c.VIDEO_STATUS_CANCELLED, c.VIDEO_STATUS_EXPIRED, c.VIDEO_STATUS_AWAITING_REVIEW)
+
+
 def _update_eta(previous: c.Progress, p: c.Progress, now: Timestamp) -> None:
     """Sets p.eta_s as of `now`; absent before the plan, without expected latencies, after a failure."""
-    if p.status in (c.VIDEO_STATUS_FAILED, c.VIDEO_STATUS_CANCELLED) or not p.HasField("eta_basis"):
+    if p.status in _NO_ETA or not p.HasField("eta_basis"):
         p.ClearField("eta_s")
         return
     basis = p.eta_basis
@@ -128,8 +137,9 @@ def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
     p.CopyFrom(previous)
     p.video_id = event.video_id
     kind = event.WhichOneof("kind")
-    if kind == "video_retried":
-        # A new run of a failed or cancelled video: the failure is over, what was done stays done.
+    if kind in ("video_retried", "video_approved"):
+        # A new run of a failed, cancelled or expired video (the failure is over, what was done stays
+        # done), or a video its owner let past its gate.
         p.status, p.error, p.failed_phase = c.VIDEO_STATUS_QUEUED, "", c.PHASE_UNSPECIFIED
         if p.HasField("eta_basis"):  # the ETA follows this run's pace, from now
             p.eta_basis.planned_at.CopyFrom(event.occurred_at)
@@ -167,7 +177,11 @@ def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
         p.error = f"{event.video_failed.unit}: {event.video_failed.reason}"
     elif kind == "video_cancelled":
         p.status = c.VIDEO_STATUS_CANCELLED
-    if p.status not in FINISHED_STATUS_VALUES and p.phase:
+    elif kind == "review_reached":
+        p.status = c.VIDEO_STATUS_AWAITING_REVIEW
+    elif kind == "video_expired":
+        p.status = c.VIDEO_STATUS_EXPIRED
+    if p.status not in (*FINISHED_STATUS_VALUES, c.VIDEO_STATUS_AWAITING_REVIEW) and p.phase:
         p.status = _STATUS_OF_PHASE[p.phase]
     p.percent = max(previous.percent, _percent(p))
     p.message = _frame_message(p, event.frame_ready) if kind == "frame_ready" else _message(p)
@@ -184,6 +198,7 @@ _PHASE_OF_STATUS = {
     c.VIDEO_STATUS_RENDERING: c.PHASE_STORYBOARD,
     c.VIDEO_STATUS_REFINING: c.PHASE_REFINE,
     c.VIDEO_STATUS_EXPORTING: c.PHASE_EXPORT,
+    c.VIDEO_STATUS_AWAITING_REVIEW: c.PHASE_PLAN,
     c.VIDEO_STATUS_COMPLETED: c.PHASE_EXPORT,
 }
 _COUNTS = ("beats_total", "frames_done", "chunks_total", "chunks_done", "lines_total", "lines_done", "cost_micros")
@@ -211,7 +226,7 @@ def recorded(
         p.frames_done, p.chunks_done = frames_done, chunks_done
     if status == c.VIDEO_STATUS_FAILED:
         p.failed_phase = p.phase = failed_phase
-    elif status == c.VIDEO_STATUS_CANCELLED:
+    elif status in (c.VIDEO_STATUS_CANCELLED, c.VIDEO_STATUS_EXPIRED):
         p.phase = _phase_of_counts(p)
     else:
         counted = _phase_of_counts(p) if status != c.VIDEO_STATUS_QUEUED else c.PHASE_UNSPECIFIED
@@ -253,8 +268,12 @@ def settled(snapshot: c.Progress | None, from_postgres: c.Progress) -> c.Progres
 
 def agreed_snapshot(snapshot: c.Progress, status: c.VideoStatus) -> c.Progress | None:
     """What `settled` shows when the snapshot and Postgres (at `status`) agree on whether the video
-    has finished: the snapshot, whole; None when the counts in Postgres must decide."""
+    has finished and whether it waits at its review gate: the snapshot, whole; None when the counts
+    in Postgres must decide."""
     if (snapshot.status in FINISHED_STATUS_VALUES) != (status in FINISHED_STATUS_VALUES):
+        return None
+    waiting = c.VIDEO_STATUS_AWAITING_REVIEW
+    if (snapshot.status == waiting) != (status == waiting):  # just reached its gate, or just approved
         return None
     return _whole(snapshot)
 

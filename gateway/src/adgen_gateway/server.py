@@ -65,6 +65,7 @@ async def build(connections: Connections) -> ServiceApp:
             addresses=TokenBuckets(settings.rate_limit_anonymous_per_s, settings.rate_limit_anonymous_burst),
         ),
         voice=voice,
+        review_ttl_s=settings.review_ttl_s,
     )
     http = HttpServer(
         create_app(
@@ -89,7 +90,16 @@ async def build(connections: Connections) -> ServiceApp:
         servicers=[
             Servicer(
                 video_service_pb2_grpc.add_VideoServiceServicer_to_server,
-                VideoServicer(connections.db, connections.js, chunks, assets, voice, planner, backends.limits),
+                VideoServicer(
+                    connections.db,
+                    connections.js,
+                    chunks,
+                    assets,
+                    voice,
+                    planner,
+                    backends.limits,
+                    review_ttl_s=settings.review_ttl_s,
+                ),
                 "adgen.video.v1.VideoService",
             )
         ],

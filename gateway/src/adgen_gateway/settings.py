@@ -22,6 +22,9 @@ class GatewaySettings(ServiceSettings):
         " gateways serve one API)",
         repr=False,
     )
+    review_ttl_s: int = Field(
+        default=7 * 24 * 3600, ge=60, description="how long a video waits at its review gate before it expires"
+    )
     stream_token_ttl_s: int = Field(default=300, ge=10, le=3600, description="lifetime of a stream token")
     rate_limit_per_s: float = Field(
         default=20.0, gt=0, description="requests per second per API key (token bucket refill), per gateway replica"

@@ -24,6 +24,7 @@ from adgen_video.request_limits import (
     DURATION_MIN_S,
     MAX_COST_MICROS,
     PROMPT_MAX_CHARS,
+    REVIEW_STAGES,
     FieldError,
     request_errors,
 )
@@ -77,6 +78,14 @@ class CreateVideoBody(BaseModel):
         "`off` = none (the WebVTT then carries the supers' text, as for an ad without a voice)",
     )
 
+    review: Literal["none", "plan", "storyboard"] = Field(
+        "none",
+        description="Stop for your review before paying for the rest: `plan` = after the plan (beats, words, quote), "
+        "`storyboard` = after an image per beat and the voiceover, before any clip; the video waits at status "
+        "`awaiting_review` until `POST /v1/videos/{id}/approve` (or expires after the gateway's review time). "
+        "`none` renders straight through",
+    )
+
     @field_validator("aspect_ratio", mode="before")
     @classmethod
     def _known_shapes(cls, value: object) -> object:
@@ -105,6 +114,7 @@ async def video_request(
         voiceover=body.voiceover,
         voice=body.voice or "",
         captions=CAPTION_MODES[body.captions],
+        review=REVIEW_STAGES[body.review],
     )
     if body.max_cost_usd is not None:
         request.max_cost_micros = round(body.max_cost_usd * 1_000_000)

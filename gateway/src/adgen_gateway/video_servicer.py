@@ -25,19 +25,24 @@ from adgen_gateway.rate_limits import RateLimits, charge
 from adgen_gateway.video_request import budget_errors, video_request_errors
 from adgen_gateway.videos import (
     AlreadyFinished,
+    FrameEdit,
+    NotAtGate,
     NotRetryable,
     TooManyActiveVideos,
     VideoView,
+    approve_video,
     cancel_video,
     create_video,
     ending,
     get_video,
     list_videos,
+    regenerate_frame,
     retry_video,
     stored_progress,
     watch_events,
 )
 from adgen_kernel.errors import AdgenError, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from adgen_video.request_limits import PROMPT_WORD_LIMIT
 
 
 class Unauthenticated(AdgenError):
@@ -64,6 +69,7 @@ def _video(view: VideoView) -> v.Video:
         created_at=_timestamp(view.created_at),
         completed_at=_timestamp(view.completed_at),
         run=view.run,
+        review=view.review,
     )
 
 
@@ -74,6 +80,8 @@ def _terminal_event(view: VideoView) -> events_pb2.Event:
         event.video_completed.SetInParent()
     elif view.status == "failed":
         event.video_failed.reason = view.error
+    elif view.status == "expired":
+        event.video_expired.SetInParent()
     else:
         event.video_cancelled.SetInParent()
     return event
@@ -97,6 +105,8 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
         voices: VoiceClient,
         planner: PlannerClient,
         limits: RateLimits,
+        *,
+        review_ttl_s: int = 7 * 24 * 3600,
     ) -> None:
         self._db = db
         self._js = js
@@ -105,6 +115,7 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
         self._voices = voices
         self._planner = planner
         self._limits = limits
+        self._review_ttl_s = review_ttl_s
 
     async def _user(self, context: grpc.aio.ServicerContext) -> User:
         """The caller, charged one request against the same rate limits as REST: per user (REST and
@@ -142,7 +153,12 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
             raise InvalidArgument("invalid request: " + "; ".join(f"request.{e.field}: {e.message}" for e in errors))
         try:
             video_id = await create_video(
-                self._db, self._js, user_id=user.user_id, max_active=user.max_active_videos, request=body
+                self._db,
+                self._js,
+                user_id=user.user_id,
+                max_active=user.max_active_videos,
+                request=body,
+                review_ttl_s=self._review_ttl_s,
             )
         except TooManyActiveVideos as busy:
             raise ResourceExhausted(str(busy)) from None
@@ -211,3 +227,39 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
         if run is None:
             raise NotFound(f"video {video_id} not found")
         return v.RetryVideoResponse(video=_video(await self._view(user, video_id)))
+
+    async def ApproveVideo(
+        self, request: v.ApproveVideoRequest, context: grpc.aio.ServicerContext
+    ) -> v.ApproveVideoResponse:
+        user = await self._user(context)
+        video_id = request.video_id
+        try:
+            found = await approve_video(
+                self._db, self._js, user_id=user.user_id, max_active=user.max_active_videos, video_id=video_id
+            )
+        except NotAtGate as not_at_gate:
+            raise FailedPrecondition(str(not_at_gate)) from None
+        except TooManyActiveVideos as busy:
+            raise ResourceExhausted(str(busy)) from None
+        if not found:
+            raise NotFound(f"video {video_id} not found")
+        return v.ApproveVideoResponse(video=_video(await self._view(user, video_id)))
+
+    async def RegenerateFrame(
+        self, request: v.RegenerateFrameRequest, context: grpc.aio.ServicerContext
+    ) -> v.RegenerateFrameResponse:
+        user = await self._user(context)
+        video_id = request.video_id
+        if request.prompt and not 0 < len(request.prompt.split()) < PROMPT_WORD_LIMIT:
+            raise InvalidArgument(f"prompt: must have 1 to {PROMPT_WORD_LIMIT - 1} words")
+        seed = request.seed if request.HasField("seed") and request.seed > 0 else uuid.uuid4().int % 2**31 + 1
+        edit = FrameEdit(request.beat_index, request.prompt, seed)
+        try:
+            found = await regenerate_frame(self._db, self._js, user_id=user.user_id, video_id=video_id, edit=edit)
+        except NotAtGate as not_at_gate:
+            raise FailedPrecondition(str(not_at_gate)) from None
+        except IndexError as outside:
+            raise InvalidArgument(f"beat_index: {outside}") from None
+        if not found:
+            raise NotFound(f"video {video_id} not found")
+        return v.RegenerateFrameResponse(video=_video(await self._view(user, video_id)))

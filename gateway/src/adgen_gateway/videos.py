@@ -20,11 +20,23 @@ from adgen.common.v1 import common_pb2 as c
 from adgen.events.v1 import events_pb2
 from adgen_gateway.paging import decode_cursor, encode_cursor
 from adgen_gateway.progress import STATUS, agreed_snapshot, fold, recorded, settled
+from adgen_kernel.db import Connection
 from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
 from adgen_video.accounts import lock_user
 from adgen_video.ready_units import describe
 from adgen_video.resume import enqueue, ready_units_of
-from adgen_video.unit_rows import done_counts
+from adgen_video.review_gate import (
+    GATE_NAMES,
+    GATE_STAGES,
+    asked_for_review,
+    gate_of,
+    pass_gate,
+    pending_gate,
+    reopen_gate,
+    review_of,
+    storyboard_complete,
+)
+from adgen_video.unit_rows import done_counts, frames_in_flight, start_take
 from adgen_video.video_reads import owns_video as owns_video  # routes/videos.py asks it here
 from adgen_video.video_reads import video_of_user, videos_page
 from adgen_video.video_runs import (
@@ -33,6 +45,7 @@ from adgen_video.video_runs import (
     locked_video_of_user,
     mark_cancelled,
     mark_not_queued,
+    replace_spec,
     start_run,
 )
 from adgen_video.video_state import FINISHED, cost_of, from_json, msg_id, to_json
@@ -57,6 +70,10 @@ class NotRetryable(Exception):
 RETRYABLE = tuple(status for status in FINISHED if status != "completed")
 
 
+class NotAtGate(Exception):
+    """Only a video waiting at its review gate can be approved, or have a frame drawn again."""
+
+
 class TooManyActiveVideos(Exception):
     def __init__(self, active_ids: list[str], limit: int) -> None:
         super().__init__(
@@ -77,10 +94,17 @@ class VideoView:
     created_at: str
     completed_at: str
     run: int
+    review: c.Review | None  # while the video waits at its review gate
 
 
 async def create_video(
-    db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, max_active: int, request: c.VideoRequest
+    db: asyncpg.Pool,
+    js: JetStreamContext,
+    *,
+    user_id: str,
+    max_active: int,
+    request: c.VideoRequest,
+    review_ttl_s: int = 7 * 24 * 3600,
 ) -> str:
     """Records the video and enqueues its plan. The per-user limit is checked under a lock on the
     user's row, so two simultaneous requests cannot both slip under it."""
@@ -90,7 +114,14 @@ async def create_video(
         active = await active_video_ids(conn, user_id)
         if len(active) >= max_active:
             raise TooManyActiveVideos(active, max_active)
-        await insert_video(conn, video_id=video_id, user_id=user_id, request=to_json(request))
+        await insert_video(
+            conn,
+            video_id=video_id,
+            user_id=user_id,
+            request=to_json(request),
+            review_gate=gate_of(request),
+            review_ttl_s=review_ttl_s,
+        )
     # Enqueued after the commit: a planner that picked the work up before it would find no row and
     # drop the video. If the publish fails, the row is marked failed so it holds no active slot.
     try:
@@ -207,6 +238,7 @@ async def _view(db: asyncpg.Pool, js: JetStreamContext, row: asyncpg.Record) -> 
         created_at=row["created_at"].isoformat(),
         completed_at=row["completed_at"].isoformat() if row["completed_at"] else "",
         run=row["run"],
+        review=await review_of(db, video_id) if row["status"] == "awaiting_review" else None,
     )
 
 
@@ -250,6 +282,10 @@ async def retry_video(
             raise TooManyActiveVideos(active, max_active)
         run = row.run + 1
         await start_run(conn, video_id, run=run, status="rendering" if row.planned else "queued")
+        # A gate the video had reached before it stopped waits again, for a whole new period.
+        waiting = await _at_reached_gate(conn, video_id)
+        if waiting:
+            await reopen_gate(conn, video_id)
     # The event first, then the work (after the commit, as in create_video): watchers see the new run
     # begin before any of its units report.
     units = await ready_units_of(db, video_id)
@@ -258,7 +294,106 @@ async def retry_video(
         js, events_pb2.Event(video_id=video_id, video_retried=retried), msg_id(video_id, run, "retried")
     )
     await enqueue(db, js, video_id, units)
+    if waiting:
+        await _tell_gate_reached(db, js, video_id, run)
     return run
+
+
+async def _at_reached_gate(conn: Connection, video_id: str) -> bool:
+    """Whether the gate still ahead of the video is one it has reached: the plan gate once it is
+    planned, the storyboard gate once every image is made."""
+    gate = await pending_gate(conn, video_id)
+    if gate == "plan":
+        return bool(await conn.fetchval("SELECT spec IS NOT NULL FROM videos WHERE video_id = $1", video_id))
+    return gate == "storyboard" and await storyboard_complete(conn, video_id)
+
+
+async def _tell_gate_reached(db: asyncpg.Pool, js: JetStreamContext, video_id: str, run: int) -> None:
+    review = await review_of(db, video_id)
+    if review is not None:
+        await publish_event(
+            js,
+            events_pb2.Event(video_id=video_id, review_reached=events_pb2.ReviewReached(review=review)),
+            msg_id(video_id, run, f"review:{GATE_NAMES[review.stage]}"),
+        )
+
+
+async def approve_video(
+    db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, max_active: int, video_id: str
+) -> bool:
+    """Lets the video at its review gate go on from what exists; False when the user has no such
+    video. Approving a video already past its gate changes nothing; one that is not at a gate is
+    NotAtGate. Going on takes a rendering slot again, so the per-user limit applies as to a retry."""
+    async with db.acquire() as conn, conn.transaction():
+        await lock_user(conn, user_id)
+        row = await locked_video_of_user(conn, user_id=user_id, video_id=video_id)
+        if row is None:
+            return False
+        gate = await pending_gate(conn, video_id)
+        if row.status != "awaiting_review" or gate is None:
+            if gate is None and await asked_for_review(conn, video_id) and row.status not in RETRYABLE:
+                return True  # approved already: a second approval is harmless
+            raise NotAtGate(
+                f"video {video_id} is {row.status}; only a video waiting at its review gate can be approved"
+            )
+        busy = await frames_in_flight(conn, video_id) if gate == "storyboard" else []
+        if busy:
+            raise NotAtGate(
+                f"video {video_id}: the storyboard image of beat {busy[0]} is being drawn again;"
+                " approve once it is ready"
+            )
+        active = await active_video_ids(conn, user_id)
+        if len(active) >= max_active:
+            raise TooManyActiveVideos(active, max_active)
+        await pass_gate(conn, video_id)
+    units = await ready_units_of(db, video_id)
+    approved = events_pb2.VideoApproved(stage=GATE_STAGES[gate], units=describe(units))
+    await publish_event(
+        js, events_pb2.Event(video_id=video_id, video_approved=approved), msg_id(video_id, row.run, "approved")
+    )
+    await enqueue(db, js, video_id, units)
+    return True
+
+
+@dataclass(frozen=True)
+class FrameEdit:
+    """A storyboard image to draw again: a new prompt (empty keeps the plan's) and seed (0: a new one)."""
+
+    beat_index: int
+    prompt: str = ""
+    seed: int = 0
+
+
+async def regenerate_frame(
+    db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, video_id: str, edit: FrameEdit
+) -> bool:
+    """Draws one beat's storyboard image again at the storyboard gate, as a new take: only that
+    image is paid for, the earlier one is kept. False when the user has no such video; NotAtGate when
+    it is not waiting at its storyboard gate or that image is being drawn already; IndexError naming
+    the beats when the beat is not in the plan."""
+    async with db.acquire() as conn, conn.transaction():
+        row = await locked_video_of_user(conn, user_id=user_id, video_id=video_id)
+        if row is None:
+            return False
+        if row.status != "awaiting_review" or await pending_gate(conn, video_id) != "storyboard":
+            raise NotAtGate(
+                f"video {video_id} is not waiting at its storyboard gate ({row.status});"
+                " an image can be drawn again only there"
+            )
+        spec = from_json(await conn.fetchval("SELECT spec FROM videos WHERE video_id = $1", video_id), c.Spec())
+        if not 0 <= edit.beat_index < len(spec.beats):
+            raise IndexError(f"the plan has beats 0 to {len(spec.beats) - 1}")
+        if edit.beat_index in await frames_in_flight(conn, video_id):
+            raise NotAtGate(f"video {video_id}: the image of beat {edit.beat_index} is being drawn again already")
+        if edit.prompt:
+            spec.beats[edit.beat_index].prompt = edit.prompt
+            await replace_spec(conn, video_id, to_json(spec))
+        take = await start_take(conn, video_id, edit.beat_index)
+    work = events_pb2.FrameWork(
+        video_id=video_id, user_id=user_id, spec=spec, beat_index=edit.beat_index, take=take, seed=edit.seed
+    )
+    await publish_work(js, "frame", work, msg_id(video_id, row.run, f"frame:{edit.beat_index}:take{take}"))
+    return True
 
 
 # The event that finishes a video with each of the FINISHED statuses: events.proto names it after the status.

@@ -8,12 +8,12 @@ import pytest
 
 from adgen_planner.beat_library import (
     LIBRARY,
-    PROMPT_WORD_LIMIT,
     Energy,
     Position,
     _validated,
     get_beat,
 )
+from adgen_video.request_limits import PROMPT_WORD_LIMIT
 
 # beat_id: duration, shot type, action, camera movement, position, compatible products, energy
 # fmt: off

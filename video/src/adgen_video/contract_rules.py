@@ -456,6 +456,16 @@ RULES: dict[str, Rules] = {
         (video.ListVideosRequest, PAGE),
         (video.CancelVideoRequest, (VIDEO_ID,)),
         (video.RetryVideoRequest, (VIDEO_ID,)),
+        (video.ApproveVideoRequest, (VIDEO_ID,)),
+        (
+            video.RegenerateFrameRequest,
+            (
+                VIDEO_ID,
+                field("beat_index", between(0, SPEC_MAX_BEATS - 1)),
+                field("prompt", text(400)),
+                field("seed", between(1, 2**31 - 1)),
+            ),
+        ),
         # adgen.voice.v1: whether a voice exists is the service's to say (NOT_FOUND, or INVALID_ARGUMENT in a line).
         (
             voice.SynthesizeRequest,

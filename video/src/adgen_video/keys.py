@@ -7,8 +7,10 @@ def video_prefix(user_id: str, video_id: str) -> str:
     return f"{user_id}/videos/{video_id}/"
 
 
-def storyboard_key(user_id: str, video_id: str, beat_index: int) -> str:
-    return f"{video_prefix(user_id, video_id)}storyboard/beat_{beat_index:02d}.png"
+def storyboard_key(user_id: str, video_id: str, beat_index: int, take: int = 0) -> str:
+    """The beat's storyboard image; a regeneration at a review gate (take n > 0) is an object of its own."""
+    suffix = f"_take{take}" if take else ""
+    return f"{video_prefix(user_id, video_id)}storyboard/beat_{beat_index:02d}{suffix}.png"
 
 
 def voice_key(user_id: str, video_id: str, beat_index: int) -> str:

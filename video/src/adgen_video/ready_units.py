@@ -6,7 +6,8 @@ later one from the previous chunk's hand-off frame); then refine once every chun
 done (refine enqueues export itself). Resuming a video — a retry by
 its owner, or a reconciler after work messages were lost — enqueues exactly the frontier: the
 units that are not done and whose dependencies are, so that nothing stored is made again and the
-rest follows from the handlers as usual.
+rest follows from the handlers as usual. A review gate still ahead holds back what lies beyond it:
+everything after the plan (`plan`), or the chunks and refine (`storyboard`).
 """
 
 from __future__ import annotations
@@ -45,13 +46,18 @@ class VideoWork:
     frames_done: dict[int, bool]  # beat index -> done
     chunks: tuple[ChunkState, ...]  # in chunk order
     lines_done: dict[int, bool] = field(default_factory=dict)  # beat index -> spoken; beats with a line only
+    gate: str | None = None  # the review gate still ahead: "plan", "storyboard" or None
 
 
 def ready_units(work: VideoWork) -> list[Unit]:
     if not work.planned:
         return [Unit("plan")]
+    if work.gate == "plan":
+        return []
     ready = [Unit("frame", beat) for beat, done in sorted(work.frames_done.items()) if not done]
     ready += [Unit("voice", beat) for beat, done in sorted(work.lines_done.items()) if not done]
+    if work.gate == "storyboard":
+        return ready
     previous: ChunkState | None = None
     for chunk in work.chunks:
         if not chunk.done:

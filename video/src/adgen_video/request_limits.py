@@ -29,6 +29,14 @@ CAPTION_MODES: dict[str, common_pb2.CaptionMode] = {
     "burned": common_pb2.CAPTION_MODE_BURNED,
     "off": common_pb2.CAPTION_MODE_OFF,
 }
+# A beat's image prompt has fewer words than this (the planner's beats, an owner's edit at a gate).
+PROMPT_WORD_LIMIT = 40
+# Where a video stops for its owner's review, by its REST name; none (0) renders straight through.
+REVIEW_STAGES: dict[str, common_pb2.ReviewStage] = {
+    "none": common_pb2.REVIEW_STAGE_UNSPECIFIED,
+    "plan": common_pb2.REVIEW_STAGE_PLAN,
+    "storyboard": common_pb2.REVIEW_STAGE_STORYBOARD,
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,8 @@ def request_errors(request: common_pb2.VideoRequest) -> list[FieldError]:
         )
     if request.captions and request.captions not in CAPTION_MODES.values():
         errors.append(FieldError("captions", f"must be one of {', '.join(CAPTION_MODES)}"))
+    if request.review not in REVIEW_STAGES.values():
+        errors.append(FieldError("review", f"must be one of {', '.join(REVIEW_STAGES)}"))
     return errors
 
 

@@ -15,17 +15,20 @@ from adgen_video.video_state import from_json, msg_id
 
 
 async def load_work(db: Db, video_id: str) -> VideoWork:
-    planned = await db.fetchval("SELECT spec IS NOT NULL FROM videos WHERE video_id = $1", video_id)
+    video = await db.fetchrow(
+        "SELECT spec IS NOT NULL AS planned, review_gate FROM videos WHERE video_id = $1", video_id
+    )
     frames = await db.fetch("SELECT beat_index, status FROM frames WHERE video_id = $1", video_id)
     chunks = await db.fetch(
         "SELECT chunk_index, beat_index, status FROM chunks WHERE video_id = $1 ORDER BY chunk_index", video_id
     )
     lines = await db.fetch("SELECT beat_index, status FROM voice_lines WHERE video_id = $1", video_id)
     return VideoWork(
-        planned=bool(planned),
+        planned=bool(video and video["planned"]),
         frames_done={r["beat_index"]: r["status"] == "done" for r in frames},
         chunks=tuple(ChunkState(r["chunk_index"], r["beat_index"], r["status"] == "done") for r in chunks),
         lines_done={r["beat_index"]: r["status"] == "done" for r in lines},
+        gate=video["review_gate"] if video else None,
     )
 
 

@@ -21,14 +21,15 @@ class FrameRow:
     beat_index: int
     status: str
     image_key: str | None
+    take: int = 0  # how many times it was drawn again at a review gate
 
 
 async def frames_of(db: Db, video_id: str) -> list[FrameRow]:
     """The video's storyboard frames in beat order (none before it is planned)."""
     rows = await db.fetch(
-        "SELECT beat_index, status, image_key FROM frames WHERE video_id = $1 ORDER BY beat_index", video_id
+        "SELECT beat_index, status, image_key, takes FROM frames WHERE video_id = $1 ORDER BY beat_index", video_id
     )
-    return [FrameRow(row["beat_index"], row["status"], row["image_key"]) for row in rows]
+    return [FrameRow(row["beat_index"], row["status"], row["image_key"], row["takes"]) for row in rows]
 
 
 async def done_counts(db: Db, video_id: str) -> tuple[int, int]:
@@ -74,6 +75,36 @@ async def mark_chunk_done(db: Db, video_id: str, chunk_index: int, clip_key: str
     )
 
 
+async def frames_in_flight(conn: Connection, video_id: str) -> list[int]:
+    """The beats whose storyboard image is not made (yet, or again: a regeneration at a gate)."""
+    rows = await conn.fetch(
+        "SELECT beat_index FROM frames WHERE video_id = $1 AND status <> 'done' ORDER BY beat_index", video_id
+    )
+    return [int(row["beat_index"]) for row in rows]
+
+
+async def start_take(conn: Connection, video_id: str, beat_index: int) -> int:
+    """The beat's image is to be drawn again: its next take, pending, with no prediction to resume
+    (the take's own is recorded as the first take's was). Returns the take's number."""
+    take = await conn.fetchval(
+        "UPDATE frames SET takes = takes + 1, status = 'pending', prediction_id = NULL, prediction_tag = NULL,"
+        " updated_at = now() WHERE video_id = $1 AND beat_index = $2 RETURNING takes",
+        video_id,
+        beat_index,
+    )
+    return int(take)
+
+
+async def frame_image_key(db: Db, video_id: str, beat_index: int) -> str | None:
+    """The object of the beat's latest finished storyboard image; None before it is made."""
+    key = await db.fetchval(
+        "SELECT image_key FROM frames WHERE video_id = $1 AND beat_index = $2 AND status = 'done'",
+        video_id,
+        beat_index,
+    )
+    return None if key is None else str(key)
+
+
 async def count_frame_attempt(db: Db, video_id: str, beat_index: int) -> None:
     await db.execute(
         "UPDATE frames SET attempts = attempts + 1, updated_at = now() WHERE video_id = $1 AND beat_index = $2",
@@ -82,16 +113,18 @@ async def count_frame_attempt(db: Db, video_id: str, beat_index: int) -> None:
     )
 
 
-async def mark_frame_done(db: Db, video_id: str, beat_index: int, image_key: str) -> int:
-    """Records the beat's image; returns how many of the video's frames are done, this one included
-    (the count runs in the update's statement, whose snapshot does not show the update itself)."""
+async def mark_frame_done(db: Db, video_id: str, beat_index: int, image_key: str, take: int = 0) -> int:
+    """Records the beat's image of that take (a late redelivery of an earlier take changes nothing);
+    returns how many of the video's frames are done, this one included (the count runs in the
+    update's statement, whose snapshot does not show the update itself)."""
     done = await db.fetchval(
         "WITH updated AS (UPDATE frames SET status = 'done', image_key = $3, updated_at = now()"
-        "  WHERE video_id = $1 AND beat_index = $2 RETURNING 1)"
+        "  WHERE video_id = $1 AND beat_index = $2 AND takes = $4 RETURNING 1)"
         " SELECT count(*) FROM frames WHERE video_id = $1 AND (status = 'done' OR beat_index = $2)",
         video_id,
         beat_index,
         image_key,
+        take,
     )
     return int(done)
 

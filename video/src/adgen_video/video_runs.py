@@ -12,22 +12,37 @@ from typing import Any
 from adgen_kernel.db import Connection, Db
 from adgen_video.video_state import FINISHED
 
+# Statuses that hold none of the user's rendering slots: finished, or waiting for the user's review.
+NOT_ACTIVE = (*FINISHED, "awaiting_review")
+
 
 async def active_video_ids(conn: Db, user_id: str) -> list[str]:
-    """The user's unfinished videos: what the per-user limit counts (under `accounts.lock_user`)."""
+    """The user's videos being made: what the per-user limit counts (under `accounts.lock_user`)."""
     rows = await conn.fetch(
-        "SELECT video_id FROM videos WHERE user_id = $1 AND status <> ALL($2::text[])", user_id, list(FINISHED)
+        "SELECT video_id FROM videos WHERE user_id = $1 AND status <> ALL($2::text[])", user_id, list(NOT_ACTIVE)
     )
     return [str(row["video_id"]) for row in rows]
 
 
-async def insert_video(conn: Db, *, video_id: str, user_id: str, request: dict[str, Any]) -> None:
-    """A new queued video with its request (`video_state.to_json` of the VideoRequest)."""
+async def insert_video(
+    conn: Db,
+    *,
+    video_id: str,
+    user_id: str,
+    request: dict[str, Any],
+    review_gate: str | None = None,
+    review_ttl_s: int = 7 * 24 * 3600,
+) -> None:
+    """A new queued video with its request (`video_state.to_json` of the VideoRequest), the review
+    gate it asked for (`review_gate.gate_of`) and how long that gate will wait."""
     await conn.execute(
-        "INSERT INTO videos (video_id, user_id, status, request) VALUES ($1, $2, 'queued', $3)",
+        "INSERT INTO videos (video_id, user_id, status, request, review_gate, review_ttl_s)"
+        " VALUES ($1, $2, 'queued', $3, $4, $5)",
         video_id,
         user_id,
         request,
+        review_gate,
+        review_ttl_s,
     )
 
 
@@ -86,14 +101,21 @@ async def mark_completed(db: Db, video_id: str, *, final_key: str, poster_key: s
     return bool(marked == "UPDATE 1")
 
 
-async def record_plan(conn: Db, video_id: str, spec: dict[str, Any]) -> None:
-    """The video's plan, once: a video cancelled while it was being planned keeps its plan (a retry
-    starts from it) but not a running status."""
+async def record_plan(conn: Db, video_id: str, spec: dict[str, Any], quote: dict[str, Any]) -> None:
+    """The video's plan and its quote (a Cost as JSON: a review gate prices the rest from it), once:
+    a video cancelled while it was being planned keeps its plan (a retry starts from it) but not a
+    running status."""
     await conn.execute(
-        "UPDATE videos SET spec = $2, planned_at = now(), updated_at = now(),"
+        "UPDATE videos SET spec = $2, quote = $4, planned_at = now(), updated_at = now(),"
         " status = CASE WHEN status = ANY($3::text[]) THEN status ELSE 'rendering' END"
         " WHERE video_id = $1 AND spec IS NULL",
         video_id,
         spec,
         list(FINISHED),
+        quote,
     )
+
+
+async def replace_spec(conn: Connection, video_id: str, spec: dict[str, Any]) -> None:
+    """The plan as its owner edited it at a review gate (under the video's row lock)."""
+    await conn.execute("UPDATE videos SET spec = $2, updated_at = now() WHERE video_id = $1", video_id, spec)

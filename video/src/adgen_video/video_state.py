@@ -21,7 +21,7 @@ from adgen_kernel.jetstream import publish_event
 from adgen_video.budget import BudgetExceeded, refusal
 
 # Statuses after which no worker schedules anything more for a video.
-FINISHED = ("completed", "failed", "cancelled")
+FINISHED = ("completed", "failed", "cancelled", "expired")
 M = TypeVar("M", bound=Message)
 
 
@@ -122,7 +122,7 @@ async def reserve_budget(db: asyncpg.Pool, video_id: str, unit: str, price_micro
         )
 
 
-async def cost_of(db: asyncpg.Pool, video_id: str) -> common_pb2.Cost:
+async def cost_of(db: Db, video_id: str) -> common_pb2.Cost:
     """The cost breakdown is a query over the ledger, never a hand-kept sum."""
     rows = await db.fetch(
         "SELECT phase, provider, model, sum(units)::int AS units, sum(usd_micros)::bigint AS micros"

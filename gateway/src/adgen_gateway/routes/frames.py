@@ -27,7 +27,8 @@ FRAME_URL_TTL_S = 900
     "/{video_id}/frames",
     summary="Storyboard images of a video, one per beat",
     description="`status` is `pending` until the beat's image is drawn, then `done` with `url`, a link valid for "
-    f"{FRAME_URL_TTL_S // 60} minutes. Empty until the video is planned.",
+    f"{FRAME_URL_TTL_S // 60} minutes. `take` counts the times it was drawn again at the storyboard gate (the "
+    "latest is shown). Empty until the video is planned.",
     responses=problems(404),
 )
 async def frames(
@@ -44,6 +45,7 @@ async def frames(
     urls = await asyncio.gather(*(url(r.image_key if r.status == "done" else None) for r in rows))
     return {
         "frames": [
-            {"beat_index": r.beat_index, "status": r.status, "url": link} for r, link in zip(rows, urls, strict=True)
+            {"beat_index": r.beat_index, "status": r.status, "take": r.take, "url": link}
+            for r, link in zip(rows, urls, strict=True)
         ]
     }

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sse_starlette import EventSourceResponse
 
 from adgen.common.v1 import common_pb2 as c
@@ -19,21 +21,27 @@ from adgen_gateway.auth import User
 from adgen_gateway.dependencies import Backends, backends, canonical_video_id, current_user, watcher_id
 from adgen_gateway.errors import Problem
 from adgen_gateway.renditions import renditions_json
+from adgen_gateway.text_fields import OneLineText
 from adgen_gateway.video_request import CreateVideoBody, video_request, within_budget
 from adgen_gateway.videos import (
     AlreadyFinished,
+    FrameEdit,
+    NotAtGate,
     NotRetryable,
     TooManyActiveVideos,
     VideoView,
+    approve_video,
     cancel_video,
     create_video,
     ending,
     get_video,
     list_videos,
     owns_video,
+    regenerate_frame,
     retry_video,
 )
-from adgen_video.request_limits import ASPECT_RATIOS, FieldError
+from adgen_video.request_limits import ASPECT_RATIOS, PROMPT_WORD_LIMIT, FieldError
+from adgen_video.review_gate import GATE_NAMES
 from adgen_video.video_state import to_json
 
 router = APIRouter(prefix="/v1/videos", tags=["videos"])
@@ -73,7 +81,26 @@ def _view_json(view: VideoView) -> dict:
         "created_at": view.created_at,
         "completed_at": view.completed_at or None,
         "run": view.run,
+        "review": review_json(view.review) if view.review else None,
         "links": _links(view.video_id),
+    }
+
+
+def review_json(review: c.Review) -> dict:
+    """A video at its review gate: what is ready, what was spent, what approving will cost, and
+    until when it waits."""
+    return {
+        "stage": GATE_NAMES[review.stage],
+        "ready": {
+            "frames": review.frames_ready,
+            "beats": review.beats_total,
+            "voice_lines": review.lines_ready,
+            "voice_lines_total": review.lines_total,
+        },
+        "spent_usd": review.spent_micros / 1e6,
+        "quote_usd": review.quote_micros / 1e6,
+        "quote": cost_json(review.quote_micros, review.quote_lines)["lines"],
+        "expires_at": review.expires_at.ToDatetime(tzinfo=UTC).isoformat() if review.HasField("expires_at") else None,
     }
 
 
@@ -95,6 +122,7 @@ _VIDEO_LINKS = links(
         "GetFrames": ("GET", f"{VIDEO}/frames"),
         "CancelVideo": ("POST", f"{VIDEO}/cancel"),
         "RetryVideo": ("POST", f"{VIDEO}/retry"),
+        "ApproveVideo": ("POST", f"{VIDEO}/approve"),
         "StreamToken": ("POST", f"{VIDEO}/stream-token"),
     },
 )
@@ -115,7 +143,12 @@ async def create(
     await within_budget(request, b.planner, user.user_id)
     try:
         video_id = await create_video(
-            b.db, b.js, user_id=user.user_id, max_active=user.max_active_videos, request=request
+            b.db,
+            b.js,
+            user_id=user.user_id,
+            max_active=user.max_active_videos,
+            request=request,
+            review_ttl_s=b.review_ttl_s,
         )
     except TooManyActiveVideos as busy:
         raise _too_many(busy) from None
@@ -244,6 +277,88 @@ async def retry(
         raise Problem(404, f"video {video_id} not found")
     view = await get_video(b.db, b.js, user_id=user.user_id, video_id=vid)
     assert view is not None  # the retry just found it
+    return _view_json(view)
+
+
+@router.post(
+    "/{video_id}/approve",
+    status_code=202,
+    summary="Let a video waiting at its review gate go on",
+    description="The graph goes on from what exists: nothing made before the gate is made again. Approving a "
+    "video already past its gate changes nothing; 409 when it is not at a gate (or a storyboard image is being "
+    "drawn again), 429 when your rendering slots are full.",
+    responses=problems(404, 409, 429),
+)
+async def approve(
+    video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
+) -> dict:
+    vid = canonical_video_id(video_id)
+    try:
+        found = await approve_video(b.db, b.js, user_id=user.user_id, max_active=user.max_active_videos, video_id=vid)
+    except NotAtGate as not_at_gate:
+        raise Problem(409, str(not_at_gate)) from None
+    except TooManyActiveVideos as busy:
+        raise _too_many(busy) from None
+    if not found:
+        raise Problem(404, f"video {video_id} not found")
+    return await _current_json(b, user.user_id, vid)
+
+
+class RegenerateFrameBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: OneLineText | None = Field(
+        None,
+        min_length=1,
+        max_length=400,
+        description=f"The beat's new image prompt, under {PROMPT_WORD_LIMIT} words; omitted keeps the plan's",
+    )
+    seed: int | None = Field(None, ge=1, le=2**31 - 1, description="The new image's seed; omitted draws a new one")
+
+    @field_validator("prompt")
+    @classmethod
+    def _few_words(cls, prompt: str | None) -> str | None:
+        if prompt is not None and not 0 < len(prompt.split()) < PROMPT_WORD_LIMIT:
+            raise ValueError(f"must have 1 to {PROMPT_WORD_LIMIT - 1} words")
+        return prompt
+
+
+@router.post(
+    "/{video_id}/frames/{beat}/regenerate",
+    status_code=202,
+    summary="Draw one storyboard image again at the storyboard gate",
+    description="Only that image is paid for; the earlier one is kept (`GET /v1/videos/{id}/frames` shows the "
+    "latest). 409 when the video is not waiting at its storyboard gate or the image is being drawn already.",
+    responses=problems(404, 409, 422),
+)
+async def regenerate(
+    video_id: str,
+    beat: int,
+    user: Annotated[User, Depends(current_user)],
+    b: Annotated[Backends, Depends(backends)],
+    body: RegenerateFrameBody | None = None,
+) -> dict:
+    vid = canonical_video_id(video_id)
+    edit = body or RegenerateFrameBody(prompt=None, seed=None)
+    seed = edit.seed or uuid.uuid4().int % 2**31 + 1
+    try:
+        found = await regenerate_frame(
+            b.db, b.js, user_id=user.user_id, video_id=vid, edit=FrameEdit(beat, edit.prompt or "", seed)
+        )
+    except NotAtGate as not_at_gate:
+        raise Problem(409, str(not_at_gate)) from None
+    except IndexError as outside:
+        raise Problem(
+            422, f"invalid request: check beat: {outside}", errors=[FieldError("beat", str(outside))]
+        ) from None
+    if not found:
+        raise Problem(404, f"video {video_id} not found")
+    return await _current_json(b, user.user_id, vid)
+
+
+async def _current_json(b: Backends, user_id: str, video_id: str) -> dict:
+    view = await get_video(b.db, b.js, user_id=user_id, video_id=video_id)
+    assert view is not None  # the caller just found it
     return _view_json(view)
 
 

@@ -34,7 +34,7 @@ from adgen_providers.shared_slots import SharedSlots
 from adgen_video import keys
 from adgen_video.ready_units import clips_ahead
 from adgen_video.refine_gate import lock_video, start_refine, unit_counts
-from adgen_video.unit_rows import count_chunk_attempt, mark_chunk_done
+from adgen_video.unit_rows import count_chunk_attempt, frame_image_key, mark_chunk_done
 from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget, video_exists
 
 T = TypeVar("T")
@@ -89,13 +89,19 @@ class Chunks:
 
     async def _init_frame(self, video_id: str, user_id: str, slot: common_pb2.ChunkSlot) -> np.ndarray:
         if slot.init_source == common_pb2.INIT_SOURCE_STORYBOARD:
-            key = keys.storyboard_key(user_id, video_id, slot.beat_index)
+            key = await self._storyboard_key(video_id, user_id, slot.beat_index)
         else:
             key = keys.handoff_key(user_id, video_id, slot.index - 1)
         return await self._image(key, f"chunk {slot.index} cannot start: its init frame")
 
+    async def _storyboard_key(self, video_id: str, user_id: str, beat_index: int) -> str:
+        """The beat's latest image (a take drawn again at a review gate replaces the first); the
+        first take's key for a chunk rendered outside a video."""
+        latest = await frame_image_key(self._c.db, video_id, beat_index)
+        return latest or keys.storyboard_key(user_id, video_id, beat_index)
+
     async def _storyboard_frame(self, video_id: str, user_id: str, slot: common_pb2.ChunkSlot) -> np.ndarray:
-        key = keys.storyboard_key(user_id, video_id, slot.beat_index)
+        key = await self._storyboard_key(video_id, user_id, slot.beat_index)
         return await self._image(key, f"chunk {slot.index} cannot start: its beat's storyboard image")
 
     async def _image(self, key: str, what: str) -> np.ndarray:

@@ -15,11 +15,11 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from adgen_video.contract_rules import BEAT_DURATIONS_S
+from adgen_video.request_limits import PROMPT_WORD_LIMIT
 
 TEMPLATE_FIELDS = frozenset({"product_name", "style_aesthetic", "setting"})
 ALL_PRODUCTS = "all"
-# Image/video models follow short prompts best: a composed prompt has fewer words than this.
-PROMPT_WORD_LIMIT = 40
+# Image/video models follow short prompts best: a composed prompt has fewer words than PROMPT_WORD_LIMIT.
 # Words each filled placeholder may bring; with the template's own words capped too, every
 # composed prompt is under the limit by construction.
 FIELD_WORD_CAPS: Mapping[str, int] = MappingProxyType({"product_name": 6, "setting": 6, "style_aesthetic": 8})

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from adgen_planner.archetypes import ARCHETYPES, MOOD_PALETTES
-from adgen_planner.beat_library import FIELD_WORD_CAPS, LIBRARY, PROMPT_WORD_LIMIT, BeatDefinition
+from adgen_planner.beat_library import FIELD_WORD_CAPS, LIBRARY, BeatDefinition
 from adgen_planner.composer import PlanRequest, plan_duration, plan_seed, product_images_note
 from adgen_planner.plan import Plan, PlannedBeat, Style
 from adgen_planner.prompt_reading import PromptReading
@@ -24,6 +24,7 @@ from adgen_planner.prompt_safety import smuggled
 from adgen_planner.vocabulary import CATEGORIES, MOODS
 from adgen_planner.voiceover import ScriptBrief, line, problem, spoken, word_budget
 from adgen_video.naming import UNNAMED_PRODUCT
+from adgen_video.request_limits import PROMPT_WORD_LIMIT
 from adgen_video.text_safety import sanitise
 
 # On-screen text is read in a second or two.

@@ -7,6 +7,8 @@ and every handler publishes its successors before it acks) has lost its work: it
 ready_units) are enqueued again. Their message ids add the time of the video's last change: new to
 the stream, whose duplicate window may still remember the lost originals (a purge keeps it), yet the
 same for every replica reconciling the same state, so each unit is enqueued once.
+
+The same pass ends the runs of videos left at their review gate past its time (`expired`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import asyncio
 import asyncpg
 from nats.js import JetStreamContext
 
+from adgen.events.v1 import events_pb2
 from adgen_kernel.jetstream import queued_work
 from adgen_kernel.logs import get_logger
 from adgen_kernel.serve import ServiceTask
 from adgen_video.ready_units import Unit, describe
 from adgen_video.resume import enqueue, ready_units_of
+from adgen_video.review_gate import GATE_STAGES, expire_gates
 from adgen_video.video_reads import stale_live_videos
+from adgen_video.video_state import emit, msg_id
 
 log = get_logger(__name__)
 
@@ -43,12 +48,27 @@ async def reconcile_once(
     return requeued
 
 
+async def expire_once(db: asyncpg.Pool, js: JetStreamContext) -> list[str]:
+    """Videos whose review gate expired this pass, each told to its watchers."""
+    expired = await expire_gates(db)
+    for gate in expired:
+        await emit(
+            js,
+            gate.video_id,
+            msg_id(gate.video_id, gate.run, "expired"),
+            video_expired=events_pb2.VideoExpired(stage=GATE_STAGES[gate.gate]),
+        )
+        log.info("review gate expired", video_id=gate.video_id, gate=gate.gate)
+    return [gate.video_id for gate in expired]
+
+
 def reconciler_task(db: asyncpg.Pool, js: JetStreamContext, *, interval_s: float, stale_after_s: float) -> ServiceTask:
     """A ServiceApp task: a pass every `interval_s` until the service stops."""
 
     async def run(stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             try:
+                await expire_once(db, js)
                 await reconcile_once(db, js, stale_after_s=stale_after_s)
             except Exception as error:  # NATS or Postgres away for a moment: the next pass catches up
                 log.warning("reconcile pass failed", error=repr(error))

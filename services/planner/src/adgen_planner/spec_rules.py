@@ -11,11 +11,17 @@ from __future__ import annotations
 import math
 import re
 
-from adgen_planner.beat_library import LIBRARY, PROMPT_WORD_LIMIT, Energy, Position
+from adgen_planner.beat_library import LIBRARY, Energy, Position
 from adgen_planner.plan import Plan
 from adgen_planner.voiceover import problem
 from adgen_video.contract_rules import BEAT_DURATIONS_S
-from adgen_video.request_limits import DURATION_MAX_S, DURATION_MIN_S, DURATION_STEP_S, VALID_DURATIONS_S
+from adgen_video.request_limits import (
+    DURATION_MAX_S,
+    DURATION_MIN_S,
+    DURATION_STEP_S,
+    PROMPT_WORD_LIMIT,
+    VALID_DURATIONS_S,
+)
 from adgen_video.text_safety import sanitise
 
 _HEX = re.compile(r"#[0-9A-Fa-f]{6}")

@@ -26,6 +26,7 @@ from adgen_video.budget import BudgetExceeded, quote_refusal
 from adgen_video.ready_units import clips_ahead
 from adgen_video.request_limits import request_errors
 from adgen_video.resume import voice_work
+from adgen_video.review_gate import pending_gate, reach_gate, review_of
 from adgen_video.unit_rows import add_units
 from adgen_video.video_reads import planning_state
 from adgen_video.video_runs import record_plan
@@ -58,13 +59,29 @@ def _estimate(planned: Planned) -> quote.Quote:
     )
 
 
-def check_budget(request: common_pb2.VideoRequest, planned: Planned) -> None:
+def check_budget(request: common_pb2.VideoRequest, planned: Planned) -> quote.Quote:
     """The plan a video got must fit its cap: the gateway refused caps below the quote at creation,
-    but a language model's plan need not be the one quoted. Refused before anything is paid."""
+    but a language model's plan need not be the one quoted. Refused before anything is paid; the
+    quote it checked is returned."""
+    estimate = _estimate(planned)
     cap = request.max_cost_micros if request.HasField("max_cost_micros") else None
-    reason = quote_refusal(cap, _estimate(planned).total_micros)
+    reason = quote_refusal(cap, estimate.total_micros)
     if reason is not None:
         raise BudgetExceeded(f"max_cost_usd: {reason}")
+    return estimate
+
+
+def cost_lines(estimate: quote.Quote) -> common_pb2.Cost:
+    """A quote's lines as the API shows cost."""
+    return common_pb2.Cost(
+        total_micros=estimate.total_micros,
+        lines=[
+            common_pb2.CostLine(
+                phase=line.phase, provider=line.provider, model=line.model, units=line.units, usd_micros=line.usd_micros
+            )
+            for line in estimate.lines
+        ],
+    )
 
 
 class Planner:
@@ -142,16 +159,7 @@ class Planner:
         return planner_service_pb2.QuoteResponse(
             spec=spec,
             cost_micros=estimate.total_micros,
-            lines=[
-                common_pb2.CostLine(
-                    phase=line.phase,
-                    provider=line.provider,
-                    model=line.model,
-                    units=line.units,
-                    usd_micros=line.usd_micros,
-                )
-                for line in estimate.lines
-            ],
+            lines=cost_lines(estimate).lines,
             estimated_seconds=estimate.estimated_seconds,
             slowest_beat=estimate.slowest_beat,
             local=local,
@@ -187,9 +195,9 @@ class Planner:
                     units=planned.usage.tokens,
                     usd_micros=planned.usage.usd_micros,
                 )
-            check_budget(work.request, planned)
+            estimate = check_budget(work.request, planned)
             async with db.acquire() as conn, conn.transaction():
-                await record_plan(conn, work.video_id, to_json(spec))
+                await record_plan(conn, work.video_id, to_json(spec), to_json(cost_lines(estimate)))
                 await add_units(
                     conn,
                     work.video_id,
@@ -197,9 +205,23 @@ class Planner:
                     [(s.index, s.beat_index) for s in spec.chunk_plan.slots],
                 )
                 await add_lines(conn, work.video_id, spoken_beats(spec))
+                if await pending_gate(conn, work.video_id) == "plan":
+                    await reach_gate(conn, work.video_id, "plan")
         await emit(
             js, work.video_id, msg_id(work.video_id, run, "planned"), video_planned=events_pb2.VideoPlanned(spec=spec)
         )
+        if await pending_gate(db, work.video_id) == "plan":
+            # Nothing after the plan is paid for until the owner approves it (gateway videos.approve_video).
+            review = await review_of(db, work.video_id)
+            if review is not None:
+                await emit(
+                    js,
+                    work.video_id,
+                    msg_id(work.video_id, run, "review:plan"),
+                    review_reached=events_pb2.ReviewReached(review=review),
+                )
+            log.info("video planned, waiting for review", video_id=work.video_id, beats=len(spec.beats))
+            return
         # Every beat's frame starts now: the chunks of a beat follow its frame, not the other beats'.
         # Longest chain of chunks first: the queue serves in order, and the longest beat sets the end.
         slots = spec.chunk_plan.slots

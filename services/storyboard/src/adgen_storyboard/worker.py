@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import grpc
 import numpy as np
@@ -38,6 +38,8 @@ from adgen_storyboard.studio import FrameRequest
 from adgen_video import keys
 from adgen_video.naming import shown_name
 from adgen_video.ready_units import clips_ahead
+from adgen_video.refine_gate import lock_video
+from adgen_video.review_gate import pending_gate, reach_gate, review_of, storyboard_complete
 from adgen_video.unit_rows import count_frame_attempt, mark_frame_done
 from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget, video_exists
 
@@ -101,6 +103,23 @@ class RenderedFrame:
     image_key: str
     reused: bool
     notes: tuple[str, ...] = ()  # fallbacks taken and why, e.g. a product image that could not be used
+
+
+@dataclass(frozen=True)
+class Take:
+    """Which drawing of a beat's image: 0 the first, n its n-th regeneration at a review gate; `seed`
+    a regeneration's own seed (0: derived from the plan's seed and the take)."""
+
+    number: int = 0
+    seed: int = 0
+
+    def seed_for(self, plan_seed: int) -> int:
+        if self.seed:
+            return self.seed
+        return plan_seed + self.number * 1_000_003
+
+
+FIRST_TAKE = Take()
 
 
 @dataclass(frozen=True)
@@ -185,13 +204,16 @@ class Storyboard:
         beat_index: int,
         *,
         strict_assets: bool = False,
+        take: Take = FIRST_TAKE,
         stored: Callable[[], Awaitable[None]] | None = None,
     ) -> RenderedFrame:
-        """Draws (or reuses) the beat's image at its fixed key; safe to call again. With `strict_assets`
-        a product reference the user may not use is refused (NOT_FOUND naming it), even for a reuse.
-        `stored` runs as soon as the image is stored (the beat's first chunk may start from it), before
-        its cost is recorded."""
-        key = keys.storyboard_key(user_id, video_id, beat_index)
+        """Draws (or reuses) the beat's image at the take's fixed key; safe to call again. With
+        `strict_assets` a product reference the user may not use is refused (NOT_FOUND naming it),
+        even for a reuse. `stored` runs as soon as the image is stored (the beat's first chunk may
+        start from it), before its cost is recorded. A later take (a regeneration at a review gate)
+        is its own object, provider call and ledger row; the earlier ones stay."""
+        key = keys.storyboard_key(user_id, video_id, beat_index, take.number)
+        unit = f"{video_id}:frame:{beat_index}" + (f":take{take.number}" if take.number else "")
         frame_request(spec, beat_index, None)  # refuses a beat outside the plan before any work
         beat = spec.beats[beat_index]
         asset, unavailable = await self._asset(user_id, beat, strict=True) if strict_assets else (None, "")
@@ -203,15 +225,16 @@ class Storyboard:
             asset, unavailable = await self._asset(user_id, beat, strict=False)
         lookup = ProductLookup(None, unavailable) if unavailable else await self._product(beat, asset)
         product = lookup.product
+        frame = frame_request(spec, beat_index, product.image if product else None)
         request = BeatImageRequest(
-            frame=frame_request(spec, beat_index, product.image if product else None),
+            frame=replace(frame, seed=take.seed_for(frame.seed)),
             prompt=beat_prompt(spec, beat),
             product=product,
-            unit=f"{video_id}:frame:{beat_index}",
+            unit=unit,
             record=FrameRowRecord(self._c.db, video_id, beat_index),  # what a restarted worker resumes
         )
         # The video's budget cap holds this image's price before the provider is called.
-        await reserve_budget(self._c.db, video_id, f"{video_id}:frame:{beat_index}", self._images.price_micros(request))
+        await reserve_budget(self._c.db, video_id, unit, self._images.price_micros(request))
         # The image of the beat with the longest chain of clips behind it goes first (kernel/shared_slots.py).
         async with self._slots.hold(self._images.name, priority=clips_ahead(spec.chunk_plan.slots, beat_index)):
             image = await self._images.image_for(request)
@@ -227,7 +250,7 @@ class Storyboard:
             await record_cost(
                 self._c.db,
                 self._c.js,
-                idempotency_key=f"{video_id}:frame:{beat_index}",
+                idempotency_key=unit,
                 video_id=video_id,
                 phase=common_pb2.PHASE_STORYBOARD,
                 provider=image.provider,
@@ -244,6 +267,8 @@ class Storyboard:
             return
         await count_frame_attempt(db, work.video_id, work.beat_index)
         first = next(s for s in work.spec.chunk_plan.slots if s.beat_index == work.beat_index and s.index_in_beat == 0)
+        # Before the storyboard gate no clip is paid for: the chunks wait for the owner's approval.
+        held = await pending_gate(db, work.video_id) is not None
 
         async def start_first_chunk() -> None:
             """The beat's first chunk, published as soon as its init frame (this image) is stored."""
@@ -256,16 +281,35 @@ class Storyboard:
                 msg_id(work.video_id, run, f"chunk:{first.index}"),
             )
 
-        frame = await self.render(work.video_id, work.user_id, work.spec, work.beat_index, stored=start_first_chunk)
-        done = await mark_frame_done(db, work.video_id, work.beat_index, frame.image_key)
+        frame = await self.render(
+            work.video_id,
+            work.user_id,
+            work.spec,
+            work.beat_index,
+            take=Take(work.take, work.seed),
+            stored=None if held else start_first_chunk,
+        )
+        async with db.acquire() as conn, conn.transaction():
+            await lock_video(conn, work.video_id)
+            done = await mark_frame_done(conn, work.video_id, work.beat_index, frame.image_key, work.take)
+            at_gate = held and await storyboard_complete(conn, work.video_id)
+            reached = at_gate and await reach_gate(conn, work.video_id, "storyboard")
         await emit(
             js,
             work.video_id,
-            msg_id(work.video_id, run, f"frame_ready:{work.beat_index}"),
+            msg_id(work.video_id, run, f"frame_ready:{work.beat_index}" + (f":take{work.take}" if work.take else "")),
             frame_ready=events_pb2.FrameReady(
                 beat_index=work.beat_index, image_key=frame.image_key, frames_done=done, notes=frame.notes
             ),
         )
+        review = await review_of(db, work.video_id) if reached else None
+        if review is not None:
+            await emit(
+                js,
+                work.video_id,
+                msg_id(work.video_id, run, "review:storyboard"),
+                review_reached=events_pb2.ReviewReached(review=review),
+            )
 
     async def dead_letter(self, work: events_pb2.FrameWork, error: BaseException) -> None:
         await fail_video(

@@ -65,6 +65,14 @@ class VideoStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VIDEO_STATUS_COMPLETED: _ClassVar[VideoStatus]
     VIDEO_STATUS_FAILED: _ClassVar[VideoStatus]
     VIDEO_STATUS_CANCELLED: _ClassVar[VideoStatus]
+    VIDEO_STATUS_AWAITING_REVIEW: _ClassVar[VideoStatus]
+    VIDEO_STATUS_EXPIRED: _ClassVar[VideoStatus]
+
+class ReviewStage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVIEW_STAGE_UNSPECIFIED: _ClassVar[ReviewStage]
+    REVIEW_STAGE_PLAN: _ClassVar[ReviewStage]
+    REVIEW_STAGE_STORYBOARD: _ClassVar[ReviewStage]
 ASPECT_RATIO_UNSPECIFIED: AspectRatio
 ASPECT_RATIO_16_9: AspectRatio
 ASPECT_RATIO_9_16: AspectRatio
@@ -100,9 +108,36 @@ VIDEO_STATUS_EXPORTING: VideoStatus
 VIDEO_STATUS_COMPLETED: VideoStatus
 VIDEO_STATUS_FAILED: VideoStatus
 VIDEO_STATUS_CANCELLED: VideoStatus
+VIDEO_STATUS_AWAITING_REVIEW: VideoStatus
+VIDEO_STATUS_EXPIRED: VideoStatus
+REVIEW_STAGE_UNSPECIFIED: ReviewStage
+REVIEW_STAGE_PLAN: ReviewStage
+REVIEW_STAGE_STORYBOARD: ReviewStage
+
+class Review(_message.Message):
+    __slots__ = ("stage", "beats_total", "frames_ready", "lines_total", "lines_ready", "spent_micros", "quote_micros", "quote_lines", "expires_at")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    BEATS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_READY_FIELD_NUMBER: _ClassVar[int]
+    LINES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    LINES_READY_FIELD_NUMBER: _ClassVar[int]
+    SPENT_MICROS_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_MICROS_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_LINES_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    stage: ReviewStage
+    beats_total: int
+    frames_ready: int
+    lines_total: int
+    lines_ready: int
+    spent_micros: int
+    quote_micros: int
+    quote_lines: _containers.RepeatedCompositeFieldContainer[CostLine]
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, stage: _Optional[_Union[ReviewStage, str]] = ..., beats_total: _Optional[int] = ..., frames_ready: _Optional[int] = ..., lines_total: _Optional[int] = ..., lines_ready: _Optional[int] = ..., spent_micros: _Optional[int] = ..., quote_micros: _Optional[int] = ..., quote_lines: _Optional[_Iterable[_Union[CostLine, _Mapping]]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class VideoRequest(_message.Message):
-    __slots__ = ("prompt", "duration_s", "creativity", "aspect_ratio", "video_model", "asset_ids", "seed", "extra_aspect_ratios", "max_cost_micros", "voiceover", "voice", "captions")
+    __slots__ = ("prompt", "duration_s", "creativity", "aspect_ratio", "video_model", "asset_ids", "seed", "extra_aspect_ratios", "max_cost_micros", "voiceover", "voice", "captions", "review")
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
     CREATIVITY_FIELD_NUMBER: _ClassVar[int]
@@ -115,6 +150,7 @@ class VideoRequest(_message.Message):
     VOICEOVER_FIELD_NUMBER: _ClassVar[int]
     VOICE_FIELD_NUMBER: _ClassVar[int]
     CAPTIONS_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
     prompt: str
     duration_s: int
     creativity: float
@@ -127,7 +163,8 @@ class VideoRequest(_message.Message):
     voiceover: bool
     voice: str
     captions: CaptionMode
-    def __init__(self, prompt: _Optional[str] = ..., duration_s: _Optional[int] = ..., creativity: _Optional[float] = ..., aspect_ratio: _Optional[_Union[AspectRatio, str]] = ..., video_model: _Optional[str] = ..., asset_ids: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., extra_aspect_ratios: _Optional[_Iterable[_Union[AspectRatio, str]]] = ..., max_cost_micros: _Optional[int] = ..., voiceover: _Optional[bool] = ..., voice: _Optional[str] = ..., captions: _Optional[_Union[CaptionMode, str]] = ...) -> None: ...
+    review: ReviewStage
+    def __init__(self, prompt: _Optional[str] = ..., duration_s: _Optional[int] = ..., creativity: _Optional[float] = ..., aspect_ratio: _Optional[_Union[AspectRatio, str]] = ..., video_model: _Optional[str] = ..., asset_ids: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., extra_aspect_ratios: _Optional[_Iterable[_Union[AspectRatio, str]]] = ..., max_cost_micros: _Optional[int] = ..., voiceover: _Optional[bool] = ..., voice: _Optional[str] = ..., captions: _Optional[_Union[CaptionMode, str]] = ..., review: _Optional[_Union[ReviewStage, str]] = ...) -> None: ...
 
 class Style(_message.Message):
     __slots__ = ("aesthetic", "palette", "mood", "lighting")

@@ -21,16 +21,20 @@ class PlanWork(_message.Message):
     def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ..., request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ...) -> None: ...
 
 class FrameWork(_message.Message):
-    __slots__ = ("video_id", "user_id", "spec", "beat_index")
+    __slots__ = ("video_id", "user_id", "spec", "beat_index", "take", "seed")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     BEAT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    TAKE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     user_id: str
     spec: _common_pb2.Spec
     beat_index: int
-    def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., beat_index: _Optional[int] = ...) -> None: ...
+    take: int
+    seed: int
+    def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., beat_index: _Optional[int] = ..., take: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class ChunkWork(_message.Message):
     __slots__ = ("video_id", "user_id", "spec", "chunk_index")
@@ -182,8 +186,28 @@ class VideoRetried(_message.Message):
     units: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, run: _Optional[int] = ..., units: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ReviewReached(_message.Message):
+    __slots__ = ("review",)
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
+    review: _common_pb2.Review
+    def __init__(self, review: _Optional[_Union[_common_pb2.Review, _Mapping]] = ...) -> None: ...
+
+class VideoApproved(_message.Message):
+    __slots__ = ("stage", "units")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    stage: _common_pb2.ReviewStage
+    units: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, stage: _Optional[_Union[_common_pb2.ReviewStage, str]] = ..., units: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class VideoExpired(_message.Message):
+    __slots__ = ("stage",)
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    stage: _common_pb2.ReviewStage
+    def __init__(self, stage: _Optional[_Union[_common_pb2.ReviewStage, str]] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("video_id", "occurred_at", "video_planned", "phase_started", "phase_completed", "frame_ready", "chunk_ready", "cost_recorded", "video_completed", "video_failed", "video_cancelled", "video_retried", "voice_ready")
+    __slots__ = ("video_id", "occurred_at", "video_planned", "phase_started", "phase_completed", "frame_ready", "chunk_ready", "cost_recorded", "video_completed", "video_failed", "video_cancelled", "video_retried", "voice_ready", "review_reached", "video_approved", "video_expired")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     VIDEO_PLANNED_FIELD_NUMBER: _ClassVar[int]
@@ -197,6 +221,9 @@ class Event(_message.Message):
     VIDEO_CANCELLED_FIELD_NUMBER: _ClassVar[int]
     VIDEO_RETRIED_FIELD_NUMBER: _ClassVar[int]
     VOICE_READY_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_REACHED_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_APPROVED_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_EXPIRED_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     occurred_at: _timestamp_pb2.Timestamp
     video_planned: VideoPlanned
@@ -210,4 +237,7 @@ class Event(_message.Message):
     video_cancelled: VideoCancelled
     video_retried: VideoRetried
     voice_ready: VoiceReady
-    def __init__(self, video_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., video_planned: _Optional[_Union[VideoPlanned, _Mapping]] = ..., phase_started: _Optional[_Union[PhaseStarted, _Mapping]] = ..., phase_completed: _Optional[_Union[PhaseCompleted, _Mapping]] = ..., frame_ready: _Optional[_Union[FrameReady, _Mapping]] = ..., chunk_ready: _Optional[_Union[ChunkReady, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., video_completed: _Optional[_Union[VideoCompleted, _Mapping]] = ..., video_failed: _Optional[_Union[VideoFailed, _Mapping]] = ..., video_cancelled: _Optional[_Union[VideoCancelled, _Mapping]] = ..., video_retried: _Optional[_Union[VideoRetried, _Mapping]] = ..., voice_ready: _Optional[_Union[VoiceReady, _Mapping]] = ...) -> None: ...
+    review_reached: ReviewReached
+    video_approved: VideoApproved
+    video_expired: VideoExpired
+    def __init__(self, video_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., video_planned: _Optional[_Union[VideoPlanned, _Mapping]] = ..., phase_started: _Optional[_Union[PhaseStarted, _Mapping]] = ..., phase_completed: _Optional[_Union[PhaseCompleted, _Mapping]] = ..., frame_ready: _Optional[_Union[FrameReady, _Mapping]] = ..., chunk_ready: _Optional[_Union[ChunkReady, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., video_completed: _Optional[_Union[VideoCompleted, _Mapping]] = ..., video_failed: _Optional[_Union[VideoFailed, _Mapping]] = ..., video_cancelled: _Optional[_Union[VideoCancelled, _Mapping]] = ..., video_retried: _Optional[_Union[VideoRetried, _Mapping]] = ..., voice_ready: _Optional[_Union[VoiceReady, _Mapping]] = ..., review_reached: _Optional[_Union[ReviewReached, _Mapping]] = ..., video_approved: _Optional[_Union[VideoApproved, _Mapping]] = ..., video_expired: _Optional[_Union[VideoExpired, _Mapping]] = ...) -> None: ...

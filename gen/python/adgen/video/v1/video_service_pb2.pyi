@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Video(_message.Message):
-    __slots__ = ("video_id", "status", "request", "spec", "progress", "cost", "error", "created_at", "completed_at", "run")
+    __slots__ = ("video_id", "status", "request", "spec", "progress", "cost", "error", "created_at", "completed_at", "run", "review")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,7 @@ class Video(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
     RUN_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     status: _common_pb2.VideoStatus
     request: _common_pb2.VideoRequest
@@ -33,7 +34,8 @@ class Video(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     completed_at: _timestamp_pb2.Timestamp
     run: int
-    def __init__(self, video_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.VideoStatus, str]] = ..., request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Cost, _Mapping]] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run: _Optional[int] = ...) -> None: ...
+    review: _common_pb2.Review
+    def __init__(self, video_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.VideoStatus, str]] = ..., request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Cost, _Mapping]] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run: _Optional[int] = ..., review: _Optional[_Union[_common_pb2.Review, _Mapping]] = ...) -> None: ...
 
 class CreateVideoRequest(_message.Message):
     __slots__ = ("request",)
@@ -112,6 +114,36 @@ class RetryVideoRequest(_message.Message):
     def __init__(self, video_id: _Optional[str] = ...) -> None: ...
 
 class RetryVideoResponse(_message.Message):
+    __slots__ = ("video",)
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
+    video: Video
+    def __init__(self, video: _Optional[_Union[Video, _Mapping]] = ...) -> None: ...
+
+class ApproveVideoRequest(_message.Message):
+    __slots__ = ("video_id",)
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    def __init__(self, video_id: _Optional[str] = ...) -> None: ...
+
+class ApproveVideoResponse(_message.Message):
+    __slots__ = ("video",)
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
+    video: Video
+    def __init__(self, video: _Optional[_Union[Video, _Mapping]] = ...) -> None: ...
+
+class RegenerateFrameRequest(_message.Message):
+    __slots__ = ("video_id", "beat_index", "prompt", "seed")
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    BEAT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    beat_index: int
+    prompt: str
+    seed: int
+    def __init__(self, video_id: _Optional[str] = ..., beat_index: _Optional[int] = ..., prompt: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
+
+class RegenerateFrameResponse(_message.Message):
     __slots__ = ("video",)
     VIDEO_FIELD_NUMBER: _ClassVar[int]
     video: Video

@@ -66,6 +66,16 @@ class VideoServiceStub:
                 request_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RetryVideoRequest.SerializeToString,
                 response_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RetryVideoResponse.FromString,
                 _registered_method=True)
+        self.ApproveVideo = channel.unary_unary(
+                '/adgen.video.v1.VideoService/ApproveVideo',
+                request_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.ApproveVideoRequest.SerializeToString,
+                response_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.ApproveVideoResponse.FromString,
+                _registered_method=True)
+        self.RegenerateFrame = channel.unary_unary(
+                '/adgen.video.v1.VideoService/RegenerateFrame',
+                request_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RegenerateFrameRequest.SerializeToString,
+                response_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RegenerateFrameResponse.FromString,
+                _registered_method=True)
 
 
 class VideoServiceServicer:
@@ -113,6 +123,22 @@ class VideoServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApproveVideo(self, request, context):
+        """Lets a video at its review gate go on from what exists: FAILED_PRECONDITION when it is not at a
+        gate (approving twice is harmless: the second finds it past the gate).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegenerateFrame(self, request, context):
+        """Draws one beat's storyboard image again at the storyboard gate (only that image is paid for;
+        the earlier one is kept), optionally with a new prompt or seed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VideoServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +171,16 @@ def add_VideoServiceServicer_to_server(servicer, server):
                     servicer.RetryVideo,
                     request_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RetryVideoRequest.FromString,
                     response_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RetryVideoResponse.SerializeToString,
+            ),
+            'ApproveVideo': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveVideo,
+                    request_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.ApproveVideoRequest.FromString,
+                    response_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.ApproveVideoResponse.SerializeToString,
+            ),
+            'RegenerateFrame': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegenerateFrame,
+                    request_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RegenerateFrameRequest.FromString,
+                    response_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RegenerateFrameResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -311,6 +347,60 @@ class VideoService:
             '/adgen.video.v1.VideoService/RetryVideo',
             adgen_dot_video_dot_v1_dot_video__service__pb2.RetryVideoRequest.SerializeToString,
             adgen_dot_video_dot_v1_dot_video__service__pb2.RetryVideoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveVideo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.video.v1.VideoService/ApproveVideo',
+            adgen_dot_video_dot_v1_dot_video__service__pb2.ApproveVideoRequest.SerializeToString,
+            adgen_dot_video_dot_v1_dot_video__service__pb2.ApproveVideoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegenerateFrame(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.video.v1.VideoService/RegenerateFrame',
+            adgen_dot_video_dot_v1_dot_video__service__pb2.RegenerateFrameRequest.SerializeToString,
+            adgen_dot_video_dot_v1_dot_video__service__pb2.RegenerateFrameResponse.FromString,
             options,
             channel_credentials,
             insecure,
