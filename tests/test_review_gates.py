@@ -248,3 +248,112 @@ async def test_a_gate_left_alone_expires_and_a_retry_opens_it_again(stack, db, c
         assert (await attempts(db, video_id))["frames"] == [0] * len(again["spec"]["beats"]), "still nothing paid"
         cancelled = await client.post(f"/v1/videos/{video_id}/cancel")
         assert cancelled.status_code == 202 and cancelled.json()["status"] == "cancelled"
+
+
+async def test_the_plan_is_edited_at_its_gate_and_the_video_is_made_from_the_edit(stack, db) -> None:
+    key = await stack.new_user(f"gate-edit-{uuid.uuid4().hex[:8]}")
+    stranger = await stack.new_user(f"gate-edit-stranger-{uuid.uuid4().hex[:8]}")
+    async with stack.client(key) as client, stack.client(stranger) as other:
+        created = await client.post(
+            "/v1/videos",
+            json={
+                "prompt": "20 second ad for a titanium watch, luxury feel",
+                "duration_s": 20,
+                "seed": 6,  # four 5 s beats: an opening, two middles, a closing
+                "review": "plan",
+            },
+        )
+        video_id = created.json()["id"]
+        await until_gate(client, video_id)
+        planned = (await client.get(f"/v1/videos/{video_id}")).json()
+        assert planned["plan_revision"] == 1 and len(planned["spec"]["beats"]) == 4
+        plan = f"/v1/videos/{video_id}/plan"
+        edit = {
+            "plan_revision": 1,
+            "beats": [{"index": 1, "headline": "Built for decades", "voiceover": "Built to outlast you."}],
+            "order": [0, 2, 1, 3],
+        }
+
+        # Two edits of revision 1 at once: one wins, the other is told which revision is current.
+        first, second = await asyncio.gather(client.patch(plan, json=edit), client.patch(plan, json=edit))
+        assert sorted([first.status_code, second.status_code]) == [200, 409], (first.text, second.text)
+        lost = first if first.status_code == 409 else second
+        assert lost.json()["errors"] == [{"field": "plan_revision", "message": "the current one is 2"}]
+        edited = (await client.get(f"/v1/videos/{video_id}")).json()
+        beats = edited["spec"]["beats"]
+        assert edited["plan_revision"] == 2 and edited["status"] == "awaiting_review"
+        assert [b["beat_id"] for b in beats] == [planned["spec"]["beats"][i]["beat_id"] for i in (0, 2, 1, 3)]
+        assert beats[2]["headline"] == "Built for decades" and beats[2]["start_s"] == 10
+        assert edited["review"]["stage"] == "plan" and edited["review"]["quote"], "quoted again"
+
+        faults = await client.patch(
+            plan,
+            json={
+                "plan_revision": 2,
+                "beats": [{"index": 7, "headline": "x"}, {"index": 0, "voiceover": "word " * 30 + "end."}],
+            },
+        )
+        assert faults.status_code == 422 and faults.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in faults.json()["errors"]] == ["beats.0.index", "beats.1.voiceover"]
+        unknown = await client.patch(plan, json={"plan_revision": 2, "beats": [{"index": 0, "colour": "red"}]})
+        assert unknown.status_code == 422 and [e["field"] for e in unknown.json()["errors"]] == ["beats.0.colour"]
+        assert (await other.patch(plan, json={"plan_revision": 2})).status_code == 404
+        assert (await client.get(f"/v1/videos/{video_id}")).json()["plan_revision"] == 2, "refused edits change nothing"
+
+        assert (await client.post(f"/v1/videos/{video_id}/approve")).status_code == 202
+        late = await client.patch(plan, json={"plan_revision": 2, "beats": [{"index": 0, "headline": "Late"}]})
+        assert late.status_code == 409 and "only while it waits at its review gate" in late.json()["detail"]
+        events = await asyncio.wait_for(read_events(client, f"/v1/videos/{video_id}/events"), 150)
+        assert events[-1].kind == "video_completed", [e.kind for e in events]
+    # The units are the edited plan's: each made once, the moved beat's line spoken as edited.
+    tried = await attempts(db, video_id)
+    assert tried["frames"] == [1, 1, 1, 1] and set(tried["chunks"]) == {1}, tried
+    lines = await db.fetch("SELECT beat_index FROM voice_lines WHERE video_id = $1", uuid.UUID(video_id))
+    assert len(lines) == sum(1 for b in beats if b.get("voiceover"))
+
+
+async def test_at_the_storyboard_gate_a_prompt_edit_draws_that_beat_again_and_the_order_stays(stack, db) -> None:
+    key = await stack.new_user(f"gate-edit-board-{uuid.uuid4().hex[:8]}")
+    async with stack.client(key) as client:
+        created = await client.post(
+            "/v1/videos",
+            json={
+                "prompt": "20 second ad for a titanium watch, luxury feel",
+                "duration_s": 20,
+                "seed": 6,
+                "review": "storyboard",
+            },
+        )
+        video_id = created.json()["id"]
+        reached = await until_gate_event(client, video_id)
+        plan = f"/v1/videos/{video_id}/plan"
+        fixed = await client.patch(
+            plan,
+            json={"plan_revision": 1, "order": [0, 2, 1, 3], "beats": [{"index": 1, "voiceover": "Something new."}]},
+        )
+        assert fixed.status_code == 422, fixed.text
+        assert [e["field"] for e in fixed.json()["errors"]] == ["order", "beats.0.voiceover"]
+
+        before = await ledger_units(db, video_id)
+        edited = await client.patch(
+            plan,
+            json={
+                "plan_revision": 1,
+                "beats": [
+                    {"index": 2, "prompt": "watch face under moonlight, macro"},
+                    {"index": 0, "headline": "Time, refined"},
+                ],
+            },
+        )
+        assert edited.status_code == 200, edited.text
+        redrawn = await asyncio.wait_for(
+            read_events(client, f"/v1/videos/{video_id}/events", stop_on="frame_ready", last_event_id=reached.id), 60
+        )
+        assert redrawn[-1].data["event"]["frame_ready"]["beat_index"] == 2
+        frames = (await client.get(f"/v1/videos/{video_id}/frames")).json()["frames"]
+        assert [f["take"] for f in frames] == [0, 0, 1, 0], "only the beat whose picture changed is drawn again"
+        after = await ledger_units(db, video_id)
+        assert after["PHASE_STORYBOARD"] == before["PHASE_STORYBOARD"] + 1 and "PHASE_CHUNKS" not in after
+        video = (await client.get(f"/v1/videos/{video_id}")).json()
+        assert video["spec"]["beats"][0]["headline"] == "Time, refined" and video["plan_revision"] == 2
+        assert (await client.post(f"/v1/videos/{video_id}/cancel")).status_code == 202

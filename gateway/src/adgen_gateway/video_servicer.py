@@ -28,11 +28,15 @@ from adgen_gateway.videos import (
     FrameEdit,
     NotAtGate,
     NotRetryable,
+    PlanChanged,
+    PlanEdit,
+    PlanFaults,
     TooManyActiveVideos,
     VideoView,
     approve_video,
     cancel_video,
     create_video,
+    edit_plan,
     ending,
     get_video,
     list_videos,
@@ -41,7 +45,14 @@ from adgen_gateway.videos import (
     stored_progress,
     watch_events,
 )
-from adgen_kernel.errors import AdgenError, FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from adgen_kernel.errors import (
+    Aborted,
+    AdgenError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+)
 from adgen_video.request_limits import PROMPT_WORD_LIMIT
 
 
@@ -70,6 +81,7 @@ def _video(view: VideoView) -> v.Video:
         completed_at=_timestamp(view.completed_at),
         run=view.run,
         review=view.review,
+        plan_revision=view.plan_revision,
     )
 
 
@@ -263,3 +275,21 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
         if not found:
             raise NotFound(f"video {video_id} not found")
         return v.RegenerateFrameResponse(video=_video(await self._view(user, video_id)))
+
+    async def EditPlan(self, request: v.EditPlanRequest, context: grpc.aio.ServicerContext) -> v.EditPlanResponse:
+        user = await self._user(context)
+        video_id = request.video_id
+        edit = PlanEdit(request.plan_revision, list(request.beats), list(request.order))
+        try:
+            found = await edit_plan(
+                self._db, self._js, self._planner, user_id=user.user_id, video_id=video_id, edit=edit
+            )
+        except NotAtGate as not_at_gate:
+            raise FailedPrecondition(str(not_at_gate)) from None
+        except PlanChanged as changed:
+            raise Aborted(str(changed)) from None
+        except PlanFaults as faults:
+            raise InvalidArgument(f"invalid plan: {faults}") from None
+        if not found:
+            raise NotFound(f"video {video_id} not found")
+        return v.EditPlanResponse(video=_video(await self._view(user, video_id)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -18,12 +18,15 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from adgen.common.v1 import common_pb2 as c
 from adgen.events.v1 import events_pb2
+from adgen.planner.v1 import planner_service_pb2
+from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.paging import decode_cursor, encode_cursor
 from adgen_gateway.progress import STATUS, agreed_snapshot, fold, recorded, settled
 from adgen_kernel.db import Connection
 from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
 from adgen_video.accounts import lock_user
 from adgen_video.ready_units import describe
+from adgen_video.request_limits import FieldError
 from adgen_video.resume import enqueue, ready_units_of
 from adgen_video.review_gate import (
     GATE_NAMES,
@@ -36,7 +39,7 @@ from adgen_video.review_gate import (
     review_of,
     storyboard_complete,
 )
-from adgen_video.unit_rows import done_counts, frames_in_flight, start_take
+from adgen_video.unit_rows import done_counts, frames_in_flight, replace_units, start_take
 from adgen_video.video_reads import owns_video as owns_video  # routes/videos.py asks it here
 from adgen_video.video_reads import video_of_user, videos_page
 from adgen_video.video_runs import (
@@ -45,10 +48,13 @@ from adgen_video.video_runs import (
     locked_video_of_user,
     mark_cancelled,
     mark_not_queued,
+    plan_of,
+    replace_plan,
     replace_spec,
     start_run,
 )
 from adgen_video.video_state import FINISHED, cost_of, from_json, msg_id, to_json
+from adgen_video.voice_lines import replace_lines, spoken_beats
 
 
 class AlreadyFinished(Exception):
@@ -71,7 +77,26 @@ RETRYABLE = tuple(status for status in FINISHED if status != "completed")
 
 
 class NotAtGate(Exception):
-    """Only a video waiting at its review gate can be approved, or have a frame drawn again."""
+    """Only a video waiting at its review gate can be approved, edited, or have a frame drawn again."""
+
+
+class PlanChanged(Exception):
+    """An edit made on a revision of the plan that is no longer the video's."""
+
+    def __init__(self, video_id: str, revision: int) -> None:
+        super().__init__(
+            f"the plan of video {video_id} was edited meanwhile: it is at revision {revision};"
+            " read it again and edit that revision"
+        )
+        self.revision = revision
+
+
+class PlanFaults(Exception):
+    """An edit the plan's rules refuse, with every field at fault."""
+
+    def __init__(self, faults: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{f.field}: {f.message}" for f in faults))
+        self.faults = faults
 
 
 class TooManyActiveVideos(Exception):
@@ -95,6 +120,7 @@ class VideoView:
     completed_at: str
     run: int
     review: c.Review | None  # while the video waits at its review gate
+    plan_revision: int
 
 
 async def create_video(
@@ -239,6 +265,7 @@ async def _view(db: asyncpg.Pool, js: JetStreamContext, row: asyncpg.Record) -> 
         completed_at=row["completed_at"].isoformat() if row["completed_at"] else "",
         run=row["run"],
         review=await review_of(db, video_id) if row["status"] == "awaiting_review" else None,
+        plan_revision=row["plan_revision"],
     )
 
 
@@ -394,6 +421,92 @@ async def regenerate_frame(
     )
     await publish_work(js, "frame", work, msg_id(video_id, row.run, f"frame:{edit.beat_index}:take{take}"))
     return True
+
+
+@dataclass(frozen=True)
+class PlanEdit:
+    """An owner's changes to the plan at `revision`: beat edits and, at the plan gate, a new order."""
+
+    revision: int
+    beats: Sequence[planner_service_pb2.BeatEdit]
+    order: Sequence[int] = ()
+
+
+# What a beat's image is drawn from: a change to any of them at the storyboard gate draws it again.
+_PICTURE_FIELDS = ("prompt", "camera_movement", "shot_type")
+
+
+async def edit_plan(
+    db: asyncpg.Pool, js: JetStreamContext, planner: PlannerClient, *, user_id: str, video_id: str, edit: PlanEdit
+) -> bool:
+    """Changes the plan of a video at its review gate, checked and quoted again by the planner, the
+    revision one more; False when the user has no such video. At the plan gate nothing is made yet,
+    so the units follow the new plan; at the storyboard gate the beats stay in place, a beat whose
+    picture changed is drawn again (a new take, the only thing paid for) and a line, already
+    spoken, stays as it is. NotAtGate, PlanChanged (another edit came first) or PlanFaults."""
+    async with db.acquire() as conn, conn.transaction():
+        row = await locked_video_of_user(conn, user_id=user_id, video_id=video_id)
+        if row is None:
+            return False
+        gate = await pending_gate(conn, video_id)
+        if row.status != "awaiting_review" or gate is None:
+            raise NotAtGate(
+                f"video {video_id} is {row.status}; its plan can be edited only while it waits at its review gate"
+            )
+        plan = await plan_of(conn, video_id)
+        if edit.revision != plan.revision:
+            raise PlanChanged(video_id, plan.revision)
+        spec = from_json(plan.spec, c.Spec())
+        if gate == "storyboard":
+            _storyboard_gate_faults(spec, edit)
+        answer = await planner.edit(
+            planner_service_pb2.EditPlanRequest(
+                user_id=user_id,
+                request=from_json(plan.request, c.VideoRequest()),
+                spec=spec,
+                beats=edit.beats,
+                order=edit.order,
+            )
+        )
+        if answer.errors:
+            raise PlanFaults([FieldError(e.field, e.message) for e in answer.errors])
+        edited = answer.spec
+        quote = c.Cost(total_micros=answer.cost_micros, lines=answer.lines)
+        await replace_plan(conn, video_id, to_json(edited), to_json(quote), plan.revision + 1)
+        redraw: list[tuple[int, int]] = []
+        if gate == "plan":
+            slots = edited.chunk_plan.slots
+            await replace_units(
+                conn, video_id, [b.index for b in edited.beats], [(s.index, s.beat_index) for s in slots]
+            )
+            await replace_lines(conn, video_id, spoken_beats(edited))
+        else:
+            for old, new in zip(spec.beats, edited.beats, strict=True):
+                if any(getattr(old, f) != getattr(new, f) for f in _PICTURE_FIELDS):
+                    redraw.append((new.index, await start_take(conn, video_id, new.index)))
+    for beat_index, take in redraw:
+        work = events_pb2.FrameWork(video_id=video_id, user_id=user_id, spec=edited, beat_index=beat_index, take=take)
+        await publish_work(js, "frame", work, msg_id(video_id, row.run, f"frame:{beat_index}:take{take}"))
+    return True
+
+
+def _storyboard_gate_faults(spec: c.Spec, edit: PlanEdit) -> None:
+    """What cannot change once the storyboard is made: the order (the images belong to their
+    beats' places) and the lines (they are spoken beside the storyboard; versions will redo one)."""
+    faults = []
+    if list(edit.order) not in ([], list(range(len(spec.beats)))):
+        faults.append(FieldError("order", "the beats can be reordered at the plan gate only"))
+    for position, beat in enumerate(edit.beats):
+        if beat.HasField("voiceover") and 0 <= beat.index < len(spec.beats):
+            if beat.voiceover != spec.beats[beat.index].voiceover:
+                faults.append(
+                    FieldError(
+                        f"beats[{position}].voiceover",
+                        "the lines are spoken by the storyboard gate; edit them at the plan gate",
+                    )
+                )
+    if faults:
+        raise PlanFaults(faults)
 
 
 # The event that finishes a video with each of the FINISHED statuses: events.proto names it after the status.

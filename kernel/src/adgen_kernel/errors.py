@@ -45,6 +45,13 @@ class FailedPrecondition(AdgenError):
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
+class Aborted(AdgenError):
+    """A concurrent change came first (e.g. an edit of a plan revision that is no longer current):
+    read the state again and retry on it."""
+
+    code = grpc.StatusCode.ABORTED
+
+
 class ResourceExhausted(AdgenError):
     """A limit of the caller's is used up; `retry_after_s` travels as `retry-after` trailing metadata
     (the gateway's Retry-After)."""

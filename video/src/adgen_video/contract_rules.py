@@ -276,6 +276,22 @@ VIDEO_REQUEST: Rules = (
     field("voice", VOICE_KEY),
 )
 
+# An owner's changes to a plan (planner.v1.BeatEdit and a new order); what each may say is the
+# planner's to judge (adgen_planner.plan_edits), these bound only their size.
+BEAT_EDIT: Rules = (
+    field("index", between(0, SPEC_MAX_BEATS - 1)),
+    field("headline", text(200)),
+    field("subline", text(200)),
+    field("voiceover", text(VOICEOVER_MAX_CHARS)),
+    field("prompt", text(1000)),
+    field("camera_movement", text(ID_TEXT_MAX_CHARS)),
+    field("shot_type", text(ID_TEXT_MAX_CHARS)),
+)
+PLAN_EDITS: Rules = (
+    field("beats", count(SPEC_MAX_BEATS), each(message(BEAT_EDIT))),
+    field("order", count(SPEC_MAX_BEATS), each(between(0, SPEC_MAX_BEATS - 1))),
+)
+
 OUTPUT_FORMAT: Rules = (
     field("aspect_ratio", enum(common.AspectRatio.DESCRIPTOR)),
     field("width", between(0, MAX_DIMENSION, unit=" px")),
@@ -376,6 +392,15 @@ RULES: dict[str, Rules] = {
             planner.QuoteRequest,
             (field("user_id", uuid(optional=True)), field("request", message(VIDEO_REQUEST), required=True)),
         ),
+        (
+            planner.EditPlanRequest,
+            (
+                field("user_id", uuid(optional=True)),
+                field("request", message(VIDEO_REQUEST), required=True),
+                field("spec", message(SPEC), required=True),
+                *PLAN_EDITS,
+            ),
+        ),
         # adgen.storyboard.v1
         (
             storyboard.RenderFrameRequest,
@@ -457,6 +482,7 @@ RULES: dict[str, Rules] = {
         (video.CancelVideoRequest, (VIDEO_ID,)),
         (video.RetryVideoRequest, (VIDEO_ID,)),
         (video.ApproveVideoRequest, (VIDEO_ID,)),
+        (video.EditPlanRequest, (VIDEO_ID, field("plan_revision", between(1, 2**31 - 1)), *PLAN_EDITS)),
         (
             video.RegenerateFrameRequest,
             (

@@ -55,6 +55,16 @@ async def add_units(conn: Connection, video_id: str, beats: Iterable[int], chunk
     )
 
 
+async def replace_units(
+    conn: Connection, video_id: str, beats: Iterable[int], chunks: Iterable[tuple[int, int]]
+) -> None:
+    """The frame and chunk rows of an edited plan of which nothing is made yet (at the plan gate),
+    as `add_units` writes them for a new plan."""
+    await conn.execute("DELETE FROM chunks WHERE video_id = $1", video_id)
+    await conn.execute("DELETE FROM frames WHERE video_id = $1", video_id)
+    await add_units(conn, video_id, beats, chunks)
+
+
 async def count_chunk_attempt(db: Db, video_id: str, chunk_index: int) -> None:
     await db.execute(
         "UPDATE chunks SET attempts = attempts + 1, updated_at = now()"

@@ -119,3 +119,30 @@ async def record_plan(conn: Db, video_id: str, spec: dict[str, Any], quote: dict
 async def replace_spec(conn: Connection, video_id: str, spec: dict[str, Any]) -> None:
     """The plan as its owner edited it at a review gate (under the video's row lock)."""
     await conn.execute("UPDATE videos SET spec = $2, updated_at = now() WHERE video_id = $1", video_id, spec)
+
+
+@dataclass(frozen=True)
+class StoredPlan:
+    spec: dict[str, Any]  # the Spec as JSON
+    request: dict[str, Any]  # the VideoRequest as JSON
+    revision: int
+
+
+async def plan_of(conn: Connection, video_id: str) -> StoredPlan:
+    """The planned video's plan, request and plan revision (under the caller's row lock)."""
+    row = await conn.fetchrow("SELECT spec, request, plan_revision FROM videos WHERE video_id = $1", video_id)
+    assert row is not None and row["spec"] is not None, "only a planned video has a plan"
+    return StoredPlan(row["spec"], row["request"], int(row["plan_revision"]))
+
+
+async def replace_plan(
+    conn: Connection, video_id: str, spec: dict[str, Any], quote: dict[str, Any], revision: int
+) -> None:
+    """The plan as its owner edited it, its new quote and revision (under the video's row lock)."""
+    await conn.execute(
+        "UPDATE videos SET spec = $2, quote = $3, plan_revision = $4, updated_at = now() WHERE video_id = $1",
+        video_id,
+        spec,
+        quote,
+        revision,
+    )

@@ -30,6 +30,12 @@ async def add_lines(conn: Connection, video_id: str, beats: Iterable[int]) -> No
     )
 
 
+async def replace_lines(conn: Connection, video_id: str, beats: Iterable[int]) -> None:
+    """The rows of an edited plan's lines, none spoken yet (at the plan gate)."""
+    await conn.execute("DELETE FROM voice_lines WHERE video_id = $1", video_id)
+    await add_lines(conn, video_id, beats)
+
+
 async def count_attempt(db: Db, video_id: str, beat_index: int) -> None:
     await db.execute(
         "UPDATE voice_lines SET attempts = attempts + 1, updated_at = now()"

@@ -25,3 +25,6 @@ class PlannerClient:
         return await self._stub.Quote(
             planner_service_pb2.QuoteRequest(request=request, user_id=user_id), timeout=PLAN_TIMEOUT_S
         )
+
+    async def edit(self, request: planner_service_pb2.EditPlanRequest) -> planner_service_pb2.EditPlanResponse:
+        return await self._stub.EditPlan(request, timeout=30)

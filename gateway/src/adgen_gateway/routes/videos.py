@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sse_starlette import EventSourceResponse
 
 from adgen.common.v1 import common_pb2 as c
+from adgen.planner.v1 import planner_service_pb2
 from adgen_gateway import video_feeds
 from adgen_gateway.api_docs import links, problems
 from adgen_gateway.auth import User
@@ -28,11 +30,15 @@ from adgen_gateway.videos import (
     FrameEdit,
     NotAtGate,
     NotRetryable,
+    PlanChanged,
+    PlanEdit,
+    PlanFaults,
     TooManyActiveVideos,
     VideoView,
     approve_video,
     cancel_video,
     create_video,
+    edit_plan,
     ending,
     get_video,
     list_videos,
@@ -40,6 +46,7 @@ from adgen_gateway.videos import (
     regenerate_frame,
     retry_video,
 )
+from adgen_video.contract_rules import ID_TEXT_MAX_CHARS, SPEC_MAX_BEATS, VOICEOVER_MAX_CHARS
 from adgen_video.request_limits import ASPECT_RATIOS, PROMPT_WORD_LIMIT, FieldError
 from adgen_video.review_gate import GATE_NAMES
 from adgen_video.video_state import to_json
@@ -82,6 +89,7 @@ def _view_json(view: VideoView) -> dict:
         "completed_at": view.completed_at or None,
         "run": view.run,
         "review": review_json(view.review) if view.review else None,
+        "plan_revision": view.plan_revision,
         "links": _links(view.video_id),
     }
 
@@ -351,6 +359,72 @@ async def regenerate(
         raise Problem(
             422, f"invalid request: check beat: {outside}", errors=[FieldError("beat", str(outside))]
         ) from None
+    if not found:
+        raise Problem(404, f"video {video_id} not found")
+    return await _current_json(b, user.user_id, vid)
+
+
+class BeatEditBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index: int = Field(ge=0, le=SPEC_MAX_BEATS - 1, description="The beat, by its index in the plan edited")
+    headline: OneLineText | None = Field(None, max_length=200, description="On-screen words, at most 8")
+    subline: OneLineText | None = Field(None, max_length=200, description="On-screen words under the headline")
+    voiceover: OneLineText | None = Field(
+        None, max_length=VOICEOVER_MAX_CHARS, description="The line spoken over the beat, within its word budget"
+    )
+    prompt: OneLineText | None = Field(
+        None, max_length=1000, description=f"The beat's image prompt, under {PROMPT_WORD_LIMIT} words"
+    )
+    camera_movement: str | None = Field(None, max_length=ID_TEXT_MAX_CHARS, description="e.g. slow_dolly_in")
+    shot_type: str | None = Field(None, max_length=ID_TEXT_MAX_CHARS, description="e.g. close_up")
+
+
+class EditPlanBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan_revision: int = Field(ge=1, description="The revision you edited (`plan_revision` of the video)")
+    beats: list[BeatEditBody] = Field(default_factory=list, max_length=SPEC_MAX_BEATS)
+    order: list[int] | None = Field(
+        None,
+        max_length=SPEC_MAX_BEATS,
+        description="Every beat's index in its new place (the plan gate only): an opening beat first, "
+        "a closing one last",
+    )
+
+
+@router.patch(
+    "/{video_id}/plan",
+    summary="Edit the plan of a video waiting at its review gate",
+    description="Beat words, image prompts, camera and shot; the order at the plan gate. The plan is checked by "
+    "the rules every plan meets (422 naming each field at fault) and quoted again. At the storyboard gate a beat "
+    "whose prompt, camera or shot changed is drawn again (only that image is paid for). 409 when the video is not "
+    "at a gate, or when `plan_revision` is not the current one (another edit came first; the answer says which "
+    "is current).",
+    responses=problems(404, 409, 422),
+)
+async def edit_plan_route(
+    video_id: str,
+    body: EditPlanBody,
+    user: Annotated[User, Depends(current_user)],
+    b: Annotated[Backends, Depends(backends)],
+) -> dict:
+    vid = canonical_video_id(video_id)
+    edit = PlanEdit(
+        body.plan_revision,
+        [planner_service_pb2.BeatEdit(**beat.model_dump(exclude_none=True)) for beat in body.beats],
+        body.order or [],
+    )
+    try:
+        found = await edit_plan(b.db, b.js, b.planner, user_id=user.user_id, video_id=vid, edit=edit)
+    except NotAtGate as not_at_gate:
+        raise Problem(409, str(not_at_gate)) from None
+    except PlanChanged as changed:
+        current = [FieldError("plan_revision", f"the current one is {changed.revision}")]
+        raise Problem(409, str(changed), errors=current) from None
+    except PlanFaults as faults:
+        errors = [FieldError(re.sub(r"\[(\d+)\]", r".\1", f.field), f.message) for f in faults.faults]
+        raise Problem(422, "invalid plan: check " + ", ".join(e.field for e in errors), errors=errors) from None
     if not found:
         raise Problem(404, f"video {video_id} not found")
     return await _current_json(b, user.user_id, vid)

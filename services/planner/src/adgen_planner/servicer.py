@@ -19,3 +19,8 @@ class PlannerServicer(planner_service_pb2_grpc.PlannerServiceServicer):
         self, request: planner_service_pb2.QuoteRequest, context: grpc.aio.ServicerContext
     ) -> planner_service_pb2.QuoteResponse:
         return await self._planner.quote(request.request, request.user_id)
+
+    async def EditPlan(
+        self, request: planner_service_pb2.EditPlanRequest, context: grpc.aio.ServicerContext
+    ) -> planner_service_pb2.EditPlanResponse:
+        return await self._planner.edit(request)

@@ -20,6 +20,7 @@ from adgen_kernel.serve import Connections
 from adgen_planner import quote
 from adgen_planner.composer import PlanRequest
 from adgen_planner.llm_composer import OpenAiComposer, Usage, compose_with_rules
+from adgen_planner.plan_edits import edited_plan, moved
 from adgen_planner.references import rotate_references, verify_assets
 from adgen_planner.spec_mapping import plan_to_spec
 from adgen_video.budget import BudgetExceeded, quote_refusal
@@ -119,19 +120,43 @@ class Planner:
         composed = await self._llm.compose(wanted) if self._llm else compose_with_rules(wanted)
         spec = plan_to_spec(composed.plan, request, planner=composed.planner)
         rotate_references(spec)
+        await self._plan_chunks(spec, request.video_model)
+        local = await self._local(spec.chunk_plan.video_model)
+        spec.expected_latency.CopyFrom(quote.expected_latency(local))
+        return Planned(spec, composed.usage, local, await self._voice_line(request.voice, spec))
+
+    async def _plan_chunks(self, spec: common_pb2.Spec, video_model: str) -> None:
+        """The spec's chunk plan for its beats, from the chunks service (which knows the model's clips)."""
         response = await self._chunks.PlanChunks(
             chunks_service_pb2.PlanChunksRequest(
                 beats=[chunks_service_pb2.BeatSpan(start_s=b.start_s, duration_s=b.duration_s) for b in spec.beats],
-                video_model=request.video_model,
+                video_model=video_model,
                 fps=spec.output.fps,
             ),
             timeout=10,
         )
         spec.chunk_plan.CopyFrom(response.chunk_plan)
+
+    async def _local(self, video_model: str) -> bool:
         models = await self._chunks.ListVideoModels(chunks_service_pb2.ListVideoModelsRequest(), timeout=10)
-        local = any(m.key == spec.chunk_plan.video_model and m.local for m in models.models)
-        spec.expected_latency.CopyFrom(quote.expected_latency(local))
-        return Planned(spec, composed.usage, local, await self._voice_line(request.voice, spec))
+        return any(m.key == video_model and m.local for m in models.models)
+
+    async def edit(self, edit: planner_service_pb2.EditPlanRequest) -> planner_service_pb2.EditPlanResponse:
+        """The plan with its owner's changes (`plan_edits`), quoted again; faults as field errors."""
+        spec, faults = edited_plan(edit.spec, edit.beats, edit.order)
+        if faults:
+            return planner_service_pb2.EditPlanResponse(
+                errors=[planner_service_pb2.FieldViolation(field=f.field, message=f.message) for f in faults]
+            )
+        if moved(edit.order):  # the beats' spans changed: so do the chunks that animate them
+            await self._plan_chunks(spec, spec.chunk_plan.video_model)
+        planned = Planned(
+            spec, None, await self._local(spec.chunk_plan.video_model), await self._voice_line(edit.request.voice, spec)
+        )
+        estimate = _estimate(planned)
+        return planner_service_pb2.EditPlanResponse(
+            spec=spec, cost_micros=estimate.total_micros, lines=cost_lines(estimate).lines
+        )
 
     async def _voice_line(self, voice: str, spec: common_pb2.Spec) -> quote.Line | None:
         """The script's cost line at the price of the voice that will speak it (the request's, else

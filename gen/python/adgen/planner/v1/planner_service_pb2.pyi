@@ -44,3 +44,55 @@ class QuoteResponse(_message.Message):
     slowest_beat: int
     local: bool
     def __init__(self, spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., cost_micros: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[_common_pb2.CostLine, _Mapping]]] = ..., estimated_seconds: _Optional[float] = ..., slowest_beat: _Optional[int] = ..., local: _Optional[bool] = ...) -> None: ...
+
+class BeatEdit(_message.Message):
+    __slots__ = ("index", "headline", "subline", "voiceover", "prompt", "camera_movement", "shot_type")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    HEADLINE_FIELD_NUMBER: _ClassVar[int]
+    SUBLINE_FIELD_NUMBER: _ClassVar[int]
+    VOICEOVER_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_FIELD_NUMBER: _ClassVar[int]
+    CAMERA_MOVEMENT_FIELD_NUMBER: _ClassVar[int]
+    SHOT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    headline: str
+    subline: str
+    voiceover: str
+    prompt: str
+    camera_movement: str
+    shot_type: str
+    def __init__(self, index: _Optional[int] = ..., headline: _Optional[str] = ..., subline: _Optional[str] = ..., voiceover: _Optional[str] = ..., prompt: _Optional[str] = ..., camera_movement: _Optional[str] = ..., shot_type: _Optional[str] = ...) -> None: ...
+
+class EditPlanRequest(_message.Message):
+    __slots__ = ("user_id", "request", "spec", "beats", "order")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    BEATS_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    request: _common_pb2.VideoRequest
+    spec: _common_pb2.Spec
+    beats: _containers.RepeatedCompositeFieldContainer[BeatEdit]
+    order: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, user_id: _Optional[str] = ..., request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., beats: _Optional[_Iterable[_Union[BeatEdit, _Mapping]]] = ..., order: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class FieldViolation(_message.Message):
+    __slots__ = ("field", "message")
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    field: str
+    message: str
+    def __init__(self, field: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class EditPlanResponse(_message.Message):
+    __slots__ = ("spec", "cost_micros", "lines", "errors")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    spec: _common_pb2.Spec
+    cost_micros: int
+    lines: _containers.RepeatedCompositeFieldContainer[_common_pb2.CostLine]
+    errors: _containers.RepeatedCompositeFieldContainer[FieldViolation]
+    def __init__(self, spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., cost_micros: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[_common_pb2.CostLine, _Mapping]]] = ..., errors: _Optional[_Iterable[_Union[FieldViolation, _Mapping]]] = ...) -> None: ...

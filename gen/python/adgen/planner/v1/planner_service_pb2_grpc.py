@@ -45,6 +45,11 @@ class PlannerServiceStub:
                 request_serializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.QuoteRequest.SerializeToString,
                 response_deserializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.QuoteResponse.FromString,
                 _registered_method=True)
+        self.EditPlan = channel.unary_unary(
+                '/adgen.planner.v1.PlannerService/EditPlan',
+                request_serializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.EditPlanRequest.SerializeToString,
+                response_deserializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.EditPlanResponse.FromString,
+                _registered_method=True)
 
 
 class PlannerServiceServicer:
@@ -64,6 +69,14 @@ class PlannerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EditPlan(self, request, context):
+        """A plan with its owner's changes at a review gate, checked by the rules every plan meets and
+        quoted again; the changes' faults come back as field errors, not as a failed call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PlannerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +89,11 @@ def add_PlannerServiceServicer_to_server(servicer, server):
                     servicer.Quote,
                     request_deserializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.QuoteRequest.FromString,
                     response_serializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.QuoteResponse.SerializeToString,
+            ),
+            'EditPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.EditPlan,
+                    request_deserializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.EditPlanRequest.FromString,
+                    response_serializer=adgen_dot_planner_dot_v1_dot_planner__service__pb2.EditPlanResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +151,33 @@ class PlannerService:
             '/adgen.planner.v1.PlannerService/Quote',
             adgen_dot_planner_dot_v1_dot_planner__service__pb2.QuoteRequest.SerializeToString,
             adgen_dot_planner_dot_v1_dot_planner__service__pb2.QuoteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EditPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.planner.v1.PlannerService/EditPlan',
+            adgen_dot_planner_dot_v1_dot_planner__service__pb2.EditPlanRequest.SerializeToString,
+            adgen_dot_planner_dot_v1_dot_planner__service__pb2.EditPlanResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,6 +2,7 @@ import datetime
 
 from adgen.common.v1 import common_pb2 as _common_pb2
 from adgen.events.v1 import events_pb2 as _events_pb2
+from adgen.planner.v1 import planner_service_pb2 as _planner_service_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -12,7 +13,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Video(_message.Message):
-    __slots__ = ("video_id", "status", "request", "spec", "progress", "cost", "error", "created_at", "completed_at", "run", "review")
+    __slots__ = ("video_id", "status", "request", "spec", "progress", "cost", "error", "created_at", "completed_at", "run", "review", "plan_revision")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +25,7 @@ class Video(_message.Message):
     COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
     RUN_FIELD_NUMBER: _ClassVar[int]
     REVIEW_FIELD_NUMBER: _ClassVar[int]
+    PLAN_REVISION_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     status: _common_pb2.VideoStatus
     request: _common_pb2.VideoRequest
@@ -35,7 +37,8 @@ class Video(_message.Message):
     completed_at: _timestamp_pb2.Timestamp
     run: int
     review: _common_pb2.Review
-    def __init__(self, video_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.VideoStatus, str]] = ..., request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Cost, _Mapping]] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run: _Optional[int] = ..., review: _Optional[_Union[_common_pb2.Review, _Mapping]] = ...) -> None: ...
+    plan_revision: int
+    def __init__(self, video_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.VideoStatus, str]] = ..., request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Cost, _Mapping]] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run: _Optional[int] = ..., review: _Optional[_Union[_common_pb2.Review, _Mapping]] = ..., plan_revision: _Optional[int] = ...) -> None: ...
 
 class CreateVideoRequest(_message.Message):
     __slots__ = ("request",)
@@ -144,6 +147,24 @@ class RegenerateFrameRequest(_message.Message):
     def __init__(self, video_id: _Optional[str] = ..., beat_index: _Optional[int] = ..., prompt: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class RegenerateFrameResponse(_message.Message):
+    __slots__ = ("video",)
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
+    video: Video
+    def __init__(self, video: _Optional[_Union[Video, _Mapping]] = ...) -> None: ...
+
+class EditPlanRequest(_message.Message):
+    __slots__ = ("video_id", "plan_revision", "beats", "order")
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    PLAN_REVISION_FIELD_NUMBER: _ClassVar[int]
+    BEATS_FIELD_NUMBER: _ClassVar[int]
+    ORDER_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    plan_revision: int
+    beats: _containers.RepeatedCompositeFieldContainer[_planner_service_pb2.BeatEdit]
+    order: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, video_id: _Optional[str] = ..., plan_revision: _Optional[int] = ..., beats: _Optional[_Iterable[_Union[_planner_service_pb2.BeatEdit, _Mapping]]] = ..., order: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class EditPlanResponse(_message.Message):
     __slots__ = ("video",)
     VIDEO_FIELD_NUMBER: _ClassVar[int]
     video: Video

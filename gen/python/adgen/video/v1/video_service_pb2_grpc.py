@@ -76,6 +76,11 @@ class VideoServiceStub:
                 request_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RegenerateFrameRequest.SerializeToString,
                 response_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RegenerateFrameResponse.FromString,
                 _registered_method=True)
+        self.EditPlan = channel.unary_unary(
+                '/adgen.video.v1.VideoService/EditPlan',
+                request_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.EditPlanRequest.SerializeToString,
+                response_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.EditPlanResponse.FromString,
+                _registered_method=True)
 
 
 class VideoServiceServicer:
@@ -139,6 +144,15 @@ class VideoServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EditPlan(self, request, context):
+        """Changes the plan of a video at its review gate (beat words, prompts, camera, the order at the
+        plan gate), re-checked and re-quoted. ABORTED when `plan_revision` is not the video's current
+        one (someone else edited it first).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VideoServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -181,6 +195,11 @@ def add_VideoServiceServicer_to_server(servicer, server):
                     servicer.RegenerateFrame,
                     request_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RegenerateFrameRequest.FromString,
                     response_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.RegenerateFrameResponse.SerializeToString,
+            ),
+            'EditPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.EditPlan,
+                    request_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.EditPlanRequest.FromString,
+                    response_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.EditPlanResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -401,6 +420,33 @@ class VideoService:
             '/adgen.video.v1.VideoService/RegenerateFrame',
             adgen_dot_video_dot_v1_dot_video__service__pb2.RegenerateFrameRequest.SerializeToString,
             adgen_dot_video_dot_v1_dot_video__service__pb2.RegenerateFrameResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EditPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.video.v1.VideoService/EditPlan',
+            adgen_dot_video_dot_v1_dot_video__service__pb2.EditPlanRequest.SerializeToString,
+            adgen_dot_video_dot_v1_dot_video__service__pb2.EditPlanResponse.FromString,
             options,
             channel_credentials,
             insecure,
