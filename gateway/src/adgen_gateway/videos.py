@@ -32,12 +32,12 @@ from adgen_video.review_gate import (
     GATE_NAMES,
     GATE_STAGES,
     asked_for_review,
+    gate_reached,
     gate_of,
     pass_gate,
     pending_gate,
     reopen_gate,
     review_of,
-    storyboard_complete,
 )
 from adgen_video.unit_rows import done_counts, frames_in_flight, replace_units, start_take
 from adgen_video.video_reads import owns_video as owns_video  # routes/videos.py asks it here
@@ -310,7 +310,7 @@ async def retry_video(
         run = row.run + 1
         await start_run(conn, video_id, run=run, status="rendering" if row.planned else "queued")
         # A gate the video had reached before it stopped waits again, for a whole new period.
-        waiting = await _at_reached_gate(conn, video_id)
+        waiting = await gate_reached(conn, video_id)
         if waiting:
             await reopen_gate(conn, video_id)
     # The event first, then the work (after the commit, as in create_video): watchers see the new run
@@ -324,15 +324,6 @@ async def retry_video(
     if waiting:
         await _tell_gate_reached(db, js, video_id, run)
     return run
-
-
-async def _at_reached_gate(conn: Connection, video_id: str) -> bool:
-    """Whether the gate still ahead of the video is one it has reached: the plan gate once it is
-    planned, the storyboard gate once every image is made."""
-    gate = await pending_gate(conn, video_id)
-    if gate == "plan":
-        return bool(await conn.fetchval("SELECT spec IS NOT NULL FROM videos WHERE video_id = $1", video_id))
-    return gate == "storyboard" and await storyboard_complete(conn, video_id)
 
 
 async def _tell_gate_reached(db: asyncpg.Pool, js: JetStreamContext, video_id: str, run: int) -> None:
@@ -407,7 +398,7 @@ async def regenerate_frame(
                 f"video {video_id} is not waiting at its storyboard gate ({row.status});"
                 " an image can be drawn again only there"
             )
-        spec = from_json(await conn.fetchval("SELECT spec FROM videos WHERE video_id = $1", video_id), c.Spec())
+        spec = from_json((await plan_of(conn, video_id)).spec, c.Spec())
         if not 0 <= edit.beat_index < len(spec.beats):
             raise IndexError(f"the plan has beats 0 to {len(spec.beats) - 1}")
         if edit.beat_index in await frames_in_flight(conn, video_id):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,11 +16,21 @@ from adgen_storyboard.worker import RenderedFrame, Storyboard
 
 
 class FakeDb:
+    """Stands in for the pool and for a connection from it, in a transaction."""
+
     async def execute(self, *_: Any) -> None:
         return None
 
     async def fetchval(self, *_: Any) -> int:
         return 1
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[FakeDb]:
+        yield self
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        yield
 
 
 async def test_the_frame_ready_event_carries_the_frames_notes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,7 +50,11 @@ async def test_the_frame_ready_event_carries_the_frames_notes(monkeypatch: pytes
     async def render(*_: Any, **__: Any) -> RenderedFrame:
         return RenderedFrame("frames/0.png", reused=False, notes=(note,))
 
+    async def no_gate(*_: Any) -> None:
+        return None
+
     monkeypatch.setattr(worker, "live_run", live_run)
+    monkeypatch.setattr(worker, "pending_gate", no_gate)
     monkeypatch.setattr(worker, "publish_work", publish_work)
     monkeypatch.setattr(worker, "emit", emit)
     storyboard = Storyboard(SimpleNamespace(db=FakeDb(), js=None), assets=None, images=None, slots=object())  # type: ignore[arg-type]

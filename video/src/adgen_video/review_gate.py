@@ -52,6 +52,15 @@ async def storyboard_complete(conn: Connection, video_id: str) -> bool:
     return int(undone) == 0
 
 
+async def gate_reached(conn: Connection, video_id: str) -> bool:
+    """Whether the gate still ahead of the video is one it has reached: the plan gate once it is
+    planned, the storyboard gate once every image is made (a retry then waits at it again)."""
+    gate = await pending_gate(conn, video_id)
+    if gate == "plan":
+        return bool(await conn.fetchval("SELECT spec IS NOT NULL FROM videos WHERE video_id = $1", video_id))
+    return gate == "storyboard" and await storyboard_complete(conn, video_id)
+
+
 async def reach_gate(conn: Connection, video_id: str, gate: str) -> bool:
     """Stops a running video at `gate` when that is the gate ahead of it; True only for the call
     that stopped it (under the video's row lock, the second finds it stopped already)."""
