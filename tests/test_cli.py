@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 import uuid
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 import skimage.data
@@ -20,6 +22,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from adgen_cli.main import app
+from adgen_kernel.serve import Connections
+from adgen_planner.reconciler import expire_once
 from adgen_voice.speech import read_wav
 
 pytestmark = pytest.mark.xdist_group("stack")
@@ -293,3 +297,81 @@ async def test_users_create_prints_a_working_key_and_refuses_a_name_taken(stack:
 
     taken = await asyncio.to_thread(runner.invoke, app, ["users", "create", name], env=env)
     assert taken.exit_code == 2 and taken.stdout == "" and f"user {name!r} exists already" in taken.stderr
+
+
+async def test_review_at_the_storyboard_gate_redraw_one_image_and_approve(stack: Stack, tmp_path: Path) -> None:
+    """`generate --review storyboard` stops at the gate (exit 0, nothing downloaded) with the quote of
+    the rest; `videos review` shows the images; one is drawn again; approving renders the rest."""
+    cli = await user_cli(stack, "cli-review")
+    out = tmp_path / "gated.mp4"
+    made = await cli(
+        "generate", "10 second ad for a linen scarf", "--duration", "10", "--review", "storyboard", "--out", str(out)
+    )
+    assert made.exit_code == 0, (made.stdout, made.stderr)
+    assert not out.exists(), "nothing is downloaded at a gate"
+    (video_id,) = set(re.findall(r"adgen videos approve (\S+)", made.stdout))
+    assert "quote of the rest" in made.stdout and "chunks" in made.stdout, made.stdout
+    assert f"adgen videos regenerate {video_id} --beat N" in made.stdout, "the storyboard gate offers a redraw"
+
+    reviewed = await cli.json("videos", "review", video_id)
+    video, frames = reviewed["video"], reviewed["frames"]
+    assert video["status"] == "awaiting_review" and video["review"]["stage"] == "storyboard"
+    assert len(frames) == len(video["spec"]["beats"]) >= 2
+    assert all(f["status"] == "done" and f["take"] == 0 and f["url"] for f in frames), frames
+    human = await cli("videos", "review", video_id)
+    assert human.exit_code == 0, human.stderr
+    # Each link is printed whole, on one line, so it can be copied.
+    assert all(any(f["url"] in line for line in human.stdout.splitlines()) for f in frames), human.stdout
+    assert video["spec"]["beats"][0]["beat_id"] in human.stdout, "the plan's beats are shown"
+
+    outside = await cli("videos", "regenerate", video_id, "--beat", str(len(frames)))
+    assert outside.exit_code == 2 and "beat" in outside.stderr, outside.stderr
+    redrawn = await cli.json(
+        "videos", "regenerate", video_id, "--beat", "1", "--prompt", "scarf on a wooden hook", "--wait"
+    )
+    assert redrawn["status"] == "awaiting_review" and redrawn["frame"]["take"] == 1 and redrawn["frame"]["url"]
+    takes = [f["take"] for f in (await cli.json("videos", "review", video_id))["frames"]]
+    assert takes == [1 if beat == 1 else 0 for beat in range(len(frames))], takes
+
+    approved = await cli.json("videos", "approve", video_id, "--follow")
+    assert approved["status"] == "completed" and approved["review"] is None, approved
+    assert approved["spec"]["beats"][1]["prompt"] == "scarf on a wooden hook"
+
+
+async def test_plan_gate_show_follow_expiry_retry_and_refusals(
+    stack: Stack, db: asyncpg.Pool, connections: Connections
+) -> None:
+    """The plan gate: following stops there (generate, show --follow, and retry --follow of an expired
+    gate, which waits again); what the gateway refuses ends with the bad-input code and its message."""
+    cli = await user_cli(stack, "cli-plan-gate")
+    waiting = await cli.json("generate", "10 second ad for a wool hat", "--duration", "10", "--review", "plan")
+    video_id = waiting["id"]
+    assert waiting["status"] == "awaiting_review" and waiting["review"]["stage"] == "plan", waiting
+    shown = await cli.json("videos", "show", video_id, "--follow")
+    assert shown["status"] == "awaiting_review", "following a video at its gate returns at once"
+    human = await cli("videos", "review", video_id)
+    assert human.exit_code == 0 and "quote of the rest" in human.stdout and "storyboard" in human.stdout
+    assert "regenerate" not in human.stdout, "no image to draw again at the plan gate"
+
+    at_plan_gate = await cli("videos", "regenerate", video_id, "--beat", "0")
+    assert at_plan_gate.exit_code == 2 and "storyboard gate" in at_plan_gate.stderr, at_plan_gate.stderr
+    bad = await cli.json("generate", "10 second ad for a wool hat", "--review", "later", code=2)
+    assert [e["field"] for e in bad["error"]["errors"]] == ["review"]
+
+    async with stack.client(cli.env["ADGEN_API_KEY"]) as client:
+        plain = (await client.post("/v1/videos", json={"prompt": "ad for a scarf", "duration_s": 10})).json()["id"]
+    refused = await cli("videos", "approve", plain)
+    assert refused.exit_code == 2 and "only a video waiting at its review gate" in refused.stderr, refused.stderr
+    refused_json = await cli.json("videos", "approve", plain, code=2)
+    assert refused_json["error"]["status"] == 409
+    await cli.json("videos", "cancel", plain)  # the user's one rendering slot is free for the retry
+
+    await db.execute(
+        "UPDATE videos SET review_expires_at = now() - interval '1 second' WHERE video_id = $1", uuid.UUID(video_id)
+    )
+    assert video_id in await expire_once(connections.db, connections.js)
+    expired = await cli("videos", "show", video_id, "--follow")
+    assert expired.exit_code == 1 and "expired" in expired.stderr
+    retried = await cli.json("videos", "retry", video_id, "--follow")
+    assert retried["status"] == "awaiting_review" and retried["run"] == 2, retried
+    await cli.json("videos", "cancel", video_id)

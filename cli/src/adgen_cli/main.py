@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from typer.core import TyperGroup
 
 from adgen_cli import assets, videos, views
@@ -159,15 +158,26 @@ def generate(
     voice: Voice = None,
     voiceover: Voiceover = True,
     captions: CaptionsMode = None,
+    review: Annotated[
+        str | None,
+        typer.Option(
+            help="Stop for your review before paying for the rest: after the plan (plan) or after the "
+            "storyboard images (storyboard); `adgen videos approve ID` goes on",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
-    """Turn PROMPT into an MP4 ad, watching it live. Ctrl-C offers to leave it rendering."""
+    """Turn PROMPT into an MP4 ad, watching it live. Ctrl-C offers to leave it rendering. With
+    --review it stops at that gate: the review is printed and nothing is downloaded (exit 0)."""
     body: dict[str, object] = {
         "prompt": prompt,
         **_duration(duration),
         "aspect_ratio": aspect_ratio[0] if aspect_ratio and len(aspect_ratio) == 1 else (aspect_ratio or "16:9"),
         "creativity": creativity,
         **voice_fields(voice, voiceover, captions),
+        # The gateway's say which gates exist: it refuses another name, naming the field.
+        **({"review": review} if review else {}),
     }
     if video_model:
         body["video_model"] = video_model
@@ -185,6 +195,12 @@ def generate(
             video = videos.follow(api, video_id, live=not as_json)
         except KeyboardInterrupt:
             videos.interrupted(api, video_id, as_json=as_json)
+        if video.get("status") == videos.AT_GATE:
+            if as_json:
+                print_json(video)
+            else:
+                videos.print_review(api, video)
+            return
         if video.get("status") != "completed":
             if as_json:
                 print_json(video)
@@ -201,28 +217,6 @@ def generate(
         out.print(
             f"[green]done[/] → {saved['path']}  ({saved['duration_s']:.1f} s, cost ${video['cost']['total_usd']:.2f})"
         )
-
-
-def _beats_table(spec: dict) -> Table:
-    table = Table(title=f"{spec['archetype_id']} · {spec['duration_s']} s · {spec['planner']}")
-    spoken = any(beat.get("voiceover") for beat in spec["beats"])
-    for column in ("start", "length", "beat", "camera", "headline", *(("voiceover",) if spoken else ())):
-        # Ids stay whole so they can be copied; only the headline and the line may wrap.
-        table.add_column(
-            column,
-            justify="right" if column in ("start", "length") else "left",
-            no_wrap=column not in ("headline", "voiceover"),
-        )
-    for beat in spec["beats"]:
-        table.add_row(
-            f"{beat['start_s']} s",
-            f"{beat['duration_s']} s",
-            beat["beat_id"],
-            beat["camera_movement"],
-            beat["headline"],
-            *((beat.get("voiceover", ""),) if spoken else ()),
-        )
-    return table
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -247,7 +241,7 @@ def plan(
     if as_json:
         print_json(quote)
         return
-    out.print(_beats_table(quote["spec"]))
+    out.print(views.beats_table(quote["spec"]))
     chunk_plan = quote["spec"]["chunk_plan"]
     out.print(
         f"{len(chunk_plan['slots'])} chunks of {chunk_plan['clip_s']:g} s on [bold]{quote['video_model']}[/]: "

@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Generator
+from contextlib import closing
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import av
 import httpx
@@ -15,9 +17,10 @@ import typer
 from rich.console import Console
 from rich.live import Live
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.text import Text
 
 from adgen_cli import views
-from adgen_cli.api import FINISHED_STATUSES, Api
+from adgen_cli.api import FINISHED_STATUSES, Api, Event
 from adgen_cli.options import Json, connect
 from adgen_cli.outcome import EXIT_CODES_HELP, CliError, ExitCode, print_json
 
@@ -34,29 +37,78 @@ Follow = Annotated[bool, typer.Option("--follow", "-f", help="Watch progress liv
 # --- following -------------------------------------------------------------------------------
 
 
+# The status of a video that waits for its owner: following it any further would wait for ever.
+AT_GATE = "awaiting_review"
+GATE_EVENT = "review_reached"
+
+
+def events_of(api: Api, video_id: str, last_id: str | None) -> closing[Generator[Event]]:
+    """The video's event stream, closed on leaving the block: a watcher that stops early (at a
+    gate, at the frame it waited for) drops its connection then, not when the generator is collected."""
+    return closing(cast(Generator[Event], api.events(video_id, last_id=last_id)))
+
+
+def at_rest(video: dict) -> bool:
+    """Whether the video will not move until someone acts: finished, or waiting at its review gate."""
+    return video.get("status") in (*FINISHED_STATUSES, AT_GATE)
+
+
 def follow(api: Api, video_id: str, *, live: bool) -> dict:
-    """Shows the live view on stderr until the video finishes; returns the video as it ended."""
+    """Shows the live view on stderr until the video finishes or waits at its review gate; returns
+    the video as it stopped."""
     video = api.get(f"/v1/videos/{video_id}")
     state = {"progress": video.get("progress") or {}}
 
     def watch() -> dict:
-        # A retried video's stream holds the earlier run's end too: go on from there while the
-        # video itself says it is not finished.
-        last_id = None
-        while True:
-            for event in api.events(video_id, last_id=last_id):
-                last_id = event.id or last_id
-                state["progress"] = event.progress or state["progress"]
-            for _ in range(10):  # the row may trail its terminal event by a moment
+        # The stream replays the video's events from its start: a retried video's holds the earlier
+        # run's end, an approved one's the gate it passed. So an end or a gate in the stream is only
+        # a cue to ask the video itself, and to go on from there while it says it still moves.
+        current, last_id = video, None
+        while not at_rest(current):
+            gate = False
+            with events_of(api, video_id, last_id) as events:
+                for event in events:
+                    last_id = event.id or last_id
+                    state["progress"] = event.progress or state["progress"]
+                    if event.kind == GATE_EVENT:
+                        gate = True
+                        break
+            # The row is at the gate before that event is sent; it may trail a terminal one a moment.
+            for _ in range(1 if gate else 10):
                 current = api.get(f"/v1/videos/{video_id}")
-                if current.get("status") in FINISHED_STATUSES or last_id is None:
+                if at_rest(current) or last_id is None:
                     return current
-                time.sleep(0.2)
+                if not gate:
+                    time.sleep(0.2)
+        return current
 
     if not live:
         return watch()
     with Live(get_renderable=lambda: views.live_view(video_id, state["progress"]), console=err, refresh_per_second=4):
         return watch()
+
+
+def frame_drawn(api: Api, video_id: str, beat: int, *, after_take: int) -> dict:
+    """Waits until the beat's image is drawn again (a take later than `after_take`, done) and returns
+    that frame; each `frame_ready` in the stream is the cue to look. CliError when the video ends
+    first."""
+
+    def drawn() -> dict | None:
+        frames = api.get(f"/v1/videos/{video_id}/frames")["frames"]
+        frame = next((f for f in frames if f["beat_index"] == beat), None)
+        return frame if frame and frame["status"] == "done" and int(frame["take"]) > after_take else None
+
+    last_id = None
+    while (frame := drawn()) is None:
+        with events_of(api, video_id, last_id) as events:
+            for event in events:
+                last_id = event.id or last_id
+                if event.kind == "frame_ready" and (frame := drawn()) is not None:
+                    return frame
+        # The stream ended: for good when the video did (a retried one's holds an earlier run's end).
+        if api.get(f"/v1/videos/{video_id}").get("status") in FINISHED_STATUSES and (frame := drawn()) is None:
+            raise CliError(f"video {video_id} ended before beat {beat} was drawn again", ExitCode.VIDEO_FAILED)
+    return frame
 
 
 def interrupted(api: Api, video_id: str, *, as_json: bool) -> None:
@@ -280,3 +332,88 @@ def cancel(ctx: typer.Context, video_id: VideoId, as_json: Json = False) -> None
         print_json(answer)
     else:
         out.print(f"video [bold]{answer.get('id', video_id)}[/] {answer.get('status', 'cancelled')}")
+
+
+def print_review(api: Api, video: dict) -> None:
+    """The video at its gate as `adgen videos review` shows it: its plan's beats, the storyboard's
+    images, what was spent, the quote of the rest and when the gate expires; then how to go on."""
+    frames = api.get(f"/v1/videos/{video['id']}/frames")["frames"]
+    spec = video.get("spec") or {}
+    if spec.get("beats"):
+        out.print(views.beats_table(spec))
+    if any(frame.get("status") == "done" for frame in frames):
+        out.print(Text("storyboard", style="bold"))
+        for line in views.frame_lines(frames):
+            out.print(line, soft_wrap=True)
+    out.print(views.review_summary(video))
+    for step in views.review_next_steps(video):
+        out.print(step, highlight=False)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def review(ctx: typer.Context, video_id: VideoId, as_json: Json = False) -> None:
+    """What a video waiting at its review gate has made and what the rest will cost; --json prints
+    {video, frames}."""
+    with connect(ctx, as_json) as api:
+        if as_json:
+            print_json({"video": api.get(f"/v1/videos/{video_id}"), **api.get(f"/v1/videos/{video_id}/frames")})
+            return
+        print_review(api, api.get(f"/v1/videos/{video_id}"))
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def approve(ctx: typer.Context, video_id: VideoId, follow_it: Follow = False, as_json: Json = False) -> None:
+    """Let a video waiting at its review gate go on: only what comes after the gate is made (and paid)."""
+    with connect(ctx, as_json) as api:
+        video = api.post(f"/v1/videos/{video_id}/approve")
+        if follow_it:
+            try:
+                video = follow(api, video.get("id", video_id), live=not as_json)
+            except KeyboardInterrupt:
+                interrupted(api, video_id, as_json=as_json)
+    if as_json:
+        print_json(video)
+    else:
+        out.print(f"video [bold]{video.get('id', video_id)}[/] {video.get('status', '')}")
+        if not follow_it:
+            out.print(f"  follow it:  adgen videos show {video_id} --follow")
+        elif video.get("status") == "completed":
+            out.print(f"  fetch it:   adgen videos download {video_id}")
+    if follow_it:
+        ended(video, as_json=as_json)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def regenerate(
+    ctx: typer.Context,
+    video_id: VideoId,
+    beat: Annotated[int, typer.Option("--beat", min=0, help="Index of the beat whose image to draw again (from 0)")],
+    prompt: Annotated[str | None, typer.Option(help="The beat's new image prompt (default: the plan's)")] = None,
+    seed: Annotated[int | None, typer.Option(help="The new image's seed (default: a new one)")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until the new image is drawn and print its link")] = False,
+    as_json: Json = False,
+) -> None:
+    """Draw one storyboard image again while the video waits at its storyboard gate; only that
+    image is paid for, the earlier one is kept. The gate holds (no approval) until it is drawn."""
+    body = {k: v for k, v in (("prompt", prompt), ("seed", seed)) if v is not None}
+    with connect(ctx, as_json) as api:
+        before = next(
+            (f for f in api.get(f"/v1/videos/{video_id}/frames")["frames"] if f["beat_index"] == beat), {"take": -1}
+        )
+        video = api.post(f"/v1/videos/{video_id}/frames/{beat}/regenerate", body)
+        frame = None
+        if wait:
+            try:
+                frame = frame_drawn(api, video_id, beat, after_take=int(before["take"]))
+            except KeyboardInterrupt:
+                raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    if as_json:
+        print_json({**video, "frame": frame} if wait else video)
+        return
+    if frame is None:
+        out.print(f"beat {beat} of video [bold]{video_id}[/] is being drawn again")
+        out.print(f"  see it:      adgen videos review {video_id}")
+    else:
+        out.print(f"beat {beat} of video [bold]{video_id}[/] drawn again (take {frame['take']})")
+        out.print(views.frame_lines([frame])[0], soft_wrap=True)
+    out.print(f"  approve it:  adgen videos approve {video_id} --follow", highlight=False)

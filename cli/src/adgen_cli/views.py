@@ -10,11 +10,15 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from adgen_cli.api import FINISHED_STATUSES
+
 STATUS_STYLE = {
     "completed": "green",
     "failed": "red",
     "cancelled": "yellow",
+    "expired": "yellow",
     "queued": "dim",
+    "awaiting_review": "magenta",
 }
 
 
@@ -148,8 +152,15 @@ def video_detail(video: dict) -> RenderableType:
     if progress.get("message"):
         grid.add_row("last", progress["message"])
     left = eta_left(progress)
-    if left is not None and video.get("status") not in ("completed", "failed", "cancelled"):
+    if left is not None and video.get("status") not in (*FINISHED_STATUSES, "awaiting_review"):
         grid.add_row("eta", duration(left))
+    review = video.get("review")
+    if review:
+        grid.add_row(
+            "review",
+            f"waiting at the {review['stage']} gate · the rest {usd(review['quote_usd'])} · "
+            f"expires {when(review.get('expires_at'))} (adgen videos review {video['id']})",
+        )
     cost = video.get("cost") or {}
     grid.add_row("cost", usd(cost.get("total_usd", 0.0)))
     grid.add_row("created", when(video.get("created_at")))
@@ -163,13 +174,92 @@ def video_detail(video: dict) -> RenderableType:
     parts: list[RenderableType] = [grid]
     lines = cost.get("lines") or []
     if lines:
-        table = Table(show_edge=False, header_style="bold", title="cost", title_justify="left")
-        for name in ("phase", "provider", "model", "units", "usd"):
-            table.add_column(name, justify="right" if name in ("units", "usd") else "left")
-        for line in lines:
-            table.add_row(line["phase"], line["provider"], line["model"], str(line["units"]), f"{line['usd']:.3f}")
-        parts.append(table)
+        parts.append(cost_table(lines, "cost"))
     return Group(*parts)
+
+
+def cost_table(lines: list[dict], title: str) -> Table:
+    """Cost lines (`cost.lines` of a video, `quote` of its review) one per phase and model."""
+    table = Table(show_edge=False, header_style="bold", title=title, title_justify="left")
+    for name in ("phase", "provider", "model", "units", "usd"):
+        table.add_column(name, justify="right" if name in ("units", "usd") else "left")
+    for line in lines:
+        table.add_row(line["phase"], line["provider"], line["model"], str(line["units"]), f"{line['usd']:.3f}")
+    return table
+
+
+def beats_table(spec: dict) -> Table:
+    """A plan's beats, as `adgen plan` previews them and `adgen videos review` shows them at a gate."""
+    table = Table(title=f"{spec['archetype_id']} · {spec['duration_s']} s · {spec['planner']}")
+    spoken = any(beat.get("voiceover") for beat in spec["beats"])
+    for column in ("start", "length", "beat", "camera", "headline", *(("voiceover",) if spoken else ())):
+        # Ids stay whole so they can be copied; only the headline and the line may wrap.
+        table.add_column(
+            column,
+            justify="right" if column in ("start", "length") else "left",
+            no_wrap=column not in ("headline", "voiceover"),
+        )
+    for beat in spec["beats"]:
+        table.add_row(
+            f"{beat['start_s']} s",
+            f"{beat['duration_s']} s",
+            beat["beat_id"],
+            beat["camera_movement"],
+            beat["headline"],
+            *((beat.get("voiceover", ""),) if spoken else ()),
+        )
+    return table
+
+
+def frame_lines(frames: list[dict]) -> list[Text]:
+    """One line per storyboard image: its beat, status, take and link. Not a table: the links are
+    long pre-signed URLs, and a table would wrap or cut them; a line that runs on stays copyable."""
+    return [
+        Text.assemble(
+            (f"beat {frame['beat_index']:>2}  ", "bold"),
+            status_text(str(frame.get("status", ""))),
+            f"  take {frame.get('take', 0)}  ",
+            str(frame.get("url") or ""),
+            no_wrap=True,
+            overflow="ignore",
+        )
+        for frame in frames
+    ]
+
+
+def review_summary(video: dict) -> RenderableType:
+    """Where a video waits for its owner: the gate, what is ready, what was spent, the price of the
+    rest (with its lines) and when the gate expires; a line saying so when it waits at none."""
+    review = video.get("review")
+    if not review:
+        return Text(f"video {video['id']} is {video.get('status', '')}, not waiting at a review gate")
+    ready = review.get("ready") or {}
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    grid.add_row("gate", Text(review["stage"], style="magenta"))
+    grid.add_row("images", f"{ready.get('frames', 0)}/{ready.get('beats', 0)} drawn")
+    if ready.get("voice_lines_total"):
+        grid.add_row("voice", f"{ready.get('voice_lines', 0)}/{ready['voice_lines_total']} lines spoken")
+    grid.add_row("spent", usd(float(review.get("spent_usd") or 0.0)))
+    grid.add_row("the rest", f"{usd(float(review.get('quote_usd') or 0.0))} when approved")
+    grid.add_row("expires", when(review.get("expires_at")))
+    parts: list[RenderableType] = [grid]
+    if review.get("quote"):
+        parts.append(cost_table(review["quote"], "quote of the rest"))
+    return Group(*parts)
+
+
+def review_next_steps(video: dict) -> list[str]:
+    """The commands that go on from a gate; drawing an image again is only for the storyboard's."""
+    review = video.get("review") or {}
+    if not review:
+        return []
+    steps = [f"approve it:    adgen videos approve {video['id']} --follow"]
+    if review.get("stage") == "storyboard":
+        steps.append(f"redraw one:    adgen videos regenerate {video['id']} --beat N [--prompt TEXT] [--seed N]")
+    steps.append(f"look again:    adgen videos review {video['id']}")
+    return steps
 
 
 def assets_table(assets: list[dict]) -> Table:
