@@ -15,7 +15,7 @@ from conftest import Stack
 from httpx_sse import aconnect_sse
 
 from adgen_gateway import web
-from adgen_video.request_limits import PROMPT_MAX_CHARS, VALID_DURATIONS_S
+from adgen_video.request_limits import PROMPT_MAX_CHARS, REVIEW_STAGES, VALID_DURATIONS_S
 
 pytestmark = pytest.mark.xdist_group("stack")
 
@@ -36,6 +36,7 @@ async def test_the_limits_are_the_requests_limits(stack: Stack) -> None:
     constants = await page_constants(stack)
     assert constants["PROMPT_MAX_CHARS"] == PROMPT_MAX_CHARS
     assert constants["DURATIONS_S"] == list(VALID_DURATIONS_S)
+    assert constants["REVIEW_STAGES"] == list(REVIEW_STAGES), "the gates a video may stop at, by their REST names"
 
 
 async def test_a_videos_stream_sends_only_kinds_the_page_follows(stack: Stack) -> None:
@@ -73,3 +74,4 @@ def test_no_page_file_keeps_its_own_copy() -> None:
         assert '"video_planned"' not in text, f"{path.name}: the event kinds come from limits.js"
         assert '"VIDEO_STATUS_CANCELLED"]' not in text, f"{path.name}: the terminal statuses come from limits.js"
         assert "<= 60" not in text, f"{path.name}: the lengths come from limits.js"
+        assert '"plan", "storyboard"' not in text, f"{path.name}: the review gates come from limits.js"

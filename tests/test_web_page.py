@@ -1,7 +1,8 @@
 """The web page at `/`, driven in headless Chromium (Debian's package, installed by scripts/debian.sh)
 through Playwright: sign in, upload a product image, preview the plan, start a video, watch it
 advance and play the result; the same with the event stream blocked, so the page must poll; pick a
-voice, hear its sample and start a video spoken by it."""
+voice, hear its sample and start a video spoken by it; stop a video at its storyboard gate, draw one
+image again and approve it to the end; and an expired gate in the history, retried."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ import httpx
 import numpy as np
 import pytest
 from playwright.async_api import BrowserContext, Page, async_playwright, expect
+from test_streams import read_events
 
+from adgen_kernel.serve import Connections
+from adgen_planner.reconciler import expire_once
 from adgen_video.request_limits import PROMPT_MAX_CHARS, VALID_DURATIONS_S
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("stack")]
@@ -417,4 +421,140 @@ async def test_a_failed_video_in_the_history_says_why_and_retries(stack, browser
     await expect(page.locator("#status")).not_to_contain_text("Failed")
     async with stack.client(key) as client:  # not rendered to the end: this test is about the page
         await client.post(f"/v1/videos/{video_id}/cancel")
+    assert problems.seen == []
+
+
+# Every loaded image of the review board, by its beat.
+BOARD_IMAGES = """() => Object.fromEntries([...document.querySelectorAll('#board li')]
+  .map(li => [li.dataset.beat, li.querySelector('img')])
+  .filter(([, i]) => i && i.complete && i.naturalWidth > 0).map(([beat, i]) => [beat, i.src]))"""
+
+
+async def test_review_the_storyboard_draw_a_beat_again_approve_and_play(stack, browser) -> None:
+    key = await stack.new_user(f"web-gate-{uuid.uuid4().hex[:8]}")
+    page, problems = await open_page(browser, stack.url)
+    await sign_in(page, key)
+    await page.get_by_label("What is the ad about?").fill("10 second ad for a copper kettle, morning light")
+    await page.get_by_label("Length").select_option("10")
+    review = page.get_by_label("Review before paying")
+    await expect(review.locator("option")).to_have_text(
+        ["No, render straight through", "After the plan", "After the storyboard"]
+    )
+    await review.focus()  # a picker like the others: the keyboard chooses
+    await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("ArrowDown")
+    await expect(review).to_have_value("storyboard")
+    await page.get_by_role("button", name="Start").click()
+
+    gate = page.locator("#gate")
+    await expect(gate).to_be_visible(timeout=VIDEO_TIMEOUT_MS)
+    await expect(page.locator("#status")).to_contain_text("Waiting for your review")
+    # The voice may still speak at the gate, and the quote shrinks with each line: it settles first.
+    await expect(page.locator("#gate-summary")).to_contain_text(re.compile(r"(\d+) of \1 voice lines are spoken"))
+    async with stack.client(key) as client:
+        (listed,) = (await client.get("/v1/videos")).json()["videos"]
+        video_path = f"/v1/videos/{listed['id']}"
+        waiting = (await client.get(video_path)).json()
+    assert waiting["status"] == "awaiting_review" and waiting["review"]["stage"] == "storyboard", waiting
+    beats = waiting["spec"]["beats"]
+    quote = waiting["review"]["quote"]
+    assert quote, "the rest is quoted"
+    # One card per beat with its image and words; what was spent, the quote of the rest and the expiry.
+    cards = page.locator("#board li")
+    await expect(cards).to_have_count(len(beats))
+    await page.wait_for_function(f"() => Object.keys(({BOARD_IMAGES})()).length === {len(beats)}")
+    for index, beat in enumerate(beats):
+        await expect(cards.nth(index).locator(".take")).to_have_text("Take 1")
+        for words in (beat["headline"], beat["voiceover"]):
+            if words:
+                await expect(cards.nth(index)).to_contain_text(words)
+    await expect(page.locator("#gate-spent")).to_have_text(f"${waiting['review']['spent_usd']:.2f}")
+    await expect(page.locator("#gate-quote")).to_have_text(f"${waiting['review']['quote_usd']:.2f}")
+    await expect(page.locator("#gate-lines li")).to_have_count(len(quote))
+    for line in quote:
+        await expect(page.locator("#gate-lines")).to_contain_text(f"{line['phase']}: {line['units']} ×")
+    expires = page.locator("#gate-expires time")
+    await expect(expires).to_have_attribute("datetime", waiting["review"]["expires_at"])
+
+    # An edited prompt the gateway refuses: its message sits by the prompt.
+    first = cards.nth(0)
+    prompt = first.get_by_label("Image prompt of beat 1")
+    await prompt.fill("kettle " * 40)
+    await first.get_by_role("button", name="Draw again: beat 1").click()
+    await expect(first.locator(".error")).to_contain_text("prompt")
+    await expect(prompt).to_have_attribute("aria-invalid", "true")
+    before = await page.evaluate(BOARD_IMAGES)
+
+    new_prompt = "copper kettle on a stone counter, steam rising"
+    await prompt.fill(new_prompt)
+    await first.get_by_role("button", name="Draw again: beat 1").click()
+    await expect(first.locator(".error")).to_be_empty()
+    await expect(first).to_have_attribute("data-take", "1", timeout=VIDEO_TIMEOUT_MS)
+    await expect(first.locator(".take")).to_have_text("Take 2")
+    await page.wait_for_function(
+        f"old => {{ const now = ({BOARD_IMAGES})(); return now['0'] && now['0'] !== old; }}", arg=before["0"]
+    )
+    after = await page.evaluate(BOARD_IMAGES)
+    assert {beat: src for beat, src in after.items() if beat != "0"} == {
+        beat: src for beat, src in before.items() if beat != "0"
+    }, "only the redrawn card changed"
+    async with stack.client(key) as client:
+        frames = (await client.get(f"{video_path}/frames")).json()["frames"]
+        assert [f["take"] for f in frames] == [1, *[0] * (len(beats) - 1)], frames
+        assert (await client.get(video_path)).json()["spec"]["beats"][0]["prompt"] == new_prompt
+
+    await gate.get_by_role("button", name="Approve and render").click()
+    await expect(gate).to_be_hidden()
+    duration = await play_result(page)
+    assert abs(duration - 10.0) < 0.2, duration
+    await expect(page.locator("#status")).to_contain_text("Completed")
+    await expect(page.locator("#past li").first.locator(".badge")).to_have_text("completed")
+    assert problems.seen == []
+
+
+async def test_an_expired_gate_in_the_history_says_so_and_a_retry_opens_it_again(
+    stack, browser, db, connections: Connections
+) -> None:
+    key = await stack.new_user(f"web-expired-{uuid.uuid4().hex[:8]}")
+    prompt = "10 second ad for a wool scarf"
+    async with stack.client(key) as client:
+        created = await client.post("/v1/videos", json={"prompt": prompt, "duration_s": 10, "review": "plan"})
+        assert created.status_code == 202, created.text
+        video_id = created.json()["id"]
+        events = await asyncio.wait_for(
+            read_events(client, f"/v1/videos/{video_id}/events", stop_on="review_reached"), 90
+        )
+        assert events[-1].kind == "review_reached", [e.kind for e in events]
+    await db.execute(
+        "UPDATE videos SET review_expires_at = now() - interval '1 second' WHERE video_id = $1", uuid.UUID(video_id)
+    )
+    assert video_id in await expire_once(connections.db, connections.js)
+
+    page, problems = await open_page(browser, stack.url)
+    await sign_in(page, key)
+    item = page.locator("#past li").first
+    await expect(item.locator(".badge")).to_have_text("expired")
+    await expect(item).to_contain_text("Expired: it waited at its review gate past its time")
+    await page.get_by_role("button", name=prompt, exact=True).click()
+    await expect(page.locator("#failure")).to_contain_text("review gate past its time")
+    await expect(page.locator("#status")).to_contain_text("Expired")
+    await expect(page.locator("#gate")).to_be_hidden()
+
+    await item.get_by_role("button", name="Retry").click()
+    # The plan gate again: the beats' words, no images yet.
+    await expect(page.locator("#gate")).to_be_visible()
+    await expect(page.locator("#gate-summary")).to_contain_text("Stopped after the plan")
+    await expect(page.locator("#failure")).to_be_hidden()
+    await expect(page.locator("#past li").first.locator(".past-facts")).to_contain_text("version 2")
+    async with stack.client(key) as client:
+        video = (await client.get(f"/v1/videos/{video_id}")).json()
+        assert video["status"] == "awaiting_review" and video["review"]["stage"] == "plan", video
+        beats = video["spec"]["beats"]
+        cards = page.locator("#board li")
+        await expect(cards).to_have_count(len(beats))
+        for index, beat in enumerate(beats):
+            await expect(cards.nth(index)).to_contain_text(beat["prompt"])
+        await expect(page.locator("#board img")).to_have_count(0)
+        await expect(page.locator("#board button")).to_have_count(0)
+        await client.post(f"/v1/videos/{video_id}/cancel")  # not rendered to the end: this is about the page
     assert problems.seen == []

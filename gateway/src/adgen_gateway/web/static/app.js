@@ -1,6 +1,6 @@
 // The adgen page: sign in, the request form and its plan preview, wired to the product images
-// (assets.js), the voice (voices.js), live progress (progress.js) and past videos (past.js). Plain
-// DOM; every server error is shown where it belongs.
+// (assets.js), the voice (voices.js), the review gate (review.js), live progress (progress.js) and
+// past videos (past.js). Plain DOM; every server error is shown where it belongs.
 
 import { Api } from "./api.js";
 import { chosenAssets, loadAssets } from "./assets.js";
@@ -8,6 +8,7 @@ import { DURATIONS_S, PROMPT_MAX_CHARS } from "./limits.js";
 import { $, busy, clearErrors, duration, el, session, showError, usd } from "./page.js";
 import { loadPast } from "./past.js";
 import { showVideo, whenFinished } from "./progress.js";
+import { reviewField } from "./review.js";
 import { loadVoices, voiceFields } from "./voices.js";
 
 const KEY = "adgen.apiKey";
@@ -121,6 +122,7 @@ function requestBody() {
     asset_ids: chosenAssets(),
     seed,
     ...voiceFields(),
+    ...reviewField(),
   };
   if ($("duration").value) body.duration_s = Number($("duration").value);
   if ($("model").value) body.video_model = $("model").value;

@@ -10,7 +10,8 @@ export const $ = (id) => document.getElementById(id);
 
 export const STATUS_NAMES = { VIDEO_STATUS_QUEUED: "Queued", VIDEO_STATUS_PLANNING: "Planning",
   VIDEO_STATUS_RENDERING: "Rendering", VIDEO_STATUS_REFINING: "Finishing", VIDEO_STATUS_EXPORTING: "Exporting",
-  VIDEO_STATUS_COMPLETED: "Completed", VIDEO_STATUS_FAILED: "Failed", VIDEO_STATUS_CANCELLED: "Cancelled" };
+  VIDEO_STATUS_COMPLETED: "Completed", VIDEO_STATUS_FAILED: "Failed", VIDEO_STATUS_CANCELLED: "Cancelled",
+  VIDEO_STATUS_AWAITING_REVIEW: "Waiting for your review", VIDEO_STATUS_EXPIRED: "Expired" };
 
 export function el(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);

@@ -7,11 +7,14 @@ import { showVideo } from "./progress.js";
 import { playable, setMedia } from "./renditions.js";
 
 const ASPECT_NAMES = { ASPECT_RATIO_16_9: "16:9", ASPECT_RATIO_9_16: "9:16", ASPECT_RATIO_1_1: "1:1" };
+// What a video that a retry starts again says of itself (a failed one says its error).
+const STOPPED = { failed: "Failed.", cancelled: "Cancelled.",
+  expired: "Expired: it waited at its review gate past its time. Retry to open the gate again." };
 let pastToken = null;
 
 // Each past video says what it is: its poster, length, shape, cost, status and version (the run:
-// a retry makes a new one). A finished one plays here and downloads; a failed one says why and
-// offers Retry. The list carries the same renditions and links as one video's read.
+// a retry makes a new one). A finished one plays here and downloads; a failed, cancelled or expired
+// one says why and offers Retry. The list carries the same renditions and links as one video's read.
 function pastFacts(video, primary) {
   const spec = video.spec || {};
   const shape = primary ? primary.aspect_ratio : ASPECT_NAMES[(video.request || {}).aspect_ratio] || "";
@@ -51,8 +54,8 @@ function pastItem(video) {
   } else {
     media.append(el("span", { className: "poster none", textContent: STATUS_NAMES[video.progress && video.progress.status] || video.status }));
   }
-  if (video.status === "failed" || video.status === "cancelled") {
-    const reason = video.status === "failed" ? `Failed: ${video.error || "no reason given"}` : "Cancelled.";
+  if (Object.hasOwn(STOPPED, video.status)) {
+    const reason = video.status === "failed" ? `Failed: ${video.error || "no reason given"}` : STOPPED[video.status];
     const retry = el("button", { type: "button", textContent: "Retry" });
     retry.setAttribute("aria-label", `Retry “${prompt}”`);
     const note = el("p", { className: "failure", textContent: reason });

@@ -1,10 +1,12 @@
 // Watching one video: the phase steps, the bar, status, cost and time left, the storyboard images
-// as they are drawn, the chunks as they are rendered, a failure and its reason, Retry and Cancel,
-// and the finished video in the player.
+// as they are drawn (and drawn again at a review gate), the chunks as they are rendered, the review
+// gate while the video waits at it (review.js), a failure and its reason, Retry and Cancel, and the
+// finished video in the player.
 
 import { videoPath } from "./api.js";
 import { $, STATUS_NAMES, busy, duration, el, session, usd } from "./page.js";
 import { playable, setMedia } from "./renditions.js";
+import { closeGate, followGate, showFrames, whenRedrawn } from "./review.js";
 import { follow, isTerminal } from "./watch.js";
 
 const PHASES = ["PHASE_PLAN", "PHASE_STORYBOARD", "PHASE_CHUNKS", "PHASE_REFINE", "PHASE_EXPORT"];
@@ -12,7 +14,11 @@ const PHASE_NAMES = { PHASE_PLAN: "planning", PHASE_STORYBOARD: "storyboard", PH
   PHASE_REFINE: "finishing", PHASE_EXPORT: "export" };
 
 const micros = (value) => Number(value || 0) / 1e6;
-const watching = { id: null, follower: null, chunks: new Set(), framesShown: 0, framesWanted: 0, loading: false, shownAt: 0, shownPercent: 0 };
+const watching = { id: null, follower: null, chunks: new Set(), framesShown: 0, framesWanted: 0, loading: false, again: false, shownAt: 0, shownPercent: 0 };
+// The statuses a retry starts again from: a failure, a cancellation, a review gate left past its time.
+const RETRYABLE = ["VIDEO_STATUS_FAILED", "VIDEO_STATUS_CANCELLED", "VIDEO_STATUS_EXPIRED"];
+const STOPPED_TEXT = { VIDEO_STATUS_CANCELLED: "This video was cancelled.",
+  VIDEO_STATUS_EXPIRED: "This video waited at its review gate past its time; retry to open the gate again." };
 // What else follows a watched video's end (app.js sets it: the past videos list).
 let onFinished = () => {};
 
@@ -59,16 +65,17 @@ function renderProgress(progress, kind, event) {
   renderChunks(Number(p.chunks_total || 0), Number(p.chunks_done || 0));
   watching.framesWanted = Math.max(watching.framesWanted, Number(p.frames_done || 0));
   if (kind === "frame_ready" || watching.framesWanted > watching.framesShown) loadFrames();
+  followGate(watching.id, p);
 
-  const failed = p.status === "VIDEO_STATUS_FAILED";
-  $("failure").hidden = !failed && p.status !== "VIDEO_STATUS_CANCELLED";
-  if (failed) {
+  const retryable = RETRYABLE.includes(p.status);
+  $("failure").hidden = !retryable;
+  if (p.status === "VIDEO_STATUS_FAILED") {
     const phase = PHASE_NAMES[p.failed_phase] || "an unknown phase";
     $("failure-text").textContent = `Failed during ${phase}: ${p.error || "no reason given"}`;
-  } else if (p.status === "VIDEO_STATUS_CANCELLED") {
-    $("failure-text").textContent = "This video was cancelled.";
+  } else if (retryable) {
+    $("failure-text").textContent = STOPPED_TEXT[p.status];
   }
-  $("retry").hidden = !(failed || p.status === "VIDEO_STATUS_CANCELLED");
+  $("retry").hidden = !retryable;
   $("cancel").hidden = isTerminal(p);
 }
 // The grid shows which chunks are done when the stream names them; polling only knows how many.
@@ -87,9 +94,15 @@ function renderChunks(total, done) {
   grid.setAttribute("aria-label", `Chunks rendered: ${done} of ${total}`);
 }
 
+// One load at a time; asked again meanwhile (an image was drawn again), it loads once more after.
 async function loadFrames() {
-  if (watching.loading || !watching.id) return;
+  if (!watching.id) return;
+  if (watching.loading) {
+    watching.again = true;
+    return;
+  }
   watching.loading = true;
+  watching.again = false;
   const id = watching.id;
   try {
     const { frames } = await session.api.get(videoPath(id, "/frames"));
@@ -102,19 +115,25 @@ async function loadFrames() {
         item.dataset.beat = frame.beat_index;
         list.append(item);
       }
-      if (frame.status === "done" && frame.url && item.classList.contains("pending")) {
+      // Each take once: the links are signed anew on every read, the picture is the same.
+      if (frame.status === "done" && frame.url && item.dataset.take !== String(frame.take)) {
         item.classList.remove("pending");
+        item.dataset.take = String(frame.take);
         item.replaceChildren(el("img", { src: frame.url, alt: `Storyboard of beat ${frame.beat_index + 1}` }));
       }
     }
     watching.framesShown = frames.filter((f) => f.status === "done").length;
+    showFrames(frames);
   } catch {
     // Thumbnails are a nicety; the next update tries again.
   } finally {
     watching.loading = false;
   }
-  if (id === watching.id && watching.framesWanted > watching.framesShown) setTimeout(loadFrames, 1000);
+  if (id !== watching.id) return;
+  if (watching.again) loadFrames();
+  else if (watching.framesWanted > watching.framesShown) setTimeout(loadFrames, 1000);
 }
+whenRedrawn(loadFrames);
 
 function setMode(mode) {
   $("transport").dataset.mode = mode;
@@ -147,11 +166,13 @@ function resetWatch(id) {
     framesShown: 0,
     framesWanted: 0,
     loading: false,
+    again: false,
     shownAt: 0,
     shownPercent: 0,
   });
   $("frames").replaceChildren();
   $("chunks").replaceChildren();
+  closeGate();
   $("result").hidden = true;
   $("player").removeAttribute("src");
   $("player").removeAttribute("poster");
