@@ -22,7 +22,6 @@ from adgen.planner.v1 import planner_service_pb2
 from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.paging import decode_cursor, encode_cursor
 from adgen_gateway.progress import STATUS, agreed_snapshot, fold, recorded, settled
-from adgen_kernel.db import Connection
 from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
 from adgen_video.accounts import lock_user
 from adgen_video.ready_units import describe
@@ -32,8 +31,8 @@ from adgen_video.review_gate import (
     GATE_NAMES,
     GATE_STAGES,
     asked_for_review,
-    gate_reached,
     gate_of,
+    gate_reached,
     pass_gate,
     pending_gate,
     reopen_gate,
