@@ -303,16 +303,22 @@ def download_command(
         out.print(f"[green]saved[/] {result['path']}  ({result['bytes'] / 1e6:.1f} MB, {result['duration_s']:.1f} s)")
 
 
+def post_and_follow(api: Api, video_id: str, action: str, *, follow_it: bool, as_json: bool) -> dict:
+    """POSTs the video's `action` (retry, approve) and, with --follow, watches it to its end or gate."""
+    video = api.post(f"/v1/videos/{video_id}/{action}")
+    if follow_it:
+        try:
+            video = follow(api, video.get("id", video_id), live=not as_json)
+        except KeyboardInterrupt:
+            interrupted(api, video_id, as_json=as_json)
+    return video
+
+
 @app.command(epilog=EXIT_CODES_HELP)
 def retry(ctx: typer.Context, video_id: VideoId, follow_it: Follow = False, as_json: Json = False) -> None:
     """Start a failed or cancelled video again; only what has no stored output is redone."""
     with connect(ctx, as_json) as api:
-        video = api.post(f"/v1/videos/{video_id}/retry")
-        if follow_it:
-            try:
-                video = follow(api, video.get("id", video_id), live=not as_json)
-            except KeyboardInterrupt:
-                interrupted(api, video_id, as_json=as_json)
+        video = post_and_follow(api, video_id, "retry", follow_it=follow_it, as_json=as_json)
     if as_json:
         print_json(video)
     else:
@@ -365,12 +371,7 @@ def review(ctx: typer.Context, video_id: VideoId, as_json: Json = False) -> None
 def approve(ctx: typer.Context, video_id: VideoId, follow_it: Follow = False, as_json: Json = False) -> None:
     """Let a video waiting at its review gate go on: only what comes after the gate is made (and paid)."""
     with connect(ctx, as_json) as api:
-        video = api.post(f"/v1/videos/{video_id}/approve")
-        if follow_it:
-            try:
-                video = follow(api, video.get("id", video_id), live=not as_json)
-            except KeyboardInterrupt:
-                interrupted(api, video_id, as_json=as_json)
+        video = post_and_follow(api, video_id, "approve", follow_it=follow_it, as_json=as_json)
     if as_json:
         print_json(video)
     else:
