@@ -100,13 +100,17 @@ async def test_tags_are_spoken_as_text_and_the_words_timed(
 async def test_a_line_a_little_long_for_its_beat_is_sped_up_to_fit(
     stub: voice_service_pb2_grpc.VoiceServiceStub, connections: Connections
 ) -> None:
-    # About 4.1 s at the joe voice's pace: over the 4 s a 5 s beat leaves, within reach of 1.12x.
-    request = synthesize("Meet the Aurora watch, in matte black titanium, made to last for years.", 5)
-    spoken = await stub.Synthesize(request)
+    # 9.2-9.5 s at the joe voice's pace (Piper's durations are sampled): always over the 9 s a 10 s
+    # beat leaves, and 8.7-8.9 s at 1.12x. A long line, because the noise evens out over its words.
+    line = (
+        "Meet the Aurora watch, in matte black titanium, made to last for years."
+        " Sapphire glass shrugs off scratches, the strap stays soft, the battery runs a week."
+    )
+    spoken = await stub.Synthesize(synthesize(line, 10))
     assert 1.0 < spoken.speaking_rate <= MAX_RATE
-    assert spoken.duration_s <= room_s(5)
+    assert spoken.duration_s <= room_s(10)
     samples, rate = read_wav(await connections.store.get_bytes(spoken.audio_key))
-    assert len(samples) / rate <= room_s(5)
+    assert len(samples) / rate <= room_s(10)
 
 
 async def test_a_line_too_long_for_its_beat_is_the_callers_error(stub: voice_service_pb2_grpc.VoiceServiceStub) -> None:

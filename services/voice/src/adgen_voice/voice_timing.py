@@ -8,10 +8,12 @@ needs more was given too many words by the planner, and that is the error raised
 not something to hide by talking faster.
 
 A rate does not shorten a line in proportion: Piper's `length_scale` stretches phonemes but not its
-pauses, and its duration predictor is noisy (1.12x makes a line 4-8 % shorter, not 11 %; two tries
-at nearby rates can come out in either order). So a line is measured after each try: the second
-try assumes half the proportional effect (what Piper gives), the third is `MAX_RATE` itself, and a
-line still too long then is too long. The word timings are those of the audio that is kept.
+pauses, and its duration predictor draws noise (1.12x makes a line 4-8 % shorter, not 11 %; the
+same line at the same rate varies by up to `DURATION_NOISE` from try to try). So a line is
+measured after each try: the second try assumes half the proportional effect (what Piper gives),
+the later ones are `MAX_RATE` itself, each a fresh draw of the noise, and a line still too long
+after `MAX_TRIES` is too long. A line that even `MAX_RATE` could fit only with more than the noise
+in its favour is refused at once. The word timings are those of the audio that is kept.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from adgen_video.speech_pace import BREATH_S, room_s
 # Faster than this, an ad read sounds rushed; the planner's budget must then give fewer words.
 MAX_RATE = 1.12
 # Syntheses of one line, the first at the voice's pace included (each is a provider call).
-MAX_TRIES = 3
+MAX_TRIES = 4
+# How much one line's length varies between syntheses at one rate (Piper's sampled durations).
+DURATION_NOISE = 0.04
 
 
 class LineTooLong(ValueError):
@@ -48,9 +52,9 @@ def next_rate(tries: list[tuple[float, float]], target_s: float) -> float | None
     if spoken_s <= room:
         return None
     # In proportion is the most a rate can shorten a line (its pauses do not shrink): past
-    # MAX_RATE by that reckoning no rate helps.
+    # MAX_RATE by that reckoning, and by more than the noise, no rate helps.
     proportional = rate * spoken_s / room if room > 0 else float("inf")
-    if proportional > MAX_RATE or rate >= MAX_RATE or len(tries) >= MAX_TRIES:
+    if proportional > MAX_RATE * (1 + DURATION_NOISE) or len(tries) >= MAX_TRIES:
         raise LineTooLong(
             f"the line takes {spoken_s:.2f} s at {rate:.2f}x but its {target_s:g} s beat leaves {room:.2f} s"
             f" (a breath of {BREATH_S:g} s at each end); {MAX_RATE}x cannot make it fit in {MAX_TRIES} tries:"
