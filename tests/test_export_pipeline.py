@@ -18,7 +18,7 @@ from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_embedded.infra import InfraEndpoints
 from adgen_export.server import link_cache
-from adgen_export.worker import Exporter, captions_key
+from adgen_export.worker import Exporter
 from adgen_kernel.jetstream import EVENTS_STREAM, WorkContext, event_subject, queued_work
 from adgen_kernel.serve import Connections
 from adgen_refine.worker import Refiner
@@ -110,16 +110,18 @@ async def test_failed_music_ships_a_silent_video_with_a_warning_and_a_clean_expo
         frames = list(container.decode(video=0))
     assert len(frames) == 48 and (frames[0].width, frames[0].height) == (WIDTH, HEIGHT)
     assert (await c.store.get_bytes(row["poster_key"]))[:2] == b"\xff\xd8"
-    vtt = (await c.store.get_bytes(captions_key(user, video))).decode()
+    vtt = (await c.store.get_bytes(keys.captions_key(user, video))).decode()
     # The 1 s closing beat is too short for its own line beside the end card: the card's CTA is the cue.
     assert vtt.startswith("WEBVTT") and "Hello" in vtt and "Shop now" in vtt
-    assert await c.store.list_keys(keys.chunks_prefix(user, video)) == [], "intermediates deleted"
+    left = await c.store.list_keys(keys.chunks_prefix(user, video))
+    assert not set(left) & set(keys.refined_keys(user, video, [""])), "the refined video and its sidecar are deleted"
+    assert keys.chunk_key(user, video, 0) in left, "the clips stay: a new version is made from them"
 
     url, expires = await exporter.download_url(video, user)
     again, expires_again = await exporter.download_url(video, user)
     assert (again, expires_again) == (url, expires), "the second request reuses the cached link"
     links = await c.js.key_value("adgen_urls")
-    cached = (await links.get(video)).value
+    cached = (await links.get(f"{video}.v1")).value
     assert cached is not None and url.encode() in cached
     status = await links.status()
     assert status.ttl is not None and status.ttl <= 3600 - 300
@@ -162,7 +164,7 @@ async def test_kept_intermediates_and_a_large_final_uploaded_in_parts(
     assert "-" in head["ETag"], "a multipart upload's ETag counts its parts"
     assert head["ContentLength"] == big.stat().st_size
     assert await c.store.exists(refined), "ADGEN_KEEP_INTERMEDIATES keeps the refined video"
-    assert not await c.store.exists(captions_key(user, video)), "no sidecar was made, none is invented"
+    assert not await c.store.exists(keys.captions_key(user, video)), "no sidecar was made, none is invented"
 
 
 async def test_a_video_cancelled_while_it_exports_is_not_announced_and_keeps_its_chunks(

@@ -15,13 +15,12 @@ import asyncpg
 import numpy as np
 import pytest
 import seeding
-from nats.js import JetStreamContext
 
 from adgen.common.v1 import common_pb2
 from adgen_kernel.db import create_pool
 from adgen_kernel.serve import Connections
 from adgen_video.schema import MigrationChanged, migrate, migration_files
-from adgen_video.video_state import cost_of, from_json, live_run, record_cost, reserve_budget
+from adgen_video.video_state import cost_of, from_json, live_run, reserve_budget
 
 # The sha256 of every migration file. A migration, once merged, is never edited: a change is a new
 # file, whose checksum is added here.
@@ -39,6 +38,7 @@ PINNED = {
     11: "ae6d17822fc16997e5e9efcc87d540a64688cffb0b7646161764037680750ef9",
     12: "c50f23ebb28d7ddd272ac3e93cc3a230c6b85661dadddada577f5fead3d9360c",
     13: "496067119b0ccfa7b031ffa433d8668e612d8404f5c53429dbed6bbe0216f611",
+    14: "a999753c8b33df7bb5fb564496b3ceb99261fc2b226fba720075f78be2c25fda",
 }
 FILES = migration_files()
 NEWEST = FILES[-1][0]
@@ -97,7 +97,7 @@ async def test_an_edited_applied_migration_stops_the_migrator(empty_database: st
         await migrate(empty_database)
 
 
-async def write_first_schema_rows(url: str, js: JetStreamContext) -> dict[str, uuid.UUID]:
+async def write_first_schema_rows(url: str) -> dict[str, uuid.UUID]:
     """Rows with only the columns of version 1: a user, a rendering and a completed video with a
     frame, a chunk and a ledger row, an embedded and a not yet embedded asset."""
     conn = await asyncpg.connect(url)
@@ -110,16 +110,12 @@ async def write_first_schema_rows(url: str, js: JetStreamContext) -> dict[str, u
         )
         await seeding.frame(conn, video_id=running, beat_index=0)
         await seeding.chunk(conn, video_id=running, chunk_index=0, beat_index=0)
-        await record_cost(
-            conn,
-            js,
-            idempotency_key=f"{completed}:chunk:0",
-            video_id=completed,
-            phase=common_pb2.PHASE_CHUNKS,
-            provider="replicate",
-            model="minimax/hailuo-02-fast",
-            units=1,
-            usd_micros=190_000,
+        # The ledger row as the first schema's writer put it (record_cost writes today's columns).
+        await conn.execute(
+            "INSERT INTO cost_ledger (idempotency_key, video_id, phase, provider, model, units, usd_micros)"
+            " VALUES ($1, $2, 'PHASE_CHUNKS', 'replicate', 'minimax/hailuo-02-fast', 1, 190000)",
+            f"{completed}:chunk:0",
+            completed,
         )
         vector = "[" + ",".join(f"{x:.6f}" for x in np.linspace(-1, 1, 512)) + "]"
         embedded, plain = await seeding.assets(conn, user_id=user_id, embeddings=[vector, None])
@@ -135,7 +131,7 @@ async def test_from_an_earlier_version_to_the_newest_old_rows_still_read(
 ) -> None:
     applied = await migrate(empty_database, until=previous)
     assert len(applied) == previous
-    ids = await write_first_schema_rows(empty_database, connections.js)
+    ids = await write_first_schema_rows(empty_database)
 
     applied = await migrate(empty_database)
     assert applied == [name for version, name, _ in FILES if version > previous]
@@ -154,6 +150,9 @@ async def test_from_an_earlier_version_to_the_newest_old_rows_still_read(
         await reserve_budget(pool, str(ids["running"]), f"{ids['running']}:chunk:0", 190_000)
         assert await pool.fetchval("SELECT count(*) FROM budget_reservations") == 0
         assert (await cost_of(pool, str(ids["completed"]))).total_micros == 190_000
+        # Everything made before versions belongs to the first version.
+        assert (await cost_of(pool, str(ids["completed"]), version=1)).total_micros == 190_000
+        assert await pool.fetchval("SELECT array_agg(DISTINCT version) FROM videos") == [1]
         chunk = await pool.fetchrow("SELECT status, prediction_id FROM chunks WHERE video_id = $1", ids["running"])
         assert chunk is not None
         assert (chunk["status"], chunk["prediction_id"]) == ("pending", None)

@@ -18,7 +18,7 @@ from media_checks import decode
 from adgen.common.v1 import common_pb2
 from adgen.events.v1 import events_pb2
 from adgen_export.server import link_cache
-from adgen_export.worker import Exporter, captions_key
+from adgen_export.worker import Exporter
 from adgen_kernel.errors import NotFound
 from adgen_kernel.jetstream import WorkContext
 from adgen_kernel.serve import Connections
@@ -26,6 +26,7 @@ from adgen_refine.worker import Refiner
 from adgen_video import keys
 from adgen_video.rendition_rows import PublishedRendition, published_renditions, record_renditions
 from adgen_video.request_limits import aspect_ratio_errors
+from adgen_video.video_runs import mark_completed
 
 pytestmark = pytest.mark.xdist_group("stack")
 
@@ -166,7 +167,11 @@ async def test_one_refine_and_one_export_deliver_every_shape(connections: Connec
     row = await c.db.fetchrow("SELECT status, final_key FROM videos WHERE video_id = $1", video)
     assert row is not None
     assert row["status"] == "completed" and row["final_key"] == keys.final_key(user, video), "primary keys unchanged"
-    assert await c.store.list_keys(keys.chunks_prefix(user, video)) == [], "intermediates go after every shape"
+    left = await c.store.list_keys(keys.chunks_prefix(user, video))
+    assert not set(left) & set(keys.refined_keys(user, video, ["", "9x16", "1x1"])), (
+        "refined videos go after every shape"
+    )
+    assert keys.chunk_key(user, video, 0) in left, "the clips stay: a new version is made from them"
     recorded = await c.db.fetch(
         "SELECT aspect_ratio, is_primary, width, height, final_key, poster_key, captions_key FROM renditions"
         " WHERE video_id = $1 ORDER BY position",
@@ -182,7 +187,7 @@ async def test_one_refine_and_one_export_deliver_every_shape(connections: Connec
         keys.final_key(user, video, "9x16"),
         keys.final_key(user, video, "1x1"),
     ]
-    assert {r["captions_key"] for r in recorded} == {captions_key(user, video)}
+    assert {r["captions_key"] for r in recorded} == {keys.captions_key(user, video)}
 
     for r in recorded:
         path = tmp_path / f"final-{r['width']}x{r['height']}.mp4"
@@ -225,7 +230,7 @@ async def test_one_refine_and_one_export_deliver_every_shape(connections: Connec
 async def test_a_shape_the_video_was_not_made_in_is_not_found(connections: Connections) -> None:
     c = connections
     user, video = await new_video(c)
-    await c.db.execute("UPDATE videos SET status = 'completed', final_key = 'x' WHERE video_id = $1", video)
+    assert await mark_completed(c.db, video, final_key="x", poster_key="y")
     exporter = Exporter(c, url_ttl_s=3600, keep_intermediates=False, links=await link_cache(c, 3600))
     with pytest.raises(NotFound, match="no 9:16 rendition"):
         await exporter.download_url(video, user, "9:16")
@@ -306,10 +311,10 @@ async def test_two_exporters_of_one_video_record_its_renditions_one_after_the_ot
     async def second_try() -> None:
         async with c.db.acquire() as conn, conn.transaction():
             started.set_result(await conn.fetchval("SELECT pg_backend_pid()"))
-            await record_renditions(conn, video, published)
+            await record_renditions(conn, video, 1, published)
 
     async with c.db.acquire() as first, first.transaction():
-        await record_renditions(first, video, published)
+        await record_renditions(first, video, 1, published)
         late = asyncio.create_task(second_try())
         pid = await started
         # The second try waits on the video's row, before it has written a rendition.
@@ -322,7 +327,7 @@ async def test_two_exporters_of_one_video_record_its_renditions_one_after_the_ot
         assert waiting is not None and "FOR UPDATE" in waiting, f"the second exporter waits first, in {waiting}"
     await late  # raises if the second broke the one-primary index
 
-    assert [(r.aspect_ratio, r.primary) for r in await published_renditions(c.db, video)] == [
+    assert [(r.aspect_ratio, r.primary) for r in await published_renditions(c.db, video, 1)] == [
         ("16:9", True),
         ("9:16", False),
     ]

@@ -61,7 +61,10 @@ def test_a_progress_behind_leaves_the_watcher_with_what_it_was_shown(sent: c.Pro
     if further and kept.status not in FINISHED_STATUS_VALUES and kept.beats_total and kept.phase < c.PHASE_REFINE:
         # The message tells the counts the watcher now has.
         counts = f"storyboard {kept.frames_done}/{kept.beats_total} · chunks {kept.chunks_done}/{kept.chunks_total}"
-        assert kept.message == counts
+        if kept.lines_total:
+            counts += f" · voice {kept.lines_done}/{kept.lines_total}"
+        waiting = "waiting for your review · " if kept.status == c.VIDEO_STATUS_AWAITING_REVIEW else ""
+        assert kept.message == waiting + counts
 
 
 def _history(beats: int, chunks: int) -> list[e.Event]:

@@ -137,10 +137,13 @@ def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
     p.CopyFrom(previous)
     p.video_id = event.video_id
     kind = event.WhichOneof("kind")
-    if kind in ("video_retried", "video_approved"):
+    if kind in ("video_retried", "video_approved", "video_versioned"):
         # A new run of a failed, cancelled or expired video (the failure is over, what was done stays
-        # done), or a video its owner let past its gate.
+        # done), a video its owner let past its gate, or the next version of a completed one (made
+        # from its clips: it begins at refine).
         p.status, p.error, p.failed_phase = c.VIDEO_STATUS_QUEUED, "", c.PHASE_UNSPECIFIED
+        if kind == "video_versioned":
+            p.phase = c.PHASE_REFINE
         if p.HasField("eta_basis"):  # the ETA follows this run's pace, from now
             p.eta_basis.planned_at.CopyFrom(event.occurred_at)
             p.eta_basis.progressed_at.CopyFrom(event.occurred_at)
@@ -183,7 +186,8 @@ def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
         p.status = c.VIDEO_STATUS_EXPIRED
     if p.status not in (*FINISHED_STATUS_VALUES, c.VIDEO_STATUS_AWAITING_REVIEW) and p.phase:
         p.status = _STATUS_OF_PHASE[p.phase]
-    p.percent = max(previous.percent, _percent(p))
+    # Never backwards within a version; a new version starts from what it has.
+    p.percent = _percent(p) if kind == "video_versioned" else max(previous.percent, _percent(p))
     p.message = _frame_message(p, event.frame_ready) if kind == "frame_ready" else _message(p)
     p.updated_at.CopyFrom(event.occurred_at)
     _update_eta(previous, p, event.occurred_at)

@@ -39,6 +39,7 @@ from adgen_gateway.videos import (
     edit_plan,
     ending,
     get_video,
+    list_versions,
     list_videos,
     regenerate_frame,
     retry_video,
@@ -82,6 +83,7 @@ def _video(view: VideoView) -> v.Video:
         run=view.run,
         review=view.review,
         plan_revision=view.plan_revision,
+        version=view.version,
     )
 
 
@@ -276,13 +278,38 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
             raise NotFound(f"video {video_id} not found")
         return v.RegenerateFrameResponse(video=_video(await self._view(user, video_id)))
 
+    async def ListVersions(
+        self, request: v.ListVersionsRequest, context: grpc.aio.ServicerContext
+    ) -> v.ListVersionsResponse:
+        user = await self._user(context)
+        found = await list_versions(self._db, user_id=user.user_id, video_id=request.video_id)
+        if found is None:
+            raise NotFound(f"video {request.video_id} not found")
+        return v.ListVersionsResponse(
+            versions=[
+                v.VideoVersion(
+                    version=made.version,
+                    plan_revision=made.plan_revision,
+                    completed_at=_timestamp(made.completed_at.isoformat()),
+                    cost=made.cost,
+                )
+                for made in found
+            ]
+        )
+
     async def EditPlan(self, request: v.EditPlanRequest, context: grpc.aio.ServicerContext) -> v.EditPlanResponse:
         user = await self._user(context)
         video_id = request.video_id
         edit = PlanEdit(request.plan_revision, list(request.beats), list(request.order))
         try:
             found = await edit_plan(
-                self._db, self._js, self._planner, user_id=user.user_id, video_id=video_id, edit=edit
+                self._db,
+                self._js,
+                self._planner,
+                user_id=user.user_id,
+                max_active=user.max_active_videos,
+                video_id=video_id,
+                edit=edit,
             )
         except NotAtGate as not_at_gate:
             raise FailedPrecondition(str(not_at_gate)) from None
@@ -290,6 +317,8 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
             raise Aborted(str(changed)) from None
         except PlanFaults as faults:
             raise InvalidArgument(f"invalid plan: {faults}") from None
+        except TooManyActiveVideos as busy:
+            raise ResourceExhausted(str(busy)) from None
         if not found:
             raise NotFound(f"video {video_id} not found")
         return v.EditPlanResponse(video=_video(await self._view(user, video_id)))

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 import asyncpg
@@ -24,7 +25,8 @@ from adgen_gateway.paging import decode_cursor, encode_cursor
 from adgen_gateway.progress import STATUS, agreed_snapshot, fold, recorded, settled
 from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
 from adgen_video.accounts import lock_user
-from adgen_video.ready_units import describe
+from adgen_video.ready_units import Unit, describe
+from adgen_video.refine_gate import start_refine
 from adgen_video.request_limits import FieldError
 from adgen_video.resume import enqueue, ready_units_of
 from adgen_video.review_gate import (
@@ -38,7 +40,9 @@ from adgen_video.review_gate import (
     reopen_gate,
     review_of,
 )
+from adgen_video.unit_inputs import remade
 from adgen_video.unit_rows import done_counts, frames_in_flight, replace_units, start_take
+from adgen_video.version_rows import versions_of
 from adgen_video.video_reads import owns_video as owns_video  # routes/videos.py asks it here
 from adgen_video.video_reads import video_of_user, videos_page
 from adgen_video.video_runs import (
@@ -51,6 +55,7 @@ from adgen_video.video_runs import (
     replace_plan,
     replace_spec,
     start_run,
+    start_version,
 )
 from adgen_video.video_state import FINISHED, cost_of, from_json, msg_id, to_json
 from adgen_video.voice_lines import replace_lines, spoken_beats
@@ -120,6 +125,7 @@ class VideoView:
     run: int
     review: c.Review | None  # while the video waits at its review gate
     plan_revision: int
+    version: int  # being made, or the last made
 
 
 async def create_video(
@@ -265,7 +271,27 @@ async def _view(db: asyncpg.Pool, js: JetStreamContext, row: asyncpg.Record) -> 
         run=row["run"],
         review=await review_of(db, video_id) if row["status"] == "awaiting_review" else None,
         plan_revision=row["plan_revision"],
+        version=row["version"],
     )
+
+
+@dataclass(frozen=True)
+class VersionView:
+    version: int
+    plan_revision: int
+    completed_at: datetime
+    cost: c.Cost
+
+
+async def list_versions(db: asyncpg.Pool, *, user_id: str, video_id: str) -> list[VersionView] | None:
+    """The video's completed versions, the first first, each with what making it cost; None when the
+    user has no such video."""
+    if not await owns_video(db, user_id=user_id, video_id=video_id):
+        return None
+    return [
+        VersionView(row.version, row.plan_revision, row.completed_at, await cost_of(db, video_id, row.version))
+        for row in await versions_of(db, video_id)
+    ]
 
 
 async def cancel_video(db: asyncpg.Pool, js: JetStreamContext, *, user_id: str, video_id: str) -> bool:
@@ -427,44 +453,63 @@ _PICTURE_FIELDS = ("prompt", "camera_movement", "shot_type")
 
 
 async def edit_plan(
-    db: asyncpg.Pool, js: JetStreamContext, planner: PlannerClient, *, user_id: str, video_id: str, edit: PlanEdit
+    db: asyncpg.Pool,
+    js: JetStreamContext,
+    planner: PlannerClient,
+    *,
+    user_id: str,
+    max_active: int,
+    video_id: str,
+    edit: PlanEdit,
 ) -> bool:
-    """Changes the plan of a video at its review gate, checked and quoted again by the planner, the
-    revision one more; False when the user has no such video. At the plan gate nothing is made yet,
-    so the units follow the new plan; at the storyboard gate the beats stay in place, a beat whose
-    picture changed is drawn again (a new take, the only thing paid for) and a line, already
-    spoken, stays as it is. NotAtGate, PlanChanged (another edit came first) or PlanFaults."""
+    """Changes the plan of a video at its review gate or, once it is completed, makes its next
+    version; checked and quoted again by the planner, the revision one more. False when the user has
+    no such video. At the plan gate nothing is made yet, so the units follow the new plan; at the
+    storyboard gate the beats stay in place, a beat whose picture changed is drawn again (a new
+    take, the only thing paid for) and a line, already spoken, stays as it is. A completed video is
+    made again from what it has (`_start_version`). NotAtGate (neither at a gate nor completed: a
+    version being made is one), PlanChanged (another edit came first), PlanFaults, or
+    TooManyActiveVideos (a new version takes a rendering slot)."""
     async with db.acquire() as conn, conn.transaction():
+        await lock_user(conn, user_id)
         row = await locked_video_of_user(conn, user_id=user_id, video_id=video_id)
         if row is None:
             return False
-        gate = await pending_gate(conn, video_id)
-        if row.status != "awaiting_review" or gate is None:
+        finished = row.status == "completed"
+        gate = None if finished else await pending_gate(conn, video_id)
+        if not finished and (row.status != "awaiting_review" or gate is None):
+            making = f" (version {row.version} is being made)" if row.version > 1 else ""
             raise NotAtGate(
-                f"video {video_id} is {row.status}; its plan can be edited only while it waits at its review gate"
+                f"video {video_id} is {row.status}{making}; its plan can be edited while it waits at its review"
+                " gate, or once it is completed (as a new version)"
             )
         plan = await plan_of(conn, video_id)
         if edit.revision != plan.revision:
             raise PlanChanged(video_id, plan.revision)
         spec = from_json(plan.spec, c.Spec())
-        if gate == "storyboard":
-            _storyboard_gate_faults(spec, edit)
+        request = from_json(plan.request, c.VideoRequest())
+        if gate != "plan":
+            _made_plan_faults(spec, edit, gate)
         answer = await planner.edit(
             planner_service_pb2.EditPlanRequest(
-                user_id=user_id,
-                request=from_json(plan.request, c.VideoRequest()),
-                spec=spec,
-                beats=edit.beats,
-                order=edit.order,
+                user_id=user_id, request=request, spec=spec, beats=edit.beats, order=edit.order
             )
         )
         if answer.errors:
             raise PlanFaults([FieldError(e.field, e.message) for e in answer.errors])
         edited = answer.spec
         quote = c.Cost(total_micros=answer.cost_micros, lines=answer.lines)
+        if finished:
+            _version_faults(spec, edited, request.voice, edit)
+            active = await active_video_ids(conn, user_id)
+            if len(active) >= max_active:
+                raise TooManyActiveVideos(active, max_active)
         await replace_plan(conn, video_id, to_json(edited), to_json(quote), plan.revision + 1)
         redraw: list[tuple[int, int]] = []
-        if gate == "plan":
+        if finished:
+            version, run = row.version + 1, row.run + 1
+            await start_version(conn, video_id, version=version, run=run)
+        elif gate == "plan":
             slots = edited.chunk_plan.slots
             await replace_units(
                 conn, video_id, [b.index for b in edited.beats], [(s.index, s.beat_index) for s in slots]
@@ -474,21 +519,30 @@ async def edit_plan(
             for old, new in zip(spec.beats, edited.beats, strict=True):
                 if any(getattr(old, f) != getattr(new, f) for f in _PICTURE_FIELDS):
                     redraw.append((new.index, await start_take(conn, video_id, new.index)))
+    if finished:
+        # The event first, then the work (after the commit, as for a retry): watchers see the
+        # version begin before its refine reports.
+        versioned = events_pb2.VideoVersioned(version=version, run=run, units=describe([Unit("refine")]))
+        await publish_event(
+            js, events_pb2.Event(video_id=video_id, video_versioned=versioned), msg_id(video_id, run, "versioned")
+        )
+        await start_refine(js, video_id, user_id, edited, run)
     for beat_index, take in redraw:
         work = events_pb2.FrameWork(video_id=video_id, user_id=user_id, spec=edited, beat_index=beat_index, take=take)
         await publish_work(js, "frame", work, msg_id(video_id, row.run, f"frame:{beat_index}:take{take}"))
     return True
 
 
-def _storyboard_gate_faults(spec: c.Spec, edit: PlanEdit) -> None:
-    """What cannot change once the storyboard is made: the order (the images belong to their
-    beats' places) and the lines (they are spoken beside the storyboard; versions will redo one)."""
+def _made_plan_faults(spec: c.Spec, edit: PlanEdit, gate: str | None) -> None:
+    """What cannot change once the storyboard is made (at its gate, or in a completed video): the
+    order (the images and clips belong to their beats' places) and the lines (they are spoken
+    beside the storyboard)."""
     faults = []
     if list(edit.order) not in ([], list(range(len(spec.beats)))):
         faults.append(FieldError("order", "the beats can be reordered at the plan gate only"))
     for position, beat in enumerate(edit.beats):
         if beat.HasField("voiceover") and 0 <= beat.index < len(spec.beats):
-            if beat.voiceover != spec.beats[beat.index].voiceover:
+            if beat.voiceover != spec.beats[beat.index].voiceover and gate == "storyboard":
                 faults.append(
                     FieldError(
                         f"beats[{position}].voiceover",
@@ -497,6 +551,26 @@ def _storyboard_gate_faults(spec: c.Spec, edit: PlanEdit) -> None:
                 )
     if faults:
         raise PlanFaults(faults)
+
+
+def _version_faults(spec: c.Spec, edited: c.Spec, voice: str, edit: PlanEdit) -> None:
+    """A new version is made from the finished video's frames, clips and lines: for now it may change
+    only what refine draws over them (the on-screen words), so nothing is paid for again."""
+    redo = remade(spec, edited, voice)
+    if redo.nothing_before_refine:
+        return
+    touched = {*redo.frames, *redo.lines} | {s.beat_index for s in spec.chunk_plan.slots if s.index in redo.chunks}
+    faults = [
+        FieldError(
+            f"beats[{position}].{name}",
+            "a completed video's new version can change its on-screen words (headline, subline) only",
+        )
+        for position, beat in enumerate(edit.beats)
+        if beat.index in touched
+        for name in ("voiceover", "prompt", "camera_movement", "shot_type")
+        if beat.HasField(name)
+    ]
+    raise PlanFaults(faults or [FieldError("beats", "the edit changes what the frames, clips or lines are made from")])
 
 
 # The event that finishes a video with each of the FINISHED statuses: events.proto names it after the status.
@@ -545,7 +619,8 @@ async def watch_events(
     """The video's events from the stream, in order, each with the progress folded so far, until
     the terminal one of the current run (a retried video's earlier runs ended too). Resuming after a
     sequence starts from the stored snapshot."""
-    run_start = await _last_sequence(js, video_id, "video_retried")
+    # The current run began with the last retry or new version (none: the first run).
+    run_start = max([await _last_sequence(js, video_id, kind) for kind in ("video_retried", "video_versioned")])
     deliver = (
         ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after_sequence + 1)
         if after_sequence

@@ -452,10 +452,19 @@ RULES: dict[str, Rules] = {
                 USER_ID,
                 field("spec", message(SPEC), required=True),
                 field("refined_key", text(KEY_MAX_CHARS, required=True)),
+                field("version", between(0, 2**31 - 1)),
             ),
         ),
-        (export.GetDownloadUrlRequest, (VIDEO_ID, USER_ID, field("aspect_ratio", enum(common.AspectRatio.DESCRIPTOR)))),
-        (export.GetRenditionsRequest, (VIDEO_ID, USER_ID)),
+        (
+            export.GetDownloadUrlRequest,
+            (
+                VIDEO_ID,
+                USER_ID,
+                field("aspect_ratio", enum(common.AspectRatio.DESCRIPTOR)),
+                field("version", between(0, 2**31 - 1)),
+            ),
+        ),
+        (export.GetRenditionsRequest, (VIDEO_ID, USER_ID, field("version", between(0, 2**31 - 1)))),
         # adgen.assets.v1: UploadAsset is client-streaming; each message is checked as it arrives.
         (
             assets.UploadAssetRequest,
@@ -482,6 +491,7 @@ RULES: dict[str, Rules] = {
         (video.CancelVideoRequest, (VIDEO_ID,)),
         (video.RetryVideoRequest, (VIDEO_ID,)),
         (video.ApproveVideoRequest, (VIDEO_ID,)),
+        (video.ListVersionsRequest, (VIDEO_ID,)),
         (video.EditPlanRequest, (VIDEO_ID, field("plan_revision", between(1, 2**31 - 1)), *PLAN_EDITS)),
         (
             video.RegenerateFrameRequest,

@@ -46,7 +46,8 @@ def music_prediction_key(user_id: str, video_id: str) -> str:
 
 
 # Renditions: the primary shape of a video has the plain names; every further shape gets its own
-# objects, tagged with the shape (``rendition_tag``): final.mp4 and final_9x16.mp4.
+# objects, tagged with the shape (``rendition_tag``): final.mp4 and final_9x16.mp4. Each version after
+# the first has its own objects too, tagged with its number: final_v2.mp4 and final_v2_9x16.mp4.
 
 
 def rendition_tag(aspect_ratio: str) -> str:
@@ -54,20 +55,41 @@ def rendition_tag(aspect_ratio: str) -> str:
     return aspect_ratio.replace(":", "x")
 
 
-def _tagged(stem: str, tag: str, extension: str) -> str:
-    return f"{stem}_{tag}.{extension}" if tag else f"{stem}.{extension}"
+def _tagged(stem: str, tag: str, extension: str, version: int) -> str:
+    parts = [stem, *([f"v{version}"] if version > 1 else []), *([tag] if tag else [])]
+    return f"{'_'.join(parts)}.{extension}"
 
 
-def refined_key(user_id: str, video_id: str, tag: str = "") -> str:
-    return f"{chunks_prefix(user_id, video_id)}{_tagged('refined', tag, 'mp4')}"
+def refined_key(user_id: str, video_id: str, tag: str = "", version: int = 1) -> str:
+    return f"{chunks_prefix(user_id, video_id)}{_tagged('refined', tag, 'mp4', version)}"
 
 
-def final_key(user_id: str, video_id: str, tag: str = "") -> str:
-    return f"{video_prefix(user_id, video_id)}{_tagged('final', tag, 'mp4')}"
+def refined_captions_key(user_id: str, video_id: str, version: int = 1) -> str:
+    """The captions sidecar refine leaves beside the version's refined video, for export to deliver."""
+    return f"{chunks_prefix(user_id, video_id)}{_tagged('captions', '', 'vtt', version)}"
 
 
-def poster_key(user_id: str, video_id: str, tag: str = "") -> str:
-    return f"{video_prefix(user_id, video_id)}{_tagged('poster', tag, 'jpg')}"
+def refined_keys(user_id: str, video_id: str, tags: list[str], version: int = 1) -> list[str]:
+    """What refine writes for a version and export deletes once the version is published: its
+    refined videos (one per rendition tag) and their captions sidecar. The clips, hand-off frames,
+    lines and music stay: a later version is made from them."""
+    return [
+        *(refined_key(user_id, video_id, tag, version) for tag in tags),
+        refined_captions_key(user_id, video_id, version),
+    ]
+
+
+def final_key(user_id: str, video_id: str, tag: str = "", version: int = 1) -> str:
+    return f"{video_prefix(user_id, video_id)}{_tagged('final', tag, 'mp4', version)}"
+
+
+def poster_key(user_id: str, video_id: str, tag: str = "", version: int = 1) -> str:
+    return f"{video_prefix(user_id, video_id)}{_tagged('poster', tag, 'jpg', version)}"
+
+
+def captions_key(user_id: str, video_id: str, version: int = 1) -> str:
+    """The delivered WebVTT sidecar of a version, next to its final video."""
+    return f"{video_prefix(user_id, video_id)}{_tagged('captions', '', 'vtt', version)}"
 
 
 def asset_key(user_id: str, filename: str) -> str:

@@ -68,6 +68,13 @@ async def status_and_run(db: Db, video_id: str) -> tuple[str, int] | None:
     return None if row is None else (str(row["status"]), int(row["run"]))
 
 
+async def version_of(db: Db, video_id: str) -> int:
+    """The version the video is being made at, or was last made at (1 when there is no such video:
+    a call made outside a video)."""
+    version = await db.fetchval("SELECT version FROM videos WHERE video_id = $1", video_id)
+    return 1 if version is None else int(version)
+
+
 async def final_key_of(db: Db, video_id: str) -> str | None:
     """The object key of the video's primary final MP4; None until export recorded it."""
     key = await db.fetchval("SELECT final_key FROM videos WHERE video_id = $1", video_id)

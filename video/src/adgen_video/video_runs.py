@@ -60,17 +60,21 @@ class LockedVideo:
     status: str
     run: int
     planned: bool  # has a spec: a retry starts rendering, not planning
+    version: int = 1  # the version being made, or the last one made
 
 
 async def locked_video_of_user(conn: Connection, *, user_id: str, video_id: str) -> LockedVideo | None:
     """The user's video, its row locked until the caller's transaction ends; None when the user has
     no such video."""
     row = await conn.fetchrow(
-        "SELECT status, run, spec IS NOT NULL AS planned FROM videos WHERE video_id = $1 AND user_id = $2 FOR UPDATE",
+        "SELECT status, run, spec IS NOT NULL AS planned, version FROM videos"
+        " WHERE video_id = $1 AND user_id = $2 FOR UPDATE",
         video_id,
         user_id,
     )
-    return None if row is None else LockedVideo(str(row["status"]), int(row["run"]), bool(row["planned"]))
+    if row is None:
+        return None
+    return LockedVideo(str(row["status"]), int(row["run"]), bool(row["planned"]), int(row["version"]))
 
 
 async def mark_cancelled(conn: Db, video_id: str) -> None:
@@ -89,16 +93,32 @@ async def start_run(conn: Db, video_id: str, *, run: int, status: str) -> None:
 
 
 async def mark_completed(db: Db, video_id: str, *, final_key: str, poster_key: str) -> bool:
-    """Records the video's final and poster objects and completes it; True only for the call that
+    """Records the final and poster objects of the version being made, completes the video and
+    keeps the version (its plan and objects) in `video_versions`; True only for the call that
     completed it (False when it was completed already, or cancelled)."""
-    marked = await db.execute(
-        "UPDATE videos SET status = 'completed', final_key = $2, poster_key = $3, completed_at = now(),"
-        " updated_at = now() WHERE video_id = $1 AND status NOT IN ('completed', 'cancelled')",
+    completed = await db.fetchval(
+        "WITH marked AS (UPDATE videos SET status = 'completed', final_key = $2, poster_key = $3,"
+        "  completed_at = now(), updated_at = now() WHERE video_id = $1 AND status NOT IN ('completed', 'cancelled')"
+        "  RETURNING video_id, version, spec, plan_revision, final_key, poster_key, completed_at)"
+        " INSERT INTO video_versions (video_id, version, spec, plan_revision, final_key, poster_key, completed_at)"
+        " SELECT * FROM marked RETURNING true",
         video_id,
         final_key,
         poster_key,
     )
-    return bool(marked == "UPDATE 1")
+    return bool(completed)
+
+
+async def start_version(conn: Db, video_id: str, *, version: int, run: int) -> None:
+    """The completed video is made again as `version` in run `run`, from its edited plan (already
+    stored): it refines from what it has (see `unit_inputs` for what an edit redoes)."""
+    await conn.execute(
+        "UPDATE videos SET status = 'refining', version = $2, run = $3, error = NULL, failed_phase = NULL,"
+        " completed_at = NULL, updated_at = now() WHERE video_id = $1",
+        video_id,
+        version,
+        run,
+    )
 
 
 async def record_plan(conn: Db, video_id: str, spec: dict[str, Any], quote: dict[str, Any]) -> None:

@@ -66,10 +66,12 @@ async def record_cost(
     units: int,
     usd_micros: int,
 ) -> bool:
-    """One ledger row per provider call; False (and no event) when this call was already recorded."""
+    """One ledger row per provider call, paid for the version the video is being made at; False (and
+    no event) when this call was already recorded."""
     inserted = await db.fetchval(
-        "INSERT INTO cost_ledger (idempotency_key, video_id, phase, provider, model, units, usd_micros)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING RETURNING true",
+        "INSERT INTO cost_ledger (idempotency_key, video_id, phase, provider, model, units, usd_micros, version)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, (SELECT version FROM videos WHERE video_id = $2))"
+        " ON CONFLICT (idempotency_key) DO NOTHING RETURNING true",
         idempotency_key,
         video_id,
         common_pb2.Phase.Name(phase),
@@ -122,12 +124,15 @@ async def reserve_budget(db: asyncpg.Pool, video_id: str, unit: str, price_micro
         )
 
 
-async def cost_of(db: Db, video_id: str) -> common_pb2.Cost:
-    """The cost breakdown is a query over the ledger, never a hand-kept sum."""
+async def cost_of(db: Db, video_id: str, version: int | None = None) -> common_pb2.Cost:
+    """The cost breakdown is a query over the ledger, never a hand-kept sum: of every version of the
+    video, or of one."""
     rows = await db.fetch(
         "SELECT phase, provider, model, sum(units)::int AS units, sum(usd_micros)::bigint AS micros"
-        " FROM cost_ledger WHERE video_id = $1 GROUP BY phase, provider, model ORDER BY phase, provider, model",
+        " FROM cost_ledger WHERE video_id = $1 AND ($2::int IS NULL OR version = $2)"
+        " GROUP BY phase, provider, model ORDER BY phase, provider, model",
         video_id,
+        version,
     )
     cost = common_pb2.Cost()
     for row in rows:

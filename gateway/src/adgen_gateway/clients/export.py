@@ -17,10 +17,14 @@ class ExportClient:
         video_id: str,
         user_id: str,
         aspect_ratio: common_pb2.AspectRatio = common_pb2.ASPECT_RATIO_UNSPECIFIED,
+        version: int = 0,
     ) -> str:
-        """The primary rendition's link, or the one of ``aspect_ratio``."""
+        """The primary rendition's link, or the one of ``aspect_ratio``, of that completed version
+        (0: the latest)."""
         response = await self._stub.GetDownloadUrl(
-            export_service_pb2.GetDownloadUrlRequest(video_id=video_id, user_id=user_id, aspect_ratio=aspect_ratio),
+            export_service_pb2.GetDownloadUrlRequest(
+                video_id=video_id, user_id=user_id, aspect_ratio=aspect_ratio, version=version
+            ),
             timeout=10,
         )
         return response.url

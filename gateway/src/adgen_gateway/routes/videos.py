@@ -41,6 +41,7 @@ from adgen_gateway.videos import (
     edit_plan,
     ending,
     get_video,
+    list_versions,
     list_videos,
     owns_video,
     regenerate_frame,
@@ -90,6 +91,7 @@ def _view_json(view: VideoView) -> dict:
         "run": view.run,
         "review": review_json(view.review) if view.review else None,
         "plan_revision": view.plan_revision,
+        "version": view.version,
         "links": _links(view.video_id),
     }
 
@@ -395,13 +397,16 @@ class EditPlanBody(BaseModel):
 
 @router.patch(
     "/{video_id}/plan",
-    summary="Edit the plan of a video waiting at its review gate",
+    summary="Edit the plan of a video at its review gate, or make a new version of a completed one",
     description="Beat words, image prompts, camera and shot; the order at the plan gate. The plan is checked by "
     "the rules every plan meets (422 naming each field at fault) and quoted again. At the storyboard gate a beat "
-    "whose prompt, camera or shot changed is drawn again (only that image is paid for). 409 when the video is not "
-    "at a gate, or when `plan_revision` is not the current one (another edit came first; the answer says which "
-    "is current).",
-    responses=problems(404, 409, 422),
+    "whose prompt, camera or shot changed is drawn again (only that image is paid for). On a completed video the "
+    "edit makes its next `version` from the frames, clips and lines it has: for now a new version changes the "
+    "on-screen words (headline, subline) only, and every version stays downloadable (`/download?version=N`). "
+    "409 when the video is neither at a gate nor completed (a version being made included), or when "
+    "`plan_revision` is not the current one (another edit came first; the answer says which is current); 429 "
+    "when a new version would pass your rendering slots.",
+    responses=problems(404, 409, 422, 429),
 )
 async def edit_plan_route(
     video_id: str,
@@ -416,7 +421,9 @@ async def edit_plan_route(
         body.order or [],
     )
     try:
-        found = await edit_plan(b.db, b.js, b.planner, user_id=user.user_id, video_id=vid, edit=edit)
+        found = await edit_plan(
+            b.db, b.js, b.planner, user_id=user.user_id, max_active=user.max_active_videos, video_id=vid, edit=edit
+        )
     except NotAtGate as not_at_gate:
         raise Problem(409, str(not_at_gate)) from None
     except PlanChanged as changed:
@@ -425,6 +432,8 @@ async def edit_plan_route(
     except PlanFaults as faults:
         errors = [FieldError(re.sub(r"\[(\d+)\]", r".\1", f.field), f.message) for f in faults.faults]
         raise Problem(422, "invalid plan: check " + ", ".join(e.field for e in errors), errors=errors) from None
+    except TooManyActiveVideos as busy:
+        raise _too_many(busy) from None
     if not found:
         raise Problem(404, f"video {video_id} not found")
     return await _current_json(b, user.user_id, vid)
@@ -441,6 +450,34 @@ def _terminal_json(view: VideoView) -> str:
 
 
 @router.get(
+    "/{video_id}/versions",
+    summary="The completed versions of a video",
+    description="The first first, each with what making it cost and its download link. An edit of a completed "
+    "video (`PATCH /v1/videos/{id}/plan`) makes the next version; every version stays downloadable.",
+    responses=problems(404),
+)
+async def versions(
+    video_id: str, user: Annotated[User, Depends(current_user)], b: Annotated[Backends, Depends(backends)]
+) -> dict:
+    vid = canonical_video_id(video_id)
+    found = await list_versions(b.db, user_id=user.user_id, video_id=vid)
+    if found is None:
+        raise Problem(404, f"video {video_id} not found")
+    return {
+        "versions": [
+            {
+                "version": v.version,
+                "plan_revision": v.plan_revision,
+                "completed_at": v.completed_at.isoformat(),
+                "cost": cost_json(v.cost.total_micros, v.cost.lines),
+                "download": f"/v1/videos/{vid}/download?version={v.version}",
+            }
+            for v in found
+        ]
+    }
+
+
+@router.get(
     "/{video_id}/download",
     summary="Redirect to a short-lived download link",
     status_code=302,
@@ -453,10 +490,16 @@ async def download(
     aspect_ratio: Annotated[
         str | None, Query(description="Which rendition: 16:9, 9:16 or 1:1; the primary if omitted")
     ] = None,
+    version: Annotated[
+        int | None, Query(description="Which completed version (1 is the first); the latest if omitted")
+    ] = None,
 ) -> RedirectResponse:
     shape = ASPECT_RATIOS.get(aspect_ratio or "", c.ASPECT_RATIO_UNSPECIFIED)
     if aspect_ratio is not None and shape == c.ASPECT_RATIO_UNSPECIFIED:
         message = f"must be one of {', '.join(ASPECT_RATIOS)}"
         raise Problem(422, "invalid request: check aspect_ratio", errors=[FieldError("aspect_ratio", message)])
-    url = await b.export.download_url(canonical_video_id(video_id), user.user_id, shape)
+    if version is not None and version < 1:
+        message = "must be a version number: 1 is the first"
+        raise Problem(422, "invalid request: check version", errors=[FieldError("version", message)])
+    url = await b.export.download_url(canonical_video_id(video_id), user.user_id, shape, version or 0)
     return RedirectResponse(url, status_code=302)

@@ -18,7 +18,7 @@ class ExportServicer(export_service_pb2_grpc.ExportServiceServicer):
         self, request: export_service_pb2.ExportRequest, context: grpc.aio.ServicerContext
     ) -> export_service_pb2.ExportResponse:
         final, poster = await self._exporter.export(
-            request.video_id, request.user_id, request.spec, request.refined_key
+            request.video_id, request.user_id, request.spec, request.refined_key, request.version or 1
         )
         return export_service_pb2.ExportResponse(final_key=final, poster_key=poster)
 
@@ -26,13 +26,13 @@ class ExportServicer(export_service_pb2_grpc.ExportServiceServicer):
         self, request: export_service_pb2.GetDownloadUrlRequest, context: grpc.aio.ServicerContext
     ) -> export_service_pb2.GetDownloadUrlResponse:
         shape = _SHAPES.get(request.aspect_ratio, "")  # unspecified: the primary
-        url, expires = await self._exporter.download_url(request.video_id, request.user_id, shape)
+        url, expires = await self._exporter.download_url(request.video_id, request.user_id, shape, request.version)
         return export_service_pb2.GetDownloadUrlResponse(url=url, expires_at=to_timestamp(expires))
 
     async def GetRenditions(
         self, request: export_service_pb2.GetRenditionsRequest, context: grpc.aio.ServicerContext
     ) -> export_service_pb2.GetRenditionsResponse:
-        found = await self._exporter.renditions(request.video_id, request.user_id)
+        found = await self._exporter.renditions(request.video_id, request.user_id, request.version)
         return export_service_pb2.GetRenditionsResponse(
             renditions=[
                 export_service_pb2.Rendition(

@@ -5,9 +5,11 @@ clean-up, and short-lived download links.
   boto3's transfer manager: multipart above 8 MiB, so size is never a limit (a single-request copy
   stops at 5 GB).
 * Every rendition (the primary shape and any further ones) gets its final object and poster, all
-  share the one captions file, and each is recorded in ``renditions``. Intermediates (chunks,
-  hand-off frames, the refined videos and their sidecar) are deleted only after every rendition is
-  published and the video row says completed, unless ``ADGEN_KEEP_INTERMEDIATES`` is set.
+  share the one captions file, and each is recorded in ``renditions``, for the version being made
+  (a later version has objects of its own: final_v2.mp4). The version's refined videos and their
+  sidecar are deleted only after every rendition is published and the video row says completed,
+  unless ``ADGEN_KEEP_INTERMEDIATES`` is set; the clips, hand-off frames, lines and music stay, for
+  the versions an edit makes from them.
 * The cost breakdown is not stored here: it is the ledger query that the status read runs.
 """
 
@@ -17,7 +19,7 @@ import asyncio
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import av
 import cv2
@@ -42,24 +44,13 @@ from adgen_video.rendition_rows import (
     rendition_final_key,
 )
 from adgen_video.renditions import renditions
+from adgen_video.version_rows import VersionRow, completed_version, versions_of
 from adgen_video.video_metrics import observe_completed_video
-from adgen_video.video_reads import final_key_of, status_and_run, status_for_user, status_of
+from adgen_video.video_reads import status_and_run, status_for_user, status_of, version_of
 from adgen_video.video_runs import mark_completed
 from adgen_video.video_state import FINISHED, emit, fail_video, msg_id
 
-CAPTIONS_NAME = "captions.vtt"
-
 log = get_logger(__name__)
-
-
-def captions_key(user_id: str, video_id: str) -> str:
-    """The delivered WebVTT sidecar, next to final.mp4."""
-    return f"{keys.video_prefix(user_id, video_id)}{CAPTIONS_NAME}"
-
-
-def refined_captions_key(refined_key: str) -> str:
-    """Where refine leaves the sidecar: beside the refined video."""
-    return str(PurePosixPath(refined_key).with_name(CAPTIONS_NAME))
 
 
 def poster_jpeg(video: Path, at_s: float) -> bytes:
@@ -86,20 +77,24 @@ class Exporter:
         self._keep = keep_intermediates
         self._links = links
 
-    async def export(self, video_id: str, user_id: str, spec: common_pb2.Spec, refined_key: str) -> tuple[str, str]:
-        """Publishes every rendition (final, poster; the one captions file) and records them;
-        returns the primary's final and poster keys. Safe to run again: what exists is kept."""
+    async def export(
+        self, video_id: str, user_id: str, spec: common_pb2.Spec, refined_key: str, version: int = 1
+    ) -> tuple[str, str]:
+        """Publishes every rendition of the version (final, poster; the one captions file) and records
+        them; returns the primary's final and poster keys. Safe to run again: what exists is kept."""
         store = self._c.store
-        sidecar, delivered = refined_captions_key(refined_key), captions_key(user_id, video_id)
+        sidecar = keys.refined_captions_key(user_id, video_id, version)
+        delivered = keys.captions_key(user_id, video_id, version)
         if not await store.exists(delivered) and await store.exists(sidecar):
             await store.copy(sidecar, delivered)
         has_captions = await store.exists(delivered)
         first = spec.beats[0].duration_s / 2 if spec.beats else 0.0
         published = []
         for position, rendition in enumerate(renditions(spec)):
-            refined = refined_key if rendition.primary else keys.refined_key(user_id, video_id, rendition.tag)
-            final = keys.final_key(user_id, video_id, rendition.tag)
-            poster = keys.poster_key(user_id, video_id, rendition.tag)
+            tag = rendition.tag
+            refined = refined_key if rendition.primary else keys.refined_key(user_id, video_id, tag, version)
+            final = keys.final_key(user_id, video_id, tag, version)
+            poster = keys.poster_key(user_id, video_id, tag, version)
             await self._publish(refined, final, poster, first)
             published.append(
                 PublishedRendition(
@@ -114,8 +109,8 @@ class Exporter:
                 )
             )
         async with self._c.db.acquire() as conn, conn.transaction():
-            await record_renditions(conn, video_id, published)
-        return keys.final_key(user_id, video_id), keys.poster_key(user_id, video_id)
+            await record_renditions(conn, video_id, version, published)
+        return keys.final_key(user_id, video_id, version=version), keys.poster_key(user_id, video_id, version=version)
 
     async def _publish(self, refined_key: str, final: str, poster: str, poster_at_s: float) -> None:
         """One rendition's final object and poster, from the refined video (or the final, if a
@@ -149,14 +144,18 @@ class Exporter:
             msg_id(vid, run, "export:started"),
             phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_EXPORT),
         )
-        final, poster = await self.export(vid, work.user_id, work.spec, work.refined_key)
-        if await mark_completed(db, vid, final_key=final, poster_key=poster):  # once per video, not on a redelivery
-            await observe_completed_video(db, vid)
+        version = await version_of(db, vid)
+        final, poster = await self.export(vid, work.user_id, work.spec, work.refined_key, version)
+        # Once per version, not on a redelivery; the time to a first ad is the first version's.
+        if await mark_completed(db, vid, final_key=final, poster_key=poster):
+            if version == 1:
+                await observe_completed_video(db, vid)
         elif await status_of(db, vid) != "completed":
             # Cancelled while it exported: no completion is announced, and the chunks stay for a retry.
             return
         if not self._keep:
-            await self._c.store.delete_prefix(keys.chunks_prefix(work.user_id, vid))
+            tags = [r.tag for r in renditions(work.spec)]
+            await self._c.store.delete(*keys.refined_keys(work.user_id, vid, tags, version))
         await emit(
             js,
             vid,
@@ -182,38 +181,38 @@ class Exporter:
             reason=str(error),
         )
 
-    async def download_url(self, video_id: str, user_id: str, aspect_ratio: str = "") -> tuple[str, datetime]:
-        """A pre-signed link to the final video (the primary, or the named rendition); another
-        user's video does not exist for the caller."""
-        status = await self._status(video_id, user_id)
+    async def download_url(
+        self, video_id: str, user_id: str, aspect_ratio: str = "", version: int = 0
+    ) -> tuple[str, datetime]:
+        """A pre-signed link to a completed version's final video (0: the latest; the primary shape,
+        or the named rendition); another user's video does not exist for the caller."""
+        chosen = await self._version(video_id, user_id, version)
+        name = f"adgen-{video_id}" + (f"-v{chosen.version}" if chosen.version > 1 else "")
         if not aspect_ratio:
-            final_key = await final_key_of(self._c.db, video_id)
-            if status != "completed" or not final_key:
-                raise FailedPrecondition(f"video {video_id} is {status}; it can be downloaded once completed")
-            return await self._link(video_id, final_key, f"adgen-{video_id}.mp4")
-        rendition_key = await rendition_final_key(self._c.db, video_id, aspect_ratio)
+            return await self._link(f"{video_id}.v{chosen.version}", chosen.final_key, f"{name}.mp4")
+        rendition_key = await rendition_final_key(self._c.db, video_id, aspect_ratio, chosen.version)
         if rendition_key is None:
-            if status != "completed":
-                raise FailedPrecondition(f"video {video_id} is {status}; it can be downloaded once completed")
-            shapes = [r.aspect_ratio for r in await self.renditions(video_id, user_id)]
+            shapes = [r.aspect_ratio for r in await published_renditions(self._c.db, video_id, chosen.version)]
             raise NotFound(f"video {video_id} has no {aspect_ratio} rendition; it has {', '.join(shapes) or 'none'}")
         tag = keys.rendition_tag(aspect_ratio)
-        return await self._link(f"{video_id}.{tag}", rendition_key, f"adgen-{video_id}-{tag}.mp4")
+        return await self._link(f"{video_id}.v{chosen.version}.{tag}", rendition_key, f"{name}-{tag}.mp4")
 
-    async def renditions(self, video_id: str, user_id: str) -> list[RenditionLinks]:
-        """Every published rendition of a completed video (primary first) with pre-signed links;
-        empty while the video is not completed."""
-        if await self._status(video_id, user_id) != "completed":
+    async def renditions(self, video_id: str, user_id: str, version: int = 0) -> list[RenditionLinks]:
+        """Every published rendition of a completed version (0: the latest; primary first) with
+        pre-signed links; empty while the video has no completed version."""
+        try:
+            chosen = await self._version(video_id, user_id, version)
+        except FailedPrecondition:
             return []
+        name = f"adgen-{video_id}" + (f"-v{chosen.version}" if chosen.version > 1 else "")
+        cached = f"{video_id}.v{chosen.version}"
         found = []
-        for row in await published_renditions(self._c.db, video_id):
+        for row in await published_renditions(self._c.db, video_id, chosen.version):
             tag = keys.rendition_tag(row.aspect_ratio)
-            video = await self._link(f"{video_id}.{tag}", row.final_key, f"adgen-{video_id}-{tag}.mp4")
-            poster = await self._link(f"{video_id}.{tag}.poster", row.poster_key, f"adgen-{video_id}-{tag}.jpg")
+            video = await self._link(f"{cached}.{tag}", row.final_key, f"{name}-{tag}.mp4")
+            poster = await self._link(f"{cached}.{tag}.poster", row.poster_key, f"{name}-{tag}.jpg")
             captions = (
-                await self._link(f"{video_id}.captions", row.captions_key, f"adgen-{video_id}.vtt")
-                if row.captions_key
-                else None
+                await self._link(f"{cached}.captions", row.captions_key, f"{name}.vtt") if row.captions_key else None
             )
             found.append(
                 RenditionLinks(
@@ -227,6 +226,18 @@ class Exporter:
                 )
             )
         return found
+
+    async def _version(self, video_id: str, user_id: str, version: int) -> VersionRow:
+        """The completed version asked for (0: the latest): NotFound for another user's video or a
+        version it does not have, FailedPrecondition while it has none completed."""
+        status = await self._status(video_id, user_id)
+        chosen = await completed_version(self._c.db, video_id, version)
+        if chosen is not None:
+            return chosen
+        made = [v.version for v in await versions_of(self._c.db, video_id)]
+        if not made:
+            raise FailedPrecondition(f"video {video_id} is {status}; it can be downloaded once completed")
+        raise NotFound(f"video {video_id} has no version {version}; it has versions {', '.join(map(str, made))}")
 
     async def _status(self, video_id: str, user_id: str) -> str:
         status = await status_for_user(self._c.db, user_id=user_id, video_id=video_id)

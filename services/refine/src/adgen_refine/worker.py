@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 
@@ -42,22 +42,16 @@ from adgen_refine.voice_mix import PlacedLine, Word, mix, place
 from adgen_video import keys
 from adgen_video.renditions import Rendition, renditions
 from adgen_video.speech_pace import BREATH_S
-from adgen_video.video_reads import status_of
+from adgen_video.video_reads import status_of, version_of
 from adgen_video.video_state import emit, fail_video, live_run, msg_id
 from adgen_video.voice_lines import spoken_lines
 
 SAMPLE_RATE = 48_000
 ENERGIES = {common_pb2.ENERGY_LOW: "low", common_pb2.ENERGY_MEDIUM: "medium", common_pb2.ENERGY_HIGH: "high"}
-CAPTIONS_NAME = "captions.vtt"
 
 log = get_logger(__name__)
 
 MusicSource = Callable[[common_pb2.Spec], np.ndarray]
-
-
-def captions_key_beside(video_key: str) -> str:
-    """The WebVTT sidecar lives next to the video it belongs to; export finds it by the same rule."""
-    return str(PurePosixPath(video_key).with_name(CAPTIONS_NAME))
 
 
 def placements(spec: common_pb2.Spec) -> list[Placement]:
@@ -163,15 +157,15 @@ class Refiner:
         self._music = music
         self._musicgen = musicgen
 
-    async def refine(self, video_id: str, user_id: str, spec: common_pb2.Spec) -> RefinedVideo:
-        """Every rendition of the video, each rendered in turn from the same downloaded chunks and the
-        same music; a rendition already stored (a redelivery) is not rendered again."""
-        key = keys.refined_key(user_id, video_id)
+    async def refine(self, video_id: str, user_id: str, spec: common_pb2.Spec, version: int = 1) -> RefinedVideo:
+        """Every rendition of the video's `version`, each rendered in turn from the same downloaded
+        chunks and the same music; a rendition already stored (a redelivery) is not rendered again."""
+        key = keys.refined_key(user_id, video_id, version=version)
         total = spec.chunk_plan.total_frames
         store = self._c.store
         # The primary goes last: its refined video existing means every rendition exists.
         shapes = sorted(renditions(spec), key=lambda r: r.primary)
-        todo = [r for r in shapes if not await store.exists(keys.refined_key(user_id, video_id, r.tag))]
+        todo = [r for r in shapes if not await store.exists(keys.refined_key(user_id, video_id, r.tag, version))]
         if not todo:
             return RefinedVideo(key, total, reused=True)
         lines = await self._spoken(video_id, user_id, spec)
@@ -182,7 +176,7 @@ class Refiner:
         cues = spoken_cues(spec, lines)
         burned = cues if spec.captions == common_pb2.CAPTION_MODE_BURNED else []
         try:
-            await self._render_all(video_id, user_id, spec, todo, audio_later, sidecar(spec, cues), burned)
+            await self._render_all(video_id, user_id, spec, version, todo, audio_later, sidecar(spec, cues), burned)
         except BaseException:
             music.cancel()
             raise
@@ -194,13 +188,13 @@ class Refiner:
         video_id: str,
         user_id: str,
         spec: common_pb2.Spec,
+        version: int,
         todo: list[Rendition],
         audio_later: Future[np.ndarray | None],
         captions_vtt: str,
         burned: list[SpokenCue],
     ) -> None:
         store = self._c.store
-        key = keys.refined_key(user_id, video_id)
         with tempfile.TemporaryDirectory(prefix="adgen-refine-") as folder:
             paths: dict[int, Path] = {}
             for slot in spec.chunk_plan.slots:
@@ -211,11 +205,13 @@ class Refiner:
                 await store.download_file(chunk, paths[slot.index])
             grade = await asyncio.to_thread(shipped_table, grade_for(spec))
             # The sidecar goes up first: the refined videos' existence is what marks refine done.
-            await store.put_bytes(captions_key_beside(key), captions_vtt.encode(), "text/vtt")
+            await store.put_bytes(
+                keys.refined_captions_key(user_id, video_id, version), captions_vtt.encode(), "text/vtt"
+            )
             for rendition in todo:
                 out = Path(folder) / f"refined_{rendition.tag or 'primary'}.mp4"
                 await asyncio.to_thread(self._render, spec, rendition.output, paths, audio_later, grade, burned, out)
-                await store.put_file(keys.refined_key(user_id, video_id, rendition.tag), out, "video/mp4")
+                await store.put_file(keys.refined_key(user_id, video_id, rendition.tag, version), out, "video/mp4")
                 out.unlink()
 
     def _render(
@@ -309,12 +305,14 @@ class Refiner:
             msg_id(vid, run, "refine:started"),
             phase_started=events_pb2.PhaseStarted(phase=common_pb2.PHASE_REFINE),
         )
-        refined = await self.refine(vid, work.user_id, work.spec)
+        version = await version_of(db, vid)
+        refined = await self.refine(vid, work.user_id, work.spec, version)
         if not refined.reused and await status_of(db, vid) == "completed":
             # Another delivery of this work (one the reconciler re-enqueued after the work stream
-            # was lost) exported the video while this one rendered: export has already cleaned the
-            # intermediates up, so what this delivery wrote would be orphaned.
-            await self._c.store.delete(*self._written_keys(vid, work.user_id, work.spec))
+            # was lost) exported the version while this one rendered: export has already cleaned its
+            # refined videos up, so what this delivery wrote would be orphaned.
+            tags = [r.tag for r in renditions(work.spec)]
+            await self._c.store.delete(*keys.refined_keys(work.user_id, vid, tags, version))
             log.info("video already exported; discarded this refine's output", video_id=vid)
             return
         await emit(
@@ -329,16 +327,6 @@ class Refiner:
             events_pb2.ExportWork(video_id=vid, user_id=work.user_id, spec=work.spec, refined_key=refined.video_key),
             msg_id(vid, run, "export:0"),
         )
-
-    @staticmethod
-    def _written_keys(video_id: str, user_id: str, spec: common_pb2.Spec) -> list[str]:
-        primary = keys.refined_key(user_id, video_id)
-        return [
-            *(keys.refined_key(user_id, video_id, r.tag) for r in renditions(spec)),
-            captions_key_beside(primary),
-            keys.music_key(user_id, video_id),
-            keys.music_prediction_key(user_id, video_id),
-        ]
 
     async def dead_letter(self, work: events_pb2.RefineWork, error: BaseException) -> None:
         await fail_video(

@@ -192,6 +192,16 @@ class ReviewReached(_message.Message):
     review: _common_pb2.Review
     def __init__(self, review: _Optional[_Union[_common_pb2.Review, _Mapping]] = ...) -> None: ...
 
+class VideoVersioned(_message.Message):
+    __slots__ = ("version", "run", "units")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    run: int
+    units: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[int] = ..., run: _Optional[int] = ..., units: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class VideoApproved(_message.Message):
     __slots__ = ("stage", "units")
     STAGE_FIELD_NUMBER: _ClassVar[int]
@@ -207,7 +217,7 @@ class VideoExpired(_message.Message):
     def __init__(self, stage: _Optional[_Union[_common_pb2.ReviewStage, str]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("video_id", "occurred_at", "video_planned", "phase_started", "phase_completed", "frame_ready", "chunk_ready", "cost_recorded", "video_completed", "video_failed", "video_cancelled", "video_retried", "voice_ready", "review_reached", "video_approved", "video_expired")
+    __slots__ = ("video_id", "occurred_at", "video_planned", "phase_started", "phase_completed", "frame_ready", "chunk_ready", "cost_recorded", "video_completed", "video_failed", "video_cancelled", "video_retried", "voice_ready", "review_reached", "video_approved", "video_expired", "video_versioned")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     VIDEO_PLANNED_FIELD_NUMBER: _ClassVar[int]
@@ -224,6 +234,7 @@ class Event(_message.Message):
     REVIEW_REACHED_FIELD_NUMBER: _ClassVar[int]
     VIDEO_APPROVED_FIELD_NUMBER: _ClassVar[int]
     VIDEO_EXPIRED_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_VERSIONED_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     occurred_at: _timestamp_pb2.Timestamp
     video_planned: VideoPlanned
@@ -240,4 +251,5 @@ class Event(_message.Message):
     review_reached: ReviewReached
     video_approved: VideoApproved
     video_expired: VideoExpired
-    def __init__(self, video_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., video_planned: _Optional[_Union[VideoPlanned, _Mapping]] = ..., phase_started: _Optional[_Union[PhaseStarted, _Mapping]] = ..., phase_completed: _Optional[_Union[PhaseCompleted, _Mapping]] = ..., frame_ready: _Optional[_Union[FrameReady, _Mapping]] = ..., chunk_ready: _Optional[_Union[ChunkReady, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., video_completed: _Optional[_Union[VideoCompleted, _Mapping]] = ..., video_failed: _Optional[_Union[VideoFailed, _Mapping]] = ..., video_cancelled: _Optional[_Union[VideoCancelled, _Mapping]] = ..., video_retried: _Optional[_Union[VideoRetried, _Mapping]] = ..., voice_ready: _Optional[_Union[VoiceReady, _Mapping]] = ..., review_reached: _Optional[_Union[ReviewReached, _Mapping]] = ..., video_approved: _Optional[_Union[VideoApproved, _Mapping]] = ..., video_expired: _Optional[_Union[VideoExpired, _Mapping]] = ...) -> None: ...
+    video_versioned: VideoVersioned
+    def __init__(self, video_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., video_planned: _Optional[_Union[VideoPlanned, _Mapping]] = ..., phase_started: _Optional[_Union[PhaseStarted, _Mapping]] = ..., phase_completed: _Optional[_Union[PhaseCompleted, _Mapping]] = ..., frame_ready: _Optional[_Union[FrameReady, _Mapping]] = ..., chunk_ready: _Optional[_Union[ChunkReady, _Mapping]] = ..., cost_recorded: _Optional[_Union[CostRecorded, _Mapping]] = ..., video_completed: _Optional[_Union[VideoCompleted, _Mapping]] = ..., video_failed: _Optional[_Union[VideoFailed, _Mapping]] = ..., video_cancelled: _Optional[_Union[VideoCancelled, _Mapping]] = ..., video_retried: _Optional[_Union[VideoRetried, _Mapping]] = ..., voice_ready: _Optional[_Union[VoiceReady, _Mapping]] = ..., review_reached: _Optional[_Union[ReviewReached, _Mapping]] = ..., video_approved: _Optional[_Union[VideoApproved, _Mapping]] = ..., video_expired: _Optional[_Union[VideoExpired, _Mapping]] = ..., video_versioned: _Optional[_Union[VideoVersioned, _Mapping]] = ...) -> None: ...

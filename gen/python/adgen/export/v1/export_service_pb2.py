@@ -26,7 +26,7 @@ from adgen.common.v1 import common_pb2 as adgen_dot_common_dot_v1_dot_common__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$adgen/export/v1/export_service.proto\x12\x0f\x61\x64gen.export.v1\x1a\x1c\x61\x64gen/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"l\n\rExportRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x13\n\x0brefined_key\x18\x04 \x01(\t\"7\n\x0e\x45xportResponse\x12\x11\n\tfinal_key\x18\x01 \x01(\t\x12\x12\n\nposter_key\x18\x02 \x01(\t\"n\n\x15GetDownloadUrlRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x32\n\x0c\x61spect_ratio\x18\x03 \x01(\x0e\x32\x1c.adgen.common.v1.AspectRatio\"U\n\x16GetDownloadUrlResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"9\n\x14GetRenditionsRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"\xdf\x01\n\tRendition\x12\x32\n\x0c\x61spect_ratio\x18\x01 \x01(\x0e\x32\x1c.adgen.common.v1.AspectRatio\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x0e\n\x06height\x18\x03 \x01(\x05\x12\x0f\n\x07primary\x18\x04 \x01(\x08\x12\x14\n\x0c\x64ownload_url\x18\x05 \x01(\t\x12\x12\n\nposter_url\x18\x06 \x01(\t\x12\x14\n\x0c\x63\x61ptions_url\x18\x07 \x01(\t\x12.\n\nexpires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x15GetRenditionsResponse\x12.\n\nrenditions\x18\x01 \x03(\x0b\x32\x1a.adgen.export.v1.Rendition2\x9d\x02\n\rExportService\x12I\n\x06\x45xport\x12\x1e.adgen.export.v1.ExportRequest\x1a\x1f.adgen.export.v1.ExportResponse\x12\x61\n\x0eGetDownloadUrl\x12&.adgen.export.v1.GetDownloadUrlRequest\x1a\'.adgen.export.v1.GetDownloadUrlResponse\x12^\n\rGetRenditions\x12%.adgen.export.v1.GetRenditionsRequest\x1a&.adgen.export.v1.GetRenditionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$adgen/export/v1/export_service.proto\x12\x0f\x61\x64gen.export.v1\x1a\x1c\x61\x64gen/common/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"}\n\rExportRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x13\n\x0brefined_key\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\x05\"7\n\x0e\x45xportResponse\x12\x11\n\tfinal_key\x18\x01 \x01(\t\x12\x12\n\nposter_key\x18\x02 \x01(\t\"\x7f\n\x15GetDownloadUrlRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x32\n\x0c\x61spect_ratio\x18\x03 \x01(\x0e\x32\x1c.adgen.common.v1.AspectRatio\x12\x0f\n\x07version\x18\x04 \x01(\x05\"U\n\x16GetDownloadUrlResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x14GetRenditionsRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\"\xdf\x01\n\tRendition\x12\x32\n\x0c\x61spect_ratio\x18\x01 \x01(\x0e\x32\x1c.adgen.common.v1.AspectRatio\x12\r\n\x05width\x18\x02 \x01(\x05\x12\x0e\n\x06height\x18\x03 \x01(\x05\x12\x0f\n\x07primary\x18\x04 \x01(\x08\x12\x14\n\x0c\x64ownload_url\x18\x05 \x01(\t\x12\x12\n\nposter_url\x18\x06 \x01(\t\x12\x14\n\x0c\x63\x61ptions_url\x18\x07 \x01(\t\x12.\n\nexpires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"G\n\x15GetRenditionsResponse\x12.\n\nrenditions\x18\x01 \x03(\x0b\x32\x1a.adgen.export.v1.Rendition2\x9d\x02\n\rExportService\x12I\n\x06\x45xport\x12\x1e.adgen.export.v1.ExportRequest\x1a\x1f.adgen.export.v1.ExportResponse\x12\x61\n\x0eGetDownloadUrl\x12&.adgen.export.v1.GetDownloadUrlRequest\x1a\'.adgen.export.v1.GetDownloadUrlResponse\x12^\n\rGetRenditions\x12%.adgen.export.v1.GetRenditionsRequest\x1a&.adgen.export.v1.GetRenditionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,19 +34,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'adgen.export.v1.export_serv
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EXPORTREQUEST']._serialized_start=120
-  _globals['_EXPORTREQUEST']._serialized_end=228
-  _globals['_EXPORTRESPONSE']._serialized_start=230
-  _globals['_EXPORTRESPONSE']._serialized_end=285
-  _globals['_GETDOWNLOADURLREQUEST']._serialized_start=287
-  _globals['_GETDOWNLOADURLREQUEST']._serialized_end=397
-  _globals['_GETDOWNLOADURLRESPONSE']._serialized_start=399
-  _globals['_GETDOWNLOADURLRESPONSE']._serialized_end=484
-  _globals['_GETRENDITIONSREQUEST']._serialized_start=486
-  _globals['_GETRENDITIONSREQUEST']._serialized_end=543
-  _globals['_RENDITION']._serialized_start=546
-  _globals['_RENDITION']._serialized_end=769
-  _globals['_GETRENDITIONSRESPONSE']._serialized_start=771
-  _globals['_GETRENDITIONSRESPONSE']._serialized_end=842
-  _globals['_EXPORTSERVICE']._serialized_start=845
-  _globals['_EXPORTSERVICE']._serialized_end=1130
+  _globals['_EXPORTREQUEST']._serialized_end=245
+  _globals['_EXPORTRESPONSE']._serialized_start=247
+  _globals['_EXPORTRESPONSE']._serialized_end=302
+  _globals['_GETDOWNLOADURLREQUEST']._serialized_start=304
+  _globals['_GETDOWNLOADURLREQUEST']._serialized_end=431
+  _globals['_GETDOWNLOADURLRESPONSE']._serialized_start=433
+  _globals['_GETDOWNLOADURLRESPONSE']._serialized_end=518
+  _globals['_GETRENDITIONSREQUEST']._serialized_start=520
+  _globals['_GETRENDITIONSREQUEST']._serialized_end=594
+  _globals['_RENDITION']._serialized_start=597
+  _globals['_RENDITION']._serialized_end=820
+  _globals['_GETRENDITIONSRESPONSE']._serialized_start=822
+  _globals['_GETRENDITIONSRESPONSE']._serialized_end=893
+  _globals['_EXPORTSERVICE']._serialized_start=896
+  _globals['_EXPORTSERVICE']._serialized_end=1181
 # @@protoc_insertion_point(module_scope)

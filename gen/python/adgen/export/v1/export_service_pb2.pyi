@@ -11,16 +11,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ExportRequest(_message.Message):
-    __slots__ = ("video_id", "user_id", "spec", "refined_key")
+    __slots__ = ("video_id", "user_id", "spec", "refined_key", "version")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     REFINED_KEY_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     user_id: str
     spec: _common_pb2.Spec
     refined_key: str
-    def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., refined_key: _Optional[str] = ...) -> None: ...
+    version: int
+    def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., refined_key: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class ExportResponse(_message.Message):
     __slots__ = ("final_key", "poster_key")
@@ -31,14 +33,16 @@ class ExportResponse(_message.Message):
     def __init__(self, final_key: _Optional[str] = ..., poster_key: _Optional[str] = ...) -> None: ...
 
 class GetDownloadUrlRequest(_message.Message):
-    __slots__ = ("video_id", "user_id", "aspect_ratio")
+    __slots__ = ("video_id", "user_id", "aspect_ratio", "version")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     ASPECT_RATIO_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     user_id: str
     aspect_ratio: _common_pb2.AspectRatio
-    def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ..., aspect_ratio: _Optional[_Union[_common_pb2.AspectRatio, str]] = ...) -> None: ...
+    version: int
+    def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ..., aspect_ratio: _Optional[_Union[_common_pb2.AspectRatio, str]] = ..., version: _Optional[int] = ...) -> None: ...
 
 class GetDownloadUrlResponse(_message.Message):
     __slots__ = ("url", "expires_at")
@@ -49,12 +53,14 @@ class GetDownloadUrlResponse(_message.Message):
     def __init__(self, url: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetRenditionsRequest(_message.Message):
-    __slots__ = ("video_id", "user_id")
+    __slots__ = ("video_id", "user_id", "version")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     user_id: str
-    def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+    version: int
+    def __init__(self, video_id: _Optional[str] = ..., user_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class Rendition(_message.Message):
     __slots__ = ("aspect_ratio", "width", "height", "primary", "download_url", "poster_url", "captions_url", "expires_at")

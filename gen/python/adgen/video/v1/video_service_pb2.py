@@ -28,7 +28,7 @@ from adgen.planner.v1 import planner_service_pb2 as adgen_dot_planner_dot_v1_dot
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"adgen/video/v1/video_service.proto\x12\x0e\x61\x64gen.video.v1\x1a\x1c\x61\x64gen/common/v1/common.proto\x1a\x1c\x61\x64gen/events/v1/events.proto\x1a&adgen/planner/v1/planner_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x03\n\x05Video\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.adgen.common.v1.VideoStatus\x12.\n\x07request\x18\x03 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\x12#\n\x04spec\x18\x04 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12+\n\x08progress\x18\x05 \x01(\x0b\x32\x19.adgen.common.v1.Progress\x12#\n\x04\x63ost\x18\x06 \x01(\x0b\x32\x15.adgen.common.v1.Cost\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03run\x18\n \x01(\x05\x12\'\n\x06review\x18\x0b \x01(\x0b\x32\x17.adgen.common.v1.Review\x12\x15\n\rplan_revision\x18\x0c \x01(\x05\"D\n\x12\x43reateVideoRequest\x12.\n\x07request\x18\x01 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\";\n\x13\x43reateVideoResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"#\n\x0fGetVideoRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\"8\n\x10GetVideoResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"=\n\x11WatchVideoRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x04\"z\n\x12WatchVideoResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12%\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x16.adgen.events.v1.Event\x12+\n\x08progress\x18\x03 \x01(\x0b\x32\x19.adgen.common.v1.Progress\":\n\x11ListVideosRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"T\n\x12ListVideosResponse\x12%\n\x06videos\x18\x01 \x03(\x0b\x32\x15.adgen.video.v1.Video\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x12\x43\x61ncelVideoRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\";\n\x13\x43\x61ncelVideoResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"%\n\x11RetryVideoRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\":\n\x12RetryVideoResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"\'\n\x13\x41pproveVideoRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\"<\n\x14\x41pproveVideoResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"j\n\x16RegenerateFrameRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x12\n\nbeat_index\x18\x02 \x01(\x05\x12\x0e\n\x06prompt\x18\x03 \x01(\t\x12\x11\n\x04seed\x18\x04 \x01(\x03H\x00\x88\x01\x01\x42\x07\n\x05_seed\"?\n\x17RegenerateFrameResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"t\n\x0f\x45\x64itPlanRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x15\n\rplan_revision\x18\x02 \x01(\x05\x12)\n\x05\x62\x65\x61ts\x18\x03 \x03(\x0b\x32\x1a.adgen.planner.v1.BeatEdit\x12\r\n\x05order\x18\x04 \x03(\x05\"8\n\x10\x45\x64itPlanResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video2\x9c\x06\n\x0cVideoService\x12V\n\x0b\x43reateVideo\x12\".adgen.video.v1.CreateVideoRequest\x1a#.adgen.video.v1.CreateVideoResponse\x12M\n\x08GetVideo\x12\x1f.adgen.video.v1.GetVideoRequest\x1a .adgen.video.v1.GetVideoResponse\x12U\n\nWatchVideo\x12!.adgen.video.v1.WatchVideoRequest\x1a\".adgen.video.v1.WatchVideoResponse0\x01\x12S\n\nListVideos\x12!.adgen.video.v1.ListVideosRequest\x1a\".adgen.video.v1.ListVideosResponse\x12V\n\x0b\x43\x61ncelVideo\x12\".adgen.video.v1.CancelVideoRequest\x1a#.adgen.video.v1.CancelVideoResponse\x12S\n\nRetryVideo\x12!.adgen.video.v1.RetryVideoRequest\x1a\".adgen.video.v1.RetryVideoResponse\x12Y\n\x0c\x41pproveVideo\x12#.adgen.video.v1.ApproveVideoRequest\x1a$.adgen.video.v1.ApproveVideoResponse\x12\x62\n\x0fRegenerateFrame\x12&.adgen.video.v1.RegenerateFrameRequest\x1a\'.adgen.video.v1.RegenerateFrameResponse\x12M\n\x08\x45\x64itPlan\x12\x1f.adgen.video.v1.EditPlanRequest\x1a .adgen.video.v1.EditPlanResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"adgen/video/v1/video_service.proto\x12\x0e\x61\x64gen.video.v1\x1a\x1c\x61\x64gen/common/v1/common.proto\x1a\x1c\x61\x64gen/events/v1/events.proto\x1a&adgen/planner/v1/planner_service.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x03\n\x05Video\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.adgen.common.v1.VideoStatus\x12.\n\x07request\x18\x03 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\x12#\n\x04spec\x18\x04 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12+\n\x08progress\x18\x05 \x01(\x0b\x32\x19.adgen.common.v1.Progress\x12#\n\x04\x63ost\x18\x06 \x01(\x0b\x32\x15.adgen.common.v1.Cost\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03run\x18\n \x01(\x05\x12\'\n\x06review\x18\x0b \x01(\x0b\x32\x17.adgen.common.v1.Review\x12\x15\n\rplan_revision\x18\x0c \x01(\x05\x12\x0f\n\x07version\x18\r \x01(\x05\"D\n\x12\x43reateVideoRequest\x12.\n\x07request\x18\x01 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\";\n\x13\x43reateVideoResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"#\n\x0fGetVideoRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\"8\n\x10GetVideoResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"=\n\x11WatchVideoRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x04\"z\n\x12WatchVideoResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12%\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x16.adgen.events.v1.Event\x12+\n\x08progress\x18\x03 \x01(\x0b\x32\x19.adgen.common.v1.Progress\":\n\x11ListVideosRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"T\n\x12ListVideosResponse\x12%\n\x06videos\x18\x01 \x03(\x0b\x32\x15.adgen.video.v1.Video\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x12\x43\x61ncelVideoRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\";\n\x13\x43\x61ncelVideoResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"%\n\x11RetryVideoRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\":\n\x12RetryVideoResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"\'\n\x13\x41pproveVideoRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\"<\n\x14\x41pproveVideoResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"j\n\x16RegenerateFrameRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x12\n\nbeat_index\x18\x02 \x01(\x05\x12\x0e\n\x06prompt\x18\x03 \x01(\t\x12\x11\n\x04seed\x18\x04 \x01(\x03H\x00\x88\x01\x01\x42\x07\n\x05_seed\"?\n\x17RegenerateFrameResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"t\n\x0f\x45\x64itPlanRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\x12\x15\n\rplan_revision\x18\x02 \x01(\x05\x12)\n\x05\x62\x65\x61ts\x18\x03 \x03(\x0b\x32\x1a.adgen.planner.v1.BeatEdit\x12\r\n\x05order\x18\x04 \x03(\x05\"8\n\x10\x45\x64itPlanResponse\x12$\n\x05video\x18\x01 \x01(\x0b\x32\x15.adgen.video.v1.Video\"\'\n\x13ListVersionsRequest\x12\x10\n\x08video_id\x18\x01 \x01(\t\"\x8d\x01\n\x0cVideoVersion\x12\x0f\n\x07version\x18\x01 \x01(\x05\x12\x15\n\rplan_revision\x18\x02 \x01(\x05\x12\x30\n\x0c\x63ompleted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x04\x63ost\x18\x04 \x01(\x0b\x32\x15.adgen.common.v1.Cost\"F\n\x14ListVersionsResponse\x12.\n\x08versions\x18\x01 \x03(\x0b\x32\x1c.adgen.video.v1.VideoVersion2\xf7\x06\n\x0cVideoService\x12V\n\x0b\x43reateVideo\x12\".adgen.video.v1.CreateVideoRequest\x1a#.adgen.video.v1.CreateVideoResponse\x12M\n\x08GetVideo\x12\x1f.adgen.video.v1.GetVideoRequest\x1a .adgen.video.v1.GetVideoResponse\x12U\n\nWatchVideo\x12!.adgen.video.v1.WatchVideoRequest\x1a\".adgen.video.v1.WatchVideoResponse0\x01\x12S\n\nListVideos\x12!.adgen.video.v1.ListVideosRequest\x1a\".adgen.video.v1.ListVideosResponse\x12V\n\x0b\x43\x61ncelVideo\x12\".adgen.video.v1.CancelVideoRequest\x1a#.adgen.video.v1.CancelVideoResponse\x12S\n\nRetryVideo\x12!.adgen.video.v1.RetryVideoRequest\x1a\".adgen.video.v1.RetryVideoResponse\x12Y\n\x0c\x41pproveVideo\x12#.adgen.video.v1.ApproveVideoRequest\x1a$.adgen.video.v1.ApproveVideoResponse\x12\x62\n\x0fRegenerateFrame\x12&.adgen.video.v1.RegenerateFrameRequest\x1a\'.adgen.video.v1.RegenerateFrameResponse\x12M\n\x08\x45\x64itPlan\x12\x1f.adgen.video.v1.EditPlanRequest\x1a .adgen.video.v1.EditPlanResponse\x12Y\n\x0cListVersions\x12#.adgen.video.v1.ListVersionsRequest\x1a$.adgen.video.v1.ListVersionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,43 +36,49 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'adgen.video.v1.video_servic
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_VIDEO']._serialized_start=188
-  _globals['_VIDEO']._serialized_end=616
-  _globals['_CREATEVIDEOREQUEST']._serialized_start=618
-  _globals['_CREATEVIDEOREQUEST']._serialized_end=686
-  _globals['_CREATEVIDEORESPONSE']._serialized_start=688
-  _globals['_CREATEVIDEORESPONSE']._serialized_end=747
-  _globals['_GETVIDEOREQUEST']._serialized_start=749
-  _globals['_GETVIDEOREQUEST']._serialized_end=784
-  _globals['_GETVIDEORESPONSE']._serialized_start=786
-  _globals['_GETVIDEORESPONSE']._serialized_end=842
-  _globals['_WATCHVIDEOREQUEST']._serialized_start=844
-  _globals['_WATCHVIDEOREQUEST']._serialized_end=905
-  _globals['_WATCHVIDEORESPONSE']._serialized_start=907
-  _globals['_WATCHVIDEORESPONSE']._serialized_end=1029
-  _globals['_LISTVIDEOSREQUEST']._serialized_start=1031
-  _globals['_LISTVIDEOSREQUEST']._serialized_end=1089
-  _globals['_LISTVIDEOSRESPONSE']._serialized_start=1091
-  _globals['_LISTVIDEOSRESPONSE']._serialized_end=1175
-  _globals['_CANCELVIDEOREQUEST']._serialized_start=1177
-  _globals['_CANCELVIDEOREQUEST']._serialized_end=1215
-  _globals['_CANCELVIDEORESPONSE']._serialized_start=1217
-  _globals['_CANCELVIDEORESPONSE']._serialized_end=1276
-  _globals['_RETRYVIDEOREQUEST']._serialized_start=1278
-  _globals['_RETRYVIDEOREQUEST']._serialized_end=1315
-  _globals['_RETRYVIDEORESPONSE']._serialized_start=1317
-  _globals['_RETRYVIDEORESPONSE']._serialized_end=1375
-  _globals['_APPROVEVIDEOREQUEST']._serialized_start=1377
-  _globals['_APPROVEVIDEOREQUEST']._serialized_end=1416
-  _globals['_APPROVEVIDEORESPONSE']._serialized_start=1418
-  _globals['_APPROVEVIDEORESPONSE']._serialized_end=1478
-  _globals['_REGENERATEFRAMEREQUEST']._serialized_start=1480
-  _globals['_REGENERATEFRAMEREQUEST']._serialized_end=1586
-  _globals['_REGENERATEFRAMERESPONSE']._serialized_start=1588
-  _globals['_REGENERATEFRAMERESPONSE']._serialized_end=1651
-  _globals['_EDITPLANREQUEST']._serialized_start=1653
-  _globals['_EDITPLANREQUEST']._serialized_end=1769
-  _globals['_EDITPLANRESPONSE']._serialized_start=1771
-  _globals['_EDITPLANRESPONSE']._serialized_end=1827
-  _globals['_VIDEOSERVICE']._serialized_start=1830
-  _globals['_VIDEOSERVICE']._serialized_end=2626
+  _globals['_VIDEO']._serialized_end=633
+  _globals['_CREATEVIDEOREQUEST']._serialized_start=635
+  _globals['_CREATEVIDEOREQUEST']._serialized_end=703
+  _globals['_CREATEVIDEORESPONSE']._serialized_start=705
+  _globals['_CREATEVIDEORESPONSE']._serialized_end=764
+  _globals['_GETVIDEOREQUEST']._serialized_start=766
+  _globals['_GETVIDEOREQUEST']._serialized_end=801
+  _globals['_GETVIDEORESPONSE']._serialized_start=803
+  _globals['_GETVIDEORESPONSE']._serialized_end=859
+  _globals['_WATCHVIDEOREQUEST']._serialized_start=861
+  _globals['_WATCHVIDEOREQUEST']._serialized_end=922
+  _globals['_WATCHVIDEORESPONSE']._serialized_start=924
+  _globals['_WATCHVIDEORESPONSE']._serialized_end=1046
+  _globals['_LISTVIDEOSREQUEST']._serialized_start=1048
+  _globals['_LISTVIDEOSREQUEST']._serialized_end=1106
+  _globals['_LISTVIDEOSRESPONSE']._serialized_start=1108
+  _globals['_LISTVIDEOSRESPONSE']._serialized_end=1192
+  _globals['_CANCELVIDEOREQUEST']._serialized_start=1194
+  _globals['_CANCELVIDEOREQUEST']._serialized_end=1232
+  _globals['_CANCELVIDEORESPONSE']._serialized_start=1234
+  _globals['_CANCELVIDEORESPONSE']._serialized_end=1293
+  _globals['_RETRYVIDEOREQUEST']._serialized_start=1295
+  _globals['_RETRYVIDEOREQUEST']._serialized_end=1332
+  _globals['_RETRYVIDEORESPONSE']._serialized_start=1334
+  _globals['_RETRYVIDEORESPONSE']._serialized_end=1392
+  _globals['_APPROVEVIDEOREQUEST']._serialized_start=1394
+  _globals['_APPROVEVIDEOREQUEST']._serialized_end=1433
+  _globals['_APPROVEVIDEORESPONSE']._serialized_start=1435
+  _globals['_APPROVEVIDEORESPONSE']._serialized_end=1495
+  _globals['_REGENERATEFRAMEREQUEST']._serialized_start=1497
+  _globals['_REGENERATEFRAMEREQUEST']._serialized_end=1603
+  _globals['_REGENERATEFRAMERESPONSE']._serialized_start=1605
+  _globals['_REGENERATEFRAMERESPONSE']._serialized_end=1668
+  _globals['_EDITPLANREQUEST']._serialized_start=1670
+  _globals['_EDITPLANREQUEST']._serialized_end=1786
+  _globals['_EDITPLANRESPONSE']._serialized_start=1788
+  _globals['_EDITPLANRESPONSE']._serialized_end=1844
+  _globals['_LISTVERSIONSREQUEST']._serialized_start=1846
+  _globals['_LISTVERSIONSREQUEST']._serialized_end=1885
+  _globals['_VIDEOVERSION']._serialized_start=1888
+  _globals['_VIDEOVERSION']._serialized_end=2029
+  _globals['_LISTVERSIONSRESPONSE']._serialized_start=2031
+  _globals['_LISTVERSIONSRESPONSE']._serialized_end=2101
+  _globals['_VIDEOSERVICE']._serialized_start=2104
+  _globals['_VIDEOSERVICE']._serialized_end=2991
 # @@protoc_insertion_point(module_scope)

@@ -13,7 +13,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Video(_message.Message):
-    __slots__ = ("video_id", "status", "request", "spec", "progress", "cost", "error", "created_at", "completed_at", "run", "review", "plan_revision")
+    __slots__ = ("video_id", "status", "request", "spec", "progress", "cost", "error", "created_at", "completed_at", "run", "review", "plan_revision", "version")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +26,7 @@ class Video(_message.Message):
     RUN_FIELD_NUMBER: _ClassVar[int]
     REVIEW_FIELD_NUMBER: _ClassVar[int]
     PLAN_REVISION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     video_id: str
     status: _common_pb2.VideoStatus
     request: _common_pb2.VideoRequest
@@ -38,7 +39,8 @@ class Video(_message.Message):
     run: int
     review: _common_pb2.Review
     plan_revision: int
-    def __init__(self, video_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.VideoStatus, str]] = ..., request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Cost, _Mapping]] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run: _Optional[int] = ..., review: _Optional[_Union[_common_pb2.Review, _Mapping]] = ..., plan_revision: _Optional[int] = ...) -> None: ...
+    version: int
+    def __init__(self, video_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.VideoStatus, str]] = ..., request: _Optional[_Union[_common_pb2.VideoRequest, _Mapping]] = ..., spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., progress: _Optional[_Union[_common_pb2.Progress, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Cost, _Mapping]] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run: _Optional[int] = ..., review: _Optional[_Union[_common_pb2.Review, _Mapping]] = ..., plan_revision: _Optional[int] = ..., version: _Optional[int] = ...) -> None: ...
 
 class CreateVideoRequest(_message.Message):
     __slots__ = ("request",)
@@ -169,3 +171,27 @@ class EditPlanResponse(_message.Message):
     VIDEO_FIELD_NUMBER: _ClassVar[int]
     video: Video
     def __init__(self, video: _Optional[_Union[Video, _Mapping]] = ...) -> None: ...
+
+class ListVersionsRequest(_message.Message):
+    __slots__ = ("video_id",)
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    video_id: str
+    def __init__(self, video_id: _Optional[str] = ...) -> None: ...
+
+class VideoVersion(_message.Message):
+    __slots__ = ("version", "plan_revision", "completed_at", "cost")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PLAN_REVISION_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    COST_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    plan_revision: int
+    completed_at: _timestamp_pb2.Timestamp
+    cost: _common_pb2.Cost
+    def __init__(self, version: _Optional[int] = ..., plan_revision: _Optional[int] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cost: _Optional[_Union[_common_pb2.Cost, _Mapping]] = ...) -> None: ...
+
+class ListVersionsResponse(_message.Message):
+    __slots__ = ("versions",)
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    versions: _containers.RepeatedCompositeFieldContainer[VideoVersion]
+    def __init__(self, versions: _Optional[_Iterable[_Union[VideoVersion, _Mapping]]] = ...) -> None: ...

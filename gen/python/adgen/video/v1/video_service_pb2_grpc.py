@@ -81,6 +81,11 @@ class VideoServiceStub:
                 request_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.EditPlanRequest.SerializeToString,
                 response_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.EditPlanResponse.FromString,
                 _registered_method=True)
+        self.ListVersions = channel.unary_unary(
+                '/adgen.video.v1.VideoService/ListVersions',
+                request_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.ListVersionsRequest.SerializeToString,
+                response_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.ListVersionsResponse.FromString,
+                _registered_method=True)
 
 
 class VideoServiceServicer:
@@ -153,6 +158,14 @@ class VideoServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListVersions(self, request, context):
+        """The completed versions of a video, the first first, each with its own cost. An EditPlan on a
+        completed video makes the next one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VideoServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -200,6 +213,11 @@ def add_VideoServiceServicer_to_server(servicer, server):
                     servicer.EditPlan,
                     request_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.EditPlanRequest.FromString,
                     response_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.EditPlanResponse.SerializeToString,
+            ),
+            'ListVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVersions,
+                    request_deserializer=adgen_dot_video_dot_v1_dot_video__service__pb2.ListVersionsRequest.FromString,
+                    response_serializer=adgen_dot_video_dot_v1_dot_video__service__pb2.ListVersionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -447,6 +465,33 @@ class VideoService:
             '/adgen.video.v1.VideoService/EditPlan',
             adgen_dot_video_dot_v1_dot_video__service__pb2.EditPlanRequest.SerializeToString,
             adgen_dot_video_dot_v1_dot_video__service__pb2.EditPlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/adgen.video.v1.VideoService/ListVersions',
+            adgen_dot_video_dot_v1_dot_video__service__pb2.ListVersionsRequest.SerializeToString,
+            adgen_dot_video_dot_v1_dot_video__service__pb2.ListVersionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
