@@ -124,12 +124,16 @@ async def test_one_trace_spans_every_phase(spans, finished) -> None:
     ), "no single trace goes gateway → planner → storyboard and voice → chunks → refine → export"
 
 
-async def test_intermediates_are_gone_and_the_poster_exists(stack, finished) -> None:
+async def test_the_refined_video_is_gone_the_clips_stay_and_the_poster_exists(stack, finished) -> None:
     from adgen_video import keys
 
     store = stack.store()
-    user_id = await _user_id(stack, finished["id"])
-    assert await store.list_keys(keys.chunks_prefix(user_id, finished["id"])) == []
+    video_id = finished["id"]
+    user_id = await _user_id(stack, video_id)
+    left = set(await store.list_keys(keys.chunks_prefix(user_id, video_id)))
+    assert not left & set(keys.refined_keys(user_id, video_id, [""])), "the refined video and its sidecar are gone"
+    slots = finished["video"]["spec"]["chunk_plan"]["slots"]
+    assert {keys.chunk_key(user_id, video_id, s.get("index", 0)) for s in slots} <= left, "the clips stay for versions"
     assert await store.exists(keys.poster_key(user_id, finished["id"]))
     assert await store.exists(keys.final_key(user_id, finished["id"]))
 
