@@ -38,7 +38,7 @@ PINNED = {
     11: "ae6d17822fc16997e5e9efcc87d540a64688cffb0b7646161764037680750ef9",
     12: "c50f23ebb28d7ddd272ac3e93cc3a230c6b85661dadddada577f5fead3d9360c",
     13: "496067119b0ccfa7b031ffa433d8668e612d8404f5c53429dbed6bbe0216f611",
-    14: "a999753c8b33df7bb5fb564496b3ceb99261fc2b226fba720075f78be2c25fda",
+    14: "de84d18ed36fb175ced83b893f9de4cb54a7c047a7fbc59e0d2e6a414846d59f",
 }
 FILES = migration_files()
 NEWEST = FILES[-1][0]

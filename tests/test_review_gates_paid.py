@@ -1,8 +1,9 @@
-"""Review gates with the paid providers: real processes, with Replicate's images, clips and music from
-the fake Replicate, so every paid call is counted where it is made. A storyboard gate on a 4-beat ad
-pays for 4 images and no clip; drawing beat 2 again pays for exactly one more image, whose pixels
-the beat's clips then start from; approval pays for each clip once, and what the rest cost is the
-quote the gate showed, to the micro-dollar."""
+"""Review gates and versions with the paid providers: real processes, with Replicate's images, clips
+and music from the fake Replicate, so every paid call is counted where it is made. A storyboard gate
+on a 4-beat ad pays for 4 images and no clip; drawing beat 2 again pays for exactly one more image,
+whose pixels the beat's clips then start from; approval pays for each clip once, and what the rest
+cost is the quote the gate showed, to the micro-dollar. Then a prompt edit of beat 2 of the finished
+ad makes version 2, paying for exactly that beat's image and clips again, nothing else."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from test_streams import read_events
 from adgen_chunks.model_registry import REGISTRY
 from adgen_cli.stack import DevStack
 from adgen_embedded.ports import free_port
+from adgen_refine.musicgen import MUSICGEN
 from adgen_storyboard.replicate_images import FLUX_DEV
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("processes")]
@@ -150,3 +152,43 @@ async def run_the_gated_video(client: httpx.AsyncClient, fake: FakeReplicate, da
         if not phase.endswith("calls")
     }
     assert {k: v for k, v in rest.items() if v} == {k: v for k, v in quoted.items() if v}, (rest, quoted)
+
+    await edit_beat_2_of_the_finished_ad(client, fake, database_url, video_id, slots)
+
+
+async def edit_beat_2_of_the_finished_ad(
+    client: httpx.AsyncClient, fake: FakeReplicate, database_url: str, video_id: str, slots: list[dict]
+) -> None:
+    images, clips = creates(fake, FLUX_DEV, video_id), creates(fake, HAILUO.replicate_model, video_id)
+    music = creates(fake, MUSICGEN, video_id)
+    revision = (await client.get(f"/v1/videos/{video_id}")).json()["plan_revision"]
+    edit = {"plan_revision": revision, "beats": [{"index": 2, "prompt": "the watch on wet dark slate, rain light"}]}
+    edited = await client.patch(f"/v1/videos/{video_id}/plan", json=edit)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["version"] == 2 and edited.json()["status"] == "rendering", edited.json()
+    video: dict = {}
+    for _ in range(1200):
+        video = (await client.get(f"/v1/videos/{video_id}")).json()
+        if video["status"] in ("completed", "failed"):
+            break
+        await asyncio.sleep(0.2)
+    assert video["status"] == "completed" and video["version"] == 2, video
+
+    again = creates(fake, FLUX_DEV, video_id)[len(images) :]
+    tags = [str(i["adgen_tag"]) for i in again]
+    assert len(tags) == 1 and tags[0].startswith(f"{video_id}:frame:2:take2:"), ("exactly beat 2's image again", tags)
+    assert "rain light" in again[0]["prompt"]
+    beat_2 = sorted(str(s.get("index", 0)) for s in slots if s.get("beat_index") == 2)
+    redone = creates(fake, HAILUO.replicate_model, video_id)[len(clips) :]
+    assert sorted(str(i["adgen_tag"]).split(":")[2] for i in redone) == beat_2, "exactly beat 2's clips again"
+    assert all(str(i["adgen_tag"]).split(":")[3] == "take1" for i in redone), [i["adgen_tag"] for i in redone]
+    assert creates(fake, MUSICGEN, video_id) == music, "the music bed is reused"
+    conn = await asyncpg.connect(database_url)
+    try:
+        paid = await conn.fetch(
+            "SELECT phase, count(*) AS calls FROM cost_ledger WHERE video_id = $1 AND version = 2 GROUP BY phase",
+            uuid.UUID(video_id),
+        )
+    finally:
+        await conn.close()
+    assert {r["phase"]: r["calls"] for r in paid} == {"PHASE_STORYBOARD": 1, "PHASE_CHUNKS": len(beat_2)}

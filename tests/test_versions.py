@@ -52,17 +52,6 @@ async def fetch(client: httpx.AsyncClient, url: str, path: Path) -> Path:
     return path
 
 
-async def until_version(client: httpx.AsyncClient, video_id: str, version: int) -> dict:
-    """Polls the video until the version is completed; fails with where it stood."""
-    video: dict = {}
-    for _ in range(600):
-        video = (await client.get(f"/v1/videos/{video_id}")).json()
-        if video["version"] == version and video["status"] in ("completed", "failed"):
-            return video
-        await asyncio.sleep(0.25)
-    pytest.fail(f"version {version} not finished: {video.get('status')} {video.get('progress')}")
-
-
 async def made_units(db: asyncpg.Pool, video_id: str) -> list[tuple]:
     """Every frame, chunk and line row as it stands: what was made, when, in how many tries."""
     vid = uuid.UUID(video_id)
@@ -96,10 +85,11 @@ async def test_a_headline_edit_of_a_finished_ad_makes_version_2_from_its_clips(s
         made, paid = await made_units(db, video_id), await ledger(db, video_id)
         plan = f"/v1/videos/{video_id}/plan"
 
-        # What a version cannot change yet, and what no edit may carry: refused, naming the field.
-        moved = await client.patch(plan, json={"plan_revision": 1, "beats": [{"index": EDITED, "prompt": "a red car"}]})
+        # What a finished ad cannot change, and what no plan may carry: refused, naming the field.
+        bad = {"plan_revision": 1, "beats": [{"index": EDITED, "shot_type": "sideways"}]}
+        moved = await client.patch(plan, json=bad)
         assert moved.status_code == 422 and moved.headers["content-type"].startswith("application/problem+json")
-        assert [e["field"] for e in moved.json()["errors"]] == ["beats.0.prompt"], moved.text
+        assert [e["field"] for e in moved.json()["errors"]] == ["beats.0.shot_type"], moved.text
         reordered = await client.patch(plan, json={"plan_revision": 1, "order": [0, 2, 1, 3]})
         assert reordered.status_code == 422 and reordered.json()["errors"][0]["field"] == "order", reordered.text
         assert (await client.get(f"/v1/videos/{video_id}")).json()["version"] == 1, "refused edits change nothing"
@@ -117,8 +107,13 @@ async def test_a_headline_edit_of_a_finished_ad_makes_version_2_from_its_clips(s
             await client.get(f"/v1/videos/{video_id}/download?version=1", follow_redirects=False)
         ).status_code == 302
 
-        second = await until_version(client, video_id, 2)
-        assert second["status"] == "completed", second
+        # A new watcher follows version 2 from its start, never shown version 1's ending.
+        events = await follow(client, video_id)
+        kinds = [next(k for k in e["event"] if k not in ("video_id", "occurred_at")) for e in events]
+        assert kinds[0] == "video_versioned" and kinds[-1] == "video_completed", kinds
+        assert kinds.count("video_completed") == 1, kinds
+        second = (await client.get(f"/v1/videos/{video_id}")).json()
+        assert second["status"] == "completed" and second["version"] == 2, second
         assert second["spec"]["beats"][EDITED]["headline"] == "Slow mornings, done right"
         assert second["progress"]["percent"] == 100
 

@@ -132,6 +132,21 @@ def _update_eta(previous: c.Progress, p: c.Progress, now: Timestamp) -> None:
     )
 
 
+def _begin_version(p: c.Progress, versioned: events_pb2.VideoVersioned) -> None:
+    """A new version has all but what it makes again: the counts drop by those units, and it stands
+    at the first phase with something to make (refine when only the words on screen changed)."""
+    kinds = [name.split(" ")[0] for name in versioned.remade]
+    p.frames_done = max(p.beats_total - kinds.count("frame"), 0)
+    p.chunks_done = max(p.chunks_total - kinds.count("chunk"), 0)
+    p.lines_done = max(p.lines_total - kinds.count("voice"), 0)
+    if "frame" in kinds:
+        p.phase = c.PHASE_STORYBOARD
+    elif "chunk" in kinds or "voice" in kinds:
+        p.phase = c.PHASE_CHUNKS
+    else:
+        p.phase = c.PHASE_REFINE
+
+
 def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
     p = c.Progress()
     p.CopyFrom(previous)
@@ -143,7 +158,7 @@ def fold(previous: c.Progress, event: events_pb2.Event) -> c.Progress:
         # from its clips: it begins at refine).
         p.status, p.error, p.failed_phase = c.VIDEO_STATUS_QUEUED, "", c.PHASE_UNSPECIFIED
         if kind == "video_versioned":
-            p.phase = c.PHASE_REFINE
+            _begin_version(p, event.video_versioned)
         if p.HasField("eta_basis"):  # the ETA follows this run's pace, from now
             p.eta_basis.planned_at.CopyFrom(event.occurred_at)
             p.eta_basis.progressed_at.CopyFrom(event.occurred_at)

@@ -43,6 +43,7 @@ from adgen_gateway.videos import (
     list_videos,
     regenerate_frame,
     retry_video,
+    run_start,
     stored_progress,
     watch_events,
 )
@@ -195,8 +196,11 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
             yield v.WatchVideoResponse(sequence=end.sequence, event=_terminal_event(view), progress=view.progress)
             return
         start = await stored_progress(self._js, view.video_id) if after else None
+        # A new watcher sees the current run from its start (a retry or a new version), not the
+        # ending of an earlier one.
+        quiet = 0 if after else await run_start(self._js, view.video_id) - 1
         sent = view.progress
-        async for item in watch_events(self._js, view.video_id, after_sequence=after, start=start):
+        async for item in watch_events(self._js, view.video_id, after_sequence=after, start=start, quiet_until=quiet):
             sent = onward(sent, item.progress)
             yield v.WatchVideoResponse(sequence=item.sequence, event=item.event, progress=sent)
 

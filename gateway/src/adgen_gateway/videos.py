@@ -23,10 +23,10 @@ from adgen.planner.v1 import planner_service_pb2
 from adgen_gateway.clients.planner import PlannerClient
 from adgen_gateway.paging import decode_cursor, encode_cursor
 from adgen_gateway.progress import STATUS, agreed_snapshot, fold, recorded, settled
+from adgen_kernel.db import Connection
 from adgen_kernel.jetstream import EVENTS_STREAM, PROGRESS_BUCKET, event_subject, publish_event, publish_work
 from adgen_video.accounts import lock_user
-from adgen_video.ready_units import Unit, describe
-from adgen_video.refine_gate import start_refine
+from adgen_video.ready_units import describe
 from adgen_video.request_limits import FieldError
 from adgen_video.resume import enqueue, ready_units_of
 from adgen_video.review_gate import (
@@ -40,8 +40,8 @@ from adgen_video.review_gate import (
     reopen_gate,
     review_of,
 )
-from adgen_video.unit_inputs import remade
-from adgen_video.unit_rows import done_counts, frames_in_flight, replace_units, start_take
+from adgen_video.unit_inputs import Remade, remade
+from adgen_video.unit_rows import done_counts, frames_in_flight, replace_units, start_take, start_takes
 from adgen_video.version_rows import versions_of
 from adgen_video.video_reads import owns_video as owns_video  # routes/videos.py asks it here
 from adgen_video.video_reads import video_of_user, videos_page
@@ -58,7 +58,7 @@ from adgen_video.video_runs import (
     start_version,
 )
 from adgen_video.video_state import FINISHED, cost_of, from_json, msg_id, to_json
-from adgen_video.voice_lines import replace_lines, spoken_beats
+from adgen_video.voice_lines import keep_lines, replace_lines, spoken_beats, start_line_takes
 
 
 class AlreadyFinished(Exception):
@@ -467,9 +467,9 @@ async def edit_plan(
     no such video. At the plan gate nothing is made yet, so the units follow the new plan; at the
     storyboard gate the beats stay in place, a beat whose picture changed is drawn again (a new
     take, the only thing paid for) and a line, already spoken, stays as it is. A completed video is
-    made again from what it has (`_start_version`). NotAtGate (neither at a gate nor completed: a
-    version being made is one), PlanChanged (another edit came first), PlanFaults, or
-    TooManyActiveVideos (a new version takes a rendering slot)."""
+    made again from what it has, only what the edit changed made again (`_start_version`).
+    NotAtGate (neither at a gate nor completed: a version being made is one), PlanChanged (another
+    edit came first), PlanFaults, or TooManyActiveVideos (a new version takes a rendering slot)."""
     async with db.acquire() as conn, conn.transaction():
         await lock_user(conn, user_id)
         row = await locked_video_of_user(conn, user_id=user_id, video_id=video_id)
@@ -500,15 +500,15 @@ async def edit_plan(
         edited = answer.spec
         quote = c.Cost(total_micros=answer.cost_micros, lines=answer.lines)
         if finished:
-            _version_faults(spec, edited, request.voice, edit)
             active = await active_video_ids(conn, user_id)
             if len(active) >= max_active:
                 raise TooManyActiveVideos(active, max_active)
         await replace_plan(conn, video_id, to_json(edited), to_json(quote), plan.revision + 1)
         redraw: list[tuple[int, int]] = []
         if finished:
+            redo = remade(spec, edited, request.voice)
             version, run = row.version + 1, row.run + 1
-            await start_version(conn, video_id, version=version, run=run)
+            await _start_version(conn, video_id, edited, redo, version=version, run=run)
         elif gate == "plan":
             slots = edited.chunk_plan.slots
             await replace_units(
@@ -521,12 +521,13 @@ async def edit_plan(
                     redraw.append((new.index, await start_take(conn, video_id, new.index)))
     if finished:
         # The event first, then the work (after the commit, as for a retry): watchers see the
-        # version begin before its refine reports.
-        versioned = events_pb2.VideoVersioned(version=version, run=run, units=describe([Unit("refine")]))
+        # version begin before its units report.
+        units = await ready_units_of(db, video_id)
+        versioned = events_pb2.VideoVersioned(version=version, run=run, units=describe(units), remade=redo.names)
         await publish_event(
             js, events_pb2.Event(video_id=video_id, video_versioned=versioned), msg_id(video_id, run, "versioned")
         )
-        await start_refine(js, video_id, user_id, edited, run)
+        await enqueue(db, js, video_id, units)
     for beat_index, take in redraw:
         work = events_pb2.FrameWork(video_id=video_id, user_id=user_id, spec=edited, beat_index=beat_index, take=take)
         await publish_work(js, "frame", work, msg_id(video_id, row.run, f"frame:{beat_index}:take{take}"))
@@ -535,8 +536,8 @@ async def edit_plan(
 
 def _made_plan_faults(spec: c.Spec, edit: PlanEdit, gate: str | None) -> None:
     """What cannot change once the storyboard is made (at its gate, or in a completed video): the
-    order (the images and clips belong to their beats' places) and the lines (they are spoken
-    beside the storyboard)."""
+    order (the images and clips belong to their beats' places) and, at the storyboard gate, the
+    lines (they are spoken beside the storyboard; a new version speaks an edited line again)."""
     faults = []
     if list(edit.order) not in ([], list(range(len(spec.beats)))):
         faults.append(FieldError("order", "the beats can be reordered at the plan gate only"))
@@ -553,24 +554,18 @@ def _made_plan_faults(spec: c.Spec, edit: PlanEdit, gate: str | None) -> None:
         raise PlanFaults(faults)
 
 
-def _version_faults(spec: c.Spec, edited: c.Spec, voice: str, edit: PlanEdit) -> None:
-    """A new version is made from the finished video's frames, clips and lines: for now it may change
-    only what refine draws over them (the on-screen words), so nothing is paid for again."""
-    redo = remade(spec, edited, voice)
-    if redo.nothing_before_refine:
-        return
-    touched = {*redo.frames, *redo.lines} | {s.beat_index for s in spec.chunk_plan.slots if s.index in redo.chunks}
-    faults = [
-        FieldError(
-            f"beats[{position}].{name}",
-            "a completed video's new version can change its on-screen words (headline, subline) only",
-        )
-        for position, beat in enumerate(edit.beats)
-        if beat.index in touched
-        for name in ("voiceover", "prompt", "camera_movement", "shot_type")
-        if beat.HasField(name)
-    ]
-    raise PlanFaults(faults or [FieldError("beats", "the edit changes what the frames, clips or lines are made from")])
+async def _start_version(
+    conn: Connection, video_id: str, edited: c.Spec, redo: Remade, *, version: int, run: int
+) -> None:
+    """The next version of a completed video, from its edited plan: each unit whose inputs the edit
+    changed is made again as a take of its own (its own objects, its own paid call; the earlier
+    take stays with the earlier version), the rest is reused; refine and export run as always."""
+    await start_takes(conn, "frames", video_id, redo.frames)
+    await start_takes(conn, "chunks", video_id, redo.chunks)
+    await keep_lines(conn, video_id, spoken_beats(edited))
+    await start_line_takes(conn, video_id, redo.lines)
+    status = "refining" if redo.nothing_before_refine else "rendering"
+    await start_version(conn, video_id, version=version, run=run, status=status)
 
 
 # The event that finishes a video with each of the FINISHED statuses: events.proto names it after the status.
@@ -613,14 +608,25 @@ class StreamedEvent:
     progress: c.Progress
 
 
+async def run_start(js: JetStreamContext, video_id: str) -> int:
+    """The stream sequence of the event that began the video's current run: its last retry or new
+    version (0 on its first run)."""
+    return max([await _last_sequence(js, video_id, kind) for kind in ("video_retried", "video_versioned")])
+
+
 async def watch_events(
-    js: JetStreamContext, video_id: str, *, after_sequence: int = 0, start: c.Progress | None = None
+    js: JetStreamContext,
+    video_id: str,
+    *,
+    after_sequence: int = 0,
+    start: c.Progress | None = None,
+    quiet_until: int = 0,
 ) -> AsyncIterator[StreamedEvent]:
     """The video's events from the stream, in order, each with the progress folded so far, until
     the terminal one of the current run (a retried video's earlier runs ended too). Resuming after a
-    sequence starts from the stored snapshot."""
-    # The current run began with the last retry or new version (none: the first run).
-    run_start = max([await _last_sequence(js, video_id, kind) for kind in ("video_retried", "video_versioned")])
+    sequence starts from the stored snapshot. Events up to `quiet_until` are folded but not yielded
+    (a new watcher of a later run is not shown an earlier run's ending)."""
+    began = await run_start(js, video_id)
     deliver = (
         ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after_sequence + 1)
         if after_sequence
@@ -638,10 +644,12 @@ async def watch_events(
                 continue
             event = events_pb2.Event.FromString(msg.data)
             progress = fold(progress, event)
-            yield StreamedEvent(msg.metadata.sequence.stream, event, progress)
+            sequence = msg.metadata.sequence.stream
+            if sequence > quiet_until:
+                yield StreamedEvent(sequence, event, progress)
             # The event's kind, not the folded status, ends the stream: a resumed stream may start
             # from a snapshot that already folded the terminal event in.
-            if event.WhichOneof("kind") in TERMINAL_EVENT_KINDS and msg.metadata.sequence.stream > run_start:
+            if event.WhichOneof("kind") in TERMINAL_EVENT_KINDS and sequence > began:
                 return
     finally:
         await subscription.unsubscribe()

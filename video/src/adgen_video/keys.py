@@ -7,32 +7,36 @@ def video_prefix(user_id: str, video_id: str) -> str:
     return f"{user_id}/videos/{video_id}/"
 
 
+def _take(take: int) -> str:
+    """A unit made again (a frame drawn again at a gate, a unit an edit redoes) is an object of its own."""
+    return f"_take{take}" if take else ""
+
+
 def storyboard_key(user_id: str, video_id: str, beat_index: int, take: int = 0) -> str:
-    """The beat's storyboard image; a regeneration at a review gate (take n > 0) is an object of its own."""
-    suffix = f"_take{take}" if take else ""
-    return f"{video_prefix(user_id, video_id)}storyboard/beat_{beat_index:02d}{suffix}.png"
+    """The beat's storyboard image, of its take (a regeneration at a gate, or an edit's)."""
+    return f"{video_prefix(user_id, video_id)}storyboard/beat_{beat_index:02d}{_take(take)}.png"
 
 
-def voice_key(user_id: str, video_id: str, beat_index: int) -> str:
+def voice_key(user_id: str, video_id: str, beat_index: int, take: int = 0) -> str:
     """The beat's spoken line as a WAV, kept with the video (refine mixes it, captions follow it)."""
-    return f"{video_prefix(user_id, video_id)}voice/beat_{beat_index:02d}.wav"
+    return f"{video_prefix(user_id, video_id)}voice/beat_{beat_index:02d}{_take(take)}.wav"
 
 
-def voice_words_key(user_id: str, video_id: str, beat_index: int) -> str:
+def voice_words_key(user_id: str, video_id: str, beat_index: int, take: int = 0) -> str:
     """When each word of the beat's line is spoken (JSON), stored with the line for the captions."""
-    return f"{video_prefix(user_id, video_id)}voice/beat_{beat_index:02d}.json"
+    return f"{video_prefix(user_id, video_id)}voice/beat_{beat_index:02d}{_take(take)}.json"
 
 
 def chunks_prefix(user_id: str, video_id: str) -> str:
     return f"{video_prefix(user_id, video_id)}chunks/"
 
 
-def chunk_key(user_id: str, video_id: str, chunk_index: int) -> str:
-    return f"{chunks_prefix(user_id, video_id)}chunk_{chunk_index:03d}.mp4"
+def chunk_key(user_id: str, video_id: str, chunk_index: int, take: int = 0) -> str:
+    return f"{chunks_prefix(user_id, video_id)}chunk_{chunk_index:03d}{_take(take)}.mp4"
 
 
-def handoff_key(user_id: str, video_id: str, chunk_index: int) -> str:
-    return f"{chunks_prefix(user_id, video_id)}chunk_{chunk_index:03d}_handoff.png"
+def handoff_key(user_id: str, video_id: str, chunk_index: int, take: int = 0) -> str:
+    return f"{chunks_prefix(user_id, video_id)}chunk_{chunk_index:03d}{_take(take)}_handoff.png"
 
 
 def music_key(user_id: str, video_id: str) -> str:

@@ -11,6 +11,7 @@ from adgen.events.v1 import events_pb2
 from adgen_kernel.db import Db
 from adgen_kernel.jetstream import publish_work
 from adgen_video.ready_units import ChunkState, Unit, VideoWork, ready_units
+from adgen_video.unit_rows import take_of
 from adgen_video.video_state import from_json, msg_id
 
 
@@ -63,7 +64,10 @@ async def enqueue(
             message: Message = events_pb2.PlanWork(video_id=video_id, user_id=user_id, request=request)
         elif unit.kind == "frame":
             service = "frame"
-            message = events_pb2.FrameWork(video_id=video_id, user_id=user_id, spec=spec, beat_index=unit.index)
+            take = await take_of(db, "frames", video_id, unit.index)  # the take it is being drawn in
+            message = events_pb2.FrameWork(
+                video_id=video_id, user_id=user_id, spec=spec, beat_index=unit.index, take=take
+            )
         elif unit.kind == "voice":
             service = "voice"
             message = voice_work(video_id, user_id, spec, unit.index, request)

@@ -95,6 +95,15 @@ class Remade:
     def nothing_before_refine(self) -> bool:
         return not (self.frames or self.chunks or self.lines)
 
+    @property
+    def names(self) -> list[str]:
+        """As people and progress events name units: "frame 2", "chunk 4", "voice 2"."""
+        return [
+            *(f"frame {i}" for i in self.frames),
+            *(f"chunk {i}" for i in self.chunks),
+            *(f"voice {i}" for i in self.lines),
+        ]
+
 
 def remade(old: common_pb2.Spec, new: common_pb2.Spec, voice: str = "") -> Remade:
     """The units of `new` whose inputs differ from those of the unit in `old` at the same place

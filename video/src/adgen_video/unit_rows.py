@@ -105,6 +105,34 @@ async def start_take(conn: Connection, video_id: str, beat_index: int) -> int:
     return int(take)
 
 
+async def start_takes(conn: Connection, table: UnitTable, video_id: str, indices: Iterable[int]) -> None:
+    """The units are to be made again (an edit of a finished video changed their inputs): each its
+    next take, pending, with no prediction to resume."""
+    await conn.execute(
+        f"UPDATE {table} SET takes = takes + 1, status = 'pending', prediction_id = NULL, prediction_tag = NULL,"
+        f" updated_at = now() WHERE video_id = $1 AND {_INDEX_COLUMN[table]} = ANY($2::int[])",
+        video_id,
+        list(indices),
+    )
+
+
+async def take_of(db: Db, table: UnitTable, video_id: str, index: int) -> int:
+    """The unit's current take (0 until it is made again); 0 when it has no row."""
+    take = await db.fetchval(
+        f"SELECT takes FROM {table} WHERE video_id = $1 AND {_INDEX_COLUMN[table]} = $2", video_id, index
+    )
+    return int(take or 0)
+
+
+async def clip_keys(db: Db, video_id: str) -> dict[int, str]:
+    """Chunk index -> the object of its finished clip (of its latest take)."""
+    rows = await db.fetch(
+        "SELECT chunk_index, clip_key FROM chunks WHERE video_id = $1 AND status = 'done' AND clip_key IS NOT NULL",
+        video_id,
+    )
+    return {int(r["chunk_index"]): str(r["clip_key"]) for r in rows}
+
+
 async def frame_image_key(db: Db, video_id: str, beat_index: int) -> str | None:
     """The object of the beat's latest finished storyboard image; None before it is made."""
     key = await db.fetchval(

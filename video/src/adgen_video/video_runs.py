@@ -109,15 +109,16 @@ async def mark_completed(db: Db, video_id: str, *, final_key: str, poster_key: s
     return bool(completed)
 
 
-async def start_version(conn: Db, video_id: str, *, version: int, run: int) -> None:
+async def start_version(conn: Db, video_id: str, *, version: int, run: int, status: str) -> None:
     """The completed video is made again as `version` in run `run`, from its edited plan (already
-    stored): it refines from what it has (see `unit_inputs` for what an edit redoes)."""
+    stored), at `status`: rendering when units are made again (`unit_inputs`), else refining."""
     await conn.execute(
-        "UPDATE videos SET status = 'refining', version = $2, run = $3, error = NULL, failed_phase = NULL,"
+        "UPDATE videos SET status = $4, version = $2, run = $3, error = NULL, failed_phase = NULL,"
         " completed_at = NULL, updated_at = now() WHERE video_id = $1",
         video_id,
         version,
         run,
+        status,
     )
 
 

@@ -20,6 +20,7 @@ class SpokenLine:
     beat_index: int
     audio_key: str
     duration_s: float
+    take: int = 0  # how many times an edit had it spoken again
 
 
 async def add_lines(conn: Connection, video_id: str, beats: Iterable[int]) -> None:
@@ -59,8 +60,34 @@ async def mark_spoken(conn: Connection, video_id: str, beat_index: int, audio_ke
 async def spoken_lines(db: Db, video_id: str) -> list[SpokenLine]:
     """The video's spoken lines in beat order."""
     rows = await db.fetch(
-        "SELECT beat_index, audio_key, duration_s FROM voice_lines"
+        "SELECT beat_index, audio_key, duration_s, takes FROM voice_lines"
         " WHERE video_id = $1 AND status = 'done' ORDER BY beat_index",
         video_id,
     )
-    return [SpokenLine(r["beat_index"], r["audio_key"], float(r["duration_s"])) for r in rows]
+    return [SpokenLine(r["beat_index"], r["audio_key"], float(r["duration_s"]), r["takes"]) for r in rows]
+
+
+async def keep_lines(conn: Connection, video_id: str, beats: Iterable[int]) -> None:
+    """Only the rows of these beats stay (an edit took a beat's line away), and each has one."""
+    await conn.execute(
+        "DELETE FROM voice_lines WHERE video_id = $1 AND NOT beat_index = ANY($2::int[])", video_id, list(beats)
+    )
+    await add_lines(conn, video_id, beats)
+
+
+async def start_line_takes(conn: Connection, video_id: str, beats: Iterable[int]) -> None:
+    """The lines are to be spoken again (an edit changed them): each its next take, pending."""
+    await conn.execute(
+        "UPDATE voice_lines SET takes = takes + 1, status = 'pending', updated_at = now()"
+        " WHERE video_id = $1 AND beat_index = ANY($2::int[])",
+        video_id,
+        list(beats),
+    )
+
+
+async def line_take(db: Db, video_id: str, beat_index: int) -> int:
+    """The line's current take (0 until an edit has it spoken again)."""
+    take = await db.fetchval(
+        "SELECT takes FROM voice_lines WHERE video_id = $1 AND beat_index = $2", video_id, beat_index
+    )
+    return int(take or 0)

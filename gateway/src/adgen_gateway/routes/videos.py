@@ -46,6 +46,7 @@ from adgen_gateway.videos import (
     owns_video,
     regenerate_frame,
     retry_video,
+    run_start,
 )
 from adgen_video.contract_rules import ID_TEXT_MAX_CHARS, SPEC_MAX_BEATS, VOICEOVER_MAX_CHARS
 from adgen_video.request_limits import ASPECT_RATIOS, PROMPT_WORD_LIMIT, FieldError
@@ -229,8 +230,11 @@ async def events(
             yield {"id": str(end.sequence), "event": view.status, "data": _terminal_json(view)}
             return
         # One shared subscription per video: with hundreds of watchers each event is folded and
-        # serialized once (video_feeds.py); the progress starts from what the video shows now.
-        async for item, data in video_feeds.watch(b.js, vid, after_sequence=after, shown=view.progress):
+        # serialized once (video_feeds.py); the progress starts from what the video shows now. A
+        # new watcher sees the current run from its start (a retry or a new version), not the
+        # ending of an earlier one.
+        start = max(after, await run_start(b.js, vid) - 1)
+        async for item, data in video_feeds.watch(b.js, vid, after_sequence=start, shown=view.progress):
             yield {"id": str(item.sequence), "event": item.event.WhichOneof("kind"), "data": data}
 
     return EventSourceResponse(stream(), ping=10, send_timeout=30)
@@ -401,8 +405,10 @@ class EditPlanBody(BaseModel):
     description="Beat words, image prompts, camera and shot; the order at the plan gate. The plan is checked by "
     "the rules every plan meets (422 naming each field at fault) and quoted again. At the storyboard gate a beat "
     "whose prompt, camera or shot changed is drawn again (only that image is paid for). On a completed video the "
-    "edit makes its next `version` from the frames, clips and lines it has: for now a new version changes the "
-    "on-screen words (headline, subline) only, and every version stays downloadable (`/download?version=N`). "
+    "edit makes its next `version` from the frames, clips and lines it has: only what the edit changed is made "
+    "and paid for again (a headline or subline: nothing but refine and export; a prompt, camera or shot: that "
+    "beat's image and clips; a voiceover: that line), and every version stays downloadable "
+    "(`/download?version=N`). "
     "409 when the video is neither at a gate nor completed (a version being made included), or when "
     "`plan_revision` is not the current one (another edit came first; the answer says which is current); 429 "
     "when a new version would pass your rendering slots.",

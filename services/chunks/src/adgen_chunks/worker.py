@@ -34,7 +34,7 @@ from adgen_providers.shared_slots import SharedSlots
 from adgen_video import keys
 from adgen_video.ready_units import clips_ahead
 from adgen_video.refine_gate import lock_video, start_refine, unit_counts
-from adgen_video.unit_rows import count_chunk_attempt, frame_image_key, mark_chunk_done
+from adgen_video.unit_rows import count_chunk_attempt, frame_image_key, mark_chunk_done, take_of
 from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, reserve_budget, video_exists
 
 T = TypeVar("T")
@@ -52,6 +52,11 @@ def _slot(spec: common_pb2.Spec, chunk_index: int) -> common_pb2.ChunkSlot:
     if not 0 <= chunk_index < len(slots):
         raise InvalidArgument(f"chunk_index {chunk_index} is out of range: the plan has {len(slots)} chunks")
     return slots[chunk_index]
+
+
+def _unit(video_id: str, chunk_index: int, take: int) -> str:
+    """The chunk's name in the ledger, the budget and the provider's tags: each take is paid for itself."""
+    return f"{video_id}:chunk:{chunk_index}" + (f":take{take}" if take else "")
 
 
 async def _together(*steps: Awaitable[T]) -> list[T]:
@@ -91,7 +96,8 @@ class Chunks:
         if slot.init_source == common_pb2.INIT_SOURCE_STORYBOARD:
             key = await self._storyboard_key(video_id, user_id, slot.beat_index)
         else:
-            key = keys.handoff_key(user_id, video_id, slot.index - 1)
+            before = await take_of(self._c.db, "chunks", video_id, slot.index - 1)
+            key = keys.handoff_key(user_id, video_id, slot.index - 1, before)
         return await self._image(key, f"chunk {slot.index} cannot start: its init frame")
 
     async def _storyboard_key(self, video_id: str, user_id: str, beat_index: int) -> str:
@@ -118,12 +124,13 @@ class Chunks:
         model: VideoModel,
         init: np.ndarray,
         storyboard: np.ndarray | None = None,
+        take: int = 0,
     ) -> ClipRequest:
         plan = spec.chunk_plan
         beat = spec.beats[slot.beat_index]
         fps = plan.fps
         return ClipRequest(
-            unit=f"{video_id}:chunk:{slot.index}",
+            unit=_unit(video_id, slot.index, take),
             model=model,
             init=init,
             prompt=beat.prompt or f"{beat.shot_type.replace('_', ' ')} shot, {beat.camera_movement.replace('_', ' ')}",
@@ -152,8 +159,9 @@ class Chunks:
         soon as the hand-off frame is stored (the next chunk may start from it), beside storing the
         clip and recording its cost."""
         slot = _slot(spec, chunk_index)
-        clip_key = keys.chunk_key(user_id, video_id, chunk_index)
-        handoff_key = keys.handoff_key(user_id, video_id, chunk_index) if slot.handoff_frame >= 0 else ""
+        take = await take_of(self._c.db, "chunks", video_id, chunk_index)  # an edit's redo is a take of its own
+        clip_key = keys.chunk_key(user_id, video_id, chunk_index, take)
+        handoff_key = keys.handoff_key(user_id, video_id, chunk_index, take) if slot.handoff_frame >= 0 else ""
         store = self._c.store
         model: VideoModel | None = None
         try:
@@ -187,7 +195,7 @@ class Chunks:
             storyboard = init
         provider = self._providers.for_model(model)
         request = self._clip_request(
-            video_id, spec, slot, model, init, storyboard if isinstance(storyboard, np.ndarray) else None
+            video_id, spec, slot, model, init, storyboard if isinstance(storyboard, np.ndarray) else None, take
         )
         await reserve_budget(self._c.db, video_id, request.unit, model.price_per_clip_micros)  # the video's cap
         with tempfile.TemporaryDirectory(prefix="adgen-chunk-") as folder:
@@ -202,7 +210,8 @@ class Chunks:
                 model.provider,
                 priority=left,
                 unit=request.unit,
-                successor=f"{video_id}:chunk:{chunk_index + 1}" if handoff_key else None,
+                # A beat's chunks are made again together, so the next one is of the same take.
+                successor=_unit(video_id, chunk_index + 1, take) if handoff_key else None,
                 successor_priority=left - 1,
             ):
                 clip = await provider.clip_for(request, path)

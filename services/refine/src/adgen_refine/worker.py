@@ -42,6 +42,7 @@ from adgen_refine.voice_mix import PlacedLine, Word, mix, place
 from adgen_video import keys
 from adgen_video.renditions import Rendition, renditions
 from adgen_video.speech_pace import BREATH_S
+from adgen_video.unit_rows import clip_keys
 from adgen_video.video_reads import status_of, version_of
 from adgen_video.video_state import emit, fail_video, live_run, msg_id
 from adgen_video.voice_lines import spoken_lines
@@ -197,8 +198,9 @@ class Refiner:
         store = self._c.store
         with tempfile.TemporaryDirectory(prefix="adgen-refine-") as folder:
             paths: dict[int, Path] = {}
+            made = await clip_keys(self._c.db, video_id)  # each chunk's latest take
             for slot in spec.chunk_plan.slots:
-                chunk = keys.chunk_key(user_id, video_id, slot.index)
+                chunk = made.get(slot.index) or keys.chunk_key(user_id, video_id, slot.index)
                 if not await store.exists(chunk):
                     raise FailedPrecondition(f"chunk {slot.index} of video {video_id} is missing ({chunk})")
                 paths[slot.index] = Path(folder) / f"chunk_{slot.index:03d}.mp4"
@@ -254,7 +256,7 @@ class Refiner:
                 raise FailedPrecondition(f"voiceover line of beat {line.beat_index} is not a beat of the plan")
             audio, timings = await asyncio.gather(
                 self._c.store.get_bytes_if_exists(line.audio_key),
-                self._c.store.get_bytes_if_exists(keys.voice_words_key(user_id, video_id, line.beat_index)),
+                self._c.store.get_bytes_if_exists(keys.voice_words_key(user_id, video_id, line.beat_index, line.take)),
             )
             if audio is None or timings is None:
                 raise FailedPrecondition(f"the voiceover of beat {line.beat_index} of video {video_id} is missing")

@@ -26,7 +26,7 @@ from adgen_video.refine_gate import lock_video, start_refine, unit_counts
 from adgen_video.speech_pace import SENTENCE_ENDINGS
 from adgen_video.text_safety import sanitise
 from adgen_video.video_state import emit, fail_video, live_run, msg_id, record_cost, video_exists
-from adgen_video.voice_lines import count_attempt, mark_spoken
+from adgen_video.voice_lines import count_attempt, line_take, mark_spoken
 from adgen_voice.line_script import foreign_script, without_pictographs
 from adgen_voice.speech import Speech, VoiceInfo, VoiceProvider, wav_bytes
 from adgen_voice.voice_timing import LineTooLong, WordTiming, next_rate
@@ -88,12 +88,14 @@ class Voice:
         return line, key
 
     async def synthesize(
-        self, video_id: str, user_id: str, beat_index: int, text: str, voice: str, target_s: float
+        self, video_id: str, user_id: str, beat_index: int, text: str, voice: str, target_s: float, take: int = 0
     ) -> SpokenLine:
-        """The beat's line spoken (or the stored one reused) and charged; safe to call again."""
+        """The beat's line spoken (or the stored one reused) and charged; safe to call again. A later
+        take (the line an edit changed) has objects and ledger rows of its own."""
         line, key = self.checked(text, voice)
-        audio_key = keys.voice_key(user_id, video_id, beat_index)
-        words_key = keys.voice_words_key(user_id, video_id, beat_index)
+        audio_key = keys.voice_key(user_id, video_id, beat_index, take)
+        words_key = keys.voice_words_key(user_id, video_id, beat_index, take)
+        unit = f"{video_id}:voice:{beat_index}" + (f":take{take}" if take else "")
         stored = await self._c.store.get_bytes_if_exists(words_key)
         if stored is not None and await self._c.store.exists(audio_key):
             return _from_json(audio_key, stored)
@@ -105,7 +107,7 @@ class Voice:
                 spoken.append(await provider.speak(line, key, rate))
                 rate = next_rate([(s.rate, s.duration_s) for s in spoken], target_s)
         except LineTooLong as error:  # the caller's words: asking again will not shorten them
-            await self._charge(video_id, beat_index, line, spoken)  # the tries were paid all the same
+            await self._charge(video_id, unit, line, spoken)  # the tries were paid all the same
             raise InvalidArgument(f"text: {error}") from None
         final = spoken[-1]
         result = SpokenLine(
@@ -120,10 +122,10 @@ class Voice:
         # The timings are stored last: they mark the line as complete for a redelivery.
         await self._c.store.put_bytes(audio_key, wav_bytes(final.samples), "audio/wav")
         await self._c.store.put_bytes(words_key, json.dumps(asdict(result)).encode(), "application/json")
-        await self._charge(video_id, beat_index, line, spoken)
+        await self._charge(video_id, unit, line, spoken)
         return result
 
-    async def _charge(self, video_id: str, beat_index: int, line: str, spoken: list[Speech]) -> None:
+    async def _charge(self, video_id: str, unit: str, line: str, spoken: list[Speech]) -> None:
         """One ledger row per synthesis of the line; none outside a video (an internal caller's)."""
         if not await video_exists(self._c.db, video_id):
             return
@@ -131,7 +133,7 @@ class Voice:
             await record_cost(
                 self._c.db,
                 self._c.js,
-                idempotency_key=f"{video_id}:voice:{beat_index}" + (f":try{attempt + 1}" if attempt else ""),
+                idempotency_key=unit + (f":try{attempt + 1}" if attempt else ""),
                 video_id=video_id,
                 phase=LEDGER_PHASE,
                 provider=speech.provider,
@@ -151,7 +153,10 @@ class Voice:
         if not beat.voiceover.strip():
             return  # a beat without a line has nothing to speak (and the planner gave it no row)
         await count_attempt(db, vid, work.beat_index)
-        line = await self.synthesize(vid, work.user_id, work.beat_index, beat.voiceover, work.voice, beat.duration_s)
+        take = await line_take(db, vid, work.beat_index)
+        line = await self.synthesize(
+            vid, work.user_id, work.beat_index, beat.voiceover, work.voice, beat.duration_s, take
+        )
         async with db.acquire() as conn, conn.transaction():
             await lock_video(conn, vid)
             await mark_spoken(conn, vid, work.beat_index, line.audio_key, line.duration_s)

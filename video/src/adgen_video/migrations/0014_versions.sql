@@ -28,3 +28,8 @@ CREATE UNIQUE INDEX renditions_one_primary ON renditions (video_id, version) WHE
 
 -- Each provider call is paid for the version it was made for.
 ALTER TABLE cost_ledger ADD COLUMN version int NOT NULL DEFAULT 1 CHECK (version > 0);
+
+-- A chunk or a line made again for a later version is a take of its own, as a frame drawn again at a
+-- gate is (0013): its own objects, its own paid call.
+ALTER TABLE chunks ADD COLUMN takes int NOT NULL DEFAULT 0 CHECK (takes >= 0);
+ALTER TABLE voice_lines ADD COLUMN takes int NOT NULL DEFAULT 0 CHECK (takes >= 0);

@@ -193,14 +193,16 @@ class ReviewReached(_message.Message):
     def __init__(self, review: _Optional[_Union[_common_pb2.Review, _Mapping]] = ...) -> None: ...
 
 class VideoVersioned(_message.Message):
-    __slots__ = ("version", "run", "units")
+    __slots__ = ("version", "run", "units", "remade")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     RUN_FIELD_NUMBER: _ClassVar[int]
     UNITS_FIELD_NUMBER: _ClassVar[int]
+    REMADE_FIELD_NUMBER: _ClassVar[int]
     version: int
     run: int
     units: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, version: _Optional[int] = ..., run: _Optional[int] = ..., units: _Optional[_Iterable[str]] = ...) -> None: ...
+    remade: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[int] = ..., run: _Optional[int] = ..., units: _Optional[_Iterable[str]] = ..., remade: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VideoApproved(_message.Message):
     __slots__ = ("stage", "units")
