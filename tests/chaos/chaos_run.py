@@ -408,7 +408,13 @@ class Chaos:
                     decoded = decode(path)
                     outcome.frames, outcome.decoded_s = decoded.frame_count, decoded.duration_s
                     user_id = str(await db.fetchval("SELECT user_id FROM videos WHERE video_id = $1", video_id))
-                    result.orphaned_objects += await store.list_keys(keys.chunks_prefix(user_id, video_id))
+                    # What a completed video keeps for its next version: its clips and hand-off frames
+                    # (the ones its rows name) and its music bed; anything else under chunks/ is orphaned.
+                    rows = await db.fetch("SELECT clip_key, handoff_key FROM chunks WHERE video_id = $1", video_id)
+                    kept = {k for r in rows for k in (r["clip_key"], r["handoff_key"]) if k}
+                    kept |= {keys.music_key(user_id, video_id), keys.music_prediction_key(user_id, video_id)}
+                    left = await store.list_keys(keys.chunks_prefix(user_id, video_id))
+                    result.orphaned_objects += [k for k in left if k not in kept]
             await self._check_ledger(db, list(ids), fakes)
         finally:
             await db.close()

@@ -43,8 +43,8 @@ from adgen_gateway.videos import (
     list_videos,
     regenerate_frame,
     retry_video,
-    run_start,
     stored_progress,
+    version_start,
     watch_events,
 )
 from adgen_kernel.errors import (
@@ -196,9 +196,8 @@ class VideoServicer(video_service_pb2_grpc.VideoServiceServicer):
             yield v.WatchVideoResponse(sequence=end.sequence, event=_terminal_event(view), progress=view.progress)
             return
         start = await stored_progress(self._js, view.video_id) if after else None
-        # A new watcher sees the current run from its start (a retry or a new version), not the
-        # ending of an earlier one.
-        quiet = 0 if after else await run_start(self._js, view.video_id) - 1
+        # A new watcher sees the version being made from its start, not an earlier one's ending.
+        quiet = 0 if after else await version_start(self._js, view.video_id) - 1
         sent = view.progress
         async for item in watch_events(self._js, view.video_id, after_sequence=after, start=start, quiet_until=quiet):
             sent = onward(sent, item.progress)

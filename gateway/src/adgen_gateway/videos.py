@@ -608,10 +608,17 @@ class StreamedEvent:
     progress: c.Progress
 
 
-async def run_start(js: JetStreamContext, video_id: str) -> int:
+async def _run_start(js: JetStreamContext, video_id: str) -> int:
     """The stream sequence of the event that began the video's current run: its last retry or new
     version (0 on its first run)."""
     return max([await _last_sequence(js, video_id, kind) for kind in ("video_retried", "video_versioned")])
+
+
+async def version_start(js: JetStreamContext, video_id: str) -> int:
+    """The stream sequence of the event that began the version being made (0 for the first). A new
+    watcher is shown the events from there: an earlier version's completion is not this one's end.
+    (A retried run's watcher does see the failure the retry follows.)"""
+    return await _last_sequence(js, video_id, "video_versioned")
 
 
 async def watch_events(
@@ -625,8 +632,8 @@ async def watch_events(
     """The video's events from the stream, in order, each with the progress folded so far, until
     the terminal one of the current run (a retried video's earlier runs ended too). Resuming after a
     sequence starts from the stored snapshot. Events up to `quiet_until` are folded but not yielded
-    (a new watcher of a later run is not shown an earlier run's ending)."""
-    began = await run_start(js, video_id)
+    (a new watcher of a later version is not shown an earlier one's ending)."""
+    began = await _run_start(js, video_id)
     deliver = (
         ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after_sequence + 1)
         if after_sequence

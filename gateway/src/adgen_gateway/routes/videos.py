@@ -46,7 +46,7 @@ from adgen_gateway.videos import (
     owns_video,
     regenerate_frame,
     retry_video,
-    run_start,
+    version_start,
 )
 from adgen_video.contract_rules import ID_TEXT_MAX_CHARS, SPEC_MAX_BEATS, VOICEOVER_MAX_CHARS
 from adgen_video.request_limits import ASPECT_RATIOS, PROMPT_WORD_LIMIT, FieldError
@@ -231,9 +231,8 @@ async def events(
             return
         # One shared subscription per video: with hundreds of watchers each event is folded and
         # serialized once (video_feeds.py); the progress starts from what the video shows now. A
-        # new watcher sees the current run from its start (a retry or a new version), not the
-        # ending of an earlier one.
-        start = max(after, await run_start(b.js, vid) - 1)
+        # new watcher sees the version being made from its start, not an earlier one's ending.
+        start = max(after, await version_start(b.js, vid) - 1)
         async for item, data in video_feeds.watch(b.js, vid, after_sequence=start, shown=view.progress):
             yield {"id": str(item.sequence), "event": item.event.WhichOneof("kind"), "data": data}
 
