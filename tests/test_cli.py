@@ -108,6 +108,38 @@ async def test_generate_download_list_and_show(stack: Stack, tmp_path: Path) -> 
     listed = await cli.json("videos", "list")
     assert [v["id"] for v in listed["videos"]] == [video_id] and listed["next_page_token"] is None
 
+    # A headline edit of the completed video makes its version 2; following it waits past version 1's end.
+    headline = "Warm hands, slow mornings"
+    edited = await cli("videos", "edit", video_id, "--beat", "0", "--headline", headline, "--follow")
+    assert edited.exit_code == 0, (edited.stdout, edited.stderr)
+    assert f"{video_id} completed · version 2" in edited.stdout, edited.stdout
+    assert f"adgen videos download {video_id}" in edited.stdout
+    second = await cli.json("videos", "show", video_id)
+    assert (second["status"], second["version"], second["plan_revision"]) == ("completed", 2, 2)
+    assert second["spec"]["beats"][0]["headline"] == headline
+    assert f"adgen videos versions {video_id}" in (await cli("videos", "show", video_id)).stdout
+
+    moved = await cli("videos", "edit", video_id, "--beat", "0", "--prompt", "a mug on a red car")
+    assert moved.exit_code == 2 and "beats.0.prompt" in moved.stderr, moved.stderr
+    versions = (await cli.json("videos", "versions", video_id))["versions"]
+    assert [(v["version"], v["plan_revision"]) for v in versions] == [(1, 1), (2, 2)], "the refusal made none"
+    table = await cli("videos", "versions", video_id)
+    assert table.exit_code == 0 and [line.split()[0] for line in table.stdout.splitlines()[2:]] == ["1", "2"]
+
+    first = await cli.json("videos", "download", video_id, "--version", "1", "--out", str(tmp_path / "v1.mp4"))
+    latest = await cli.json("videos", "download", video_id, "--out", str(tmp_path / "v2.mp4"))
+    assert (first["version"], latest["version"]) == (1, 2)
+    assert decode(tmp_path / "v1.mp4").duration_s == pytest.approx(10.0, abs=0.1)
+    assert decode(tmp_path / "v2.mp4").duration_s == pytest.approx(10.0, abs=0.1)
+    assert (tmp_path / "v1.mp4").read_bytes() == (tmp_path / "again.mp4").read_bytes(), "version 1 is kept as made"
+    assert (tmp_path / "v2.mp4").read_bytes() != (tmp_path / "v1.mp4").read_bytes()
+    await cli.json(
+        "videos", "download", video_id, "--version", "1", "--aspect-ratio", "9:16", "--out", str(tmp_path / "p1.mp4")
+    )
+    assert (tmp_path / "p1.mp4").read_bytes() == (tmp_path / "p.mp4").read_bytes(), "and so is its rendition"
+    unknown = await cli.json("videos", "download", video_id, "--version", "3", code=3)
+    assert "versions 1, 2" in unknown["error"]["message"], unknown
+
 
 async def test_cancel_retry_and_paging(stack: Stack) -> None:
     cli = await user_cli(stack, "cli-cancel")

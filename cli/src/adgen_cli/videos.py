@@ -1,5 +1,6 @@
-"""`adgen videos …`: list, show (and follow), download, retry and cancel videos; plus the pieces
-`adgen generate` shares with them (following progress live, downloading the MP4)."""
+"""`adgen videos …`: list, show (and follow), download, retry and cancel videos, review and edit
+them, list their versions; plus the pieces `adgen generate` shares with them (following progress
+live, downloading the MP4)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Generator
 from contextlib import closing
 from pathlib import Path
 from typing import Annotated, cast
+from urllib.parse import urlencode
 
 import av
 import httpx
@@ -25,7 +27,9 @@ from adgen_cli.options import Json, connect
 from adgen_cli.outcome import EXIT_CODES_HELP, CliError, ExitCode, print_json
 
 app = typer.Typer(
-    help="List, inspect, download, retry and cancel your videos.", no_args_is_help=True, epilog=EXIT_CODES_HELP
+    help="List, inspect, download, retry, cancel, review and edit your videos.",
+    no_args_is_help=True,
+    epilog=EXIT_CODES_HELP,
 )
 err = Console(stderr=True)
 out = Console()
@@ -48,23 +52,27 @@ def events_of(api: Api, video_id: str, last_id: str | None) -> closing[Generator
     return closing(cast(Generator[Event], api.events(video_id, last_id=last_id)))
 
 
-def at_rest(video: dict) -> bool:
-    """Whether the video will not move until someone acts: finished, or waiting at its review gate."""
+def at_rest(video: dict, version: int = 0) -> bool:
+    """Whether the video will not move until someone acts: finished, or waiting at its review gate.
+    A watcher of `version` is not done by an earlier version's completion."""
+    if video.get("status") == "completed" and int(video.get("version") or 1) < version:
+        return False
     return video.get("status") in (*FINISHED_STATUSES, AT_GATE)
 
 
-def follow(api: Api, video_id: str, *, live: bool) -> dict:
-    """Shows the live view on stderr until the video finishes or waits at its review gate; returns
-    the video as it stopped."""
+def follow(api: Api, video_id: str, *, live: bool, version: int = 0) -> dict:
+    """Shows the live view on stderr until the video finishes or waits at its review gate (with
+    `version`, until that version ends); returns the video as it stopped."""
     video = api.get(f"/v1/videos/{video_id}")
     state = {"progress": video.get("progress") or {}}
 
     def watch() -> dict:
         # The stream replays the video's events from its start: a retried video's holds the earlier
         # run's end, an approved one's the gate it passed. So an end or a gate in the stream is only
-        # a cue to ask the video itself, and to go on from there while it says it still moves.
+        # a cue to ask the video itself, and to go on from there while it says it still moves. An
+        # edited video's holds every earlier version's completion too.
         current, last_id = video, None
-        while not at_rest(current):
+        while not at_rest(current, version):
             gate = False
             with events_of(api, video_id, last_id) as events:
                 for event in events:
@@ -76,7 +84,7 @@ def follow(api: Api, video_id: str, *, live: bool) -> dict:
             # The row is at the gate before that event is sent; it may trail a terminal one a moment.
             for _ in range(1 if gate else 10):
                 current = api.get(f"/v1/videos/{video_id}")
-                if at_rest(current) or last_id is None:
+                if at_rest(current, version) or last_id is None:
                     return current
                 if not gate:
                     time.sleep(0.2)
@@ -151,24 +159,33 @@ def ratio_key(value: str) -> str:
     return ":".join(re.findall(r"\d+", value))
 
 
-def download_link(video: dict, aspect_ratio: str | None) -> tuple[str, str]:
-    """(link, aspect ratio) of the MP4 to fetch: the primary, or the rendition asked for."""
+def completed_version(video: dict) -> int:
+    """The version a download gets by default: the video's own once it is completed, else the one
+    before it (the next is being made, or failed); 0 when none was ever completed."""
+    version = int(video.get("version") or 1)
+    return version if video.get("status") == "completed" else version - 1
+
+
+def download_link(video: dict, aspect_ratio: str | None, version: int | None = None) -> tuple[str, str]:
+    """(link, aspect ratio) of the MP4 to fetch: the primary or the rendition asked for, of the
+    latest completed version or the one asked for. The renditions' own links are the latest
+    version's, so another version is asked of the gateway by number; a shape the video is not
+    delivered in is refused before anything is fetched."""
     primary = ratio_key(str((video.get("request") or {}).get("aspect_ratio", "")))
     renditions = {ratio_key(str(r.get("aspect_ratio", ""))): r for r in video.get("renditions") or []}
-    default = f"/v1/videos/{video['id']}/download"
-    if not aspect_ratio:
-        return default, primary
-    wanted = ratio_key(aspect_ratio)
-    if wanted in renditions and renditions[wanted].get("download_url"):
-        return str(renditions[wanted]["download_url"]), wanted
-    if wanted == primary or (not primary and not renditions):
-        return default, wanted
-    available = ", ".join(sorted({primary, *renditions} - {""})) or "none"
-    raise CliError(
-        f"video {video['id']} has no {aspect_ratio} rendition (available: {available})",
-        ExitCode.BAD_INPUT,
-        fields=[{"field": "aspect_ratio", "message": f"one of {available}"}],
-    )
+    wanted = ratio_key(aspect_ratio) if aspect_ratio else primary
+    if wanted != primary and wanted not in renditions and (primary or renditions):
+        available = ", ".join(sorted({primary, *renditions} - {""}))
+        raise CliError(
+            f"video {video['id']} has no {aspect_ratio} rendition (available: {available})",
+            ExitCode.BAD_INPUT,
+            fields=[{"field": "aspect_ratio", "message": f"one of {available}"}],
+        )
+    signed = (renditions.get(wanted) or {}).get("download_url") if aspect_ratio and version is None else None
+    if signed:
+        return str(signed), wanted
+    query = {**({"version": version} if version else {}), **({"aspect_ratio": wanted} if wanted != primary else {})}
+    return f"/v1/videos/{video['id']}/download" + (f"?{urlencode(query)}" if query else ""), wanted
 
 
 def verify_mp4(path: Path) -> float:
@@ -187,15 +204,17 @@ def verify_mp4(path: Path) -> float:
         raise CliError(f"{path} is not a readable MP4: {error}", ExitCode.UNAVAILABLE) from None
 
 
-def download(api: Api, video: dict, dest: Path, *, aspect_ratio: str | None, show_bar: bool) -> dict:
-    """Writes the video's MP4 to `dest` with a progress bar; checks every byte arrived and that it
-    decodes before it replaces `dest`."""
-    if video.get("status") != "completed":
+def download(
+    api: Api, video: dict, dest: Path, *, aspect_ratio: str | None, show_bar: bool, version: int | None = None
+) -> dict:
+    """Writes the video's MP4 (of `version`, else the latest completed) to `dest` with a progress
+    bar; checks every byte arrived and that it decodes before it replaces `dest`."""
+    if completed_version(video) < 1:
         raise CliError(
             f"video {video['id']} is {video.get('status')}; only a completed video can be downloaded",
             ExitCode.BAD_INPUT,
         )
-    link, ratio = download_link(video, aspect_ratio)
+    link, ratio = download_link(video, aspect_ratio, version)
     url = api.resolve(link)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".part")
@@ -229,6 +248,7 @@ def download(api: Api, video: dict, dest: Path, *, aspect_ratio: str | None, sho
         "bytes": written,
         "duration_s": round(seconds, 3),
         "aspect_ratio": ratio,
+        "version": version or completed_version(video),
     }
 
 
@@ -286,15 +306,18 @@ def download_command(
     aspect_ratio: Annotated[
         str | None, typer.Option(help="Which rendition, e.g. 9:16, when the video has several")
     ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option(min=1, help="Which version, 1 the first (default: the latest completed; see `videos versions`)"),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Download a completed video's MP4 and check it is complete."""
     with connect(ctx, as_json) as api:
         video = api.get(f"/v1/videos/{video_id}")
+        dest = output or Path(f"{video['id']}-v{version}.mp4" if version else f"{video['id']}.mp4")
         try:
-            result = download(
-                api, video, output or Path(f"{video['id']}.mp4"), aspect_ratio=aspect_ratio, show_bar=not as_json
-            )
+            result = download(api, video, dest, aspect_ratio=aspect_ratio, show_bar=not as_json, version=version)
         except KeyboardInterrupt:
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     if as_json:
@@ -305,10 +328,15 @@ def download_command(
 
 def post_and_follow(api: Api, video_id: str, action: str, *, follow_it: bool, as_json: bool) -> dict:
     """POSTs the video's `action` (retry, approve) and, with --follow, watches it to its end or gate."""
-    video = api.post(f"/v1/videos/{video_id}/{action}")
+    return followed(api, api.post(f"/v1/videos/{video_id}/{action}"), video_id, follow_it=follow_it, as_json=as_json)
+
+
+def followed(api: Api, video: dict, video_id: str, *, follow_it: bool, as_json: bool) -> dict:
+    """The video an action answered with; with --follow, as it stands once it (the version it is
+    making) ends or reaches a gate."""
     if follow_it:
         try:
-            video = follow(api, video.get("id", video_id), live=not as_json)
+            video = follow(api, video.get("id", video_id), live=not as_json, version=int(video.get("version") or 0))
         except KeyboardInterrupt:
             interrupted(api, video_id, as_json=as_json)
     return video
@@ -418,3 +446,75 @@ def regenerate(
         out.print(f"beat {beat} of video [bold]{video_id}[/] drawn again (take {frame['take']})")
         out.print(views.frame_lines([frame])[0], soft_wrap=True)
     out.print(f"  approve it:  adgen videos approve {video_id} --follow", highlight=False)
+
+
+def beat_edit(beat: int, fields: dict[str, str | None]) -> dict:
+    """The beat's part of a plan edit: only the fields given, so the plan keeps every other one as
+    it is (the gateway reads an omitted field as "unchanged"). Bad input when none is given."""
+    given = {name: value for name, value in fields.items() if value is not None}
+    if not given:
+        raise CliError(
+            f"nothing to change in beat {beat}: give at least one of --headline, --subline, --voiceover, "
+            "--prompt, --camera, --shot",
+            ExitCode.BAD_INPUT,
+        )
+    return {"index": beat, **given}
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def edit(
+    ctx: typer.Context,
+    video_id: VideoId,
+    beat: Annotated[int, typer.Option("--beat", min=0, help="Index of the beat to change (from 0)")],
+    headline: Annotated[str | None, typer.Option(help="The beat's on-screen words")] = None,
+    subline: Annotated[str | None, typer.Option(help="The words under the headline")] = None,
+    voiceover: Annotated[str | None, typer.Option(help="The line spoken over the beat")] = None,
+    prompt: Annotated[str | None, typer.Option(help="The beat's image prompt")] = None,
+    camera: Annotated[str | None, typer.Option(help="The camera movement, e.g. slow_dolly_in")] = None,
+    shot: Annotated[str | None, typer.Option(help="The shot type, e.g. close_up")] = None,
+    follow_it: Follow = False,
+    as_json: Json = False,
+) -> None:
+    """Change one beat of a video's plan: at its review gate, or once it is completed, where the
+    edit makes its next version (for now only --headline and --subline); every version stays
+    downloadable. The edit names the plan revision it read, so one made meanwhile is not undone."""
+    change = beat_edit(
+        beat,
+        {
+            "headline": headline,
+            "subline": subline,
+            "voiceover": voiceover,
+            "prompt": prompt,
+            "camera_movement": camera,
+            "shot_type": shot,
+        },
+    )
+    with connect(ctx, as_json) as api:
+        body = {"plan_revision": api.get(f"/v1/videos/{video_id}")["plan_revision"], "beats": [change]}
+        answer = api.request("PATCH", f"/v1/videos/{video_id}/plan", json=body).json()
+        video = followed(api, answer, video_id, follow_it=follow_it, as_json=as_json)
+    if as_json:
+        print_json(video)
+    else:
+        status, version = video.get("status", ""), video.get("version", 1)
+        out.print(f"video [bold]{video.get('id', video_id)}[/] {status} · version {version}")
+        for step in views.edit_next_steps(video):
+            out.print(f"  {step}", highlight=False)
+    if follow_it:
+        ended(video, as_json=as_json)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def versions(ctx: typer.Context, video_id: VideoId, as_json: Json = False) -> None:
+    """A video's completed versions, the first first: the plan revision each was made from, when,
+    and what it cost. `adgen videos download ID --version N` fetches one."""
+    with connect(ctx, as_json) as api:
+        listed = api.get(f"/v1/videos/{video_id}/versions")
+    if as_json:
+        print_json(listed)
+        return
+    if not listed["versions"]:
+        err.print(f"video {video_id} has no completed version yet")
+        return
+    out.print(views.versions_table(listed["versions"]))
+    err.print(f"fetch one: adgen videos download {video_id} --version N")

@@ -137,6 +137,8 @@ def video_detail(video: dict) -> RenderableType:
     grid.add_column()
     grid.add_row("id", video["id"])
     grid.add_row("status", status_text(video.get("status", "")))
+    if int(video.get("version") or 1) > 1:
+        grid.add_row("version", f"{video['version']} (adgen videos versions {video['id']})")
     grid.add_row("prompt", request.get("prompt", ""))
     if request.get("voiceover") is False:
         grid.add_row("voice", "none (no voiceover)")
@@ -260,6 +262,34 @@ def review_next_steps(video: dict) -> list[str]:
         steps.append(f"redraw one:    adgen videos regenerate {video['id']} --beat N [--prompt TEXT] [--seed N]")
     steps.append(f"look again:    adgen videos review {video['id']}")
     return steps
+
+
+def edit_next_steps(video: dict) -> list[str]:
+    """The commands that go on from a plan edit: a video at its gate goes on from there; a version
+    being made can be followed, and downloaded (the version before it until it is done); a
+    completed one downloaded. A failed one has none: its error says why."""
+    if video.get("review"):
+        return review_next_steps(video)
+    status = video.get("status")
+    steps = [] if status in FINISHED_STATUSES else [f"follow it:     adgen videos show {video['id']} --follow"]
+    if status == "completed" or status not in FINISHED_STATUSES:
+        steps.append(f"fetch it:      adgen videos download {video['id']}")
+    return steps
+
+
+def versions_table(versions: list[dict]) -> Table:
+    """A video's completed versions (`GET /v1/videos/{id}/versions`), the first first."""
+    table = Table(show_edge=False, header_style="bold")
+    for name in ("version", "plan revision", "completed", "cost"):
+        table.add_column(name, justify="left" if name == "completed" else "right", no_wrap=True)
+    for version in versions:
+        table.add_row(
+            str(version["version"]),
+            str(version["plan_revision"]),
+            when(version.get("completed_at")),
+            usd(float((version.get("cost") or {}).get("total_usd") or 0.0)),
+        )
+    return table
 
 
 def assets_table(assets: list[dict]) -> Table:
