@@ -119,8 +119,8 @@ async def test_generate_download_list_and_show(stack: Stack, tmp_path: Path) -> 
     assert second["spec"]["beats"][0]["headline"] == headline
     assert f"adgen videos versions {video_id}" in (await cli("videos", "show", video_id)).stdout
 
-    moved = await cli("videos", "edit", video_id, "--beat", "0", "--prompt", "a mug on a red car")
-    assert moved.exit_code == 2 and "beats.0.prompt" in moved.stderr, moved.stderr
+    moved = await cli("videos", "edit", video_id, "--beat", "0", "--shot", "sideways")
+    assert moved.exit_code == 2 and "beats.0.shot_type" in moved.stderr, moved.stderr
     versions = (await cli.json("videos", "versions", video_id))["versions"]
     assert [(v["version"], v["plan_revision"]) for v in versions] == [(1, 1), (2, 2)], "the refusal made none"
     table = await cli("videos", "versions", video_id)

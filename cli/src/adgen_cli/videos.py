@@ -476,8 +476,9 @@ def edit(
     as_json: Json = False,
 ) -> None:
     """Change one beat of a video's plan: at its review gate, or once it is completed, where the
-    edit makes its next version (for now only --headline and --subline); every version stays
-    downloadable. The edit names the plan revision it read, so one made meanwhile is not undone."""
+    edit makes its next version, redoing only what it changed (words on screen: nothing but the
+    final cut; a prompt, camera or shot: that beat's image and clips; a voiceover: that line);
+    every version stays downloadable. The edit names the plan revision it read, so one made meanwhile is not undone."""
     change = beat_edit(
         beat,
         {
