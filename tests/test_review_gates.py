@@ -290,21 +290,41 @@ async def test_the_plan_is_edited_at_its_gate_and_the_video_is_made_from_the_edi
             plan,
             json={
                 "plan_revision": 2,
-                "beats": [{"index": 7, "headline": "x"}, {"index": 0, "voiceover": "word " * 30 + "end."}],
+                "beats": [
+                    {"index": 7, "headline": "x"},
+                    {"index": 0, "voiceover": "word " * 30 + "end."},
+                    {"index": 1, "duration_s": 7},
+                ],
             },
         )
         assert faults.status_code == 422 and faults.headers["content-type"].startswith("application/problem+json")
-        assert [e["field"] for e in faults.json()["errors"]] == ["beats.0.index", "beats.1.voiceover"]
+        assert [e["field"] for e in faults.json()["errors"]] == [
+            "beats.0.index",
+            "beats.1.voiceover",
+            "beats.2.duration_s",
+        ]
         unknown = await client.patch(plan, json={"plan_revision": 2, "beats": [{"index": 0, "colour": "red"}]})
         assert unknown.status_code == 422 and [e["field"] for e in unknown.json()["errors"]] == ["beats.0.colour"]
         assert (await other.patch(plan, json={"plan_revision": 2})).status_code == 404
         assert (await client.get(f"/v1/videos/{video_id}")).json()["plan_revision"] == 2, "refused edits change nothing"
 
+        # The closing beat made 10 s long: the ad lasts 25 s, its chunks are planned again and it is quoted again.
+        longer = await client.patch(plan, json={"plan_revision": 2, "beats": [{"index": 3, "duration_s": 10}]})
+        assert longer.status_code == 200, longer.text
+        spec = longer.json()["spec"]
+        assert spec["duration_s"] == 25 and [b["duration_s"] for b in spec["beats"]] == [5, 5, 5, 10]
+        assert spec["chunk_plan"]["total_frames"] == 25 * spec["chunk_plan"]["fps"]
+        assert longer.json()["review"]["quote"] != edited["review"]["quote"], "quoted again"
+        beats = spec["beats"]
+
         assert (await client.post(f"/v1/videos/{video_id}/approve")).status_code == 202
-        late = await client.patch(plan, json={"plan_revision": 2, "beats": [{"index": 0, "headline": "Late"}]})
+        late = await client.patch(plan, json={"plan_revision": 3, "beats": [{"index": 0, "headline": "Late"}]})
         assert late.status_code == 409 and "while it waits at its review gate" in late.json()["detail"]
         events = await asyncio.wait_for(read_events(client, f"/v1/videos/{video_id}/events"), 150)
         assert events[-1].kind == "video_completed", [e.kind for e in events]
+        assert (await client.get(f"/v1/videos/{video_id}")).json()["progress"]["chunks_total"] == len(
+            spec["chunk_plan"]["slots"]
+        )
     # The units are the edited plan's: each made once, the moved beat's line spoken as edited.
     tried = await attempts(db, video_id)
     assert tried["frames"] == [1, 1, 1, 1] and set(tried["chunks"]) == {1}, tried

@@ -528,6 +528,13 @@ async def edit_plan(
             js, events_pb2.Event(video_id=video_id, video_versioned=versioned), msg_id(video_id, run, "versioned")
         )
         await enqueue(db, js, video_id, units)
+    if gate == "plan":
+        # The plan as it is now: its beats, chunks and lines are what the progress counts.
+        await publish_event(
+            js,
+            events_pb2.Event(video_id=video_id, video_planned=events_pb2.VideoPlanned(spec=edited)),
+            msg_id(video_id, row.run, f"planned:{plan.revision + 1}"),
+        )
     for beat_index, take in redraw:
         work = events_pb2.FrameWork(video_id=video_id, user_id=user_id, spec=edited, beat_index=beat_index, take=take)
         await publish_work(js, "frame", work, msg_id(video_id, row.run, f"frame:{beat_index}:take{take}"))
@@ -536,12 +543,17 @@ async def edit_plan(
 
 def _made_plan_faults(spec: c.Spec, edit: PlanEdit, gate: str | None) -> None:
     """What cannot change once the storyboard is made (at its gate, or in a completed video): the
-    order (the images and clips belong to their beats' places) and, at the storyboard gate, the
-    lines (they are spoken beside the storyboard; a new version speaks an edited line again)."""
+    order and the beats' lengths (the images and clips belong to their beats' spans) and, at the
+    storyboard gate, the lines (spoken beside the storyboard; a new version speaks an edited one)."""
     faults = []
     if list(edit.order) not in ([], list(range(len(spec.beats)))):
         faults.append(FieldError("order", "the beats can be reordered at the plan gate only"))
     for position, beat in enumerate(edit.beats):
+        if beat.HasField("duration_s") and 0 <= beat.index < len(spec.beats):
+            if beat.duration_s != spec.beats[beat.index].duration_s:
+                faults.append(
+                    FieldError(f"beats[{position}].duration_s", "a beat's length can change at the plan gate only")
+                )
         if beat.HasField("voiceover") and 0 <= beat.index < len(spec.beats):
             if beat.voiceover != spec.beats[beat.index].voiceover and gate == "storyboard":
                 faults.append(

@@ -8,7 +8,7 @@ from adgen.common.v1 import common_pb2
 from adgen.planner.v1 import planner_service_pb2 as p
 from adgen_planner.composer import PlanRequest
 from adgen_planner.llm_composer import compose_with_rules
-from adgen_planner.plan_edits import edited_plan, moved
+from adgen_planner.plan_edits import edited_plan, retimed
 from adgen_planner.spec_mapping import plan_to_spec
 
 
@@ -42,7 +42,36 @@ def test_a_new_order_keeps_each_beat_whole_and_the_times_follow(spec: common_pb2
     assert [b.index for b in edited.beats] == [0, 1, 2, 3] and [b.start_s for b in edited.beats] == [0, 5, 10, 15]
     assert edited.beats[1].headline == "Every second counts", "an edit names the beat by its place before the move"
     assert edited.beats[2].prompt == spec.beats[1].prompt
-    assert moved([0, 2, 1, 3]) and not moved([0, 1, 2, 3]) and not moved([])
+    assert not retimed(spec, edited), "four 5 s beats in another order span the same times"
+
+
+def test_a_new_length_moves_the_later_beats_and_the_ad_lasts_their_sum(spec: common_pb2.Spec) -> None:
+    line = "Sapphire glass, a titanium case, and a strap that stays soft on the wrist all day."
+    edited, faults = edited_plan(spec, [p.BeatEdit(index=1, duration_s=10, voiceover=line)])
+    assert faults == []
+    assert [b.duration_s for b in edited.beats] == [5, 10, 5, 5] and [b.start_s for b in edited.beats] == [0, 5, 15, 20]
+    assert edited.duration_s == 25 and edited.beats[1].voiceover == line
+    assert retimed(spec, edited)
+
+
+def test_a_length_the_library_has_not_is_refused_naming_it(spec: common_pb2.Spec) -> None:
+    _, faults = edited_plan(spec, [p.BeatEdit(index=2, headline="Hi"), p.BeatEdit(index=1, duration_s=7)])
+    assert [(f.field, f.message) for f in faults] == [("beats[1].duration_s", "must be one of 5, 10, 15 s")]
+
+
+def test_an_ad_longer_than_a_minute_is_refused_naming_a_length() -> None:
+    wanted = PlanRequest(prompt="60 second ad for a titanium watch", duration_s=60, creativity=0.5, seed=6)
+    made = plan_to_spec(compose_with_rules(wanted).plan, common_pb2.VideoRequest(prompt=wanted.prompt))
+    _, faults = edited_plan(made, [p.BeatEdit(index=i, duration_s=15) for i in range(len(made.beats))])
+    assert [f.field for f in faults] == ["beats[0].duration_s"], faults
+    assert f"the ad would last {15 * len(made.beats)} s; it must last 10 to 60 s" in faults[0].message
+
+
+def test_a_shorter_beat_must_keep_its_line_within_the_new_budget(spec: common_pb2.Spec) -> None:
+    longer = edited_plan(spec, [p.BeatEdit(index=1, duration_s=10)])[0]
+    longer.beats[1].voiceover = "Sapphire glass, a titanium case, and a strap that stays soft on the wrist all day."
+    _, faults = edited_plan(longer, [p.BeatEdit(index=1, duration_s=5)])
+    assert [f.field for f in faults] == ["beats[0].duration_s"] and "shorten it too" in faults[0].message
 
 
 @pytest.mark.parametrize(

@@ -286,6 +286,8 @@ BEAT_EDIT: Rules = (
     field("prompt", text(1000)),
     field("camera_movement", text(ID_TEXT_MAX_CHARS)),
     field("shot_type", text(ID_TEXT_MAX_CHARS)),
+    # A bound only: the planner holds a length to the 5/10/15 rules, naming the field in its answer.
+    field("duration_s", between(0, DURATION_MAX_S, unit=" s")),
 )
 PLAN_EDITS: Rules = (
     field("beats", count(SPEC_MAX_BEATS), each(message(BEAT_EDIT))),

@@ -383,6 +383,9 @@ class BeatEditBody(BaseModel):
     )
     camera_movement: str | None = Field(None, max_length=ID_TEXT_MAX_CHARS, description="e.g. slow_dolly_in")
     shot_type: str | None = Field(None, max_length=ID_TEXT_MAX_CHARS, description="e.g. close_up")
+    duration_s: int | None = Field(
+        None, description="5, 10 or 15 s, at the plan gate only; the ad lasts the sum of its beats (10 to 60 s)"
+    )
 
 
 class EditPlanBody(BaseModel):
@@ -401,7 +404,8 @@ class EditPlanBody(BaseModel):
 @router.patch(
     "/{video_id}/plan",
     summary="Edit the plan of a video at its review gate, or make a new version of a completed one",
-    description="Beat words, image prompts, camera and shot; the order at the plan gate. The plan is checked by "
+    description="Beat words, image prompts, camera and shot; the order and the beats' lengths at the plan gate. "
+    "The plan is checked by "
     "the rules every plan meets (422 naming each field at fault) and quoted again. At the storyboard gate a beat "
     "whose prompt, camera or shot changed is drawn again (only that image is paid for). On a completed video the "
     "edit makes its next `version` from the frames, clips and lines it has: only what the edit changed is made "

@@ -2,13 +2,16 @@
 
 Each changed field meets the rule the planner's own plans meet (`spec_rules`): on-screen words are
 short and clean, a spoken line fits its beat, a prompt stays under the word limit, the camera and
-shot are ones the beat library knows. A new order keeps an opening beat first, a closing one last
+shot are ones the beat library knows, a beat lasts 5, 10 or 15 s (its line within the new
+length's budget) and the ad 10 to 60 s. A new order keeps an opening beat first, a closing one last
 and the middle beats between; the beats keep their own words, images and products when they move,
-and their start times follow. Every fault is reported with the field it is in, all at once.
+and their start times follow their order and lengths. Every fault is reported with the field it is
+in, all at once.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -16,7 +19,8 @@ from adgen.common.v1 import common_pb2
 from adgen.planner.v1 import planner_service_pb2
 from adgen_planner.beat_library import LIBRARY
 from adgen_planner.voiceover import problem
-from adgen_video.request_limits import PROMPT_WORD_LIMIT
+from adgen_video.contract_rules import BEAT_DURATIONS_S
+from adgen_video.request_limits import DURATION_MAX_S, DURATION_MIN_S, PROMPT_WORD_LIMIT
 from adgen_video.text_safety import sanitise
 
 # On-screen words, as the composers cap them.
@@ -74,7 +78,8 @@ def edited_plan(
     fault found; when there are faults the plan is not to be used."""
     edited = common_pb2.Spec()
     edited.CopyFrom(spec)
-    faults: list[FieldFault] = []
+    # Lengths first: a line edited with its beat's length is held to the new length's budget.
+    faults: list[FieldFault] = _length_faults(edited, edits)
     count = len(spec.beats)
     seen: set[int] = set()
     for position, edit in enumerate(edits):
@@ -98,9 +103,44 @@ def edited_plan(
                 setattr(beat, name, value)
     if order:
         faults += _order_faults(edited, order)
-        if not faults:
-            _reorder(edited, order)
-    return edited, faults
+    if not faults:
+        _reorder(edited, order or range(count))  # the beats' starts follow their lengths
+        edited.duration_s = sum(b.duration_s for b in edited.beats)
+    return edited, sorted(faults, key=_place)
+
+
+def _place(fault: FieldFault) -> int:
+    """Faults in the order of the edits they are in ("beats[2]..."), the order's last."""
+    found = re.match(r"beats\[(\d+)\]", fault.field)
+    return int(found.group(1)) if found else 10**6
+
+
+def _length_faults(spec: common_pb2.Spec, edits: Sequence[planner_service_pb2.BeatEdit]) -> list[FieldFault]:
+    """Beat lengths the edits set (on `spec`, which has them): each one of the library's, the ad
+    within the request limits, and each line still within its beat's new word budget."""
+    faults = []
+    for position, edit in enumerate(edits):
+        if not edit.HasField("duration_s") or not 0 <= edit.index < len(spec.beats):
+            continue
+        where = f"beats[{position}].duration_s"
+        if edit.duration_s not in BEAT_DURATIONS_S:
+            faults.append(FieldFault(where, f"must be one of {', '.join(map(str, BEAT_DURATIONS_S))} s"))
+            continue
+        beat = spec.beats[edit.index]
+        beat.duration_s = edit.duration_s
+        kept_line = beat.voiceover.strip() and not edit.HasField("voiceover")  # an edited one is checked with it
+        line = problem(beat.voiceover, beat.duration_s) if kept_line else None
+        if line:
+            faults.append(
+                FieldFault(where, f"the beat's line does not fit {edit.duration_s} s ({line}); shorten it too")
+            )
+    total = sum(b.duration_s for b in spec.beats)
+    if not faults and not DURATION_MIN_S <= total <= DURATION_MAX_S:
+        where = next(f"beats[{p}].duration_s" for p, e in enumerate(edits) if e.HasField("duration_s"))
+        faults.append(
+            FieldFault(where, f"the ad would last {total} s; it must last {DURATION_MIN_S} to {DURATION_MAX_S} s")
+        )
+    return faults
 
 
 def _order_faults(spec: common_pb2.Spec, order: Sequence[int]) -> list[FieldFault]:
@@ -129,3 +169,8 @@ def _reorder(spec: common_pb2.Spec, order: Sequence[int]) -> None:
 def moved(order: Sequence[int]) -> bool:
     """Whether an order changes anything."""
     return bool(order) and list(order) != list(range(len(order)))
+
+
+def retimed(before: common_pb2.Spec, after: common_pb2.Spec) -> bool:
+    """Whether any beat's span changed (a new order or a new length): the chunks must be planned again."""
+    return [(b.start_s, b.duration_s) for b in before.beats] != [(b.start_s, b.duration_s) for b in after.beats]

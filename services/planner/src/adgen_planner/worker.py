@@ -20,7 +20,7 @@ from adgen_kernel.serve import Connections
 from adgen_planner import quote
 from adgen_planner.composer import PlanRequest
 from adgen_planner.llm_composer import OpenAiComposer, Usage, compose_with_rules
-from adgen_planner.plan_edits import edited_plan, moved
+from adgen_planner.plan_edits import edited_plan, retimed
 from adgen_planner.references import rotate_references, verify_assets
 from adgen_planner.spec_mapping import plan_to_spec
 from adgen_video.budget import BudgetExceeded, quote_refusal
@@ -148,7 +148,7 @@ class Planner:
             return planner_service_pb2.EditPlanResponse(
                 errors=[planner_service_pb2.FieldViolation(field=f.field, message=f.message) for f in faults]
             )
-        if moved(edit.order):  # the beats' spans changed: so do the chunks that animate them
+        if retimed(edit.spec, spec):  # the beats' spans changed: so do the chunks that animate them
             await self._plan_chunks(spec, spec.chunk_plan.video_model)
         planned = Planned(
             spec, None, await self._local(spec.chunk_plan.video_model), await self._voice_line(edit.request.voice, spec)

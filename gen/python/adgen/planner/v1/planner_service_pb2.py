@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from adgen.common.v1 import common_pb2 as adgen_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&adgen/planner/v1/planner_service.proto\x12\x10\x61\x64gen.planner.v1\x1a\x1c\x61\x64gen/common/v1/common.proto\"N\n\x0bPlanRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12.\n\x07request\x18\x02 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\"3\n\x0cPlanResponse\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.adgen.common.v1.Spec\"O\n\x0cQuoteRequest\x12.\n\x07request\x18\x01 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"\xb3\x01\n\rQuoteResponse\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x13\n\x0b\x63ost_micros\x18\x02 \x01(\x03\x12(\n\x05lines\x18\x03 \x03(\x0b\x32\x19.adgen.common.v1.CostLine\x12\x19\n\x11\x65stimated_seconds\x18\x04 \x01(\x01\x12\x14\n\x0cslowest_beat\x18\x05 \x01(\x05\x12\r\n\x05local\x18\x06 \x01(\x08\"\xfd\x01\n\x08\x42\x65\x61tEdit\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x15\n\x08headline\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07subline\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x16\n\tvoiceover\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x13\n\x06prompt\x18\x05 \x01(\tH\x03\x88\x01\x01\x12\x1c\n\x0f\x63\x61mera_movement\x18\x06 \x01(\tH\x04\x88\x01\x01\x12\x16\n\tshot_type\x18\x07 \x01(\tH\x05\x88\x01\x01\x42\x0b\n\t_headlineB\n\n\x08_sublineB\x0c\n\n_voiceoverB\t\n\x07_promptB\x12\n\x10_camera_movementB\x0c\n\n_shot_type\"\xb1\x01\n\x0f\x45\x64itPlanRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12.\n\x07request\x18\x02 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12)\n\x05\x62\x65\x61ts\x18\x04 \x03(\x0b\x32\x1a.adgen.planner.v1.BeatEdit\x12\r\n\x05order\x18\x05 \x03(\x05\"0\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xa8\x01\n\x10\x45\x64itPlanResponse\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x13\n\x0b\x63ost_micros\x18\x02 \x01(\x03\x12(\n\x05lines\x18\x03 \x03(\x0b\x32\x19.adgen.common.v1.CostLine\x12\x30\n\x06\x65rrors\x18\x04 \x03(\x0b\x32 .adgen.planner.v1.FieldViolation2\xf4\x01\n\x0ePlannerService\x12\x45\n\x04Plan\x12\x1d.adgen.planner.v1.PlanRequest\x1a\x1e.adgen.planner.v1.PlanResponse\x12H\n\x05Quote\x12\x1e.adgen.planner.v1.QuoteRequest\x1a\x1f.adgen.planner.v1.QuoteResponse\x12Q\n\x08\x45\x64itPlan\x12!.adgen.planner.v1.EditPlanRequest\x1a\".adgen.planner.v1.EditPlanResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&adgen/planner/v1/planner_service.proto\x12\x10\x61\x64gen.planner.v1\x1a\x1c\x61\x64gen/common/v1/common.proto\"N\n\x0bPlanRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12.\n\x07request\x18\x02 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\"3\n\x0cPlanResponse\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.adgen.common.v1.Spec\"O\n\x0cQuoteRequest\x12.\n\x07request\x18\x01 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"\xb3\x01\n\rQuoteResponse\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x13\n\x0b\x63ost_micros\x18\x02 \x01(\x03\x12(\n\x05lines\x18\x03 \x03(\x0b\x32\x19.adgen.common.v1.CostLine\x12\x19\n\x11\x65stimated_seconds\x18\x04 \x01(\x01\x12\x14\n\x0cslowest_beat\x18\x05 \x01(\x05\x12\r\n\x05local\x18\x06 \x01(\x08\"\xa5\x02\n\x08\x42\x65\x61tEdit\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x15\n\x08headline\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07subline\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x16\n\tvoiceover\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x13\n\x06prompt\x18\x05 \x01(\tH\x03\x88\x01\x01\x12\x1c\n\x0f\x63\x61mera_movement\x18\x06 \x01(\tH\x04\x88\x01\x01\x12\x16\n\tshot_type\x18\x07 \x01(\tH\x05\x88\x01\x01\x12\x17\n\nduration_s\x18\x08 \x01(\x05H\x06\x88\x01\x01\x42\x0b\n\t_headlineB\n\n\x08_sublineB\x0c\n\n_voiceoverB\t\n\x07_promptB\x12\n\x10_camera_movementB\x0c\n\n_shot_typeB\r\n\x0b_duration_s\"\xb1\x01\n\x0f\x45\x64itPlanRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12.\n\x07request\x18\x02 \x01(\x0b\x32\x1d.adgen.common.v1.VideoRequest\x12#\n\x04spec\x18\x03 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12)\n\x05\x62\x65\x61ts\x18\x04 \x03(\x0b\x32\x1a.adgen.planner.v1.BeatEdit\x12\r\n\x05order\x18\x05 \x03(\x05\"0\n\x0e\x46ieldViolation\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xa8\x01\n\x10\x45\x64itPlanResponse\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.adgen.common.v1.Spec\x12\x13\n\x0b\x63ost_micros\x18\x02 \x01(\x03\x12(\n\x05lines\x18\x03 \x03(\x0b\x32\x19.adgen.common.v1.CostLine\x12\x30\n\x06\x65rrors\x18\x04 \x03(\x0b\x32 .adgen.planner.v1.FieldViolation2\xf4\x01\n\x0ePlannerService\x12\x45\n\x04Plan\x12\x1d.adgen.planner.v1.PlanRequest\x1a\x1e.adgen.planner.v1.PlanResponse\x12H\n\x05Quote\x12\x1e.adgen.planner.v1.QuoteRequest\x1a\x1f.adgen.planner.v1.QuoteResponse\x12Q\n\x08\x45\x64itPlan\x12!.adgen.planner.v1.EditPlanRequest\x1a\".adgen.planner.v1.EditPlanResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,13 +41,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_QUOTERESPONSE']._serialized_start=305
   _globals['_QUOTERESPONSE']._serialized_end=484
   _globals['_BEATEDIT']._serialized_start=487
-  _globals['_BEATEDIT']._serialized_end=740
-  _globals['_EDITPLANREQUEST']._serialized_start=743
-  _globals['_EDITPLANREQUEST']._serialized_end=920
-  _globals['_FIELDVIOLATION']._serialized_start=922
-  _globals['_FIELDVIOLATION']._serialized_end=970
-  _globals['_EDITPLANRESPONSE']._serialized_start=973
-  _globals['_EDITPLANRESPONSE']._serialized_end=1141
-  _globals['_PLANNERSERVICE']._serialized_start=1144
-  _globals['_PLANNERSERVICE']._serialized_end=1388
+  _globals['_BEATEDIT']._serialized_end=780
+  _globals['_EDITPLANREQUEST']._serialized_start=783
+  _globals['_EDITPLANREQUEST']._serialized_end=960
+  _globals['_FIELDVIOLATION']._serialized_start=962
+  _globals['_FIELDVIOLATION']._serialized_end=1010
+  _globals['_EDITPLANRESPONSE']._serialized_start=1013
+  _globals['_EDITPLANRESPONSE']._serialized_end=1181
+  _globals['_PLANNERSERVICE']._serialized_start=1184
+  _globals['_PLANNERSERVICE']._serialized_end=1428
 # @@protoc_insertion_point(module_scope)

@@ -46,7 +46,7 @@ class QuoteResponse(_message.Message):
     def __init__(self, spec: _Optional[_Union[_common_pb2.Spec, _Mapping]] = ..., cost_micros: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[_common_pb2.CostLine, _Mapping]]] = ..., estimated_seconds: _Optional[float] = ..., slowest_beat: _Optional[int] = ..., local: _Optional[bool] = ...) -> None: ...
 
 class BeatEdit(_message.Message):
-    __slots__ = ("index", "headline", "subline", "voiceover", "prompt", "camera_movement", "shot_type")
+    __slots__ = ("index", "headline", "subline", "voiceover", "prompt", "camera_movement", "shot_type", "duration_s")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     HEADLINE_FIELD_NUMBER: _ClassVar[int]
     SUBLINE_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +54,7 @@ class BeatEdit(_message.Message):
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     CAMERA_MOVEMENT_FIELD_NUMBER: _ClassVar[int]
     SHOT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
     index: int
     headline: str
     subline: str
@@ -61,7 +62,8 @@ class BeatEdit(_message.Message):
     prompt: str
     camera_movement: str
     shot_type: str
-    def __init__(self, index: _Optional[int] = ..., headline: _Optional[str] = ..., subline: _Optional[str] = ..., voiceover: _Optional[str] = ..., prompt: _Optional[str] = ..., camera_movement: _Optional[str] = ..., shot_type: _Optional[str] = ...) -> None: ...
+    duration_s: int
+    def __init__(self, index: _Optional[int] = ..., headline: _Optional[str] = ..., subline: _Optional[str] = ..., voiceover: _Optional[str] = ..., prompt: _Optional[str] = ..., camera_movement: _Optional[str] = ..., shot_type: _Optional[str] = ..., duration_s: _Optional[int] = ...) -> None: ...
 
 class EditPlanRequest(_message.Message):
     __slots__ = ("user_id", "request", "spec", "beats", "order")
