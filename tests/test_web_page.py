@@ -2,7 +2,8 @@
 through Playwright: sign in, upload a product image, preview the plan, start a video, watch it
 advance and play the result; the same with the event stream blocked, so the page must poll; pick a
 voice, hear its sample and start a video spoken by it; stop a video at its storyboard gate, draw one
-image again and approve it to the end; and an expired gate in the history, retried."""
+image again, approve it to the end, then edit its words into version 2 and switch between the two;
+and an expired gate in the history, retried."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from playwright.async_api import BrowserContext, Page, async_playwright, expect
 from test_streams import read_events
 
 from adgen_kernel.serve import Connections
+from adgen_planner.plan_edits import TEXT_WORD_CAP
 from adgen_planner.reconciler import expire_once
 from adgen_video.request_limits import PROMPT_MAX_CHARS, VALID_DURATIONS_S
 
@@ -430,7 +432,9 @@ BOARD_IMAGES = """() => Object.fromEntries([...document.querySelectorAll('#board
   .filter(([, i]) => i && i.complete && i.naturalWidth > 0).map(([beat, i]) => [beat, i.src]))"""
 
 
-async def test_review_the_storyboard_draw_a_beat_again_approve_and_play(stack, browser) -> None:
+async def test_review_the_storyboard_draw_a_beat_again_approve_play_and_make_version_2(
+    stack, browser, tmp_path, repo_root
+) -> None:
     key = await stack.new_user(f"web-gate-{uuid.uuid4().hex[:8]}")
     page, problems = await open_page(browser, stack.url)
     await sign_in(page, key)
@@ -509,7 +513,106 @@ async def test_review_the_storyboard_draw_a_beat_again_approve_and_play(stack, b
     assert abs(duration - 10.0) < 0.2, duration
     await expect(page.locator("#status")).to_contain_text("Completed")
     await expect(page.locator("#past li").first.locator(".badge")).to_have_text("completed")
+
+    await edit_words_into_version_2(page, stack, key, video_path, tmp_path, repo_root)
     assert problems.seen == []
+
+
+async def edit_words_into_version_2(page: Page, stack, key: str, video_path: str, tmp_path: Path, repo_root: Path):
+    """The finished video's words, edited: a headline the planner refuses says why by its input; one
+    changed headline (sent alone, on the current plan revision) makes version 2, which the page
+    follows to its end on the stream and plays; the switcher then plays either version's file."""
+    async with stack.client(key) as client:
+        finished = (await client.get(video_path)).json()
+    assert finished["version"] == 1, finished
+    edit = page.locator("#edit")
+    await expect(edit).to_be_visible()
+    await expect(page.locator("#versions")).to_be_hidden()  # one version: nothing to switch
+    for index, beat in enumerate(finished["spec"]["beats"]):
+        await expect(edit.get_by_label(f"Headline of beat {index + 1}")).to_have_value(beat.get("headline") or "")
+        await expect(edit.get_by_label(f"Subline of beat {index + 1}")).to_have_value(beat.get("subline") or "")
+    sent: list[object] = []
+    page.on("request", lambda request: sent.append(request.post_data_json) if request.method == "PATCH" else None)
+    headline = edit.get_by_label("Headline of beat 1")
+    make = edit.get_by_role("button", name="Make version 2")
+
+    too_long = " ".join(f"word{n}" for n in range(TEXT_WORD_CAP + 1))
+    await headline.fill(too_long)
+    await make.click()
+    await expect(page.locator("#edit-headline-0-error")).to_contain_text(f"at most {TEXT_WORD_CAP} words")
+    await expect(headline).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#edit-subline-0-error")).to_be_empty()
+
+    new_headline = "Copper kettle mornings"
+    await headline.fill(new_headline)
+    await make.click()
+    # The panel comes back once version 2 is done, offering the third.
+    await expect(edit.get_by_role("button", name="Make version 3")).to_be_visible(timeout=VIDEO_TIMEOUT_MS)
+    revision = finished["plan_revision"]
+    assert sent == [
+        {"plan_revision": revision, "beats": [{"index": 0, "headline": too_long}]},
+        {"plan_revision": revision, "beats": [{"index": 0, "headline": new_headline}]},
+    ], sent
+    duration = await play_result(page)
+    assert abs(duration - 10.0) < 0.2, duration
+    await expect(page.locator("#status")).to_contain_text("Completed")
+    # The stream replays version 1's end first: taken for the end, it would have handed over to polling.
+    assert await page.locator("#transport").get_attribute("data-mode") == "sse"
+    await expect(edit.get_by_label("Headline of beat 1")).to_have_value(new_headline)
+
+    async with stack.client(key) as client:
+        made = (await client.get(video_path)).json()
+        assert made["version"] == 2 and made["spec"]["beats"][0]["headline"] == new_headline, made
+        listed = (await client.get(f"{video_path}/versions")).json()["versions"]
+        assert [v["version"] for v in listed] == [1, 2], listed
+        # Each version's file, as the API's download of that version names it.
+        files = {}
+        for version in (1, 2):
+            answer = await client.get(f"{video_path}/download", params={"version": version})
+            assert answer.status_code == 302, answer.text
+            files[version] = urlsplit(answer.headers["location"]).path
+    assert files[1] != files[2], files
+    player = page.locator("#player")
+    picker = page.get_by_label("Version", exact=True)
+    await expect(picker.locator("option")).to_have_text(["Version 1", "Version 2"])
+    await expect(picker).to_have_value("2")
+    assert urlsplit(await player.evaluate("v => v.currentSrc")).path == files[2]
+
+    # The switcher and the panel at phone width: labelled, no sideways scrolling; the docs' picture.
+    await player.evaluate("v => v.pause()")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    unlabelled = await page.evaluate(
+        "() => [...document.querySelectorAll('#result input, #result select')].filter(c => !c.labels.length)"
+        ".map(c => c.id)"
+    )
+    assert unlabelled == []
+    assert await page.evaluate("() => document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+    shot = tmp_path / "web-versions.png"
+    await page.locator("#result").screenshot(path=str(shot))
+    artifacts = repo_root / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shutil.copy(shot, artifacts / "web-versions.png")
+    if os.environ.get("ADGEN_UPDATE_DOCS_SCREENSHOT"):
+        shutil.copy(shot, repo_root / "docs" / "web-versions.png")
+    assert shot.stat().st_size > 10_000
+    await page.set_viewport_size({"width": 1100, "height": 900})
+
+    await picker.select_option("1")
+    await page.wait_for_function(
+        "path => new URL(document.getElementById('player').currentSrc).pathname === path", arg=files[1]
+    )
+    await player.evaluate("v => { v.muted = true; return v.play(); }")
+    await page.wait_for_function("() => document.getElementById('player').currentTime > 0.5")
+    assert await page.locator("#download").get_attribute("href") == await player.evaluate("v => v.currentSrc")
+
+    # A new tab has the latest version's links only: the gateway signs no earlier one for the page.
+    await page.reload()
+    await expect(page.locator("#workspace")).to_be_visible()
+    await page.locator("#past li").first.locator("button.link").click()
+    await expect(picker.locator("option")).to_have_text(["Version 1 (not playable here)", "Version 2"])
+    await expect(picker.locator("option").first).to_be_disabled()
+    await expect(page.locator("#versions-hint")).to_contain_text("plays here in the tab that made or showed it")
+    assert urlsplit(await player.evaluate("v => v.currentSrc")).path == files[2]
 
 
 async def test_an_expired_gate_in_the_history_says_so_and_a_retry_opens_it_again(

@@ -49,6 +49,10 @@ export class Api {
   post(path, json) {
     return this.request("POST", path, { json });
   }
+
+  patch(path, json) {
+    return this.request("PATCH", path, { json });
+  }
 }
 
 export const videoPath = (id, rest = "") => `/v1/videos/${encodeURIComponent(id)}${rest}`;

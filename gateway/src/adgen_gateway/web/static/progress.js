@@ -1,12 +1,13 @@
 // Watching one video: the phase steps, the bar, status, cost and time left, the storyboard images
 // as they are drawn (and drawn again at a review gate), the chunks as they are rendered, the review
 // gate while the video waits at it (review.js), a failure and its reason, Retry and Cancel, and the
-// finished video in the player.
+// finished video in the player, with its versions and the words to edit for the next (versions.js).
 
 import { videoPath } from "./api.js";
 import { $, STATUS_NAMES, busy, duration, el, session, usd } from "./page.js";
-import { playable, setMedia } from "./renditions.js";
+import { playable, showRenditions } from "./renditions.js";
 import { closeGate, followGate, showFrames, whenRedrawn } from "./review.js";
+import { hideVersions, showVersions, whenVersionStarted } from "./versions.js";
 import { follow, isTerminal } from "./watch.js";
 
 const PHASES = ["PHASE_PLAN", "PHASE_STORYBOARD", "PHASE_CHUNKS", "PHASE_REFINE", "PHASE_EXPORT"];
@@ -142,18 +143,14 @@ function setMode(mode) {
 
 // A completed video's JSON carries pre-signed links to each rendition, the primary one first.
 function showResult(video) {
-  const { primary, others } = playable(video);
-  if (!primary) {
+  const made = playable(video);
+  if (!made.primary) {
     $("failure").hidden = false;
     $("failure-text").textContent = "The video is done but has no download link yet; open it again in a moment.";
     return;
   }
-  setMedia($("player"), primary);
-  $("download").href = primary.download_url;
-  $("download").textContent = `Download MP4 (${primary.aspect_ratio})`;
-  $("other-renditions").replaceChildren(
-    ...others.map((r) => el("li", {}, el("a", { href: r.download_url, download: "", textContent: `Download ${r.aspect_ratio}` }))),
-  );
+  showRenditions(made);
+  showVersions(video);
   $("result").hidden = false;
 }
 
@@ -173,6 +170,7 @@ function resetWatch(id) {
   $("frames").replaceChildren();
   $("chunks").replaceChildren();
   closeGate();
+  hideVersions();
   $("result").hidden = true;
   $("player").removeAttribute("src");
   $("player").removeAttribute("poster");
@@ -210,6 +208,13 @@ export async function showVideo(id) {
     },
   });
 }
+
+// An accepted edit of the words starts the next version: the page follows it from the answer on,
+// as the video now reads (the new version, being made), to its end.
+whenVersionStarted((id) => {
+  showVideo(id);
+  $("watch-title").focus();
+});
 
 $("cancel").addEventListener("click", () =>
   busy($("cancel"), async () => {

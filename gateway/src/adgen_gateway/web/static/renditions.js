@@ -1,7 +1,7 @@
-// A video's renditions as the page plays them: the ones with a link, the primary one first, and
-// how one goes on a <video>.
+// A video's renditions as the page plays them: the ones with a link, the primary one first, how
+// one goes on a <video>, and the result's player and download links showing one version's.
 
-import { el } from "./page.js";
+import { $, el } from "./page.js";
 
 // The primary rendition (undefined when none has a link yet) and the others, in the video's order.
 export function playable(video) {
@@ -23,4 +23,14 @@ export function setMedia(player, rendition) {
     track.track.mode = "hidden";
   }
   player.src = rendition.download_url;
+}
+
+// The result's player plays the primary rendition; its link and every other shape's download.
+export function showRenditions({ primary, others }) {
+  setMedia($("player"), primary);
+  $("download").href = primary.download_url;
+  $("download").textContent = `Download MP4 (${primary.aspect_ratio})`;
+  $("other-renditions").replaceChildren(
+    ...others.map((r) => el("li", {}, el("a", { href: r.download_url, download: "", textContent: `Download ${r.aspect_ratio}` }))),
+  );
 }

@@ -17,6 +17,7 @@ export function follow(api, id, handlers) {
   let stopped = false;
   let source = null;
   let timer = null;
+  const settling = { now: false, again: false };
 
   const stop = () => {
     stopped = true;
@@ -24,21 +25,35 @@ export function follow(api, id, handlers) {
     clearTimeout(timer);
   };
 
-  // A terminal event is confirmed by a status read, which also brings the final video JSON; a
-  // stream that ended while the video runs again (it was retried) hands over to polling.
+  // A terminal event is confirmed by a status read, which also brings the final video JSON. The
+  // stream replays the ends of earlier runs and versions (a retried video, a completed one making
+  // its next version), and after such an end its events may go on carrying that end's progress: a
+  // read that finds the video running keeps following the stream to the current end. One read at a
+  // time, again once more when another terminal event came meanwhile; a stream that ended while the
+  // video runs again (it was retried since) hands over to polling.
   const settle = async () => {
+    if (settling.now) {
+      settling.again = true;
+      return;
+    }
+    settling.now = true;
     try {
-      const video = await api.get(videoPath(id));
-      if (stopped) return;
-      if (isTerminal(video.progress)) {
-        stop();
-        handlers.progress(video.progress, null, null);
-        handlers.finished(video);
-      } else {
-        poll();
-      }
+      do {
+        settling.again = false;
+        const video = await api.get(videoPath(id));
+        if (stopped) return;
+        if (isTerminal(video.progress)) {
+          stop();
+          handlers.progress(video.progress, null, null);
+          handlers.finished(video);
+          return;
+        }
+      } while (settling.again);
+      if (!source) poll();
     } catch (error) {
       if (!stopped) poll();
+    } finally {
+      settling.now = false;
     }
   };
 
@@ -87,17 +102,17 @@ export function follow(api, id, handlers) {
       if (stopped) return;
       const data = JSON.parse(message.data);
       handlers.progress(data.progress, message.type, data.event);
-      if (isTerminal(data.progress)) {
-        source.close();
-        source = null;
-        settle();
-      }
+      if (isTerminal(data.progress)) settle();
     };
     for (const kind of EVENT_KINDS) source.addEventListener(kind, onEvent);
     source.onmessage = onEvent;
-    // EventSource would retry on its own, but a refused or broken stream means polling is the way.
+    // EventSource would retry on its own, but a refused or broken stream means polling is the way;
+    // a stream that ends while its end is being confirmed leaves the hand-over to that read.
     source.onerror = () => {
-      if (!stopped && source) poll();
+      if (stopped || !source) return;
+      source.close();
+      source = null;
+      if (!settling.now) poll();
     };
   };
 
