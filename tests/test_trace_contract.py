@@ -58,7 +58,7 @@ EXPECTED_EDGES = {
     ("INSERT {db}", "process adgen.work.plan"),
     ("UPDATE {db}", "process adgen.work.frame"),
     ("UPDATE {db}", "process adgen.work.chunk"),
-    ("UPDATE {db}", "process adgen.work.export"),
+    ("WITH {db}", "process adgen.work.export"),  # the completion: the video marked, its version kept
     # S3 calls
     ("S3.PutObject", "process adgen.work.frame"),  # the storyboard image
     ("S3.GetObject", "process adgen.work.chunk"),  # a chunk's init image

@@ -419,7 +419,7 @@ async def test_a_failed_video_in_the_history_says_why_and_retries(stack, browser
     await expect(item.locator(".past-facts")).to_contain_text("version 1")
     await item.get_by_role("button", name="Retry").click()
     await expect(page.locator("#watch")).to_be_visible()
-    await expect(page.locator("#past li").first.locator(".past-facts")).to_contain_text("version 2")
+    await expect(page.locator("#past li").first.locator(".past-facts")).to_contain_text("version 1 · run 2")
     await expect(page.locator("#status")).not_to_contain_text("Failed")
     async with stack.client(key) as client:  # not rendered to the end: this test is about the page
         await client.post(f"/v1/videos/{video_id}/cancel")
@@ -605,14 +605,17 @@ async def edit_words_into_version_2(page: Page, stack, key: str, video_path: str
     await page.wait_for_function("() => document.getElementById('player').currentTime > 0.5")
     assert await page.locator("#download").get_attribute("href") == await player.evaluate("v => v.currentSrc")
 
-    # A new tab has the latest version's links only: the gateway signs no earlier one for the page.
+    # A new tab plays every version too: the versions list signs each one's links.
     await page.reload()
     await expect(page.locator("#workspace")).to_be_visible()
     await page.locator("#past li").first.locator("button.link").click()
-    await expect(picker.locator("option")).to_have_text(["Version 1 (not playable here)", "Version 2"])
-    await expect(picker.locator("option").first).to_be_disabled()
-    await expect(page.locator("#versions-hint")).to_contain_text("plays here in the tab that made or showed it")
-    assert urlsplit(await player.evaluate("v => v.currentSrc")).path == files[2]
+    await expect(picker.locator("option")).to_have_text(["Version 1", "Version 2"])
+    assert urlsplit(await player.evaluate("v => v.currentSrc")).path == files[2], "the latest is shown first"
+    await picker.select_option("1")
+    await page.wait_for_function(
+        "path => new URL(document.getElementById('player').currentSrc).pathname === path", arg=files[1]
+    )
+    await expect(page.locator("#versions-hint")).to_have_text("")
 
 
 async def test_an_expired_gate_in_the_history_says_so_and_a_retry_opens_it_again(
@@ -648,7 +651,7 @@ async def test_an_expired_gate_in_the_history_says_so_and_a_retry_opens_it_again
     await expect(page.locator("#gate")).to_be_visible()
     await expect(page.locator("#gate-summary")).to_contain_text("Stopped after the plan")
     await expect(page.locator("#failure")).to_be_hidden()
-    await expect(page.locator("#past li").first.locator(".past-facts")).to_contain_text("version 2")
+    await expect(page.locator("#past li").first.locator(".past-facts")).to_contain_text("version 1 · run 2")
     async with stack.client(key) as client:
         video = (await client.get(f"/v1/videos/{video_id}")).json()
         assert video["status"] == "awaiting_review" and video["review"]["stage"] == "plan", video

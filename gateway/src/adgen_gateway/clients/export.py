@@ -29,8 +29,9 @@ class ExportClient:
         )
         return response.url
 
-    async def renditions(self, video_id: str, user_id: str) -> list[export_service_pb2.Rendition]:
+    async def renditions(self, video_id: str, user_id: str, version: int = 0) -> list[export_service_pb2.Rendition]:
+        """The renditions of that completed version (0: the latest) with their links."""
         response = await self._stub.GetRenditions(
-            export_service_pb2.GetRenditionsRequest(video_id=video_id, user_id=user_id), timeout=10
+            export_service_pb2.GetRenditionsRequest(video_id=video_id, user_id=user_id, version=version), timeout=10
         )
         return list(response.renditions)

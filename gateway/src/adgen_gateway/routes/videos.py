@@ -22,7 +22,7 @@ from adgen_gateway.api_docs import links, problems
 from adgen_gateway.auth import User
 from adgen_gateway.dependencies import Backends, backends, canonical_video_id, current_user, watcher_id
 from adgen_gateway.errors import Problem
-from adgen_gateway.renditions import renditions_json
+from adgen_gateway.renditions import published_json, renditions_json
 from adgen_gateway.text_fields import OneLineText
 from adgen_gateway.video_request import CreateVideoBody, video_request, within_budget
 from adgen_gateway.videos import (
@@ -461,8 +461,9 @@ def _terminal_json(view: VideoView) -> str:
 @router.get(
     "/{video_id}/versions",
     summary="The completed versions of a video",
-    description="The first first, each with what making it cost and its download link. An edit of a completed "
-    "video (`PATCH /v1/videos/{id}/plan`) makes the next version; every version stays downloadable.",
+    description="The first first, each with what making it cost, its download link and its renditions with "
+    "pre-signed links (as a video's `renditions`). An edit of a completed video (`PATCH /v1/videos/{id}/plan`) "
+    "makes the next version; every version stays downloadable.",
     responses=problems(404),
 )
 async def versions(
@@ -480,6 +481,7 @@ async def versions(
                 "completed_at": v.completed_at.isoformat(),
                 "cost": cost_json(v.cost.total_micros, v.cost.lines),
                 "download": f"/v1/videos/{vid}/download?version={v.version}",
+                "renditions": await published_json(b.export, vid, user.user_id, v.version),
             }
             for v in found
         ]

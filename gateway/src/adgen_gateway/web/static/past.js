@@ -12,8 +12,8 @@ const STOPPED = { failed: "Failed.", cancelled: "Cancelled.",
   expired: "Expired: it waited at its review gate past its time. Retry to open the gate again." };
 let pastToken = null;
 
-// Each past video says what it is: its poster, length, shape, cost, status and version (the run:
-// a retry makes a new one). A finished one plays here and downloads; a failed, cancelled or expired
+// Each past video says what it is: its poster, length, shape, cost, status, version (an edit of a
+// finished one makes a new one) and, once retried, its run. A finished one plays here and downloads; a failed, cancelled or expired
 // one says why and offers Retry. The list carries the same renditions and links as one video's read.
 function pastFacts(video, primary) {
   const spec = video.spec || {};
@@ -22,7 +22,8 @@ function pastFacts(video, primary) {
     spec.duration_s ? `${spec.duration_s} s` : "length not planned yet",
     shape,
     usd((video.cost && video.cost.total_usd) || 0),
-    `version ${video.run || 1}`,
+    `version ${video.version || 1}`,
+    video.run > 1 ? `run ${video.run}` : "",
   ].filter(Boolean).join(" · ");
 }
 

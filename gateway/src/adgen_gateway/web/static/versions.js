@@ -2,17 +2,16 @@
 // and sublines (its images, clips and voice stay as they are, so nothing is paid for again), and
 // the switcher between the versions made.
 //
-// A version plays from pre-signed links. The gateway hands them out for the latest version only
-// (the video's renditions); `/download?version=N` is a redirect that needs the API key, which
-// neither a <video> nor the page's fetch (connect-src 'self') can follow. So the page keeps the
-// links of every version it has shown, and lists one it has not shown in this tab, or whose links
-// have expired, without letting it be chosen.
+// A version plays from pre-signed links: `/download?version=N` is a redirect that needs the API
+// key, which neither a <video> nor the page's fetch (connect-src 'self') can follow, so the page
+// plays the links `GET /versions` signs for each version (or the video's own, for the latest). A
+// version without working links (none published, or they expired) is listed but cannot be chosen.
 
 import { videoPath } from "./api.js";
 import { $, busy, clearErrors, el, session } from "./page.js";
 import { playable, showRenditions } from "./renditions.js";
 
-// What a completed video's new version may change, as the gateway allows it for now.
+// What "Edit words" changes: the words on screen, so a new version makes nothing but its final cut again.
 const EDITABLE = ["headline", "subline"];
 const FIELD_LABELS = { headline: "Headline", subline: "Subline" };
 // Per video id, per version: the renditions shown, as playable() made them.
@@ -44,10 +43,13 @@ export function hideVersions() {
 }
 
 function remember(video) {
-  const made = playable(video);
+  keep(video.id, video.version, playable(video));
+}
+
+function keep(id, version, made) {
   if (!made.primary) return;
-  if (!links.has(video.id)) links.set(video.id, new Map());
-  links.get(video.id).set(video.version, made);
+  if (!links.has(id)) links.set(id, new Map());
+  links.get(id).set(version, made);
 }
 
 // A version's links while they still work; undefined when this tab never had them or they expired.
@@ -67,6 +69,9 @@ async function loadVersions(video) {
     return;
   }
   if (shown.video !== video) return;
+  for (const { version, renditions } of versions) {
+    if (!linksOf(video.id, version)) keep(video.id, version, playable({ renditions }));
+  }
   const unplayable = versions.filter(({ version }) => !linksOf(video.id, version));
   $("version").replaceChildren(
     ...versions.map(({ version }) => {
@@ -80,7 +85,7 @@ async function loadVersions(video) {
     }),
   );
   $("versions-hint").textContent = unplayable.length
-    ? "An earlier version plays here in the tab that made or showed it, for as long as its links last."
+    ? "A version marked not playable has no working links right now; open the video again to sign new ones."
     : "";
   $("versions").hidden = versions.length < 2;
 }
