@@ -2,8 +2,8 @@
 through Playwright: sign in, upload a product image, preview the plan, start a video, watch it
 advance and play the result; the same with the event stream blocked, so the page must poll; pick a
 voice, hear its sample and start a video spoken by it; stop a video at its storyboard gate, draw one
-image again, approve it to the end, then edit its words into version 2 and switch between the two;
-and an expired gate in the history, retried."""
+image again, save an edited headline there, approve it to the end, then edit its words into version 2
+and switch between the two; and an expired gate in the history, retried."""
 
 from __future__ import annotations
 
@@ -463,15 +463,19 @@ async def test_review_the_storyboard_draw_a_beat_again_approve_play_and_make_ver
     beats = waiting["spec"]["beats"]
     quote = waiting["review"]["quote"]
     assert quote, "the rest is quoted"
-    # One card per beat with its image and words; what was spent, the quote of the rest and the expiry.
+    # One card per beat with its image and words (those on screen to edit, the spoken line as it is);
+    # what was spent, the quote of the rest and the expiry.
     cards = page.locator("#board li")
     await expect(cards).to_have_count(len(beats))
     await page.wait_for_function(f"() => Object.keys(({BOARD_IMAGES})()).length === {len(beats)}")
     for index, beat in enumerate(beats):
-        await expect(cards.nth(index).locator(".take")).to_have_text("Take 1")
-        for words in (beat["headline"], beat["voiceover"]):
-            if words:
-                await expect(cards.nth(index)).to_contain_text(words)
+        card = cards.nth(index)
+        await expect(card.locator(".take")).to_have_text("Take 1")
+        for name, label in (("headline", "Headline"), ("subline", "Subline")):
+            await expect(card.get_by_label(f"{label} of beat {index + 1}")).to_have_value(beat.get(name, ""))
+        if beat["voiceover"]:
+            await expect(card).to_contain_text(beat["voiceover"])
+    await expect(gate.get_by_label(re.compile(r"^Voiceover of beat"))).to_have_count(0)  # spoken already
     await expect(page.locator("#gate-spent")).to_have_text(f"${waiting['review']['spent_usd']:.2f}")
     await expect(page.locator("#gate-quote")).to_have_text(f"${waiting['review']['quote_usd']:.2f}")
     await expect(page.locator("#gate-lines li")).to_have_count(len(quote))
@@ -485,14 +489,14 @@ async def test_review_the_storyboard_draw_a_beat_again_approve_play_and_make_ver
     prompt = first.get_by_label("Image prompt of beat 1")
     await prompt.fill("kettle " * 40)
     await first.get_by_role("button", name="Draw again: beat 1").click()
-    await expect(first.locator(".error")).to_contain_text("prompt")
+    await expect(first.locator("#board-error-0")).to_contain_text("prompt")
     await expect(prompt).to_have_attribute("aria-invalid", "true")
     before = await page.evaluate(BOARD_IMAGES)
 
     new_prompt = "copper kettle on a stone counter, steam rising"
     await prompt.fill(new_prompt)
     await first.get_by_role("button", name="Draw again: beat 1").click()
-    await expect(first.locator(".error")).to_be_empty()
+    await expect(first.locator("#board-error-0")).to_be_empty()
     await expect(first).to_have_attribute("data-take", "1", timeout=VIDEO_TIMEOUT_MS)
     await expect(first.locator(".take")).to_have_text("Take 2")
     await page.wait_for_function(
@@ -505,8 +509,10 @@ async def test_review_the_storyboard_draw_a_beat_again_approve_play_and_make_ver
     async with stack.client(key) as client:
         frames = (await client.get(f"{video_path}/frames")).json()["frames"]
         assert [f["take"] for f in frames] == [1, *[0] * (len(beats) - 1)], frames
-        assert (await client.get(video_path)).json()["spec"]["beats"][0]["prompt"] == new_prompt
+        drawn = (await client.get(video_path)).json()
+        assert drawn["spec"]["beats"][0]["prompt"] == new_prompt
 
+    await edit_words_at_the_gate(page, stack, key, video_path, drawn)
     await gate.get_by_role("button", name="Approve and render").click()
     await expect(gate).to_be_hidden()
     duration = await play_result(page)
@@ -516,6 +522,55 @@ async def test_review_the_storyboard_draw_a_beat_again_approve_play_and_make_ver
 
     await edit_words_into_version_2(page, stack, key, video_path, tmp_path, repo_root)
     assert problems.seen == []
+
+
+async def edit_words_at_the_gate(page: Page, stack, key: str, video_path: str, drawn: dict) -> None:
+    """The storyboard gate's words, edited: a headline the planner refuses says why by its input; one
+    changed headline is saved alone on the current plan revision, the card shows it as saved and the
+    quote shown is the answer's."""
+    sent: list[object] = []
+
+    def record(request) -> None:
+        if request.method == "PATCH":
+            sent.append(request.post_data_json)
+
+    page.on("request", record)
+    gate = page.locator("#gate")
+    headline = gate.get_by_label("Headline of beat 1")
+    save = gate.get_by_role("button", name="Save edits")
+
+    too_long = " ".join(f"word{n}" for n in range(TEXT_WORD_CAP + 1))
+    await headline.fill(too_long)
+    await save.click()
+    await expect(page.locator("#gate-headline-0-error")).to_contain_text(f"at most {TEXT_WORD_CAP} words")
+    await expect(headline).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#gate-subline-0-error")).to_be_empty()
+
+    # Blanked here, the quote can only come back from the answer to the save.
+    await page.locator("#gate-quote").evaluate("node => { node.textContent = ''; }")
+    new_headline = "Copper kettle, first light"
+    await headline.fill(f"  {new_headline}  ")
+    async with page.expect_response(lambda response: response.request.method == "PATCH") as answered:
+        await save.click()
+    saved = await (await answered.value).json()
+    page.remove_listener("request", record)
+    revision = drawn["plan_revision"]
+    assert sent == [
+        {"plan_revision": revision, "beats": [{"index": 0, "headline": too_long}]},
+        {"plan_revision": revision, "beats": [{"index": 0, "headline": new_headline}]},
+    ], sent
+    await expect(page.locator("#gate-quote")).to_have_text(f"${saved['review']['quote_usd']:.2f}")
+    await expect(page.locator("#gate-lines li")).to_have_count(len(saved["review"]["quote"]))
+    await expect(headline).to_have_value(new_headline)  # the words as saved, trimmed
+    await expect(headline).not_to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#gate-headline-0-error")).to_be_empty()
+    async with stack.client(key) as client:
+        now = (await client.get(video_path)).json()
+    assert now["plan_revision"] == revision + 1 == saved["plan_revision"], now
+    assert now["spec"]["beats"][0]["headline"] == new_headline, now["spec"]
+    assert [b.get("subline", "") for b in now["spec"]["beats"]] == [
+        b.get("subline", "") for b in drawn["spec"]["beats"]
+    ], "only the headline was sent"
 
 
 async def edit_words_into_version_2(page: Page, stack, key: str, video_path: str, tmp_path: Path, repo_root: Path):

@@ -1,13 +1,15 @@
 // Review gates: the "Review before paying" picker, and the watched video while it waits at its gate.
-// The gate shows one card per beat (its words; at the storyboard gate also its image, with a prompt
-// to draw it again), what was spent, the quote of the rest and until when the gate waits, and the
-// approval that lets the video go on. The cards follow the storyboard as progress.js loads it, so a
-// redrawn image replaces its card's when its frame_ready arrives; approving hands back to the
-// normal progress, which the stream (or polling) then carries to the finished video.
+// The gate shows one card per beat (its words, to edit and save; at the storyboard gate also its
+// image, with a prompt to draw it again), what was spent, the quote of the rest and until when the
+// gate waits, and the approval that lets the video go on. The cards follow the storyboard as
+// progress.js loads it, so a redrawn image replaces its card's when its frame_ready arrives;
+// approving hands back to the normal progress, which the stream (or polling) then carries to the
+// finished video.
 
 import { videoPath } from "./api.js";
 import { REVIEW_STAGES } from "./limits.js";
 import { $, busy, clearErrors, el, session, showError, usd } from "./page.js";
+import { changedWords, showWordFaults, showWords, wordInputs } from "./words.js";
 
 const STAGE_LABELS = { none: "No, render straight through", plan: "After the plan", storyboard: "After the storyboard" };
 $("review").replaceChildren(
@@ -18,9 +20,16 @@ $("review").replaceChildren(
 export const reviewField = () => ({ review: $("review").value });
 
 // The gate shown: the video's id (null when none is), its stage, what the progress said of the
-// spending when it was read, the latest storyboard of the watched video, and how to load that
-// storyboard again (progress.js owns the loading).
-const gate = { id: null, stage: null, read: "", frames: [], reloadFrames: () => {} };
+// spending when it was read, the plan's beats and revision as last read or saved, the latest
+// storyboard of the watched video, and how to load that storyboard again (progress.js owns the loading).
+const gate = { id: null, stage: null, read: "", beats: [], revision: null, frames: [], reloadFrames: () => {} };
+
+// The words a gate lets the owner change: at the storyboard gate the voice lines are spoken already,
+// so only the words on screen are offered.
+const wordsAt = (stage) => ({
+  prefix: "gate",
+  fields: stage === "storyboard" ? ["headline", "subline"] : ["headline", "subline", "voiceover"],
+});
 
 export function whenRedrawn(reload) {
   gate.reloadFrames = reload;
@@ -48,10 +57,13 @@ export function closeGate() {
   gate.id = null;
   gate.stage = null;
   gate.read = "";
+  gate.beats = [];
+  gate.revision = null;
   gate.frames = [];
   $("gate").hidden = true;
   $("board").replaceChildren();
   $("gate-lines").replaceChildren();
+  $("gate-words-error").textContent = "";
   $("approve-error").textContent = "";
 }
 
@@ -66,13 +78,17 @@ async function loadGate(id) {
   }
   if (gate.id !== id) return;
   if (!video.review) return closeGate(); // approved or expired meanwhile: the progress says which
-  renderGate(video.review, (video.spec && video.spec.beats) || []);
+  renderGate(video);
 }
 
-function renderGate(review, beats) {
-  // The cards are made once per gate: a prompt being edited is not wiped by a refresh.
+function renderGate(video) {
+  const { review } = video;
+  const beats = (video.spec && video.spec.beats) || [];
+  // The cards are made once per gate: words or a prompt being edited are not wiped by a refresh.
   const fresh = gate.stage !== review.stage || $("board").children.length !== beats.length;
   gate.stage = review.stage;
+  gate.beats = beats;
+  gate.revision = video.plan_revision;
   const { frames, beats: total, voice_lines: lines, voice_lines_total: linesTotal } = review.ready;
   const voice = linesTotal ? ` ${lines} of ${linesTotal} voice lines are spoken.` : "";
   $("gate-summary").textContent =
@@ -104,8 +120,10 @@ function card(beat, index, stage) {
   if (stage === "storyboard") {
     item.append(el("div", { className: "card-image", textContent: "Drawing…" }), el("p", { className: "take hint" }));
   }
-  if (beat.headline) item.append(el("p", { className: "headline", textContent: `“${beat.headline}”` }));
-  if (beat.voiceover) item.append(el("p", { className: "line", textContent: `Voiceover: “${beat.voiceover}”` }));
+  item.append(...wordInputs(wordsAt(stage), beat, index));
+  if (stage === "storyboard" && beat.voiceover) {
+    item.append(el("p", { className: "line", textContent: `Voiceover: “${beat.voiceover}”` }));
+  }
   if (stage !== "storyboard") {
     item.append(el("p", { className: "hint", textContent: `Image: ${beat.prompt}` }));
     return item;
@@ -136,7 +154,7 @@ async function drawAgain(item, index, field) {
   try {
     await session.api.post(videoPath(gate.id, `/frames/${index}/regenerate`), edited ? { prompt } : undefined);
   } catch (error) {
-    showError(error, item, item.querySelector(".error"));
+    showError(error, item, $(`board-error-${index}`));
     return;
   }
   field.dataset.original = prompt;
@@ -162,6 +180,34 @@ function paint() {
     }
   }
 }
+
+// The changed words go to the plan on its revision as read; the answer is the plan saved and quoted
+// again, which the cards and the quote then show. Another edit that came first (409) is read back,
+// so the next save starts from it.
+async function saveWords() {
+  const id = gate.id;
+  const form = wordsAt(gate.stage);
+  clearErrors($("board"));
+  $("gate-words-error").textContent = "";
+  const sent = changedWords(form, gate.beats);
+  if (!sent.length) {
+    $("gate-words-error").textContent = "Nothing differs from the plan yet: change a beat's words first.";
+    return;
+  }
+  let video;
+  try {
+    video = await session.api.patch(videoPath(id, "/plan"), { plan_revision: gate.revision, beats: sent });
+  } catch (error) {
+    showWordFaults(form, error, sent, $("gate-words-error"));
+    if (error.status === 409 && gate.id === id) loadGate(id);
+    return;
+  }
+  if (gate.id !== id || !video.review) return;
+  renderGate(video);
+  showWords(form, gate.beats);
+}
+
+$("save-words").addEventListener("click", () => busy($("save-words"), saveWords));
 
 $("approve").addEventListener("click", () =>
   busy($("approve"), async () => {

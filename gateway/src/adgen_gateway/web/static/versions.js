@@ -10,10 +10,10 @@
 import { videoPath } from "./api.js";
 import { $, busy, clearErrors, el, session } from "./page.js";
 import { playable, showRenditions } from "./renditions.js";
+import { changedWords, showWordFaults, wordInputs } from "./words.js";
 
 // What "Edit words" changes: the words on screen, so a new version makes nothing but its final cut again.
-const EDITABLE = ["headline", "subline"];
-const FIELD_LABELS = { headline: "Headline", subline: "Subline" };
+const WORDS = { prefix: "edit", fields: ["headline", "subline"] };
 // Per video id, per version: the renditions shown, as playable() made them.
 const links = new Map();
 // The completed video shown, as read; null when none is.
@@ -107,65 +107,20 @@ function paintEdit(video) {
 }
 
 function wordsCard(beat, index) {
-  const n = index + 1;
   const item = el("li", { className: "card" });
   item.dataset.beat = String(index);
-  item.append(el("h4", { textContent: `Beat ${n} · ${beat.start_s}–${beat.start_s + beat.duration_s} s` }));
-  for (const name of EDITABLE) {
-    const id = `edit-${name}-${index}`;
-    const field = el("input", { type: "text", id, value: beat[name] || "", autocomplete: "off" });
-    const error = el("p", { id: `${id}-error`, className: "error" });
-    error.setAttribute("role", "alert");
-    field.setAttribute("aria-describedby", error.id);
-    item.append(el("label", { htmlFor: id, textContent: `${FIELD_LABELS[name]} of beat ${n}` }), field, error);
-  }
+  item.append(
+    el("h4", { textContent: `Beat ${index + 1} · ${beat.start_s}–${beat.start_s + beat.duration_s} s` }),
+    ...wordInputs(WORDS, beat, index),
+  );
   return item;
-}
-
-// Only what changed is sent: a field left as it was cannot be refused, and says nothing new.
-function changedWords(beats) {
-  const edits = [];
-  beats.forEach((beat, index) => {
-    const edit = { index };
-    for (const name of EDITABLE) {
-      const value = $(`edit-${name}-${index}`).value.trim();
-      if (value !== (beat[name] || "")) edit[name] = value;
-    }
-    if (Object.keys(edit).length > 1) edits.push(edit);
-  });
-  return edits;
-}
-
-// The gateway names a refused field by its place in the edit sent ("beats.0.headline"), not by its
-// beat; null when the field is not one of the inputs.
-function inputOfFault(field, sent) {
-  const match = /^beats\.(\d+)\.(\w+)$/.exec(field);
-  const edit = match && sent[Number(match[1])];
-  return edit && EDITABLE.includes(match[2]) ? `edit-${match[2]}-${edit.index}` : null;
-}
-
-// Each refused field's message goes by its input; the rest (a 409's or 429's detail, a fault of no
-// input) under the panel.
-function showFaults(error, sent) {
-  const loose = [];
-  for (const { field, message } of error.errors || []) {
-    const id = inputOfFault(field, sent);
-    if (!id) {
-      loose.push(`${field}: ${message}`);
-      continue;
-    }
-    $(`${id}-error`).textContent = message;
-    $(id).setAttribute("aria-invalid", "true");
-  }
-  const placed = (error.errors || []).length > loose.length;
-  $("edit-error").textContent = placed ? loose.join("; ") : [error.message, ...loose].join(" — ");
 }
 
 async function makeVersion() {
   const video = shown.video;
   if (!video) return;
   clearErrors($("edit"));
-  const sent = changedWords(video.spec.beats);
+  const sent = changedWords(WORDS, video.spec.beats);
   if (!sent.length) {
     $("edit-error").textContent = "Nothing differs from this version yet: change a headline or subline first.";
     return;
@@ -173,7 +128,7 @@ async function makeVersion() {
   try {
     await session.api.patch(videoPath(video.id, "/plan"), { plan_revision: video.plan_revision, beats: sent });
   } catch (error) {
-    showFaults(error, sent);
+    showWordFaults(WORDS, error, sent, $("edit-error"));
     return;
   }
   onStarted(video.id);
