@@ -4,7 +4,8 @@ changes only around the edited beat, and both versions stay downloadable, each w
 
 Judged as a viewer would: both delivered MP4s are decoded and compared frame by frame. Away from the
 edited beat (its transitions, ±0.6 s, included) every frame of version 2 must match version 1 at
-PSNR ≥ 35 dB; inside it the new headline must change the picture.
+PSNR ≥ 35 dB; inside it the new headline must change the picture. A voiceover edit then makes
+version 3, which speaks that one line again (a take of its own) and makes no picture again.
 """
 
 from __future__ import annotations
@@ -152,3 +153,27 @@ async def test_a_headline_edit_of_a_finished_ad_makes_version_2_from_its_clips(s
     assert worst >= SAME_DB, f"a frame away from the edited beat changed: {worst:.1f} dB"
     changed = sum(psnr(before[n], after[n]) < SAME_DB for n in inside)
     assert changed >= len(inside) // 2, f"the new headline changed only {changed} of {len(inside)} frames of its beat"
+
+    # Version 3: a new line for the edited beat is spoken again, alone; no picture is made again.
+    async with stack.client(key) as client:
+        line = {"plan_revision": 2, "beats": [{"index": EDITED, "voiceover": "Slow mornings start here."}]}
+        third = await client.patch(f"/v1/videos/{video_id}/plan", json=line)
+        assert third.status_code == 200 and third.json()["version"] == 3, third.text
+        await follow(client, video_id)
+        assert (await client.get(f"/v1/videos/{video_id}")).json()["status"] == "completed"
+    vid = uuid.UUID(video_id)
+    takes = {
+        r["beat_index"]: r["takes"]
+        for r in await db.fetch("SELECT beat_index, takes FROM voice_lines WHERE video_id = $1", vid)
+    }
+    assert takes[EDITED] == 1 and {b: t for b, t in takes.items() if b != EDITED} == dict.fromkeys(
+        set(takes) - {EDITED}, 0
+    )
+    audio = await db.fetchval("SELECT audio_key FROM voice_lines WHERE video_id = $1 AND beat_index = $2", vid, EDITED)
+    assert audio.endswith(f"voice/beat_{EDITED:02d}_take1.wav"), "version 3 mixes the line spoken again"
+    spoken = await db.fetch("SELECT idempotency_key, phase FROM cost_ledger WHERE video_id = $1 AND version = 3", vid)
+    voiced = [r["idempotency_key"] for r in spoken if r["phase"] == "PHASE_VOICE"]
+    assert voiced and all(k.startswith(f"{video_id}:voice:{EDITED}:take1") for k in voiced), voiced
+    assert {r["phase"] for r in spoken} <= {"PHASE_VOICE", "PHASE_REFINE", "PHASE_EXPORT"}
+    pictures = [u for u in await made_units(db, video_id) if u[0] != "voice_lines"]
+    assert pictures == [u for u in made if u[0] != "voice_lines"], "no frame or clip was made again"
