@@ -1,6 +1,7 @@
 """The `video_versions` rows: one per completed version of a video (the plan it was made from and
-its primary final and poster), written when export completes the version. Every version stays
-downloadable; the latest completed one is what a download names by default."""
+its primary final and poster; the reads here need no plan), written when export completes the
+version. Every version stays downloadable; the latest completed one is what a download names by
+default."""
 
 from __future__ import annotations
 
@@ -19,14 +20,13 @@ class VersionRow:
     final_key: str
     poster_key: str
     completed_at: datetime
-    spec_json: str | None  # the plan it was made from
 
 
 async def versions_of(db: Db, video_id: str) -> list[VersionRow]:
     """The video's completed versions, the first first."""
     rows = await db.fetch(
-        "SELECT version, plan_revision, final_key, poster_key, completed_at, spec::text AS spec"
-        " FROM video_versions WHERE video_id = $1 ORDER BY version",
+        "SELECT version, plan_revision, final_key, poster_key, completed_at FROM video_versions"
+        " WHERE video_id = $1 ORDER BY version",
         video_id,
     )
     return [_version(r) for r in rows]
@@ -35,7 +35,7 @@ async def versions_of(db: Db, video_id: str) -> list[VersionRow]:
 async def completed_version(db: Db, video_id: str, version: int = 0) -> VersionRow | None:
     """That completed version of the video (0: the latest); None when it has none such."""
     row = await db.fetchrow(
-        "SELECT version, plan_revision, final_key, poster_key, completed_at, spec::text AS spec FROM video_versions"
+        "SELECT version, plan_revision, final_key, poster_key, completed_at FROM video_versions"
         " WHERE video_id = $1 AND ($2 = 0 OR version = $2) ORDER BY version DESC LIMIT 1",
         video_id,
         version,
@@ -44,6 +44,4 @@ async def completed_version(db: Db, video_id: str, version: int = 0) -> VersionR
 
 
 def _version(row: Record) -> VersionRow:
-    return VersionRow(
-        row["version"], row["plan_revision"], row["final_key"], row["poster_key"], row["completed_at"], row["spec"]
-    )
+    return VersionRow(row["version"], row["plan_revision"], row["final_key"], row["poster_key"], row["completed_at"])

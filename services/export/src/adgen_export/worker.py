@@ -187,7 +187,7 @@ class Exporter:
         """A pre-signed link to a completed version's final video (0: the latest; the primary shape,
         or the named rendition); another user's video does not exist for the caller."""
         chosen = await self._version(video_id, user_id, version)
-        name = f"adgen-{video_id}" + (f"-v{chosen.version}" if chosen.version > 1 else "")
+        name = _file_name(video_id, chosen.version)
         if not aspect_ratio:
             return await self._link(f"{video_id}.v{chosen.version}", chosen.final_key, f"{name}.mp4")
         rendition_key = await rendition_final_key(self._c.db, video_id, aspect_ratio, chosen.version)
@@ -204,7 +204,7 @@ class Exporter:
             chosen = await self._version(video_id, user_id, version)
         except FailedPrecondition:
             return []
-        name = f"adgen-{video_id}" + (f"-v{chosen.version}" if chosen.version > 1 else "")
+        name = _file_name(video_id, chosen.version)
         cached = f"{video_id}.v{chosen.version}"
         found = []
         for row in await published_renditions(self._c.db, video_id, chosen.version):
@@ -265,6 +265,11 @@ class Exporter:
         except (nats.errors.Error, TimeoutError) as error:
             log.warning("link not cached", error=repr(error))
         return link.url, link.expires_at
+
+
+def _file_name(video_id: str, version: int) -> str:
+    """What a downloaded file of the version is called, before its tag and extension."""
+    return f"adgen-{video_id}" + (f"-v{version}" if version > 1 else "")
 
 
 @dataclass(frozen=True)
